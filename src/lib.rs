@@ -1,0 +1,26 @@
+//! threadscope: watch threads live.
+//!
+//! The crate is a library with a thin binary. Data flows one way:
+//!
+//! ```text
+//!  scenario ──spawns──▶ threading::{Thread, Lock, RLock, …}
+//!                               │ every state change writes its record
+//!                               ▼
+//!                       threading::Registry ── snapshot() ──▶ RegistrySnapshot
+//!                                                            (owned, Serialize)
+//!                                                                 │
+//!                                              TUI · JSON · recordings
+//! ```
+//!
+//! - [`threading`]: Python's `threading` / `_thread` model on real OS
+//!   threads, with a live registry of every thread and primitive.
+//! - `sys` (private): the one module allowed `unsafe` — libc calls and the
+//!   `parking_lot_core` lock underneath [`threading::Lock`].
+//!
+//! Kernel cross-reference, scenarios and the terminal UI build on these
+//! (see `docs/architecture.md`).
+
+pub mod cli;
+#[allow(unsafe_code)]
+mod sys;
+pub mod threading;

@@ -1,0 +1,156 @@
+//! A binary semaphore on `parking_lot_core`: two bits of state, spin then park.
+//!
+//! Unlike a mutex it has no owner, so any thread may unlock it — exactly
+//! Python's `_thread.lock`. The slow path hands the caller a hook that runs
+//! only when the thread is about to sleep, which is where the registry's
+//! bookkeeping belongs.
+
+use parking_lot_core::{
+    DEFAULT_PARK_TOKEN, ParkResult, SpinWait, UnparkResult, UnparkToken, park, unpark_one,
+};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Instant;
+
+const LOCKED: u8 = 1;
+const PARKED: u8 = 2;
+const TOKEN_NORMAL: UnparkToken = UnparkToken(0);
+
+/// A word-sized lock that any thread may release.
+pub(crate) struct RawLock {
+    state: AtomicU8,
+}
+
+impl RawLock {
+    pub(crate) const fn new() -> Self {
+        Self { state: AtomicU8::new(0) }
+    }
+
+    /// One compare-and-swap; false when locked or when the CAS lost a race.
+    #[inline]
+    pub(crate) fn try_lock_fast(&self) -> bool {
+        self.state.compare_exchange_weak(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    }
+
+    /// Takes the lock if it is free, whether or not threads are parked.
+    pub(crate) fn try_lock(&self) -> bool {
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & LOCKED != 0 {
+                return false;
+            }
+            match self.state.compare_exchange_weak(
+                state,
+                state | LOCKED,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now) => state = now,
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_locked(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & LOCKED != 0
+    }
+
+    /// Spins briefly, then parks until the lock is ours or `deadline` passes.
+    /// `before_sleep` runs each time the thread is about to sleep.
+    pub(crate) fn lock_slow(&self, deadline: Option<Instant>, before_sleep: &mut dyn FnMut()) -> bool {
+        let mut spin = SpinWait::new();
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & LOCKED == 0 {
+                match self.state.compare_exchange_weak(
+                    state,
+                    state | LOCKED,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return true,
+                    Err(now) => state = now,
+                }
+                continue;
+            }
+            if state & PARKED == 0 && spin.spin() {
+                state = self.state.load(Ordering::Relaxed);
+                continue;
+            }
+            if state & PARKED == 0 {
+                if let Err(now) = self.state.compare_exchange_weak(
+                    state,
+                    state | PARKED,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    state = now;
+                    continue;
+                }
+            }
+            let key = self as *const Self as usize;
+            let validate = || self.state.load(Ordering::Relaxed) == LOCKED | PARKED;
+            let timed_out = |_, was_last_thread: bool| {
+                if was_last_thread {
+                    self.state.fetch_and(!PARKED, Ordering::Relaxed);
+                }
+            };
+            // SAFETY: `key` is this lock's address, unique while it lives; the
+            // callbacks only touch `self.state` and do not panic or park.
+            let result =
+                unsafe { park(key, validate, &mut *before_sleep, timed_out, DEFAULT_PARK_TOKEN, deadline) };
+            match result {
+                ParkResult::TimedOut => return false,
+                // Woken: the lock was released; compete for it again.
+                ParkResult::Unparked(_) | ParkResult::Invalid => {}
+            }
+            spin.reset();
+            state = self.state.load(Ordering::Relaxed);
+        }
+    }
+
+    /// Unlocks; false if it was not locked (Python's "release unlocked lock").
+    #[inline]
+    pub(crate) fn unlock(&self) -> bool {
+        if self.state.compare_exchange(LOCKED, 0, Ordering::Release, Ordering::Relaxed).is_ok() {
+            return true;
+        }
+        self.unlock_slow()
+    }
+
+    #[cold]
+    fn unlock_slow(&self) -> bool {
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & LOCKED == 0 {
+                return false;
+            }
+            if state & PARKED != 0 {
+                break;
+            }
+            match self.state.compare_exchange_weak(state, 0, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(now) => state = now,
+            }
+        }
+        let key = self as *const Self as usize;
+        let mut released = false;
+        let callback = |result: UnparkResult| {
+            // Runs under the queue lock, so two racing releasers are ordered:
+            // only the first finds the lock still held.
+            if self.state.load(Ordering::Relaxed) & LOCKED == 0 {
+                return TOKEN_NORMAL;
+            }
+            released = true;
+            let next = if result.have_more_threads { PARKED } else { 0 };
+            self.state.store(next, Ordering::Release);
+            TOKEN_NORMAL
+        };
+        // SAFETY: same key as `lock_slow`; the callback only touches
+        // `self.state` and a local flag.
+        unsafe {
+            unpark_one(key, callback);
+        }
+        released
+    }
+}

@@ -1,0 +1,134 @@
+//! Which thread is running: a thread-local pointer to its [`Thread`].
+//!
+//! Threads the library starts set it before their target runs. The main
+//! thread and threads started elsewhere get a record the first time they
+//! touch the library ("MainThread", "Dummy-N"), like Python's
+//! `_MainThread` and `_DummyThread`.
+
+use super::registry::{Outcome, Registry, ThreadOrigin, ThreadRecord};
+use super::thread::Thread;
+use crate::sys;
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+
+struct Current {
+    thread: Thread,
+}
+
+impl Drop for Current {
+    fn drop(&mut self) {
+        // A dummy ends when its OS thread does: this destructor is that moment.
+        let record = self.thread.record();
+        if record.origin == ThreadOrigin::Dummy {
+            record.terminate(Outcome::Returned);
+            self.thread.registry().thread_ended(record.id);
+        }
+    }
+}
+
+thread_local! {
+    /// Registry id of the current thread; 0 until known. Kept separate from
+    /// `CURRENT` because it has no destructor, so it is readable even while
+    /// thread-locals are being torn down, and is one load on lock fast paths.
+    static CURRENT_ID: Cell<u64> = const { Cell::new(0) };
+    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
+}
+
+/// Registry id of the calling thread, registering it on first use.
+#[inline]
+pub(crate) fn current_id() -> u64 {
+    let id = CURRENT_ID.get();
+    if id != 0 { id } else { current_thread().record().id }
+}
+
+/// The record of the calling thread.
+pub(crate) fn current_record() -> Arc<ThreadRecord> {
+    current_thread().record().clone()
+}
+
+/// Binds the calling OS thread to `thread` (for threads the library starts).
+pub(crate) fn bind(thread: Thread) {
+    CURRENT_ID.set(thread.record().id);
+    let _ = CURRENT.try_with(|c| *c.borrow_mut() = Some(Current { thread }));
+}
+
+/// Unbinds the calling OS thread at the end of a managed run.
+pub(crate) fn unbind() {
+    let _ = CURRENT.try_with(|c| c.borrow_mut().take());
+}
+
+/// The [`Thread`] of the caller: Python's `threading.current_thread()`.
+///
+/// For the main thread it is [`main_thread()`]; for a thread the library did
+/// not start it is a daemon "Dummy-N" thread, alive until its OS thread ends,
+/// that cannot be joined.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::{current_thread, get_ident};
+/// assert_eq!(current_thread().ident(), Some(get_ident()));
+/// ```
+pub fn current_thread() -> Thread {
+    let found = CURRENT.try_with(|c| c.borrow().as_ref().map(|c| c.thread.clone()));
+    match found {
+        Ok(Some(thread)) => thread,
+        Ok(None) => {
+            let thread = foreign_thread();
+            bind(thread.clone());
+            thread
+        }
+        // Thread-locals are being torn down: answer without binding.
+        Err(_) => foreign_thread(),
+    }
+}
+
+/// A record for the calling thread, which the library did not start.
+fn foreign_thread() -> Thread {
+    if sys::gettid() == sys::pid() {
+        let main = main_thread();
+        main.record().set_ident(sys::pthread_self());
+        return main;
+    }
+    let registry = Registry::global();
+    let name = format!("Dummy-{}", registry.next_name_number());
+    let thread = Thread::register_running(registry, ThreadOrigin::Dummy, name, true);
+    thread.record().set_ident(sys::pthread_self());
+    thread.record().set_native_id(sys::gettid());
+    thread
+}
+
+/// The main thread: Python's `threading.main_thread()`, named "MainThread".
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::main_thread;
+/// assert_eq!(main_thread().name(), "MainThread");
+/// ```
+pub fn main_thread() -> Thread {
+    let registry = Registry::global();
+    registry
+        .inner
+        .main
+        .get_or_init(|| {
+            let ids = sys::main_thread_ids();
+            let thread = Thread::register_running(registry, ThreadOrigin::Main, "MainThread".into(), false);
+            if ids.ident != 0 {
+                thread.record().set_ident(ids.ident);
+            }
+            thread.record().set_native_id(ids.native_id);
+            thread
+        })
+        .clone()
+}
+
+/// The calling thread's ident (its pthread cookie): Python's `get_ident()`.
+pub fn get_ident() -> u64 {
+    sys::pthread_self()
+}
+
+/// The calling thread's kernel TID: Python's `get_native_id()`.
+pub fn get_native_id() -> u32 {
+    sys::gettid()
+}

@@ -1,0 +1,174 @@
+//! Module-level functions of Python's `threading` / `_thread`.
+
+use super::budget::BUDGET;
+use super::current::{current_thread, main_thread};
+use super::error::{Error, Result};
+use super::excepthook;
+use super::naming::target_name;
+use super::registry::{Registry, ThreadOrigin};
+use super::thread::Thread;
+use crate::sys;
+use std::os::unix::thread::JoinHandleExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Live threads (started and not ended) in the global registry, including
+/// the main thread and dummies: Python's `threading.enumerate()`.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::{enumerate, current_thread};
+/// assert!(enumerate().contains(&current_thread()));
+/// ```
+pub fn enumerate() -> Vec<Thread> {
+    // Make sure the caller and the main thread are known, as Python's are.
+    let _ = current_thread();
+    let _ = main_thread();
+    Registry::global().enumerate()
+}
+
+/// `enumerate().len()`: Python's `threading.active_count()`.
+pub fn active_count() -> usize {
+    enumerate().len()
+}
+
+/// Smallest stack size Python accepts on Linux (`THREAD_STACK_MIN`).
+const STACK_MIN: isize = 0x8000;
+
+static STACK_SIZE: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the stack size for threads created afterwards and returns the
+/// previous setting: Python's `threading.stack_size(size)`. 0 means the
+/// platform default; `stack_size(0)` is also how Python's `stack_size()`
+/// (no argument) reads-and-resets.
+///
+/// # Errors
+///
+/// - `ValueError: size must be 0 or a positive value` for a negative size.
+/// - `ValueError: size not valid: N bytes` for 1..32767.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::stack_size;
+/// assert_eq!(stack_size(262_144).unwrap(), 0);
+/// assert_eq!(stack_size(0).unwrap(), 262_144);
+/// assert_eq!(stack_size(4096).unwrap_err().to_string(), "ValueError: size not valid: 4096 bytes");
+/// ```
+pub fn stack_size(size: isize) -> Result<usize> {
+    if size < 0 {
+        return Err(Error::value("size must be 0 or a positive value"));
+    }
+    if size != 0 && size < STACK_MIN {
+        return Err(Error::value(format!("size not valid: {size} bytes")));
+    }
+    Ok(STACK_SIZE.swap(size.unsigned_abs(), Ordering::Relaxed))
+}
+
+/// The stack size set with [`stack_size`], if any (without resetting it).
+pub fn configured_stack_size() -> Option<usize> {
+    Some(STACK_SIZE.load(Ordering::Relaxed)).filter(|&s| s != 0)
+}
+
+/// Number of signals (`NSIG` on Linux: 1..=64 are valid).
+const NSIG: i32 = 65;
+
+/// Simulates the arrival of signal `signum` in the main thread: Python's
+/// `_thread.interrupt_main(signum=SIGINT)`.
+///
+/// As in Python, if the signal has no handler (it is `SIG_DFL` or
+/// `SIG_IGN`) nothing happens. Otherwise the main thread receives the
+/// signal, so a program waiting for Ctrl-C there (tokio's `ctrl_c`, a
+/// `signal-hook` flag) sees it.
+///
+/// # Errors
+///
+/// `ValueError: signal number out of range` unless 1 ≤ signum < 65.
+pub fn interrupt_main(signum: i32) -> Result<()> {
+    if !(1..NSIG).contains(&signum) {
+        return Err(Error::value("signal number out of range"));
+    }
+    if !sys::signal_has_handler(signum) {
+        return Ok(());
+    }
+    sys::tgkill_main(signum).map_err(|e| Error::runtime(e.to_string()))
+}
+
+/// Waits for every live non-daemon thread the library started; daemon
+/// threads are left running and are abandoned when the process exits
+/// (their cleanup does not run). Python does this at interpreter exit;
+/// call it at the end of `main`, or hold a [`ShutdownGuard`].
+///
+/// Threads started while waiting are waited for too.
+pub fn shutdown() {
+    let me = current_thread();
+    loop {
+        let pending: Vec<Thread> = Registry::global()
+            .enumerate()
+            .into_iter()
+            .filter(|t| t.record().origin == ThreadOrigin::Managed && !t.daemon() && *t != me)
+            .collect();
+        if pending.is_empty() {
+            return;
+        }
+        for thread in pending {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Calls [`shutdown`] when dropped: put one at the top of `main` to get
+/// Python's "the process waits for non-daemon threads", even on an early
+/// return or a panic in `main`.
+///
+/// # Examples
+///
+/// ```
+/// let _shutdown = threadscope::threading::ShutdownGuard::new();
+/// threadscope::threading::Thread::spawn(|| ()).unwrap();
+/// // … the thread is joined when `_shutdown` drops.
+/// ```
+#[derive(Debug, Default)]
+#[must_use = "the guard waits for threads when dropped"]
+pub struct ShutdownGuard(());
+
+impl ShutdownGuard {
+    /// A guard that runs [`shutdown`] on drop.
+    pub fn new() -> Self {
+        Self(())
+    }
+}
+
+impl Drop for ShutdownGuard {
+    fn drop(&mut self) {
+        shutdown();
+    }
+}
+
+/// Starts a bare thread running `f` and returns its ident: Python's
+/// `_thread.start_new_thread`. Such a thread has no `Thread` object; it
+/// appears as a "Dummy-N" once it touches the library. A panic is reported
+/// as "Exception ignored in thread started by: NAME"; [`exit`](super::exit) is silent.
+///
+/// # Errors
+///
+/// `RuntimeError: can't start new thread` when there is no room.
+pub fn start_new_thread<F: FnOnce() + Send + 'static>(f: F) -> Result<u64> {
+    let name = target_name::<F>().unwrap_or_else(|| "<closure>".to_owned());
+    BUDGET.admit()?;
+    let mut builder = std::thread::Builder::new();
+    if let Some(bytes) = configured_stack_size() {
+        builder = builder.stack_size(bytes);
+    }
+    let spawned = builder.spawn(move || {
+        excepthook::run_unraisable(&name, f);
+        BUDGET.release();
+    });
+    match spawned {
+        Ok(handle) => Ok(handle.as_pthread_t() as u64),
+        Err(_) => {
+            BUDGET.release();
+            Err(Error::runtime("can't start new thread"))
+        }
+    }
+}

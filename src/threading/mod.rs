@@ -1,0 +1,73 @@
+//! Python's `threading` and `_thread`, rebuilt on real OS threads, with
+//! every thread and primitive visible in a [`Registry`].
+//!
+//! Names, semantics and error messages follow CPython (see each type's
+//! "Differences from Python"). What Python cannot tell you, this can: what
+//! each thread waits on, who holds each lock, and for how long.
+//!
+//! # Examples
+//!
+//! ```
+//! use threadscope::threading::{Lock, Registry, Thread, ThreadState};
+//! use std::sync::Arc;
+//!
+//! let registry = Registry::new();
+//! let lock = Arc::new(Lock::with_registry(&registry));
+//! lock.set_name("fork-1");
+//! lock.acquire();
+//! let waiter = {
+//!     let lock = lock.clone();
+//!     Thread::builder().name("Philosopher-1").registry(&registry).target(move || {
+//!         lock.acquire();
+//!         lock.release().unwrap();
+//!     })
+//! };
+//! waiter.start().unwrap();
+//! // Wait until the registry shows it blocked on the lock…
+//! while registry.snapshot().thread("Philosopher-1").unwrap().state != ThreadState::Waiting {
+//!     std::thread::yield_now();
+//! }
+//! let snapshot = registry.snapshot();
+//! let blocked = snapshot.thread("Philosopher-1").unwrap();
+//! assert_eq!(blocked.waiting_on.as_ref().unwrap().name, "fork-1");
+//! lock.release().unwrap();
+//! waiter.join().unwrap();
+//! ```
+
+mod budget;
+mod builder;
+mod contention;
+mod current;
+mod error;
+mod excepthook;
+mod functions;
+mod lock;
+mod naming;
+mod registry;
+mod rlock;
+mod thread;
+mod timeout;
+mod wait;
+
+pub use builder::{Builder, Run};
+pub use current::{current_thread, get_ident, get_native_id, main_thread};
+pub use error::{Error, ErrorKind, Result};
+pub use excepthook::{
+    ExceptHook, ExceptHookArgs, default_excepthook, excepthook, exit, format_exception, reset_excepthook,
+    set_excepthook,
+};
+pub use functions::{
+    ShutdownGuard, active_count, configured_stack_size, enumerate, interrupt_main, shutdown, stack_size,
+    start_new_thread,
+};
+pub use lock::{Lock, LockGuard};
+pub use naming::{COMM_MAX_BYTES, kernel_comm};
+pub use registry::{
+    Outcome, PrimitiveKind, PrimitiveRecord, PrimitiveRef, PrimitiveSnapshot, PrimitiveStats, Registry,
+    RegistrySnapshot, Retention, StateTimes, ThreadOrigin, ThreadRecord, ThreadRef, ThreadSnapshot,
+    ThreadState, WaitSnapshot,
+};
+pub use rlock::{RLock, RLockGuard};
+pub use thread::Thread;
+pub use timeout::TIMEOUT_MAX;
+pub use wait::{blocking, sleep};

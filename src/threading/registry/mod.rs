@@ -1,0 +1,315 @@
+//! The registry: live records of every thread and primitive, and snapshots of them.
+//!
+//! Threads and primitives write their own records (mostly atomics); the
+//! registry only keeps the index. A snapshot copies the records into owned
+//! [`RegistrySnapshot`] data without stopping anyone.
+
+pub(crate) mod clock;
+mod primitive_record;
+pub(crate) mod snapshot;
+mod thread_record;
+
+pub use primitive_record::{PrimitiveKind, PrimitiveRecord, PrimitiveStats};
+pub use snapshot::{
+    PrimitiveRef, PrimitiveSnapshot, RegistrySnapshot, ThreadRef, ThreadSnapshot, WaitSnapshot,
+};
+pub(crate) use thread_record::WaitTarget;
+pub use thread_record::{Outcome, StateTimes, ThreadOrigin, ThreadRecord, ThreadState};
+
+use crate::threading::thread::{Thread, ThreadInner};
+use parking_lot::Mutex;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+/// Ids for threads and primitives, unique across every registry in the process.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// How long terminated threads stay visible after they end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// At most this many terminated threads are kept (oldest dropped first).
+    pub max_terminated: usize,
+    /// Terminated threads older than this are dropped.
+    pub max_age: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self { max_terminated: 256, max_age: Duration::from_secs(60) }
+    }
+}
+
+struct ThreadEntry {
+    record: Arc<ThreadRecord>,
+    handle: Weak<ThreadInner>,
+}
+
+#[derive(Default)]
+struct ThreadIndex {
+    by_id: BTreeMap<u64, ThreadEntry>,
+    terminated: VecDeque<(u64, Instant)>,
+}
+
+impl ThreadIndex {
+    fn prune(&mut self, retention: Retention, now: Instant) {
+        while let Some(&(id, ended)) = self.terminated.front() {
+            let too_many = self.terminated.len() > retention.max_terminated;
+            let too_old = now.saturating_duration_since(ended) > retention.max_age;
+            if !too_many && !too_old {
+                break;
+            }
+            self.terminated.pop_front();
+            self.by_id.remove(&id);
+        }
+    }
+}
+
+/// The index behind a [`Registry`].
+pub(crate) struct RegistryInner {
+    /// Counter behind "Thread-N" and "Dummy-N" names.
+    name_counter: AtomicU64,
+    threads: Mutex<ThreadIndex>,
+    primitives: Mutex<BTreeMap<u64, Weak<PrimitiveRecord>>>,
+    retention: Mutex<Retention>,
+    /// The main thread's handle (global registry only).
+    pub(crate) main: OnceLock<Thread>,
+}
+
+impl RegistryInner {
+    pub(crate) fn forget_primitive(&self, id: u64) {
+        self.primitives.lock().remove(&id);
+    }
+}
+
+/// Live records of threads and primitives.
+///
+/// The process-wide registry is [`Registry::global`]; tests and embedders can
+/// make their own with [`Registry::new`] and pass it to the builders.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::{Lock, Registry, ThreadState};
+/// let registry = Registry::new();
+/// let lock = Lock::with_registry(&registry);
+/// lock.set_name("config");
+/// let _held = lock.guard();
+/// let snapshot = registry.snapshot();
+/// assert_eq!(snapshot.primitive_named("config").unwrap().holders.len(), 1);
+/// ```
+#[derive(Clone)]
+pub struct Registry {
+    pub(crate) inner: Arc<RegistryInner>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("threads", &self.inner.threads.lock().by_id.len())
+            .field("primitives", &self.inner.primitives.lock().len())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// A fresh, empty registry.
+    pub fn new() -> Self {
+        Self {
+            inner: Arc::new(RegistryInner {
+                name_counter: AtomicU64::new(0),
+                threads: Mutex::new(ThreadIndex::default()),
+                primitives: Mutex::new(BTreeMap::new()),
+                retention: Mutex::new(Retention::default()),
+                main: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The process-wide registry that the module functions use.
+    pub fn global() -> &'static Registry {
+        static GLOBAL: OnceLock<Registry> = OnceLock::new();
+        GLOBAL.get_or_init(Registry::new)
+    }
+
+    pub(crate) fn is_global(&self) -> bool {
+        Arc::ptr_eq(&self.inner, &Self::global().inner)
+    }
+
+    /// Sets how long terminated threads are kept.
+    pub fn set_retention(&self, retention: Retention) {
+        *self.inner.retention.lock() = retention;
+        self.inner.threads.lock().prune(retention, Instant::now());
+    }
+
+    /// The next "Thread-N" / "Dummy-N" number.
+    pub(crate) fn next_name_number(&self) -> u64 {
+        self.inner.name_counter.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub(crate) fn add_thread(&self, record: Arc<ThreadRecord>, handle: Weak<ThreadInner>) {
+        self.inner.threads.lock().by_id.insert(record.id, ThreadEntry { record, handle });
+    }
+
+    /// Drops a thread that was never started and can no longer be.
+    pub(crate) fn forget_thread(&self, id: u64) {
+        self.inner.threads.lock().by_id.remove(&id);
+    }
+
+    /// Starts the retention clock for a thread that just terminated.
+    pub(crate) fn thread_ended(&self, id: u64) {
+        let retention = *self.inner.retention.lock();
+        let now = Instant::now();
+        let mut threads = self.inner.threads.lock();
+        threads.terminated.push_back((id, now));
+        threads.prune(retention, now);
+    }
+
+    pub(crate) fn new_primitive(&self, kind: PrimitiveKind) -> Arc<PrimitiveRecord> {
+        let record = Arc::new(PrimitiveRecord::new(next_id(), kind, Arc::downgrade(&self.inner)));
+        self.inner.primitives.lock().insert(record.id, Arc::downgrade(&record));
+        record
+    }
+
+    /// The record of thread `id`, if this registry knows it.
+    pub fn thread_record(&self, id: u64) -> Option<Arc<ThreadRecord>> {
+        self.inner.threads.lock().by_id.get(&id).map(|e| e.record.clone())
+    }
+
+    /// Live threads (started, not yet ended), in creation order: Python's `enumerate()`.
+    pub fn enumerate(&self) -> Vec<Thread> {
+        let threads = self.inner.threads.lock();
+        threads
+            .by_id
+            .values()
+            .filter(|e| e.record.is_alive())
+            .filter_map(|e| e.handle.upgrade().map(Thread::from_inner))
+            .collect()
+    }
+
+    /// Copies every record into an owned snapshot.
+    pub fn snapshot(&self) -> RegistrySnapshot {
+        let now = Instant::now();
+        let retention = *self.inner.retention.lock();
+        let records: Vec<Arc<ThreadRecord>> = {
+            let mut threads = self.inner.threads.lock();
+            threads.prune(retention, now);
+            threads.by_id.values().map(|e| e.record.clone()).collect()
+        };
+        let primitives: Vec<Arc<PrimitiveRecord>> =
+            self.inner.primitives.lock().values().filter_map(Weak::upgrade).collect();
+
+        let names: HashMap<u64, String> = records.iter().map(|r| (r.id, r.name())).collect();
+        let thread_ref = |id: u64| ThreadRef { id, name: self.thread_name(id, &names) };
+
+        let mut held: HashMap<u64, Vec<PrimitiveRef>> = HashMap::new();
+        let primitives = primitives
+            .iter()
+            .map(|p| {
+                let name = p.display_name();
+                let holders: Vec<ThreadRef> = p.holder().into_iter().map(thread_ref).collect();
+                for h in &holders {
+                    held.entry(h.id).or_default().push(PrimitiveRef {
+                        id: p.id,
+                        kind: p.kind,
+                        name: name.clone(),
+                    });
+                }
+                PrimitiveSnapshot {
+                    id: p.id,
+                    kind: p.kind,
+                    name,
+                    holders,
+                    waiters: p.waiters().into_iter().map(thread_ref).collect(),
+                    stats: p.stats(now),
+                }
+            })
+            .collect();
+
+        let threads = records
+            .iter()
+            .map(|r| {
+                let (state, waiting_on, totals, outcome) = r.with_status(|s| {
+                    let waiting_on =
+                        s.waiting_on.as_ref().map(|w| wait_snapshot(w, s.since, now, &thread_ref));
+                    (s.state, waiting_on, s.totals_at(now), s.outcome.clone())
+                });
+                ThreadSnapshot {
+                    id: r.id,
+                    name: names.get(&r.id).cloned().unwrap_or_default(),
+                    ident: r.ident(),
+                    native_id: r.native_id(),
+                    daemon: r.daemon(),
+                    origin: r.origin,
+                    state,
+                    waiting_on,
+                    holds: held.remove(&r.id).unwrap_or_default(),
+                    time_in_state: totals.into(),
+                    age: now.saturating_duration_since(r.created_at),
+                    outcome,
+                }
+            })
+            .collect();
+        RegistrySnapshot { threads, primitives }
+    }
+
+    /// A thread's name from this snapshot, else from the global registry
+    /// (a test's own thread is a dummy there), else "?".
+    fn thread_name(&self, id: u64, names: &HashMap<u64, String>) -> String {
+        if let Some(name) = names.get(&id) {
+            return name.clone();
+        }
+        let global = Self::global();
+        if !self.is_global() {
+            if let Some(record) = global.thread_record(id) {
+                return record.name();
+            }
+        }
+        "?".to_owned()
+    }
+}
+
+fn wait_snapshot(
+    target: &WaitTarget,
+    since: Instant,
+    now: Instant,
+    thread_ref: &dyn Fn(u64) -> ThreadRef,
+) -> WaitSnapshot {
+    let waited = now.saturating_duration_since(since);
+    let snapshot = |kind: &str, name: String| WaitSnapshot {
+        kind: kind.to_owned(),
+        name,
+        role: None,
+        primitive: None,
+        holders: Vec::new(),
+        waited,
+        remaining: None,
+    };
+    match target {
+        WaitTarget::Primitive { record, role } => WaitSnapshot {
+            role: Some((*role).to_owned()),
+            primitive: Some(record.id),
+            holders: record.holder().into_iter().map(thread_ref).collect(),
+            ..snapshot(record.kind.label(), record.display_name())
+        },
+        WaitTarget::Join { thread } => {
+            WaitSnapshot { holders: vec![thread_ref(thread.id)], ..snapshot("join", thread.name()) }
+        }
+        WaitTarget::Sleep { until } => WaitSnapshot {
+            remaining: until.map(|u| u.saturating_duration_since(now)),
+            ..snapshot("sleep", "sleep".to_owned())
+        },
+        WaitTarget::Region { label } => snapshot("region", label.to_string()),
+    }
+}

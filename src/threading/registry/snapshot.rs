@@ -1,0 +1,148 @@
+//! Owned, serialisable copies of the registry: what the inspector reads.
+
+use super::primitive_record::{PrimitiveKind, PrimitiveStats};
+use super::thread_record::{Outcome, StateTimes, ThreadOrigin, ThreadState};
+use serde::Serialize;
+use std::time::Duration;
+
+/// Everything the registry knows at one instant.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RegistrySnapshot {
+    /// Threads in creation order: created, alive, and recently terminated.
+    pub threads: Vec<ThreadSnapshot>,
+    /// Live primitives in creation order.
+    pub primitives: Vec<PrimitiveSnapshot>,
+}
+
+impl RegistrySnapshot {
+    /// The thread with the library name `name`, if there is one.
+    pub fn thread(&self, name: &str) -> Option<&ThreadSnapshot> {
+        self.threads.iter().find(|t| t.name == name)
+    }
+
+    /// The thread with registry id `id`.
+    pub fn thread_by_id(&self, id: u64) -> Option<&ThreadSnapshot> {
+        self.threads.iter().find(|t| t.id == id)
+    }
+
+    /// The primitive with registry id `id`.
+    pub fn primitive(&self, id: u64) -> Option<&PrimitiveSnapshot> {
+        self.primitives.iter().find(|p| p.id == id)
+    }
+
+    /// The primitive named `name`.
+    pub fn primitive_named(&self, name: &str) -> Option<&PrimitiveSnapshot> {
+        self.primitives.iter().find(|p| p.name == name)
+    }
+}
+
+/// A reference to a thread from elsewhere in a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ThreadRef {
+    /// Registry id.
+    pub id: u64,
+    /// Library name at snapshot time ("?" if the thread is no longer known).
+    pub name: String,
+}
+
+/// A reference to a primitive from a thread's point of view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PrimitiveRef {
+    /// Registry id.
+    pub id: u64,
+    /// Kind of primitive.
+    pub kind: PrimitiveKind,
+    /// Its name, or `kind#id`.
+    pub name: String,
+}
+
+/// One thread at one instant.
+#[derive(Clone, Debug, Serialize)]
+pub struct ThreadSnapshot {
+    /// Registry id, unique in the process.
+    pub id: u64,
+    /// The library's name.
+    pub name: String,
+    /// pthread cookie, once started.
+    pub ident: Option<u64>,
+    /// Kernel TID, once running.
+    pub native_id: Option<u32>,
+    /// Daemon flag.
+    pub daemon: bool,
+    /// Main, managed or dummy.
+    pub origin: ThreadOrigin,
+    /// Library state.
+    pub state: ThreadState,
+    /// What it is blocked on, when Waiting.
+    pub waiting_on: Option<WaitSnapshot>,
+    /// Locks it holds.
+    pub holds: Vec<PrimitiveRef>,
+    /// Cumulative time in each state.
+    pub time_in_state: StateTimes,
+    /// Time since it was created.
+    #[serde(with = "secs")]
+    pub age: Duration,
+    /// How the run ended, once terminated.
+    pub outcome: Option<Outcome>,
+}
+
+/// What a waiting thread waits on, resolved to names.
+#[derive(Clone, Debug, Serialize)]
+pub struct WaitSnapshot {
+    /// "lock", "rlock", "join", "sleep", "region", "event"…
+    pub kind: String,
+    /// The primitive or region or thread name.
+    pub name: String,
+    /// How it waits on a primitive ("acquire", "get", "put", "wait"…).
+    pub role: Option<String>,
+    /// The primitive's id when it waits on one.
+    pub primitive: Option<u64>,
+    /// Who holds what it waits for: a lock's holder, a joined thread.
+    pub holders: Vec<ThreadRef>,
+    /// How long it has waited.
+    #[serde(with = "secs")]
+    pub waited: Duration,
+    /// Time left before it gives up, if it has a timeout.
+    #[serde(with = "opt_secs")]
+    pub remaining: Option<Duration>,
+}
+
+/// One primitive at one instant.
+#[derive(Clone, Debug, Serialize)]
+pub struct PrimitiveSnapshot {
+    /// Registry id.
+    pub id: u64,
+    /// Kind.
+    pub kind: PrimitiveKind,
+    /// Its name, or `kind#id`.
+    pub name: String,
+    /// Threads holding it.
+    pub holders: Vec<ThreadRef>,
+    /// Threads blocked on it, longest-waiting first.
+    pub waiters: Vec<ThreadRef>,
+    /// Counters.
+    pub stats: PrimitiveStats,
+}
+
+/// Serialises a `Duration` as fractional seconds.
+pub(crate) mod secs {
+    use serde::Serializer;
+    use std::time::Duration;
+
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}
+
+/// Serialises an `Option<Duration>` as fractional seconds or null.
+pub(crate) mod opt_secs {
+    use serde::Serializer;
+    use std::time::Duration;
+
+    pub(crate) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+}

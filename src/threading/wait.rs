@@ -1,0 +1,60 @@
+//! Marking the current thread Waiting for the length of a blocking call.
+
+use super::current;
+use super::registry::{ThreadRecord, WaitTarget};
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// While alive, the current thread's record says it waits on a target.
+/// Dropping it restores what the thread was doing before (nesting is fine).
+pub(crate) struct WaitScope {
+    record: Arc<ThreadRecord>,
+    previous: Option<WaitTarget>,
+}
+
+impl WaitScope {
+    pub(crate) fn enter(target: WaitTarget) -> Self {
+        let record = current::current_record();
+        let previous = record.begin_wait(target);
+        Self { record, previous }
+    }
+
+    pub(crate) fn thread_id(&self) -> u64 {
+        self.record.id
+    }
+}
+
+impl Drop for WaitScope {
+    fn drop(&mut self) {
+        self.record.end_wait(self.previous.take());
+    }
+}
+
+/// Sleeps like `std::thread::sleep`, recorded as Waiting on a sleep.
+///
+/// # Examples
+///
+/// ```
+/// threadscope::threading::sleep(std::time::Duration::from_millis(1));
+/// ```
+pub fn sleep(duration: Duration) {
+    let until = Instant::now().checked_add(duration);
+    let _scope = WaitScope::enter(WaitTarget::Sleep { until });
+    std::thread::sleep(duration);
+}
+
+/// Runs `f`, recorded as Waiting in a region named `label`: for blocking the
+/// library cannot see (a socket read, a child process), so the inspector can
+/// still say what the thread waits on.
+///
+/// # Examples
+///
+/// ```
+/// let n = threadscope::threading::blocking("reading config", || 42);
+/// assert_eq!(n, 42);
+/// ```
+pub fn blocking<T>(label: impl Into<Cow<'static, str>>, f: impl FnOnce() -> T) -> T {
+    let _scope = WaitScope::enter(WaitTarget::Region { label: label.into() });
+    f()
+}
