@@ -5,9 +5,7 @@
 //! only when the thread is about to sleep, which is where the registry's
 //! bookkeeping belongs.
 
-use parking_lot_core::{
-    DEFAULT_PARK_TOKEN, ParkResult, SpinWait, UnparkResult, UnparkToken, park, unpark_one,
-};
+use parking_lot_core::{DEFAULT_PARK_TOKEN, ParkResult, UnparkResult, UnparkToken, park, unpark_one};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
@@ -16,6 +14,7 @@ const PARKED: u8 = 2;
 const TOKEN_NORMAL: UnparkToken = UnparkToken(0);
 
 /// A word-sized lock that any thread may release.
+#[derive(Debug)]
 pub(crate) struct RawLock {
     state: AtomicU8,
 }
@@ -56,9 +55,15 @@ impl RawLock {
     }
 
     /// Spins briefly, then parks until the lock is ours or `deadline` passes.
-    /// `before_sleep` runs each time the thread is about to sleep.
-    pub(crate) fn lock_slow(&self, deadline: Option<Instant>, before_sleep: &mut dyn FnMut()) -> bool {
-        let mut spin = SpinWait::new();
+    /// `about_to_park` runs once, when spinning has failed and the thread is
+    /// about to park. It runs *outside* `park`: code in park's own callbacks
+    /// must not block on anything built on `parking_lot_core` (a registry
+    /// mutex, say), or the thread would be queued twice and the queue
+    /// corrupted. A woken thread competes for the lock at once: bookkeeping
+    /// between waking and retrying would let the releaser barge back in.
+    pub(crate) fn lock_slow(&self, deadline: Option<Instant>, about_to_park: &mut dyn FnMut()) -> bool {
+        let mut spin = Backoff::default();
+        let mut announced = false;
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
             if state & LOCKED == 0 {
@@ -77,16 +82,24 @@ impl RawLock {
                 state = self.state.load(Ordering::Relaxed);
                 continue;
             }
-            if state & PARKED == 0 {
-                if let Err(now) = self.state.compare_exchange_weak(
+            // Announce before setting PARKED: while that bit is set every
+            // release takes the slow path, so the window must stay short.
+            if !announced {
+                announced = true;
+                about_to_park();
+                state = self.state.load(Ordering::Relaxed);
+                continue;
+            }
+            if state & PARKED == 0
+                && let Err(now) = self.state.compare_exchange_weak(
                     state,
                     state | PARKED,
                     Ordering::Relaxed,
                     Ordering::Relaxed,
-                ) {
-                    state = now;
-                    continue;
-                }
+                )
+            {
+                state = now;
+                continue;
             }
             let key = self as *const Self as usize;
             let validate = || self.state.load(Ordering::Relaxed) == LOCKED | PARKED;
@@ -96,9 +109,8 @@ impl RawLock {
                 }
             };
             // SAFETY: `key` is this lock's address, unique while it lives; the
-            // callbacks only touch `self.state` and do not panic or park.
-            let result =
-                unsafe { park(key, validate, &mut *before_sleep, timed_out, DEFAULT_PARK_TOKEN, deadline) };
+            // callbacks only touch `self.state` and neither panic nor park.
+            let result = unsafe { park(key, validate, || {}, timed_out, DEFAULT_PARK_TOKEN, deadline) };
             match result {
                 ParkResult::TimedOut => return false,
                 // Woken: the lock was released; compete for it again.
@@ -152,5 +164,39 @@ impl RawLock {
             unpark_one(key, callback);
         }
         released
+    }
+}
+
+/// Spinning before parking. Parking costs two system calls and a context
+/// switch, while a typical critical section lasts nanoseconds, so it pays to
+/// spin longer than `parking_lot`'s `SpinWait` before yielding: a few
+/// hundred pause instructions, then a few yields, then park.
+#[derive(Default)]
+struct Backoff {
+    round: u32,
+}
+
+impl Backoff {
+    const PAUSE_ROUNDS: u32 = 8;
+    const YIELD_ROUNDS: u32 = 8;
+
+    /// Waits a little; false when it is time to park instead.
+    fn spin(&mut self) -> bool {
+        if self.round >= Self::PAUSE_ROUNDS + Self::YIELD_ROUNDS {
+            return false;
+        }
+        self.round += 1;
+        if self.round <= Self::PAUSE_ROUNDS {
+            for _ in 0..1u32 << self.round.min(6) {
+                std::hint::spin_loop();
+            }
+        } else {
+            std::thread::yield_now();
+        }
+        true
+    }
+
+    fn reset(&mut self) {
+        self.round = 0;
     }
 }

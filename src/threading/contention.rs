@@ -6,29 +6,36 @@ use super::registry::{PrimitiveRecord, WaitTarget};
 use super::timeout::Deadline;
 use super::wait::WaitScope;
 use crate::sys::RawLock;
-use std::sync::Arc;
-use std::time::Instant;
 
 /// Blocks on `raw` until it is ours (true) or `deadline` passes (false).
-/// Spins first; the first time the thread is about to park it becomes
-/// Waiting on `record` and joins its waiter list.
+///
+/// Spins first. Only when the thread is about to park does it read the
+/// clock, count a contention and become Waiting on `record` (which makes
+/// it one of the lock's waiters in snapshots): brief contention that
+/// spinning resolves writes nothing shared, not even a counter. The wait names the primitive by id rather than
+/// holding a reference to it: a shared reference count would be one more
+/// cache line bouncing between the contending cores.
 #[cold]
-pub(crate) fn acquire_contended(raw: &RawLock, record: &Arc<PrimitiveRecord>, deadline: Deadline) -> bool {
-    let started = Instant::now();
-    let mut waiting: Option<WaitScope> = None;
+pub(crate) fn acquire_contended(raw: &RawLock, record: &PrimitiveRecord, deadline: Deadline) -> bool {
+    let mut parked: Option<WaitScope> = None;
     let acquired = raw.lock_slow(deadline, &mut || {
-        if waiting.is_none() {
-            let scope = WaitScope::enter(WaitTarget::Primitive { record: record.clone(), role: "acquire" });
-            record.add_waiter(scope.thread_id());
-            waiting = Some(scope);
+        if parked.is_none() {
+            record.note_contended();
+            parked = Some(WaitScope::enter(WaitTarget::Primitive {
+                id: record.id,
+                kind: record.kind,
+                role: "acquire",
+            }));
         }
     });
-    if let Some(scope) = &waiting {
-        record.remove_waiter(scope.thread_id());
+    if let Some(scope) = parked {
+        let since = scope.since();
+        let now = scope.end();
+        record.note_waited(now - since);
+        if acquired {
+            record.note_hold_began(now);
+        }
     }
-    drop(waiting);
-    let now = Instant::now();
-    record.note_contended(now - started, acquired.then_some(now));
     if acquired {
         record.note_acquired(current_id());
     }

@@ -6,7 +6,7 @@
 //! `_MainThread` and `_DummyThread`.
 
 use super::registry::{Outcome, Registry, ThreadOrigin, ThreadRecord};
-use super::thread::Thread;
+use super::thread::{Thread, ThreadInner};
 use crate::sys;
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -20,17 +20,25 @@ impl Drop for Current {
         // A dummy ends when its OS thread does: this destructor is that moment.
         let record = self.thread.record();
         if record.origin == ThreadOrigin::Dummy {
-            record.terminate(Outcome::Returned);
-            self.thread.registry().thread_ended(record.id);
+            let ended = record.terminate(Outcome::Returned);
+            self.thread.registry().thread_ended(record.id, ended);
         }
     }
 }
+
+// The managed thread's own handle, set by `run_managed` for the length of
+// the run. A scoped pointer has no destructor, so, unlike a thread-local
+// holding an `Arc`, it registers nothing at thread exit and makes the new
+// thread allocate nothing (glibc's per-thread malloc cache costs a short
+// thread more than everything else we do).
+scoped_tls::scoped_thread_local!(static MANAGED: Arc<ThreadInner>);
 
 thread_local! {
     /// Registry id of the current thread; 0 until known. Kept separate from
     /// `CURRENT` because it has no destructor, so it is readable even while
     /// thread-locals are being torn down, and is one load on lock fast paths.
     static CURRENT_ID: Cell<u64> = const { Cell::new(0) };
+    /// The main thread's or a dummy's handle (threads we did not start).
     static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
 }
 
@@ -43,18 +51,20 @@ pub(crate) fn current_id() -> u64 {
 
 /// The record of the calling thread.
 pub(crate) fn current_record() -> Arc<ThreadRecord> {
-    current_thread().record().clone()
+    if MANAGED.is_set() {
+        return MANAGED.with(|inner| Thread::from_inner(inner.clone()).record().clone());
+    }
+    let bound = CURRENT.try_with(|c| c.borrow().as_ref().map(|c| c.thread.record().clone()));
+    match bound {
+        Ok(Some(record)) => record,
+        _ => current_thread().record().clone(),
+    }
 }
 
-/// Binds the calling OS thread to `thread` (for threads the library starts).
-pub(crate) fn bind(thread: Thread) {
-    CURRENT_ID.set(thread.record().id);
-    let _ = CURRENT.try_with(|c| *c.borrow_mut() = Some(Current { thread }));
-}
-
-/// Unbinds the calling OS thread at the end of a managed run.
-pub(crate) fn unbind() {
-    let _ = CURRENT.try_with(|c| c.borrow_mut().take());
+/// Runs `body` as the managed thread `inner` (for threads the library starts).
+pub(crate) fn run_as<T>(inner: &Arc<ThreadInner>, id: u64, body: impl FnOnce() -> T) -> T {
+    CURRENT_ID.set(id);
+    MANAGED.set(inner, body)
 }
 
 /// The [`Thread`] of the caller: Python's `threading.current_thread()`.
@@ -70,12 +80,16 @@ pub(crate) fn unbind() {
 /// assert_eq!(current_thread().ident(), Some(get_ident()));
 /// ```
 pub fn current_thread() -> Thread {
+    if MANAGED.is_set() {
+        return MANAGED.with(|inner| Thread::from_inner(inner.clone()));
+    }
     let found = CURRENT.try_with(|c| c.borrow().as_ref().map(|c| c.thread.clone()));
     match found {
         Ok(Some(thread)) => thread,
         Ok(None) => {
             let thread = foreign_thread();
-            bind(thread.clone());
+            CURRENT_ID.set(thread.record().id);
+            let _ = CURRENT.try_with(|c| *c.borrow_mut() = Some(Current { thread: thread.clone() }));
             thread
         }
         // Thread-locals are being torn down: answer without binding.

@@ -165,7 +165,7 @@ pub fn start_new_thread<F: FnOnce() + Send + 'static>(f: F) -> Result<u64> {
         BUDGET.release();
     });
     match spawned {
-        Ok(handle) => Ok(handle.as_pthread_t() as u64),
+        Ok(handle) => Ok(handle.as_pthread_t()),
         Err(_) => {
             BUDGET.release();
             Err(Error::runtime("can't start new thread"))

@@ -5,7 +5,6 @@ use super::current::current_id;
 use super::error::{Error, Result};
 use super::registry::{PrimitiveKind, PrimitiveRecord, Registry};
 use super::timeout::{self, Deadline};
-use crate::sys::RawLock;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,7 +40,6 @@ use std::time::Duration;
 ///   thread released meanwhile does not fail on drop (Python would raise).
 /// - Locks can be named; the name shows in snapshots.
 pub struct Lock {
-    raw: RawLock,
     record: Arc<PrimitiveRecord>,
 }
 
@@ -66,7 +64,7 @@ impl Lock {
 
     /// An unlocked lock recorded in `registry`.
     pub fn with_registry(registry: &Registry) -> Self {
-        Self { raw: RawLock::new(), record: registry.new_primitive(PrimitiveKind::Lock) }
+        Self { record: registry.new_primitive(PrimitiveKind::Lock) }
     }
 
     /// Names the lock for snapshots.
@@ -91,17 +89,17 @@ impl Lock {
     /// If it has to sleep, the thread is recorded as Waiting on this lock.
     #[inline]
     pub fn acquire(&self) {
-        if self.raw.try_lock_fast() {
+        if self.record.raw().try_lock_fast() {
             self.record.note_acquired(current_id());
         } else {
-            acquire_contended(&self.raw, &self.record, None);
+            acquire_contended(self.record.raw(), &self.record, None);
         }
     }
 
     /// Acquires if the lock is free, without blocking (Python's `acquire(False)`).
     #[inline]
     pub fn try_acquire(&self) -> bool {
-        let acquired = self.raw.try_lock();
+        let acquired = self.record.raw().try_lock();
         if acquired {
             self.record.note_acquired(current_id());
         }
@@ -134,11 +132,11 @@ impl Lock {
     }
 
     fn acquire_until(&self, deadline: Deadline) -> bool {
-        if self.raw.try_lock_fast() {
+        if self.record.raw().try_lock_fast() {
             self.record.note_acquired(current_id());
             return true;
         }
-        acquire_contended(&self.raw, &self.record, deadline)
+        acquire_contended(self.record.raw(), &self.record, deadline)
     }
 
     /// Acquires and returns a guard that releases on drop: `with lock:`.
@@ -154,14 +152,20 @@ impl Lock {
     /// `RuntimeError: release unlocked lock` if it is not locked.
     #[inline]
     pub fn release(&self) -> Result<()> {
-        // The holder is cleared first: once unlocked, a new holder may write it.
-        self.record.note_released();
-        if self.raw.unlock() { Ok(()) } else { Err(Error::runtime("release unlocked lock")) }
+        // Bookkeeping first: once unlocked, a new holder may write it.
+        let hold_began = self.record.note_released();
+        if !self.record.raw().unlock() {
+            return Err(Error::runtime("release unlocked lock"));
+        }
+        if let Some(since) = hold_began {
+            self.record.note_hold_ended(since);
+        }
+        Ok(())
     }
 
     /// True if the lock is held by some thread.
     pub fn locked(&self) -> bool {
-        self.raw.is_locked()
+        self.record.raw().is_locked()
     }
 
     /// Python's `repr()`: `<unlocked _thread.lock object at 0x…>`.

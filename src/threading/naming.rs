@@ -11,7 +11,8 @@ pub const COMM_MAX_BYTES: usize = 15;
 /// ```
 /// use threadscope::threading::kernel_comm;
 /// assert_eq!(kernel_comm("PaymentService-Processor-1"), "PaymentService-");
-/// assert_eq!(kernel_comm("ünïcödé-wörker-1"), "ünïcödé-w");
+/// // 14 bytes fit; the 2-byte "ö" would straddle the limit, so it goes whole.
+/// assert_eq!(kernel_comm("ünïcödé-wxörker"), "ünïcödé-wx");
 /// ```
 pub fn kernel_comm(name: &str) -> &str {
     let name = name.split('\0').next().unwrap_or_default();

@@ -5,7 +5,6 @@ use super::current::current_id;
 use super::error::{Error, Result};
 use super::registry::{PrimitiveKind, PrimitiveRecord, Registry};
 use super::timeout::{self, Deadline};
-use crate::sys::RawLock;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -36,7 +35,6 @@ use std::time::Duration;
 ///   [`recursion_count`](Self::recursion_count).
 /// - `with rlock:` is [`guard`](Self::guard).
 pub struct RLock {
-    raw: RawLock,
     /// Registry id of the owning thread (0: unowned).
     owner: AtomicU64,
     /// Written only by the owner.
@@ -67,7 +65,6 @@ impl RLock {
     /// An unowned RLock recorded in `registry`.
     pub fn with_registry(registry: &Registry) -> Self {
         Self {
-            raw: RawLock::new(),
             owner: AtomicU64::new(0),
             count: AtomicUsize::new(0),
             record: registry.new_primitive(PrimitiveKind::RLock),
@@ -96,7 +93,7 @@ impl RLock {
         if self.reenter(me) {
             return true;
         }
-        if !self.raw.try_lock() {
+        if !self.record.raw().try_lock() {
             return false;
         }
         self.take_ownership(me);
@@ -130,7 +127,7 @@ impl RLock {
         if self.reenter(me) {
             return true;
         }
-        if self.raw.try_lock_fast() || acquire_contended(&self.raw, &self.record, deadline) {
+        if self.record.raw().try_lock_fast() || acquire_contended(self.record.raw(), &self.record, deadline) {
             self.take_ownership(me);
             return true;
         }
@@ -177,8 +174,11 @@ impl RLock {
 
     fn unlock_fully(&self) {
         self.owner.store(0, Ordering::Relaxed);
-        self.record.note_released();
-        self.raw.unlock();
+        let hold_began = self.record.note_released();
+        self.record.raw().unlock();
+        if let Some(since) = hold_began {
+            self.record.note_hold_ended(since);
+        }
     }
 
     /// Releases every level at once, returning how many there were (for
@@ -216,7 +216,7 @@ impl RLock {
 
     /// True if some thread owns it.
     pub fn locked(&self) -> bool {
-        self.raw.is_locked()
+        self.record.raw().is_locked()
     }
 
     /// Python's `repr()`: `<locked _thread.RLock object owner=IDENT count=2 at 0x…>`.

@@ -6,7 +6,7 @@ use super::current::{self, current_thread};
 use super::error::{Error, Result};
 use super::excepthook;
 use super::functions::configured_stack_size;
-use super::naming::kernel_comm;
+use super::naming::{COMM_MAX_BYTES, kernel_comm};
 use super::registry::{Outcome, Registry, ThreadOrigin, ThreadRecord, ThreadState, WaitTarget, next_id};
 use super::wait::WaitScope;
 use crate::sys;
@@ -293,7 +293,7 @@ impl Thread {
         // The new thread takes the work itself, so a failed spawn loses nothing.
         match builder.spawn(move || run_managed(inner)) {
             Ok(handle) => {
-                self.inner.record.set_ident(handle.as_pthread_t() as u64);
+                self.inner.record.set_ident(handle.as_pthread_t());
                 *self.inner.handle.lock() = Some(handle);
                 Ok(())
             }
@@ -426,41 +426,44 @@ fn far_future() -> Instant {
 /// The body of every thread the library starts.
 fn run_managed(inner: Arc<ThreadInner>) {
     let work = inner.work.lock().take();
-    let thread = Thread::from_inner(inner);
-    let record = thread.record().clone();
+    let record = inner.record.clone();
     record.set_ident(sys::pthread_self());
     record.set_native_id(sys::gettid());
     name_kernel_thread(&record);
-    current::bind(thread.clone());
-    {
-        let mut lifecycle = thread.inner.lifecycle.lock();
-        lifecycle.running = true;
-    }
-    thread.inner.changed.notify_all();
+    inner.lifecycle.lock().running = true;
+    inner.changed.notify_all();
 
-    let outcome = excepthook::run_target(&thread, || {
-        if let Some(work) = work {
-            work.call();
-        }
+    let outcome = current::run_as(&inner, record.id, || {
+        let thread = Thread::from_inner(inner.clone());
+        excepthook::run_target(&thread, || {
+            if let Some(work) = work {
+                work.call();
+            }
+        })
     });
 
-    record.terminate(outcome);
-    thread.registry().thread_ended(record.id);
+    let ended = record.terminate(outcome);
+    inner.registry.thread_ended(record.id, ended);
     BUDGET.release();
-    current::unbind();
-    thread.inner.lifecycle.lock().done = true;
-    thread.inner.changed.notify_all();
+    inner.lifecycle.lock().done = true;
+    inner.changed.notify_all();
 }
 
-/// Sets the kernel comm from the name, again if a rename raced with it.
+/// Sets the kernel comm from the name, again if a rename raced with it
+/// (the renamer writes /proc only once it sees our native id). Copies
+/// into a stack buffer: the new thread must not allocate (see `sys`).
 fn name_kernel_thread(record: &ThreadRecord) {
-    let mut name = record.name();
     loop {
-        sys::set_current_comm(kernel_comm(&name));
-        let now = record.name();
-        if now == name {
+        let mut comm = [0u8; COMM_MAX_BYTES];
+        let len = record.with_name(|name| {
+            let cut = kernel_comm(name);
+            comm[..cut.len()].copy_from_slice(cut.as_bytes());
+            cut.len()
+        });
+        let set = std::str::from_utf8(&comm[..len]).unwrap_or_default();
+        sys::set_current_comm(set);
+        if record.with_name(|name| kernel_comm(name) == set) {
             return;
         }
-        name = now;
     }
 }

@@ -11,23 +11,35 @@ use std::time::{Duration, Instant};
 pub(crate) struct WaitScope {
     record: Arc<ThreadRecord>,
     previous: Option<WaitTarget>,
+    since: Instant,
+    ended: bool,
 }
 
 impl WaitScope {
     pub(crate) fn enter(target: WaitTarget) -> Self {
         let record = current::current_record();
-        let previous = record.begin_wait(target);
-        Self { record, previous }
+        let (previous, since) = record.begin_wait(target);
+        Self { record, previous, since, ended: false }
     }
 
-    pub(crate) fn thread_id(&self) -> u64 {
-        self.record.id
+    /// When the wait began.
+    pub(crate) fn since(&self) -> Instant {
+        self.since
+    }
+
+    /// Ends the wait now and says when (saves a clock read for callers
+    /// that time the wait).
+    pub(crate) fn end(mut self) -> Instant {
+        self.ended = true;
+        self.record.end_wait(self.previous.take())
     }
 }
 
 impl Drop for WaitScope {
     fn drop(&mut self) {
-        self.record.end_wait(self.previous.take());
+        if !self.ended {
+            self.record.end_wait(self.previous.take());
+        }
     }
 }
 

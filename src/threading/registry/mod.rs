@@ -159,7 +159,10 @@ impl Registry {
     }
 
     pub(crate) fn add_thread(&self, record: Arc<ThreadRecord>, handle: Weak<ThreadInner>) {
-        self.inner.threads.lock().by_id.insert(record.id, ThreadEntry { record, handle });
+        let retention = *self.inner.retention.lock();
+        let mut threads = self.inner.threads.lock();
+        threads.prune(retention, Instant::now());
+        threads.by_id.insert(record.id, ThreadEntry { record, handle });
     }
 
     /// Drops a thread that was never started and can no longer be.
@@ -167,19 +170,23 @@ impl Registry {
         self.inner.threads.lock().by_id.remove(&id);
     }
 
-    /// Starts the retention clock for a thread that just terminated.
-    pub(crate) fn thread_ended(&self, id: u64) {
-        let retention = *self.inner.retention.lock();
-        let now = Instant::now();
-        let mut threads = self.inner.threads.lock();
-        threads.terminated.push_back((id, now));
-        threads.prune(retention, now);
+    /// Starts the retention clock for a thread that just terminated. The
+    /// pruning happens later, on the creating and reading side: an ending
+    /// thread that freed an old record would pay for glibc's per-thread
+    /// cache just to throw it away.
+    pub(crate) fn thread_ended(&self, id: u64, at: Instant) {
+        self.inner.threads.lock().terminated.push_back((id, at));
     }
 
     pub(crate) fn new_primitive(&self, kind: PrimitiveKind) -> Arc<PrimitiveRecord> {
         let record = Arc::new(PrimitiveRecord::new(next_id(), kind, Arc::downgrade(&self.inner)));
         self.inner.primitives.lock().insert(record.id, Arc::downgrade(&record));
         record
+    }
+
+    /// The record of primitive `id`, if it is alive in this registry.
+    pub fn primitive_record(&self, id: u64) -> Option<Arc<PrimitiveRecord>> {
+        self.inner.primitives.lock().get(&id).and_then(Weak::upgrade)
     }
 
     /// The record of thread `id`, if this registry knows it.
@@ -201,17 +208,27 @@ impl Registry {
     /// Copies every record into an owned snapshot.
     pub fn snapshot(&self) -> RegistrySnapshot {
         let now = Instant::now();
-        let retention = *self.inner.retention.lock();
-        let records: Vec<Arc<ThreadRecord>> = {
-            let mut threads = self.inner.threads.lock();
-            threads.prune(retention, now);
-            threads.by_id.values().map(|e| e.record.clone()).collect()
-        };
+        let records = self.records(now);
         let primitives: Vec<Arc<PrimitiveRecord>> =
             self.inner.primitives.lock().values().filter_map(Weak::upgrade).collect();
 
+        let by_id: HashMap<u64, &Arc<PrimitiveRecord>> = primitives.iter().map(|p| (p.id, p)).collect();
+        let find_primitive = |id: u64| match by_id.get(&id) {
+            Some(p) => Some(Arc::clone(p)),
+            None if !self.is_global() => Self::global().primitive_record(id),
+            None => None,
+        };
         let names: HashMap<u64, String> = records.iter().map(|r| (r.id, r.name())).collect();
         let thread_ref = |id: u64| ThreadRef { id, name: self.thread_name(id, &names) };
+
+        // Threads of the global registry may wait on our primitives too (a
+        // test's own thread, the main thread).
+        let mut waiting = waiting_threads(&records);
+        if !self.is_global() {
+            for (primitive, mut threads) in waiting_threads(&Self::global().records(now)) {
+                waiting.entry(primitive).or_default().append(&mut threads);
+            }
+        }
 
         let mut held: HashMap<u64, Vec<PrimitiveRef>> = HashMap::new();
         let primitives = primitives
@@ -226,12 +243,14 @@ impl Registry {
                         name: name.clone(),
                     });
                 }
+                let mut waiters = waiting.remove(&p.id).unwrap_or_default();
+                waiters.sort_by_key(|&(since, id)| (since, id));
                 PrimitiveSnapshot {
                     id: p.id,
                     kind: p.kind,
                     name,
                     holders,
-                    waiters: p.waiters().into_iter().map(thread_ref).collect(),
+                    waiters: waiters.into_iter().map(|(_, id)| thread_ref(id)).collect(),
                     stats: p.stats(now),
                 }
             })
@@ -241,8 +260,10 @@ impl Registry {
             .iter()
             .map(|r| {
                 let (state, waiting_on, totals, outcome) = r.with_status(|s| {
-                    let waiting_on =
-                        s.waiting_on.as_ref().map(|w| wait_snapshot(w, s.since, now, &thread_ref));
+                    let waiting_on = s
+                        .waiting_on
+                        .as_ref()
+                        .map(|w| wait_snapshot(w, s.since, now, &thread_ref, &find_primitive));
                     (s.state, waiting_on, s.totals_at(now), s.outcome.clone())
                 });
                 ThreadSnapshot {
@@ -264,6 +285,14 @@ impl Registry {
         RegistrySnapshot { threads, primitives }
     }
 
+    /// Every thread record, after dropping terminated ones past retention.
+    fn records(&self, now: Instant) -> Vec<Arc<ThreadRecord>> {
+        let retention = *self.inner.retention.lock();
+        let mut threads = self.inner.threads.lock();
+        threads.prune(retention, now);
+        threads.by_id.values().map(|e| e.record.clone()).collect()
+    }
+
     /// A thread's name from this snapshot, else from the global registry
     /// (a test's own thread is a dummy there), else "?".
     fn thread_name(&self, id: u64, names: &HashMap<u64, String>) -> String {
@@ -271,13 +300,26 @@ impl Registry {
             return name.clone();
         }
         let global = Self::global();
-        if !self.is_global() {
-            if let Some(record) = global.thread_record(id) {
-                return record.name();
-            }
+        if !self.is_global()
+            && let Some(record) = global.thread_record(id)
+        {
+            return record.name();
         }
         "?".to_owned()
     }
+}
+
+/// Primitive id → (wait start, thread id) of the threads blocked on it.
+fn waiting_threads(records: &[Arc<ThreadRecord>]) -> HashMap<u64, Vec<(Instant, u64)>> {
+    let mut waiting: HashMap<u64, Vec<(Instant, u64)>> = HashMap::new();
+    for r in records {
+        r.with_status(|s| {
+            if let Some(WaitTarget::Primitive { id, .. }) = &s.waiting_on {
+                waiting.entry(*id).or_default().push((s.since, r.id));
+            }
+        });
+    }
+    waiting
 }
 
 fn wait_snapshot(
@@ -285,6 +327,7 @@ fn wait_snapshot(
     since: Instant,
     now: Instant,
     thread_ref: &dyn Fn(u64) -> ThreadRef,
+    primitive: &dyn Fn(u64) -> Option<Arc<PrimitiveRecord>>,
 ) -> WaitSnapshot {
     let waited = now.saturating_duration_since(since);
     let snapshot = |kind: &str, name: String| WaitSnapshot {
@@ -297,12 +340,18 @@ fn wait_snapshot(
         remaining: None,
     };
     match target {
-        WaitTarget::Primitive { record, role } => WaitSnapshot {
-            role: Some((*role).to_owned()),
-            primitive: Some(record.id),
-            holders: record.holder().into_iter().map(thread_ref).collect(),
-            ..snapshot(record.kind.label(), record.display_name())
-        },
+        WaitTarget::Primitive { id, kind, role } => {
+            let record = primitive(*id);
+            WaitSnapshot {
+                role: Some((*role).to_owned()),
+                primitive: Some(*id),
+                holders: record.iter().filter_map(|r| r.holder()).map(thread_ref).collect(),
+                ..snapshot(
+                    kind.label(),
+                    record.map_or_else(|| format!("{}#{id}", kind.label()), |r| r.display_name()),
+                )
+            }
+        }
         WaitTarget::Join { thread } => {
             WaitSnapshot { holders: vec![thread_ref(thread.id)], ..snapshot("join", thread.name()) }
         }

@@ -1,4 +1,6 @@
-//! The live record of one synchronisation primitive: holders, waiters, counters.
+//! The live record of one synchronisation primitive: holders and counters.
+//! (Its waiters are the threads whose records say they wait on it; the
+//! snapshot derives the list, so blocking writes nothing shared here.)
 //!
 //! Fast paths touch only `holder` and `acquisitions`, with plain relaxed
 //! loads and stores made while the primitive itself is held; everything that
@@ -6,6 +8,7 @@
 
 use super::RegistryInner;
 use super::clock;
+use crate::sys::RawLock;
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::sync::Weak;
@@ -56,6 +59,18 @@ impl PrimitiveKind {
     }
 }
 
+/// What a lock's fast path touches, on one cache line with the lock word,
+/// so a contended lock moves one line between cores instead of two.
+#[derive(Debug)]
+#[repr(C, align(64))]
+struct Hot {
+    raw: RawLock,
+    /// Thread id of the single holder (0: none). Locks and RLocks only.
+    holder: AtomicU64,
+    acquisitions: AtomicU64,
+    held_gen: AtomicU64,
+}
+
 /// The registry's live view of one primitive.
 #[derive(Debug)]
 pub struct PrimitiveRecord {
@@ -63,17 +78,12 @@ pub struct PrimitiveRecord {
     pub(crate) kind: PrimitiveKind,
     name: Mutex<Option<String>>,
     registry: Weak<RegistryInner>,
-    /// Thread id of the single holder (0: none). Locks and RLocks only.
-    holder: AtomicU64,
-    acquisitions: AtomicU64,
+    hot: Hot,
     contentions: AtomicU64,
     wait_nanos: AtomicU64,
     hold_nanos: AtomicU64,
     /// When the current hold began, valid while `held_gen == acquisitions`.
     held_since_nanos: AtomicU64,
-    held_gen: AtomicU64,
-    /// Thread ids of blocked threads, in arrival order.
-    waiters: Mutex<Vec<u64>>,
 }
 
 impl PrimitiveRecord {
@@ -83,15 +93,23 @@ impl PrimitiveRecord {
             kind,
             name: Mutex::new(None),
             registry,
-            holder: AtomicU64::new(0),
-            acquisitions: AtomicU64::new(0),
+            hot: Hot {
+                raw: RawLock::new(),
+                holder: AtomicU64::new(0),
+                acquisitions: AtomicU64::new(0),
+                held_gen: AtomicU64::new(u64::MAX),
+            },
             contentions: AtomicU64::new(0),
             wait_nanos: AtomicU64::new(0),
             hold_nanos: AtomicU64::new(0),
             held_since_nanos: AtomicU64::new(0),
-            held_gen: AtomicU64::new(u64::MAX),
-            waiters: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The lock word, for the `Lock` or `RLock` this record belongs to.
+    #[inline]
+    pub(crate) fn raw(&self) -> &RawLock {
+        &self.hot.raw
     }
 
     /// The name given to the primitive, if any.
@@ -112,77 +130,76 @@ impl PrimitiveRecord {
     /// so the counter needs no read-modify-write.
     #[inline]
     pub(crate) fn note_acquired(&self, thread: u64) {
-        self.holder.store(thread, Ordering::Relaxed);
-        let n = self.acquisitions.load(Ordering::Relaxed);
-        self.acquisitions.store(n.wrapping_add(1), Ordering::Relaxed);
+        self.hot.holder.store(thread, Ordering::Relaxed);
+        let n = self.hot.acquisitions.load(Ordering::Relaxed);
+        self.hot.acquisitions.store(n.wrapping_add(1), Ordering::Relaxed);
     }
 
     /// Fast path: counts a re-entrant acquisition by the current holder.
     #[inline]
     pub(crate) fn note_reacquired(&self) {
-        let n = self.acquisitions.load(Ordering::Relaxed);
-        self.acquisitions.store(n.wrapping_add(1), Ordering::Relaxed);
+        let n = self.hot.acquisitions.load(Ordering::Relaxed);
+        self.hot.acquisitions.store(n.wrapping_add(1), Ordering::Relaxed);
     }
 
-    /// Fast path: the hold ends. Adds the hold time only when the hold began
-    /// on the slow path (or was seen by a snapshot), which is when we know it.
+    /// Fast path: the hold ends; call before unlocking. Returns when the
+    /// hold began if that is known (it began on the slow path, or a snapshot
+    /// saw it), for [`note_hold_ended`](Self::note_hold_ended) to account
+    /// after the unlock.
     #[inline]
-    pub(crate) fn note_released(&self) {
-        self.holder.store(0, Ordering::Relaxed);
-        if self.held_gen.load(Ordering::Relaxed) == self.acquisitions.load(Ordering::Relaxed) {
-            self.add_hold_time();
+    pub(crate) fn note_released(&self) -> Option<u64> {
+        self.hot.holder.store(0, Ordering::Relaxed);
+        if self.hot.held_gen.load(Ordering::Relaxed) != self.hot.acquisitions.load(Ordering::Relaxed) {
+            return None;
         }
+        self.hot.held_gen.store(u64::MAX, Ordering::Relaxed);
+        Some(self.held_since_nanos.load(Ordering::Relaxed))
     }
 
+    /// Adds a finished hold to the total; call after unlocking.
     #[cold]
-    fn add_hold_time(&self) {
-        let since = self.held_since_nanos.load(Ordering::Relaxed);
+    pub(crate) fn note_hold_ended(&self, since_nanos: u64) {
         let now = clock::nanos_at(Instant::now());
-        self.hold_nanos.fetch_add(now.saturating_sub(since), Ordering::Relaxed);
-        self.held_gen.store(u64::MAX, Ordering::Relaxed);
+        self.hold_nanos.fetch_add(now.saturating_sub(since_nanos), Ordering::Relaxed);
     }
 
-    /// Slow path: an acquisition had to wait. Call before `note_acquired`.
-    pub(crate) fn note_contended(&self, waited: Duration, acquired_at: Option<Instant>) {
+    /// Slow path: an acquisition found the primitive held and has to block.
+    pub(crate) fn note_contended(&self) {
         self.contentions.fetch_add(1, Ordering::Relaxed);
-        self.wait_nanos.fetch_add(u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
-        if let Some(at) = acquired_at {
-            self.held_since_nanos.store(clock::nanos_at(at), Ordering::Relaxed);
-            let next = self.acquisitions.load(Ordering::Relaxed).wrapping_add(1);
-            self.held_gen.store(next, Ordering::Relaxed);
-        }
     }
 
-    pub(crate) fn add_waiter(&self, thread: u64) {
-        self.waiters.lock().push(thread);
+    /// Slow path: a thread spent `waited` parked on it.
+    pub(crate) fn note_waited(&self, waited: Duration) {
+        let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        self.wait_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
-    pub(crate) fn remove_waiter(&self, thread: u64) {
-        let mut waiters = self.waiters.lock();
-        if let Some(pos) = waiters.iter().position(|&t| t == thread) {
-            waiters.remove(pos);
-        }
+    /// Slow path: a parked thread got it at `at`; call before `note_acquired`.
+    pub(crate) fn note_hold_began(&self, at: Instant) {
+        self.held_since_nanos.store(clock::nanos_at(at), Ordering::Relaxed);
+        let next = self.hot.acquisitions.load(Ordering::Relaxed).wrapping_add(1);
+        self.hot.held_gen.store(next, Ordering::Relaxed);
     }
 
     /// Thread id of the holder, if held.
     pub fn holder(&self) -> Option<u64> {
-        Some(self.holder.load(Ordering::Relaxed)).filter(|&t| t != 0)
+        Some(self.hot.holder.load(Ordering::Relaxed)).filter(|&t| t != 0)
     }
 
-    /// Waiting thread ids, longest-waiting first.
-    pub fn waiters(&self) -> Vec<u64> {
-        self.waiters.lock().clone()
+    /// Counters as of this moment.
+    pub fn stats_now(&self) -> PrimitiveStats {
+        self.stats(Instant::now())
     }
 
     /// Counters as of now. `held_for` is exact for holds that began by
     /// waiting; otherwise it counts from the first snapshot that saw the hold.
     pub(crate) fn stats(&self, now: Instant) -> PrimitiveStats {
         let holder = self.holder();
-        let acquisitions = self.acquisitions.load(Ordering::Relaxed);
+        let acquisitions = self.hot.acquisitions.load(Ordering::Relaxed);
         let held_for = holder.map(|_| {
-            if self.held_gen.load(Ordering::Relaxed) != acquisitions {
+            if self.hot.held_gen.load(Ordering::Relaxed) != acquisitions {
                 self.held_since_nanos.store(clock::nanos_at(now), Ordering::Relaxed);
-                self.held_gen.store(acquisitions, Ordering::Relaxed);
+                self.hot.held_gen.store(acquisitions, Ordering::Relaxed);
             }
             let since = clock::instant_at(self.held_since_nanos.load(Ordering::Relaxed));
             now.saturating_duration_since(since)
@@ -210,7 +227,7 @@ impl Drop for PrimitiveRecord {
 pub struct PrimitiveStats {
     /// Successful acquisitions (re-entrant ones included).
     pub acquisitions: u64,
-    /// Acquisitions that found it held and had to wait.
+    /// Acquisitions that found it held and blocked (brief spins not counted).
     pub contentions: u64,
     /// Total time threads spent waiting for it.
     #[serde(with = "super::snapshot::secs")]

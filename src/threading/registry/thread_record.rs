@@ -1,6 +1,6 @@
 //! The live record of one thread: identity, state, what it waits on, outcome.
 
-use super::primitive_record::PrimitiveRecord;
+use super::primitive_record::PrimitiveKind;
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -62,8 +62,9 @@ pub enum Outcome {
 /// What a waiting thread is blocked on. Held by the thread's record while it waits.
 #[derive(Clone, Debug)]
 pub(crate) enum WaitTarget {
-    /// A primitive (lock, event, queue…) in the named role ("acquire", "get"…).
-    Primitive { record: Arc<PrimitiveRecord>, role: &'static str },
+    /// A primitive (lock, event, queue…), by registry id, in the named role
+    /// ("acquire", "get"…).
+    Primitive { id: u64, kind: PrimitiveKind, role: &'static str },
     /// `join()` of another thread.
     Join { thread: Arc<ThreadRecord> },
     /// `threading::sleep` until the given instant.
@@ -141,6 +142,11 @@ impl ThreadRecord {
         self.name.lock().clone()
     }
 
+    /// Calls `f` with the name, without copying it.
+    pub(crate) fn with_name<T>(&self, f: impl FnOnce(&str) -> T) -> T {
+        f(&self.name.lock())
+    }
+
     pub(crate) fn set_name(&self, name: String) {
         *self.name.lock() = name;
     }
@@ -203,32 +209,36 @@ impl ThreadRecord {
 
     /// Records that the thread now waits on `target`; returns what it waited
     /// on before (for nested waits), to hand back to [`end_wait`](Self::end_wait).
-    pub(crate) fn begin_wait(&self, target: WaitTarget) -> Option<WaitTarget> {
-        let mut status = self.status.lock();
+    pub(crate) fn begin_wait(&self, target: WaitTarget) -> (Option<WaitTarget>, Instant) {
         let now = Instant::now();
+        let mut status = self.status.lock();
         status.enter(ThreadState::Waiting, now);
-        status.waiting_on.replace(target)
+        (status.waiting_on.replace(target), now)
     }
 
-    /// Ends a wait, restoring the enclosing wait if there was one.
-    pub(crate) fn end_wait(&self, previous: Option<WaitTarget>) {
+    /// Ends a wait, restoring the enclosing wait if there was one. Returns
+    /// when it ended.
+    pub(crate) fn end_wait(&self, previous: Option<WaitTarget>) -> Instant {
+        let now = Instant::now();
         let mut status = self.status.lock();
         if status.state == ThreadState::Terminated {
-            return;
+            return now;
         }
-        let now = Instant::now();
         let next = if previous.is_some() { ThreadState::Waiting } else { ThreadState::Running };
         status.enter(next, now);
         status.waiting_on = previous;
+        now
     }
 
-    pub(crate) fn terminate(&self, outcome: Outcome) {
-        let mut status = self.status.lock();
+    /// Marks the run over; returns when.
+    pub(crate) fn terminate(&self, outcome: Outcome) -> Instant {
         let now = Instant::now();
+        let mut status = self.status.lock();
         status.enter(ThreadState::Terminated, now);
         status.waiting_on = None;
         status.ended_at = Some(now);
         status.outcome = Some(outcome);
+        now
     }
 
     /// True between start and the end of its run.
