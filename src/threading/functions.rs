@@ -101,6 +101,7 @@ pub fn interrupt_main(signum: i32) -> Result<()> {
 ///
 /// Threads started while waiting are waited for too.
 pub fn shutdown() {
+    run_atexit_hooks();
     let me = current_thread();
     loop {
         let pending: Vec<Thread> = Registry::global()
@@ -113,6 +114,27 @@ pub fn shutdown() {
         }
         for thread in pending {
             let _ = thread.join();
+        }
+    }
+}
+
+type AtexitHook = Box<dyn FnOnce() + Send>;
+
+static ATEXIT: parking_lot::Mutex<Vec<AtexitHook>> = parking_lot::Mutex::new(Vec::new());
+
+/// Registers `hook` to run at the start of [`shutdown`], before threads are
+/// waited for, as CPython's `threading._register_atexit` does (thread pools
+/// use it to tell idle workers to finish). Hooks run once, newest first.
+pub(crate) fn register_atexit(hook: impl FnOnce() + Send + 'static) {
+    ATEXIT.lock().push(Box::new(hook));
+}
+
+fn run_atexit_hooks() {
+    loop {
+        let hook = ATEXIT.lock().pop();
+        match hook {
+            Some(hook) => hook(),
+            None => return,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Marking the current thread Waiting for the length of a blocking call.
 
 use super::current;
-use super::registry::{ThreadRecord, WaitTarget};
+use super::registry::{PrimitiveRecord, ThreadRecord, WaitTarget};
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +20,22 @@ impl WaitScope {
         let record = current::current_record();
         let (previous, since) = record.begin_wait(target);
         Self { record, previous, since, ended: false }
+    }
+
+    /// The current thread waits on the primitive `record` in `role`
+    /// ("wait", "get", "put"…), and the record counts a contention. End it
+    /// with [`end_on`](Self::end_on) to add the time waited.
+    pub(crate) fn on_primitive(record: &PrimitiveRecord, role: &'static str) -> Self {
+        record.note_contended();
+        Self::enter(WaitTarget::Primitive { id: record.id, kind: record.kind, role })
+    }
+
+    /// Ends a wait begun with [`on_primitive`](Self::on_primitive), adding
+    /// its length to the record's wait time.
+    pub(crate) fn end_on(self, record: &PrimitiveRecord) {
+        let since = self.since;
+        let now = self.end();
+        record.note_waited(now - since);
     }
 
     /// When the wait began.

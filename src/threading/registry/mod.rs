@@ -179,7 +179,16 @@ impl Registry {
     }
 
     pub(crate) fn new_primitive(&self, kind: PrimitiveKind) -> Arc<PrimitiveRecord> {
-        let record = Arc::new(PrimitiveRecord::new(next_id(), kind, Arc::downgrade(&self.inner)));
+        self.new_primitive_with(kind, &[])
+    }
+
+    /// A primitive record with named gauges (see [`PrimitiveRecord::details`]).
+    pub(crate) fn new_primitive_with(
+        &self,
+        kind: PrimitiveKind,
+        details: &[&'static str],
+    ) -> Arc<PrimitiveRecord> {
+        let record = Arc::new(PrimitiveRecord::new(next_id(), kind, details, Arc::downgrade(&self.inner)));
         self.inner.primitives.lock().insert(record.id, Arc::downgrade(&record));
         record
     }
@@ -235,14 +244,18 @@ impl Registry {
             .iter()
             .map(|p| {
                 let name = p.display_name();
-                let holders: Vec<ThreadRef> = p.holder().into_iter().map(thread_ref).collect();
+                let holders: Vec<ThreadRef> = p.holders().into_iter().map(thread_ref).collect();
                 for h in &holders {
-                    held.entry(h.id).or_default().push(PrimitiveRef {
-                        id: p.id,
-                        kind: p.kind,
-                        name: name.clone(),
-                    });
+                    let held_by = held.entry(h.id).or_default();
+                    if !held_by.iter().any(|r| r.id == p.id) {
+                        held_by.push(PrimitiveRef { id: p.id, kind: p.kind, name: name.clone() });
+                    }
                 }
+                let related = p.related().and_then(&find_primitive).map(|r| PrimitiveRef {
+                    id: r.id,
+                    kind: r.kind,
+                    name: r.display_name(),
+                });
                 let mut waiters = waiting.remove(&p.id).unwrap_or_default();
                 waiters.sort_by_key(|&(since, id)| (since, id));
                 PrimitiveSnapshot {
@@ -252,6 +265,8 @@ impl Registry {
                     holders,
                     waiters: waiters.into_iter().map(|(_, id)| thread_ref(id)).collect(),
                     stats: p.stats(now),
+                    details: p.details().into_iter().collect(),
+                    related,
                 }
             })
             .collect();
@@ -345,7 +360,7 @@ fn wait_snapshot(
             WaitSnapshot {
                 role: Some((*role).to_owned()),
                 primitive: Some(*id),
-                holders: record.iter().filter_map(|r| r.holder()).map(thread_ref).collect(),
+                holders: record.iter().flat_map(|r| r.holders()).map(thread_ref).collect(),
                 ..snapshot(
                     kind.label(),
                     record.map_or_else(|| format!("{}#{id}", kind.label()), |r| r.display_name()),

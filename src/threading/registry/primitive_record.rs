@@ -84,10 +84,23 @@ pub struct PrimitiveRecord {
     hold_nanos: AtomicU64,
     /// When the current hold began, valid while `held_gen == acquisitions`.
     held_since_nanos: AtomicU64,
+    /// Holders beyond the single `hot.holder` (a semaphore's permits), one
+    /// entry per permit held. Slow path only.
+    more_holders: Mutex<Vec<u64>>,
+    /// Named gauges fixed at creation ("depth", "maxsize", "is_set"…),
+    /// written with relaxed stores by the primitive.
+    details: Box<[(&'static str, AtomicU64)]>,
+    /// Another primitive this one stands on (a condition's lock), 0 if none.
+    related: AtomicU64,
 }
 
 impl PrimitiveRecord {
-    pub(crate) fn new(id: u64, kind: PrimitiveKind, registry: Weak<RegistryInner>) -> Self {
+    pub(crate) fn new(
+        id: u64,
+        kind: PrimitiveKind,
+        details: &[&'static str],
+        registry: Weak<RegistryInner>,
+    ) -> Self {
         Self {
             id,
             kind,
@@ -103,7 +116,70 @@ impl PrimitiveRecord {
             wait_nanos: AtomicU64::new(0),
             hold_nanos: AtomicU64::new(0),
             held_since_nanos: AtomicU64::new(0),
+            more_holders: Mutex::new(Vec::new()),
+            details: details.iter().map(|&name| (name, AtomicU64::new(0))).collect(),
+            related: AtomicU64::new(0),
         }
+    }
+
+    /// Sets gauge `index` (its position in the names given at creation).
+    #[inline]
+    pub(crate) fn set_detail(&self, index: usize, value: u64) {
+        if let Some((_, gauge)) = self.details.get(index) {
+            gauge.store(value, Ordering::Relaxed);
+        }
+    }
+
+    /// Adds to gauge `index` (a counter), with a plain load and store: call
+    /// it only where the primitive's own lock serialises the writers.
+    #[inline]
+    pub(crate) fn bump_detail(&self, index: usize, delta: u64) {
+        if let Some((_, gauge)) = self.details.get(index) {
+            gauge.store(gauge.load(Ordering::Relaxed).wrapping_add(delta), Ordering::Relaxed);
+        }
+    }
+
+    /// The current value of gauge `index`.
+    pub(crate) fn detail(&self, index: usize) -> u64 {
+        self.details.get(index).map_or(0, |(_, gauge)| gauge.load(Ordering::Relaxed))
+    }
+
+    /// Every gauge by name, as of now.
+    pub fn details(&self) -> Vec<(&'static str, u64)> {
+        self.details.iter().map(|(name, gauge)| (*name, gauge.load(Ordering::Relaxed))).collect()
+    }
+
+    /// Records that this primitive stands on `other` (a condition's lock).
+    pub(crate) fn set_related(&self, other: &PrimitiveRecord) {
+        self.related.store(other.id, Ordering::Relaxed);
+    }
+
+    /// The id of the primitive this one stands on, if any.
+    pub fn related(&self) -> Option<u64> {
+        Some(self.related.load(Ordering::Relaxed)).filter(|&id| id != 0)
+    }
+
+    /// Slow path: `thread` took one more share (a semaphore permit).
+    pub(crate) fn add_holder(&self, thread: u64) {
+        self.more_holders.lock().push(thread);
+    }
+
+    /// Slow path: one share held by `thread` was given back. Semaphores may
+    /// be released by any thread; then the longest holder's share goes.
+    pub(crate) fn remove_holder(&self, thread: u64) {
+        let mut holders = self.more_holders.lock();
+        let index =
+            holders.iter().position(|&t| t == thread).or(if holders.is_empty() { None } else { Some(0) });
+        if let Some(index) = index {
+            holders.remove(index);
+        }
+    }
+
+    /// Every holder: the single holder, then shares in the order taken.
+    pub fn holders(&self) -> Vec<u64> {
+        let mut all: Vec<u64> = self.holder().into_iter().collect();
+        all.extend(self.more_holders.lock().iter().copied());
+        all
     }
 
     /// The lock word, for the `Lock` or `RLock` this record belongs to.

@@ -3,6 +3,7 @@
 use super::primitive_record::{PrimitiveKind, PrimitiveStats};
 use super::thread_record::{Outcome, StateTimes, ThreadOrigin, ThreadState};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Everything the registry knows at one instant.
@@ -122,6 +123,11 @@ pub struct PrimitiveSnapshot {
     pub waiters: Vec<ThreadRef>,
     /// Counters.
     pub stats: PrimitiveStats,
+    /// Kind-specific gauges: a queue's depth, an event's flag, a barrier's
+    /// parties…
+    pub details: BTreeMap<&'static str, u64>,
+    /// The primitive this one stands on (a condition's lock).
+    pub related: Option<PrimitiveRef>,
 }
 
 /// Serialises a `Duration` as fractional seconds.
