@@ -5,6 +5,7 @@
 //! [`ScenarioError`] naming the line and column); nothing runs until the
 //! whole file is valid. `docs/scenarios.md` is the format reference.
 
+mod builtins;
 mod error;
 pub mod expr;
 mod format;
@@ -13,6 +14,7 @@ mod steps;
 pub mod units;
 mod validate;
 
+pub use builtins::{BUILTINS, Builtin, DEFAULT, builtin};
 pub use error::{ScenarioError, line_column};
 pub use model::{
     AcquireMode, GilSpec, PrimitiveSpec, PrimitiveSpecKind, QueueOrder, Scenario, StartPolicy, Step,
