@@ -21,6 +21,7 @@
 //! (see `docs/architecture.md`).
 
 pub mod cli;
+pub mod display;
 pub mod scenario;
 #[allow(unsafe_code)]
 mod sys;
