@@ -71,3 +71,8 @@ pub use rlock::{RLock, RLockGuard};
 pub use thread::Thread;
 pub use timeout::TIMEOUT_MAX;
 pub use wait::{blocking, sleep};
+
+// For the scenario interpreter: its interruptible sleeps record themselves
+// the way `threading::sleep` does.
+pub(crate) use registry::WaitTarget;
+pub(crate) use wait::WaitScope;
