@@ -125,6 +125,7 @@ static ATEXIT: parking_lot::Mutex<Vec<AtexitHook>> = parking_lot::Mutex::new(Vec
 /// Registers `hook` to run at the start of [`shutdown`], before threads are
 /// waited for, as CPython's `threading._register_atexit` does (thread pools
 /// use it to tell idle workers to finish). Hooks run once, newest first.
+#[allow(dead_code)] // until the thread pool lands
 pub(crate) fn register_atexit(hook: impl FnOnce() + Send + 'static) {
     ATEXIT.lock().push(Box::new(hook));
 }

@@ -34,24 +34,33 @@
 //! waiter.join().unwrap();
 //! ```
 
+mod barrier;
 mod budget;
 mod builder;
+mod condition;
 mod contention;
 mod current;
 mod error;
+mod event;
 mod excepthook;
 mod functions;
+mod local;
 mod lock;
 mod naming;
 mod registry;
 mod rlock;
+mod semaphore;
 mod thread;
 mod timeout;
+mod timer;
 mod wait;
 
+pub use barrier::Barrier;
 pub use builder::{Builder, Run};
+pub use condition::{Condition, ConditionGuard, ConditionLock};
 pub use current::{current_thread, get_ident, get_native_id, main_thread};
 pub use error::{Error, ErrorKind, Result};
+pub use event::Event;
 pub use excepthook::{
     ExceptHook, ExceptHookArgs, default_excepthook, excepthook, exit, format_exception, reset_excepthook,
     set_excepthook,
@@ -60,6 +69,7 @@ pub use functions::{
     ShutdownGuard, active_count, configured_stack_size, enumerate, interrupt_main, shutdown, stack_size,
     start_new_thread,
 };
+pub use local::{Local, Namespace};
 pub use lock::{Lock, LockGuard};
 pub use naming::{COMM_MAX_BYTES, kernel_comm};
 pub use registry::{
@@ -68,8 +78,10 @@ pub use registry::{
     ThreadState, WaitSnapshot,
 };
 pub use rlock::{RLock, RLockGuard};
+pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
 pub use thread::Thread;
 pub use timeout::TIMEOUT_MAX;
+pub use timer::Timer;
 pub use wait::{blocking, sleep};
 
 // For the scenario interpreter: its interruptible sleeps record themselves

@@ -187,7 +187,6 @@ impl RLock {
     /// # Errors
     ///
     /// `RuntimeError: cannot release un-acquired lock` unless owned.
-    #[allow(dead_code)] // Condition.wait uses it
     pub(crate) fn release_all(&self) -> Result<usize> {
         if !self.is_owned() {
             return Err(Error::runtime("cannot release un-acquired lock"));
@@ -198,7 +197,6 @@ impl RLock {
     }
 
     /// Re-acquires `count` levels after [`release_all`](Self::release_all).
-    #[allow(dead_code)] // Condition.wait uses it
     pub(crate) fn acquire_restore(&self, count: usize) {
         self.acquire();
         self.count.store(count, Ordering::Relaxed);

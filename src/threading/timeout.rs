@@ -47,6 +47,23 @@ pub(crate) fn duration_deadline(timeout: Duration) -> Result<Deadline> {
     Ok(Instant::now().checked_add(timeout))
 }
 
+/// A deadline for an optional [`Duration`]: `None` waits forever.
+pub(crate) fn optional_deadline(timeout: Option<Duration>) -> Result<Deadline> {
+    timeout.map_or(Ok(None), duration_deadline)
+}
+
+/// Python's `timeout=None | float` for conditions, events, semaphores and
+/// barriers: `None` waits forever and, unlike `Lock.acquire`, a negative
+/// timeout is no error but means "do not wait" (Python compares
+/// `timeout > 0` before blocking).
+pub(crate) fn wait_deadline(timeout: Option<f64>) -> Result<Deadline> {
+    match timeout {
+        None => Ok(None),
+        Some(secs) if secs < 0.0 => Ok(Some(Instant::now())),
+        Some(secs) => seconds_deadline(secs, "timeout value must be a non-negative number"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +84,14 @@ mod tests {
     fn timeout_max_itself_is_accepted() {
         assert!(lock_deadline(true, TIMEOUT_MAX).is_ok());
         assert!(duration_deadline(Duration::from_secs_f64(TIMEOUT_MAX)).is_ok());
+    }
+
+    #[test]
+    fn negative_wait_timeouts_do_not_wait() {
+        let deadline = wait_deadline(Some(-5.0)).unwrap().unwrap();
+        assert!(deadline <= Instant::now());
+        assert_eq!(wait_deadline(None), Ok(None));
+        assert_eq!(wait_deadline(Some(1e100)).unwrap_err().kind(), ErrorKind::OverflowError);
     }
 
     #[test]

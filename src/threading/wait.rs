@@ -2,6 +2,8 @@
 
 use super::current;
 use super::registry::{PrimitiveRecord, ThreadRecord, WaitTarget};
+use super::timeout::Deadline;
+use parking_lot::{Condvar, MutexGuard};
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,6 +58,19 @@ impl Drop for WaitScope {
         if !self.ended {
             self.record.end_wait(self.previous.take());
         }
+    }
+}
+
+/// Waits on `condvar` (releasing `guard` meanwhile) until notified or
+/// `deadline` passes; true if it timed out. The primitives built on a
+/// `parking_lot` mutex and condvar block here, inside a [`WaitScope`].
+pub(crate) fn condvar_wait<T>(condvar: &Condvar, guard: &mut MutexGuard<'_, T>, deadline: Deadline) -> bool {
+    match deadline {
+        None => {
+            condvar.wait(guard);
+            false
+        }
+        Some(deadline) => condvar.wait_until(guard, deadline).timed_out(),
     }
 }
 

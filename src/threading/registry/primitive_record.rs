@@ -6,8 +6,8 @@
 //! loads and stores made while the primitive itself is held; everything that
 //! needs a clock or a list happens on the slow path, when a thread blocks.
 
-use super::RegistryInner;
 use super::clock;
+use super::{Registry, RegistryInner};
 use crate::sys::RawLock;
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -147,6 +147,11 @@ impl PrimitiveRecord {
     /// Every gauge by name, as of now.
     pub fn details(&self) -> Vec<(&'static str, u64)> {
         self.details.iter().map(|(name, gauge)| (*name, gauge.load(Ordering::Relaxed))).collect()
+    }
+
+    /// The registry that lists this record, while it exists.
+    pub(crate) fn registry(&self) -> Option<Registry> {
+        self.registry.upgrade().map(|inner| Registry { inner })
     }
 
     /// Records that this primitive stands on `other` (a condition's lock).
