@@ -22,6 +22,7 @@
 
 pub mod cli;
 pub mod display;
+pub mod headless;
 pub mod scenario;
 #[allow(unsafe_code)]
 mod sys;

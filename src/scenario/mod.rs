@@ -6,14 +6,18 @@
 //! whole file is valid. `docs/scenarios.md` is the format reference.
 
 mod builtins;
+mod describe;
 mod error;
 pub mod expr;
 mod format;
 mod model;
+mod run;
 mod steps;
 pub mod units;
 mod validate;
 
+pub use describe::{describe, human};
+pub use run::{RunningScenario, StopReport, Stuck, ThreadProgress};
 pub use builtins::{BUILTINS, Builtin, DEFAULT, builtin};
 pub use error::{ScenarioError, line_column};
 pub use model::{

@@ -72,6 +72,11 @@ impl Budget {
     }
 }
 
+/// How many more threads the process has room for now, if /proc tells.
+pub(crate) fn room() -> Option<usize> {
+    measure_room().map(|r| r.threads)
+}
+
 /// How many more threads fit, counting the one being admitted as already
 /// there. `None` when /proc cannot be read (then the kernel is the judge).
 fn measure_room() -> Option<Room> {

@@ -32,6 +32,13 @@ pub fn active_count() -> usize {
     enumerate().len()
 }
 
+/// How many more threads this process could start now, judging by the same
+/// limits `start()` checks (memory maps, threads-max, pid_max,
+/// RLIMIT_NPROC); `None` if /proc cannot tell.
+pub fn thread_room() -> Option<usize> {
+    super::budget::room()
+}
+
 /// Smallest stack size Python accepts on Linux (`THREAD_STACK_MIN`).
 const STACK_MIN: isize = 0x8000;
 

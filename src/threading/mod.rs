@@ -67,7 +67,7 @@ pub use excepthook::{
 };
 pub use functions::{
     ShutdownGuard, active_count, configured_stack_size, enumerate, interrupt_main, shutdown, stack_size,
-    start_new_thread,
+    start_new_thread, thread_room,
 };
 pub use local::{Local, Namespace};
 pub use lock::{Lock, LockGuard};

@@ -1,0 +1,127 @@
+//! Running a scenario without the TUI: lifecycle events as text lines
+//! until Ctrl-C (or SIGTERM, SIGHUP), `--for` elapses, or every thread ends.
+
+use crate::display::sanitize;
+use crate::scenario::{self, RunningScenario, Scenario};
+use crate::threading::{Outcome, Registry, RegistrySnapshot, ThreadOrigin, ThreadSnapshot, ThreadState, thread_room};
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How often the registry is sampled for changes.
+const TICK: Duration = Duration::from_millis(100);
+/// How long stopping waits for threads to finish.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Loads a scenario by built-in name or file path.
+///
+/// # Errors
+///
+/// The scenario's error (`file:line:column: message`), a file that cannot
+/// be read, or an unknown name.
+pub fn load(name_or_path: &str) -> Result<Scenario, String> {
+    let room = thread_room();
+    if let Some(builtin) = scenario::builtin(name_or_path) {
+        return builtin.load(room).map_err(|e| e.to_string());
+    }
+    let path = std::path::Path::new(name_or_path);
+    if path.extension().is_some_and(|e| e == "toml") || path.exists() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", sanitize(&path.display().to_string())))?;
+        return scenario::parse(&path.display().to_string(), &text, room).map_err(|e| sanitize(&e.to_string()).into_owned());
+    }
+    Err(crate::cli::unknown_builtin(name_or_path))
+}
+
+/// Runs a scenario headless, printing what its threads do.
+///
+/// # Errors
+///
+/// A scenario that cannot be loaded or started.
+pub fn run(name_or_path: &str, run_for: Option<Duration>) -> Result<(), String> {
+    let scenario = load(name_or_path)?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(signal, interrupted.clone()).map_err(|e| format!("cannot handle signals: {e}"))?;
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}: {}", sanitize(&scenario.name), sanitize(&scenario.description));
+    let _ = writeln!(out, "(Ctrl-C to stop)");
+    let _ = out.flush();
+    drop(out);
+
+    let registry = Registry::global();
+    let mut running = RunningScenario::start(scenario, registry).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut events = EventPrinter::default();
+    let ids: Vec<u64> = running.threads().iter().map(|t| t.id()).collect();
+    let reason = loop {
+        events.print(&registry.snapshot(), &ids, started.elapsed());
+        if interrupted.load(Ordering::Relaxed) {
+            break "interrupted";
+        }
+        if run_for.is_some_and(|limit| started.elapsed() >= limit) {
+            break "time is up";
+        }
+        if running.threads().iter().all(|t| t.state() == ThreadState::Terminated) {
+            break "every thread has ended";
+        }
+        std::thread::sleep(TICK);
+    };
+    let report = running.stop(STOP_GRACE);
+    events.print(&registry.snapshot(), &ids, started.elapsed());
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "stopping ({reason}): {} thread(s) stopped", report.stopped.len());
+    for stuck in &report.stuck {
+        let _ = writeln!(out, "  could not stop {stuck}");
+    }
+    Ok(())
+}
+
+/// Prints the changes between snapshots that a person cares about:
+/// starts, ends with their outcome, and blocking on a primitive or join
+/// (sleeps are left out: they are the scenario's own pacing).
+#[derive(Default)]
+struct EventPrinter {
+    last: HashMap<u64, String>,
+}
+
+impl EventPrinter {
+    fn print(&mut self, snapshot: &RegistrySnapshot, ids: &[u64], elapsed: Duration) {
+        let mut out = std::io::stdout().lock();
+        for thread in snapshot.threads.iter().filter(|t| t.origin == ThreadOrigin::Managed && ids.contains(&t.id)) {
+            let Some(now) = event_text(thread) else { continue };
+            if self.last.get(&thread.id) != Some(&now) {
+                let _ = writeln!(out, "{:>9.3}s  {:<28} {now}", elapsed.as_secs_f64(), sanitize(&thread.name));
+                self.last.insert(thread.id, now);
+            }
+        }
+        let _ = out.flush();
+    }
+}
+
+fn event_text(thread: &ThreadSnapshot) -> Option<String> {
+    Some(match thread.state {
+        ThreadState::Created => "created (start it by hand)".to_owned(),
+        ThreadState::Running => "running".to_owned(),
+        ThreadState::Waiting => {
+            let on = thread.waiting_on.as_ref()?;
+            if on.kind == "sleep" {
+                "running".to_owned()
+            } else {
+                let held = match on.holders.as_slice() {
+                    [] => String::new(),
+                    holders => format!(" ← held by {}", holders.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(", ")),
+                };
+                sanitize(&format!("waiting on {} {}{held}", on.kind, on.name)).into_owned()
+            }
+        }
+        ThreadState::Terminated => match &thread.outcome {
+            Some(Outcome::Panicked { message, .. }) => sanitize(&format!("terminated: raised {message}")).into_owned(),
+            Some(Outcome::Exited) => "terminated: exited".to_owned(),
+            _ => "terminated".to_owned(),
+        },
+    })
+}

@@ -1,0 +1,69 @@
+//! Steps in words, for progress displays: `acquire fork-2`, `sleep 50ms±20ms`.
+
+use super::model::{AcquireMode, Scenario, Step, Times, Wait};
+use std::time::Duration;
+
+/// A step as a person would say it.
+pub fn describe(step: &Step, scenario: &Scenario) -> String {
+    let name = |i: &usize| scenario.primitives.get(*i).map_or("?", |p| p.name.as_str());
+    let timeout = |t: &Option<Duration>| t.map(|t| format!(" (timeout {})", human(t))).unwrap_or_default();
+    match step {
+        Step::Acquire { target, mode: AcquireMode::Blocking } => format!("acquire {}", name(target)),
+        Step::Acquire { target, mode: AcquireMode::Try } => format!("try to acquire {}", name(target)),
+        Step::Acquire { target, mode: AcquireMode::Timeout(t) } => format!("acquire {}{}", name(target), timeout(&Some(*t))),
+        Step::Release { target, n: 1 } => format!("release {}", name(target)),
+        Step::Release { target, n } => format!("release {} ×{n}", name(target)),
+        Step::Sleep(wait) => format!("sleep {}", wait_text(*wait)),
+        Step::Spin(wait) => format!("spin {}", wait_text(*wait)),
+        Step::EventWait { target, timeout: t } | Step::ConditionWait { target, timeout: t } | Step::BarrierWait { target, timeout: t } => {
+            format!("wait on {}{}", name(target), timeout(t))
+        }
+        Step::Set { target } => format!("set {}", name(target)),
+        Step::Clear { target } => format!("clear {}", name(target)),
+        Step::Notify { target, n: Some(n) } => format!("notify {} ({n})", name(target)),
+        Step::Notify { target, n: None } => format!("notify_all {}", name(target)),
+        Step::Put { target, item, timeout: t } => format!("put {item} into {}{}", name(target), timeout(t)),
+        Step::Get { target, timeout: t } => format!("get from {}{}", name(target), timeout(t)),
+        Step::TaskDone { target } => format!("task_done on {}", name(target)),
+        Step::JoinQueue { target } => format!("join {}", name(target)),
+        Step::JoinThread { thread, timeout: t } => {
+            format!("join {}{}", scenario.threads.get(*thread).map_or("?", |t| t.name.as_str()), timeout(t))
+        }
+        Step::Submit { pool, count, task } => format!("submit {count} task(s) of {} step(s) to {}", task.len(), name(pool)),
+        Step::Rename { name } => format!("rename to {name}"),
+        Step::Panic { message } => format!("panic: {message}"),
+        Step::Exit => "exit".to_owned(),
+        Step::InterruptMain { signum } => format!("interrupt_main({signum})"),
+        Step::Repeat { times: Times::Forever, steps } => format!("repeat forever ({} steps)", steps.len()),
+        Step::Repeat { times: Times::Count(n), steps } => format!("repeat {n}× ({} steps)", steps.len()),
+    }
+}
+
+fn wait_text(wait: Wait) -> String {
+    if wait.jitter.is_zero() { human(wait.base) } else { format!("{}±{}", human(wait.base), human(wait.jitter)) }
+}
+
+/// `1.5s`, `250ms`, `80us`.
+pub fn human(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        let s = d.as_secs_f64();
+        if s.fract() == 0.0 { format!("{s:.0}s") } else { format!("{s:.1}s") }
+    } else if d >= Duration::from_millis(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}us", d.as_micros())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(human(Duration::from_secs(2)), "2s");
+        assert_eq!(human(Duration::from_millis(250)), "250ms");
+        assert_eq!(human(Duration::from_micros(80)), "80us");
+    }
+}

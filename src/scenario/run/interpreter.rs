@@ -1,0 +1,228 @@
+//! Running one thread's steps against the scenario's live primitives.
+//!
+//! A step that fails the way Python would raise (a broken barrier, a
+//! release of an unlocked lock) is raised: the thread panics with the
+//! Python error, the excepthook reports it, and its outcome records it.
+
+use super::Shared;
+use super::control::Progress;
+use super::instances::Instance;
+use super::jitter::Jitter;
+use crate::scenario::{AcquireMode, Step, Times, Wait};
+use crate::threading::{self, Error, Result};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Whether to go on after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Next,
+    Stop,
+}
+
+/// Interprets steps for one thread.
+pub(crate) struct Interpreter<'a> {
+    shared: &'a Shared,
+    jitter: Jitter,
+    progress: Option<&'a Progress>,
+}
+
+/// How long one unit of spinning lasts (one op on the throughput counter).
+const SPIN_UNIT: Duration = Duration::from_micros(100);
+
+impl<'a> Interpreter<'a> {
+    pub(crate) fn new(shared: &'a Shared, stream: usize, progress: Option<&'a Progress>) -> Self {
+        Self { shared, jitter: Jitter::new(shared.scenario.seed, stream), progress }
+    }
+
+    /// Runs a thread's whole script, raising (panicking) on a Python error.
+    pub(crate) fn run_thread(&mut self, steps: &[Step]) {
+        if let Err(err) = self.run(steps, true) {
+            raise(err);
+        }
+    }
+
+    fn run(&mut self, steps: &[Step], top: bool) -> Result<Flow> {
+        for (index, step) in steps.iter().enumerate() {
+            if self.shared.stop.is_stopped() {
+                return Ok(Flow::Stop);
+            }
+            if top && let Some(progress) = self.progress {
+                progress.step.store(index, Ordering::Relaxed);
+            }
+            if self.step(step, top)? == Flow::Stop {
+                return Ok(Flow::Stop);
+            }
+            self.count_ops(1);
+        }
+        Ok(Flow::Next)
+    }
+
+    fn count_ops(&self, n: u64) {
+        if let Some(progress) = self.progress {
+            progress.ops.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    fn instance(&self, index: usize) -> &'a Instance {
+        &self.shared.instances[index]
+    }
+
+    fn step(&mut self, step: &Step, top: bool) -> Result<Flow> {
+        match step {
+            Step::Acquire { target, mode } => self.acquire(*target, *mode)?,
+            Step::Release { target, n } => match self.instance(*target) {
+                Instance::Lock(lock) => lock.release()?,
+                Instance::RLock(lock) => lock.release()?,
+                Instance::Condition(cond) => cond.release()?,
+                Instance::Semaphore(sem) => sem.release_n(*n)?,
+                Instance::Bounded(sem) => sem.release_n(*n)?,
+                _ => unreachable_kind(step),
+            },
+            Step::Sleep(wait) => {
+                let duration = self.jitter.apply(*wait);
+                if self.shared.stop.sleep(duration) {
+                    return Ok(Flow::Stop);
+                }
+            }
+            Step::Spin(wait) => return Ok(self.spin(*wait)),
+            Step::EventWait { target, timeout } => match self.instance(*target) {
+                Instance::Event(event) => {
+                    event.wait(*timeout)?;
+                }
+                _ => unreachable_kind(step),
+            },
+            Step::Set { target } | Step::Clear { target } => match self.instance(*target) {
+                Instance::Event(event) if matches!(step, Step::Set { .. }) => event.set(),
+                Instance::Event(event) => event.clear(),
+                _ => unreachable_kind(step),
+            },
+            Step::ConditionWait { target, timeout } => match self.instance(*target) {
+                Instance::Condition(cond) => {
+                    let _held = cond.guard();
+                    cond.wait(*timeout)?;
+                }
+                _ => unreachable_kind(step),
+            },
+            Step::Notify { target, n } => match self.instance(*target) {
+                Instance::Condition(cond) => {
+                    let _held = cond.guard();
+                    match n {
+                        Some(n) => cond.notify(*n)?,
+                        None => cond.notify_all()?,
+                    }
+                }
+                _ => unreachable_kind(step),
+            },
+            Step::BarrierWait { target, timeout } => match self.instance(*target) {
+                Instance::Barrier(barrier) => {
+                    barrier.wait(*timeout)?;
+                }
+                _ => unreachable_kind(step),
+            },
+            Step::Put { .. } | Step::Get { .. } | Step::TaskDone { .. } | Step::JoinQueue { .. } => {
+                return self.queue_step(step);
+            }
+            Step::Submit { .. } => return self.submit(step),
+            Step::JoinThread { thread, timeout } => {
+                let thread = self.shared.thread(*thread);
+                match timeout {
+                    Some(t) => thread.join_timeout(*t)?,
+                    None => thread.join()?,
+                }
+            }
+            Step::Rename { name } => threading::current_thread().set_name(name),
+            Step::Panic { message } => panic!("{message}"),
+            Step::Exit => threading::exit(),
+            Step::InterruptMain { signum } => threading::interrupt_main(*signum)?,
+            Step::Repeat { times, steps } => return self.repeat(*times, steps, top),
+        }
+        Ok(Flow::Next)
+    }
+
+    fn acquire(&self, target: usize, mode: AcquireMode) -> Result<()> {
+        macro_rules! acquire_with_mode {
+            ($p:expr) => {
+                match mode {
+                    AcquireMode::Blocking => $p.acquire(),
+                    AcquireMode::Try => {
+                        $p.try_acquire();
+                    }
+                    AcquireMode::Timeout(t) => {
+                        $p.acquire_timeout(t)?;
+                    }
+                }
+            };
+        }
+        match self.instance(target) {
+            Instance::Lock(p) => acquire_with_mode!(p),
+            Instance::RLock(p) => acquire_with_mode!(p),
+            Instance::Condition(p) => acquire_with_mode!(p),
+            Instance::Semaphore(p) => acquire_with_mode!(p),
+            Instance::Bounded(p) => acquire_with_mode!(p),
+            _ => unreachable!("validation only lets acquire reach lockable primitives"),
+        }
+        Ok(())
+    }
+
+    fn repeat(&mut self, times: Times, steps: &[Step], top: bool) -> Result<Flow> {
+        let mut done = 0u64;
+        while times == Times::Forever || Times::Count(done) != times {
+            if self.shared.stop.is_stopped() || self.run(steps, false)? == Flow::Stop {
+                return Ok(Flow::Stop);
+            }
+            done += 1;
+            if top && let Some(progress) = self.progress {
+                progress.loops.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Ok(Flow::Next)
+    }
+
+    /// Burns CPU for the (jittered) duration, holding the emulated GIL if
+    /// there is one and handing it over every switch interval.
+    fn spin(&mut self, wait: Wait) -> Flow {
+        let end = Instant::now() + self.jitter.apply(wait);
+        loop {
+            let held = self.shared.gil.as_ref().map(|gil| (gil.lock.guard(), gil.switch_interval));
+            let slice_end = match &held {
+                Some((_, interval)) => end.min(Instant::now() + *interval),
+                None => end,
+            };
+            while Instant::now() < slice_end {
+                burn(SPIN_UNIT);
+                self.count_ops(1);
+                if self.shared.stop.is_stopped() {
+                    return Flow::Stop;
+                }
+            }
+            drop(held);
+            if Instant::now() >= end {
+                return Flow::Next;
+            }
+            // Let a thread waiting for the GIL take it, as CPython's forced
+            // switch does.
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// Busy work for about `unit`.
+fn burn(unit: Duration) {
+    let start = Instant::now();
+    let mut x = 0x9E37_79B9_u64;
+    while start.elapsed() < unit {
+        for _ in 0..64 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+    }
+}
+
+/// Python's `raise`: the thread ends with this error as its exception.
+fn raise(err: Error) -> ! {
+    panic!("{err}")
+}
+
+fn unreachable_kind(step: &Step) -> ! {
+    unreachable!("validation checked the target kind of {step:?}")
+}
