@@ -32,6 +32,9 @@ pub enum ErrorKind {
     InvalidStateError,
     /// `concurrent.futures.thread.BrokenThreadPool`.
     BrokenThreadPool,
+    /// Python's base `Exception`: what a panic in a pool task becomes (the
+    /// message is the panic's), as a Python task would raise.
+    Exception,
 }
 
 impl ErrorKind {
@@ -51,6 +54,7 @@ impl ErrorKind {
             Self::CancelledError => "CancelledError",
             Self::InvalidStateError => "InvalidStateError",
             Self::BrokenThreadPool => "BrokenThreadPool",
+            Self::Exception => "Exception",
         }
     }
 

@@ -85,7 +85,8 @@ pub fn format_exception(args: &ExceptHookArgs) -> String {
     out
 }
 
-fn push_traceback(out: &mut String, message: &str, location: Option<&str>) {
+/// Appends a panic's "traceback" (location line, then message) to `out`.
+pub(crate) fn push_traceback(out: &mut String, message: &str, location: Option<&str>) {
     match location {
         Some(location) => {
             let _ = writeln!(out, "panicked at {location}:");

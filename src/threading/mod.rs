@@ -44,9 +44,15 @@ mod error;
 mod event;
 mod excepthook;
 mod functions;
+mod future;
+mod futures_wait;
 mod local;
 mod lock;
 mod naming;
+mod pool;
+mod pool_worker;
+mod queue;
+mod queue_order;
 mod registry;
 mod rlock;
 mod semaphore;
@@ -69,9 +75,17 @@ pub use functions::{
     ShutdownGuard, active_count, configured_stack_size, enumerate, interrupt_main, shutdown, stack_size,
     start_new_thread, thread_room,
 };
+pub use future::Future;
+pub use futures_wait::{
+    ALL_COMPLETED, AsCompleted, DoneAndNotDone, FIRST_COMPLETED, FIRST_EXCEPTION, ReturnWhen, as_completed,
+    wait,
+};
 pub use local::{Local, Namespace};
 pub use lock::{Lock, LockGuard};
 pub use naming::{COMM_MAX_BYTES, kernel_comm};
+pub use pool::{Map, PoolBuilder, ThreadPoolExecutor};
+pub use queue::{BaseQueue, LifoQueue, PriorityQueue, PutError, Queue};
+pub use queue_order::{Fifo, Lifo, Order, Priority};
 pub use registry::{
     Outcome, PrimitiveKind, PrimitiveRecord, PrimitiveRef, PrimitiveSnapshot, PrimitiveStats, Registry,
     RegistrySnapshot, Retention, StateTimes, ThreadOrigin, ThreadRecord, ThreadRef, ThreadSnapshot,

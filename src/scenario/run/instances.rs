@@ -1,8 +1,9 @@
 //! The primitives of a running scenario, made from their specs.
 
-use crate::scenario::{PrimitiveSpec, PrimitiveSpecKind};
+use crate::scenario::{PrimitiveSpec, PrimitiveSpecKind, QueueOrder};
 use crate::threading::{
-    Barrier, BoundedSemaphore, Condition, ConditionLock, Event, Lock, RLock, Registry, Result, Semaphore,
+    Barrier, BoundedSemaphore, Condition, ConditionLock, Event, LifoQueue, Lock, PriorityQueue, Queue, RLock,
+    Registry, Result, Semaphore, ThreadPoolExecutor,
 };
 use std::sync::Arc;
 
@@ -15,6 +16,10 @@ pub(crate) enum Instance {
     Semaphore(Semaphore),
     Bounded(BoundedSemaphore),
     Barrier(Barrier),
+    Fifo(Queue<i64>),
+    Lifo(LifoQueue<i64>),
+    Priority(PriorityQueue<i64>),
+    Pool(ThreadPoolExecutor),
 }
 
 /// Makes every primitive, named as in the file, in `registry`. Specs are
@@ -47,16 +52,29 @@ pub(crate) fn instantiate(specs: &[PrimitiveSpec], registry: &Registry) -> Resul
                     None => barrier,
                 })
             }
-            PrimitiveSpecKind::Queue { .. } | PrimitiveSpecKind::Pool { .. } => todo_queue_pool(),
+            PrimitiveSpecKind::Queue { maxsize, order } => {
+                let maxsize = isize::try_from(*maxsize).unwrap_or(isize::MAX);
+                match order {
+                    QueueOrder::Fifo => Instance::Fifo(Queue::with_registry(registry, maxsize)),
+                    QueueOrder::Lifo => Instance::Lifo(LifoQueue::with_registry(registry, maxsize)),
+                    QueueOrder::Priority => Instance::Priority(PriorityQueue::with_registry(registry, maxsize)),
+                }
+            }
+            PrimitiveSpecKind::Pool { max_workers, prefix } => {
+                let mut builder = ThreadPoolExecutor::builder().registry(registry);
+                if let Some(n) = max_workers {
+                    builder = builder.max_workers(*n);
+                }
+                if let Some(prefix) = prefix {
+                    builder = builder.thread_name_prefix(prefix.clone());
+                }
+                Instance::Pool(builder.build()?)
+            }
         };
         instance.set_name(&spec.name);
         out.push(instance);
     }
     Ok(out)
-}
-
-fn todo_queue_pool() -> Instance {
-    unimplemented!("queues and pools arrive with the queue branch")
 }
 
 impl Instance {
@@ -69,6 +87,10 @@ impl Instance {
             Self::Semaphore(p) => p.set_name(name),
             Self::Bounded(p) => p.set_name(name),
             Self::Barrier(p) => p.set_name(name),
+            Self::Fifo(p) => p.set_name(name),
+            Self::Lifo(p) => p.set_name(name),
+            Self::Priority(p) => p.set_name(name),
+            Self::Pool(p) => p.record().set_name(Some(name.to_owned())),
         }
     }
 }

@@ -9,7 +9,7 @@ use super::control::Progress;
 use super::instances::Instance;
 use super::jitter::Jitter;
 use crate::scenario::{AcquireMode, Step, Times, Wait};
-use crate::threading::{self, Error, Result};
+use crate::threading::{self, BaseQueue, Error, ErrorKind, Order, Result};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -62,6 +62,15 @@ impl<'a> Interpreter<'a> {
         if let Some(progress) = self.progress {
             progress.ops.fetch_add(n, Ordering::Relaxed);
         }
+    }
+
+    fn shared_weak(&self) -> std::sync::Weak<Shared> {
+        self.shared.weak.clone()
+    }
+
+    /// A jitter stream for pool task `n` of this thread, apart from every thread's.
+    fn task_stream(&mut self, n: usize) -> usize {
+        self.shared.scenario.threads.len() + self.jitter.next_stream() + n
     }
 
     fn instance(&self, index: usize) -> &'a Instance {
@@ -225,4 +234,67 @@ fn raise(err: Error) -> ! {
 
 fn unreachable_kind(step: &Step) -> ! {
     unreachable!("validation checked the target kind of {step:?}")
+}
+
+/// Queue and pool steps.
+impl Interpreter<'_> {
+    fn queue_step(&mut self, step: &Step) -> Result<Flow> {
+        let target = match step {
+            Step::Put { target, .. } | Step::Get { target, .. } | Step::TaskDone { target } | Step::JoinQueue { target } => *target,
+            _ => unreachable_kind(step),
+        };
+        match self.instance(target) {
+            Instance::Fifo(queue) => queue_op(queue, step),
+            Instance::Lifo(queue) => queue_op(queue, step),
+            Instance::Priority(queue) => queue_op(queue, step),
+            _ => unreachable_kind(step),
+        }?;
+        Ok(Flow::Next)
+    }
+
+    /// Submits `count` tasks and waits for their futures. A task that
+    /// raises leaves its error in its future, as in Python; the submitter
+    /// carries on.
+    fn submit(&mut self, step: &Step) -> Result<Flow> {
+        let Step::Submit { pool, task, count } = step else { unreachable_kind(step) };
+        let Instance::Pool(executor) = self.instance(*pool) else { unreachable_kind(step) };
+        let mut futures = Vec::with_capacity(*count);
+        for n in 0..*count {
+            let shared = self.shared_weak();
+            let task = task.clone();
+            let stream = self.task_stream(n);
+            futures.push(executor.submit(move || {
+                if let Some(shared) = shared.upgrade() {
+                    let mut interpreter = Interpreter::new(&shared, stream, None);
+                    if let Err(err) = interpreter.run(&task, false) {
+                        raise(err);
+                    }
+                }
+            })?);
+        }
+        for future in futures {
+            if self.shared.stop.is_stopped() {
+                return Ok(Flow::Stop);
+            }
+            match future.result() {
+                Ok(()) => {}
+                Err(err) if err.kind() == ErrorKind::CancelledError => return Ok(Flow::Stop),
+                Err(_) => {} // the task's exception stays in its future
+            }
+        }
+        Ok(Flow::Next)
+    }
+}
+
+fn queue_op<S: Order<i64>>(queue: &BaseQueue<i64, S>, step: &Step) -> Result<()> {
+    match step {
+        Step::Put { item, timeout, .. } => queue.put_timeout(*item, *timeout).map_err(|e| e.error),
+        Step::Get { timeout, .. } => queue.get_timeout(*timeout).map(drop),
+        Step::TaskDone { .. } => queue.task_done(),
+        Step::JoinQueue { .. } => {
+            queue.join();
+            Ok(())
+        }
+        _ => unreachable_kind(step),
+    }
 }

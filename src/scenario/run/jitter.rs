@@ -13,6 +13,11 @@ impl Jitter {
         Self(fastrand::Rng::with_seed(seed ^ (thread as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)))
     }
 
+    /// A fresh stream number drawn from this one (for pool tasks).
+    pub(crate) fn next_stream(&mut self) -> usize {
+        self.0.usize(..1 << 20) * 1024
+    }
+
     /// `wait.base` moved by up to ± `wait.jitter`, never below zero.
     pub(crate) fn apply(&mut self, wait: Wait) -> Duration {
         if wait.jitter.is_zero() {

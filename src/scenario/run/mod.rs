@@ -32,6 +32,8 @@ pub(crate) struct Gil {
 
 /// What the scenario's threads share.
 pub(crate) struct Shared {
+    /// Itself, weakly, for pool tasks to reach the scenario.
+    weak: Weak<Shared>,
     scenario: Scenario,
     instances: Vec<Instance>,
     threads: OnceLock<Vec<Thread>>,
@@ -70,7 +72,8 @@ impl RunningScenario {
             Gil { lock, switch_interval: spec.switch_interval }
         });
         let progress = scenario.threads.iter().map(|_| Progress::default()).collect();
-        let shared = Arc::new(Shared {
+        let shared = Arc::new_cyclic(|weak| Shared {
+            weak: weak.clone(),
             scenario,
             instances,
             threads: OnceLock::new(),

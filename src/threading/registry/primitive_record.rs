@@ -165,12 +165,14 @@ impl PrimitiveRecord {
     }
 
     /// Slow path: `thread` took one more share (a semaphore permit).
+    #[allow(dead_code)] // Semaphore uses it
     pub(crate) fn add_holder(&self, thread: u64) {
         self.more_holders.lock().push(thread);
     }
 
     /// Slow path: one share held by `thread` was given back. Semaphores may
     /// be released by any thread; then the longest holder's share goes.
+    #[allow(dead_code)] // Semaphore uses it
     pub(crate) fn remove_holder(&self, thread: u64) {
         let mut holders = self.more_holders.lock();
         let index =

@@ -1,0 +1,717 @@
+//! [`Queue`], [`LifoQueue`] and [`PriorityQueue`]: Python's `queue` module,
+//! one blocking core ([`BaseQueue`]) in three orders.
+//!
+//! The fast path is one `parking_lot` mutex around the storage, a few
+//! relaxed gauge stores, and a condvar notify only when a thread is parked.
+//! A call that has to wait spins briefly with the queue unlocked, then
+//! records the thread as Waiting on the queue (outside the mutex) and sleeps.
+
+use super::error::{Error, ErrorKind, Result};
+use super::queue_order::{Fifo, Lifo, Order, Priority};
+use super::registry::{PrimitiveKind, PrimitiveRecord, Registry};
+use super::timeout::{self, Deadline};
+use super::wait::WaitScope;
+use crate::sys::Backoff;
+use parking_lot::{Condvar, Mutex, MutexGuard};
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const NEGATIVE_TIMEOUT: &str = "'timeout' must be a non-negative number";
+
+/// The queue's gauges in its registry record, by index.
+const GAUGES: [&str; 7] = ["depth", "maxsize", "high_water", "puts", "gets", "tasks_done", "unfinished"];
+const DEPTH: usize = 0;
+const MAXSIZE: usize = 1;
+const HIGH_WATER: usize = 2;
+const PUTS: usize = 3;
+const GETS: usize = 4;
+const TASKS_DONE: usize = 5;
+const UNFINISHED: usize = 6;
+
+/// A FIFO queue: Python's `queue.Queue`.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::{ErrorKind, Queue, Thread};
+/// use std::sync::Arc;
+///
+/// let q = Arc::new(Queue::new(2));
+/// let consumer = {
+///     let q = q.clone();
+///     Thread::spawn(move || {
+///         while let Ok(job) = q.get() {
+///             println!("did {job}");
+///             q.task_done().unwrap();
+///         }
+///     })
+///     .unwrap()
+/// };
+/// for job in ["a", "b", "c"] {
+///     q.put(job).unwrap(); // blocks while 2 jobs wait
+/// }
+/// q.join(); // every job was task_done()
+/// q.shutdown(false); // the consumer's get() now fails with ShutDown
+/// consumer.join().unwrap();
+/// assert_eq!(q.put("d").unwrap_err().error.kind(), ErrorKind::ShutDown);
+/// ```
+///
+/// # Differences from Python
+///
+/// - `put(item, block, timeout)` / `get(block, timeout)` are
+///   [`put_with`](BaseQueue::put_with) / [`get_with`](BaseQueue::get_with)
+///   (timeout in seconds, `None` for no limit). [`put`](BaseQueue::put) and
+///   [`get`](BaseQueue::get) block without limit; `*_nowait` and
+///   `*_timeout(Option<Duration>)` are the other common forms.
+/// - A failed put gives the item back in a [`PutError`].
+/// - The `maxsize` attribute is [`maxsize`](BaseQueue::maxsize) /
+///   [`set_maxsize`](BaseQueue::set_maxsize); raising it lets blocked puts
+///   in at once (Python's wait for the next `get`).
+/// - The internals (`mutex`, `not_empty`, `_put`…) are not exposed; the
+///   registry record shows depth, high-water mark and counters instead.
+pub type Queue<T> = BaseQueue<T, Fifo<T>>;
+
+/// A LIFO queue (a stack): Python's `queue.LifoQueue`.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::LifoQueue;
+/// let q = LifoQueue::new(0);
+/// for n in 1..=3 {
+///     q.put(n).unwrap();
+/// }
+/// assert_eq!([q.get().unwrap(), q.get().unwrap(), q.get().unwrap()], [3, 2, 1]);
+/// ```
+///
+/// # Differences from Python
+///
+/// As [`Queue`].
+pub type LifoQueue<T> = BaseQueue<T, Lifo<T>>;
+
+/// A queue that hands out its smallest item first: Python's `queue.PriorityQueue`.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::PriorityQueue;
+/// let q = PriorityQueue::new(0);
+/// q.put((2, "write docs")).unwrap();
+/// q.put((1, "fix bug")).unwrap();
+/// assert_eq!(q.get().unwrap(), (1, "fix bug"));
+/// ```
+///
+/// # Differences from Python
+///
+/// As [`Queue`]; items are ordered by [`Ord`] (Python: `<`), so a
+/// priority with an unorderable payload is a compile error rather than a
+/// `TypeError` at the second put.
+pub type PriorityQueue<T> = BaseQueue<T, Priority<T>>;
+
+/// The queue behind [`Queue`], [`LifoQueue`] and [`PriorityQueue`], which
+/// differ only in their [`Order`]. Use it through those names.
+///
+/// Every blocking call that has to sleep shows in the registry as Waiting
+/// on the queue, in the role "put", "get" or "join"; the queue's record has
+/// the gauges `depth`, `maxsize`, `high_water`, `puts`, `gets`,
+/// `tasks_done` and `unfinished`.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::{Queue, Registry};
+/// let registry = Registry::new();
+/// let q = Queue::with_registry(&registry, 8);
+/// q.set_name("jobs");
+/// q.put(1).unwrap();
+/// let snapshot = registry.snapshot();
+/// assert_eq!(snapshot.primitive_named("jobs").unwrap().details["depth"], 1);
+/// ```
+///
+/// # Differences from Python
+///
+/// See [`Queue`].
+pub struct BaseQueue<T, S> {
+    state: Mutex<State<S>>,
+    not_empty: Condvar,
+    not_full: Condvar,
+    all_done: Condvar,
+    record: Arc<PrimitiveRecord>,
+    items: PhantomData<fn() -> T>,
+}
+
+struct State<S> {
+    items: S,
+    maxsize: isize,
+    unfinished: usize,
+    shutdown: bool,
+    /// Threads asleep in `get`, `put`, `join`: notify only if there are any.
+    getters: u32,
+    putters: u32,
+    joiners: u32,
+}
+
+/// A `put` that failed, with the item it did not store.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::{ErrorKind, Queue};
+/// let q = Queue::new(1);
+/// q.put("first").unwrap();
+/// let err = q.put_nowait("second").unwrap_err();
+/// assert_eq!(err.error.kind(), ErrorKind::Full);
+/// assert_eq!(err.item, "second"); // nothing is lost
+/// ```
+pub struct PutError<T> {
+    /// The item that was not stored.
+    pub item: T,
+    /// Why: `Full`, `ShutDown`, or a bad timeout (`ValueError`, `OverflowError`).
+    pub error: Error,
+}
+
+impl<T> fmt::Debug for PutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PutError").field("error", &self.error).finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Display for PutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl<T> std::error::Error for PutError<T> {}
+
+impl<T> From<PutError<T>> for Error {
+    fn from(err: PutError<T>) -> Self {
+        err.error
+    }
+}
+
+/// How long a call may block, as its caller put it.
+#[derive(Clone, Copy)]
+enum Patience {
+    NoWait,
+    Until(Deadline),
+    /// Python's `timeout=` in seconds, checked where Python checks it.
+    Seconds(f64),
+}
+
+impl Patience {
+    fn python(block: bool, timeout: Option<f64>) -> Self {
+        match (block, timeout) {
+            (false, _) => Self::NoWait,
+            (true, None) => Self::Until(None),
+            (true, Some(seconds)) => Self::Seconds(seconds),
+        }
+    }
+
+    fn duration(timeout: Option<Duration>) -> Result<Self> {
+        Ok(Self::Until(match timeout {
+            None => None,
+            Some(timeout) => timeout::duration_deadline(timeout)?,
+        }))
+    }
+
+    /// `None`: do not block; `Some(deadline)`: block until then.
+    fn resolve(self) -> Result<Option<Deadline>> {
+        match self {
+            Self::NoWait => Ok(None),
+            Self::Until(deadline) => Ok(Some(deadline)),
+            Self::Seconds(seconds) => timeout::seconds_deadline(seconds, NEGATIVE_TIMEOUT).map(Some),
+        }
+    }
+}
+
+/// Which way a blocked call waits.
+#[derive(Clone, Copy)]
+enum Side {
+    Get,
+    Put,
+}
+
+fn full() -> Error {
+    Error::new(ErrorKind::Full, "")
+}
+
+fn empty() -> Error {
+    Error::new(ErrorKind::Empty, "")
+}
+
+fn shut_down() -> Error {
+    Error::new(ErrorKind::ShutDown, "")
+}
+
+impl<T> Queue<T> {
+    /// An empty FIFO queue holding at most `maxsize` items (`<= 0`:
+    /// unbounded), in the global registry.
+    pub fn new(maxsize: isize) -> Self {
+        Self::with_registry(Registry::global(), maxsize)
+    }
+
+    /// An empty FIFO queue recorded in `registry`.
+    pub fn with_registry(registry: &Registry, maxsize: isize) -> Self {
+        Self::create(registry, maxsize)
+    }
+}
+
+impl<T> LifoQueue<T> {
+    /// An empty LIFO queue holding at most `maxsize` items (`<= 0`:
+    /// unbounded), in the global registry.
+    pub fn new(maxsize: isize) -> Self {
+        Self::with_registry(Registry::global(), maxsize)
+    }
+
+    /// An empty LIFO queue recorded in `registry`.
+    pub fn with_registry(registry: &Registry, maxsize: isize) -> Self {
+        Self::create(registry, maxsize)
+    }
+}
+
+impl<T: Ord> PriorityQueue<T> {
+    /// An empty priority queue holding at most `maxsize` items (`<= 0`:
+    /// unbounded), in the global registry.
+    pub fn new(maxsize: isize) -> Self {
+        Self::with_registry(Registry::global(), maxsize)
+    }
+
+    /// An empty priority queue recorded in `registry`.
+    pub fn with_registry(registry: &Registry, maxsize: isize) -> Self {
+        Self::create(registry, maxsize)
+    }
+}
+
+impl<T, S: Order<T>> Default for BaseQueue<T, S> {
+    /// An unbounded queue in the global registry.
+    fn default() -> Self {
+        Self::create(Registry::global(), 0)
+    }
+}
+
+impl<T, S: Order<T>> BaseQueue<T, S> {
+    fn is_full(st: &State<S>) -> bool {
+        st.maxsize > 0 && st.items.len() >= st.maxsize.unsigned_abs()
+    }
+
+    fn create(registry: &Registry, maxsize: isize) -> Self {
+        let record = registry.new_primitive_with(PrimitiveKind::Queue, &GAUGES);
+        record.set_detail(MAXSIZE, maxsize.max(0).unsigned_abs() as u64);
+        Self {
+            state: Mutex::new(State {
+                items: S::empty(),
+                maxsize,
+                unfinished: 0,
+                shutdown: false,
+                getters: 0,
+                putters: 0,
+                joiners: 0,
+            }),
+            not_empty: Condvar::new(),
+            not_full: Condvar::new(),
+            all_done: Condvar::new(),
+            record,
+            items: PhantomData,
+        }
+    }
+
+    /// Names the queue for snapshots.
+    pub fn set_name(&self, name: impl Into<String>) {
+        self.record.set_name(Some(name.into()));
+    }
+
+    /// The queue's name, if it has one.
+    pub fn name(&self) -> Option<String> {
+        self.record.name()
+    }
+
+    /// The queue's registry record.
+    pub fn record(&self) -> &Arc<PrimitiveRecord> {
+        &self.record
+    }
+
+    /// The most items it holds; `<= 0` means no limit (Python's `maxsize`).
+    pub fn maxsize(&self) -> isize {
+        self.state.lock().maxsize
+    }
+
+    /// Changes the limit. Items already in stay; a lower limit applies to
+    /// later puts, a higher one lets blocked puts in at once.
+    pub fn set_maxsize(&self, maxsize: isize) {
+        let mut st = self.state.lock();
+        st.maxsize = maxsize;
+        self.record.set_detail(MAXSIZE, maxsize.max(0).unsigned_abs() as u64);
+        if st.putters > 0 {
+            self.not_full.notify_all();
+        }
+    }
+
+    /// Items in the queue now (Python's `qsize()`; stale as soon as it returns).
+    pub fn qsize(&self) -> usize {
+        self.state.lock().items.len()
+    }
+
+    /// True if the queue holds no items now.
+    pub fn empty(&self) -> bool {
+        self.qsize() == 0
+    }
+
+    /// True if the queue is bounded and at its limit now.
+    pub fn full(&self) -> bool {
+        Self::is_full(&self.state.lock())
+    }
+
+    /// Items put but not yet marked [`task_done`](Self::task_done).
+    pub fn unfinished_tasks(&self) -> usize {
+        self.state.lock().unfinished
+    }
+
+    /// True once [`shutdown`](Self::shutdown) was called.
+    pub fn is_shutdown(&self) -> bool {
+        self.state.lock().shutdown
+    }
+
+    /// Adds `item`, waiting as long as it takes for room.
+    ///
+    /// # Errors
+    ///
+    /// `ShutDown` if the queue is shut down, before or during the wait; the
+    /// item comes back in the [`PutError`].
+    ///
+    /// # Blocking
+    ///
+    /// While the queue is full; recorded as Waiting on it in the role "put".
+    #[inline]
+    pub fn put(&self, item: T) -> Result<(), PutError<T>> {
+        self.put_patiently(item, Patience::Until(None))
+    }
+
+    /// Adds `item` only if there is room now (Python's `put_nowait`).
+    ///
+    /// # Errors
+    ///
+    /// `Full` or `ShutDown`, with the item.
+    #[inline]
+    pub fn put_nowait(&self, item: T) -> Result<(), PutError<T>> {
+        self.put_patiently(item, Patience::NoWait)
+    }
+
+    /// Adds `item`, waiting at most `timeout` for room (`None`: no limit).
+    ///
+    /// # Errors
+    ///
+    /// `Full` when the time is up, `ShutDown`, or `OverflowError` past
+    /// [`TIMEOUT_MAX`](super::TIMEOUT_MAX); the item comes back.
+    ///
+    /// # Blocking
+    ///
+    /// As [`put`](Self::put), for at most `timeout`.
+    pub fn put_timeout(&self, item: T, timeout: Option<Duration>) -> Result<(), PutError<T>> {
+        match Patience::duration(timeout) {
+            Ok(patience) => self.put_patiently(item, patience),
+            Err(error) => Err(PutError { item, error }),
+        }
+    }
+
+    /// Python's `put(item, block=True, timeout=None)`, timeout in seconds.
+    ///
+    /// # Errors
+    ///
+    /// As [`put_timeout`](Self::put_timeout), and on a bounded queue
+    /// `ValueError: 'timeout' must be a non-negative number` (Python does
+    /// not check the timeout of an unbounded queue, which never waits).
+    ///
+    /// # Blocking
+    ///
+    /// As [`put`](Self::put) when `block`, for at most `timeout`.
+    pub fn put_with(&self, item: T, block: bool, timeout: Option<f64>) -> Result<(), PutError<T>> {
+        self.put_patiently(item, Patience::python(block, timeout))
+    }
+
+    /// Takes the next item, waiting as long as it takes for one.
+    ///
+    /// # Errors
+    ///
+    /// `ShutDown` once the queue is shut down and empty (remaining items
+    /// are still handed out).
+    ///
+    /// # Blocking
+    ///
+    /// While the queue is empty; recorded as Waiting on it in the role "get".
+    #[inline]
+    pub fn get(&self) -> Result<T> {
+        self.get_patiently(Patience::Until(None))
+    }
+
+    /// Takes the next item if there is one now (Python's `get_nowait`).
+    ///
+    /// # Errors
+    ///
+    /// `Empty`, or `ShutDown` once shut down and empty.
+    #[inline]
+    pub fn get_nowait(&self) -> Result<T> {
+        self.get_patiently(Patience::NoWait)
+    }
+
+    /// Takes the next item, waiting at most `timeout` (`None`: no limit).
+    ///
+    /// # Errors
+    ///
+    /// `Empty` when the time is up, `ShutDown`, or `OverflowError`.
+    ///
+    /// # Blocking
+    ///
+    /// As [`get`](Self::get), for at most `timeout`.
+    pub fn get_timeout(&self, timeout: Option<Duration>) -> Result<T> {
+        self.get_patiently(Patience::duration(timeout)?)
+    }
+
+    /// Python's `get(block=True, timeout=None)`, timeout in seconds.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_timeout`](Self::get_timeout), and `ValueError: 'timeout'
+    /// must be a non-negative number` when blocking with a negative timeout.
+    ///
+    /// # Blocking
+    ///
+    /// As [`get`](Self::get) when `block`, for at most `timeout`.
+    pub fn get_with(&self, block: bool, timeout: Option<f64>) -> Result<T> {
+        self.get_patiently(Patience::python(block, timeout))
+    }
+
+    /// Marks one item taken with `get` as processed, for [`join`](Self::join).
+    ///
+    /// # Errors
+    ///
+    /// `ValueError: task_done() called too many times` when no item is unfinished.
+    pub fn task_done(&self) -> Result<()> {
+        let mut st = self.state.lock();
+        if st.unfinished == 0 {
+            return Err(Error::value("task_done() called too many times"));
+        }
+        st.unfinished -= 1;
+        self.record.bump_detail(TASKS_DONE, 1);
+        self.record.set_detail(UNFINISHED, st.unfinished as u64);
+        if st.unfinished == 0 && st.joiners > 0 {
+            self.all_done.notify_all();
+        }
+        Ok(())
+    }
+
+    /// Waits until every item put has been marked [`task_done`](Self::task_done).
+    /// May be called again, from any number of threads.
+    ///
+    /// # Blocking
+    ///
+    /// While items are unfinished; recorded as Waiting on the queue in the
+    /// role "join".
+    pub fn join(&self) {
+        let mut st = self.state.lock();
+        if st.unfinished == 0 {
+            return;
+        }
+        let scope = MutexGuard::unlocked(&mut st, || WaitScope::on_primitive(&self.record, "join"));
+        st.joiners += 1;
+        while st.unfinished > 0 {
+            self.all_done.wait(&mut st);
+        }
+        st.joiners -= 1;
+        drop(st);
+        scope.end_on(&self.record);
+    }
+
+    /// Shuts the queue down (Python 3.13): later puts fail with `ShutDown`,
+    /// gets hand out what is left and then fail, and blocked callers wake up
+    /// with `ShutDown`. With `immediate`, the items left are dropped and
+    /// count as done, so [`join`](Self::join) returns. Calling it again
+    /// (say, with `immediate` the second time) is allowed.
+    pub fn shutdown(&self, immediate: bool) {
+        let mut st = self.state.lock();
+        st.shutdown = true;
+        let mut dropped = None;
+        if immediate {
+            let items = std::mem::replace(&mut st.items, S::empty());
+            st.unfinished = st.unfinished.saturating_sub(items.len());
+            self.record.set_detail(DEPTH, 0);
+            self.record.set_detail(UNFINISHED, st.unfinished as u64);
+            dropped = Some(items);
+            self.all_done.notify_all();
+        }
+        self.not_empty.notify_all();
+        self.not_full.notify_all();
+        drop(st);
+        // Items' destructors run with the queue unlocked.
+        drop(dropped);
+    }
+
+    /// Python's `repr()`: `<queue.Queue object at 0x…>`.
+    pub fn repr(&self) -> String {
+        format!("<{} object at {:p}>", S::PYTHON_CLASS, self)
+    }
+
+    #[inline]
+    fn put_patiently(&self, item: T, patience: Patience) -> Result<(), PutError<T>> {
+        let mut scope = None;
+        let result = self.put_locked(item, patience, &mut scope);
+        if let Some(scope) = scope {
+            scope.end_on(&self.record);
+        }
+        result
+    }
+
+    #[inline]
+    fn put_locked(
+        &self,
+        item: T,
+        patience: Patience,
+        scope: &mut Option<WaitScope>,
+    ) -> Result<(), PutError<T>> {
+        let mut st = self.state.lock();
+        if st.shutdown {
+            return Err(PutError { item, error: shut_down() });
+        }
+        if st.maxsize > 0 {
+            // Python checks the timeout here, full or not, bounded queues only.
+            let room = patience.resolve().and_then(|wait| match wait {
+                _ if !Self::is_full(&st) => Ok(()),
+                None => Err(full()),
+                Some(deadline) => self.block(&mut st, Side::Put, deadline, scope),
+            });
+            if let Err(error) = room {
+                return Err(PutError { item, error });
+            }
+        }
+        st.items.push(item);
+        st.unfinished += 1;
+        let depth = st.items.len() as u64;
+        self.record.set_detail(DEPTH, depth);
+        self.record.bump_detail(PUTS, 1);
+        self.record.set_detail(UNFINISHED, st.unfinished as u64);
+        if depth > self.record.detail(HIGH_WATER) {
+            self.record.set_detail(HIGH_WATER, depth);
+        }
+        if st.getters > 0 {
+            self.not_empty.notify_one();
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn get_patiently(&self, patience: Patience) -> Result<T> {
+        let mut scope = None;
+        let result = self.get_locked(patience, &mut scope);
+        if let Some(scope) = scope {
+            scope.end_on(&self.record);
+        }
+        result
+    }
+
+    #[inline]
+    fn get_locked(&self, patience: Patience, scope: &mut Option<WaitScope>) -> Result<T> {
+        let mut st = self.state.lock();
+        if st.shutdown && st.items.len() == 0 {
+            return Err(shut_down());
+        }
+        // Python checks a blocking call's timeout even when an item is there.
+        let wait = patience.resolve()?;
+        let item = match st.items.pop() {
+            Some(item) => item,
+            None => {
+                let Some(deadline) = wait else { return Err(empty()) };
+                self.block(&mut st, Side::Get, deadline, scope)?;
+                st.items.pop().ok_or_else(empty)?
+            }
+        };
+        self.record.set_detail(DEPTH, st.items.len() as u64);
+        self.record.bump_detail(GETS, 1);
+        if st.putters > 0 {
+            self.not_full.notify_one();
+        }
+        Ok(item)
+    }
+
+    /// The slow path: waits until `side` may go on (`Ok`), the queue shuts
+    /// down, or `deadline` passes (`Empty` / `Full`). Spins first with the
+    /// queue unlocked, watching the depth gauge; a thread about to sleep
+    /// becomes Waiting in `scope`, which the caller ends once it has
+    /// unlocked the queue.
+    #[cold]
+    #[inline(never)]
+    fn block(
+        &self,
+        st: &mut MutexGuard<'_, State<S>>,
+        side: Side,
+        deadline: Deadline,
+        scope: &mut Option<WaitScope>,
+    ) -> Result<()> {
+        let mut backoff = Backoff::default();
+        loop {
+            match side {
+                Side::Get if st.items.len() > 0 => return Ok(()),
+                Side::Get | Side::Put if st.shutdown => return Err(shut_down()),
+                Side::Put if !Self::is_full(st) => return Ok(()),
+                _ => {}
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(match side {
+                    Side::Get => empty(),
+                    Side::Put => full(),
+                });
+            }
+            if scope.is_none() {
+                let maxsize = st.maxsize;
+                let spun = MutexGuard::unlocked(st, || self.spin(side, maxsize, &mut backoff));
+                if !spun {
+                    let role = if let Side::Get = side { "get" } else { "put" };
+                    *scope = Some(MutexGuard::unlocked(st, || WaitScope::on_primitive(&self.record, role)));
+                }
+                continue;
+            }
+            let condvar = match side {
+                Side::Get => {
+                    st.getters += 1;
+                    &self.not_empty
+                }
+                Side::Put => {
+                    st.putters += 1;
+                    &self.not_full
+                }
+            };
+            // A timeout shows at the top of the loop, after one more look.
+            match deadline {
+                None => condvar.wait(st),
+                Some(deadline) => drop(condvar.wait_until(st, deadline)),
+            }
+            match side {
+                Side::Get => st.getters -= 1,
+                Side::Put => st.putters -= 1,
+            }
+        }
+    }
+
+    /// Spins until the depth gauge says `side` may go on (true) or it is
+    /// time to sleep (false).
+    fn spin(&self, side: Side, maxsize: isize, backoff: &mut Backoff) -> bool {
+        while backoff.spin() {
+            let depth = self.record.detail(DEPTH);
+            let ready = match side {
+                Side::Get => depth > 0,
+                Side::Put => maxsize <= 0 || depth < maxsize.unsigned_abs() as u64,
+            };
+            if ready {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+impl<T, S: Order<T>> fmt::Debug for BaseQueue<T, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.repr())
+    }
+}
