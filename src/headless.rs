@@ -3,7 +3,9 @@
 
 use crate::display::sanitize;
 use crate::scenario::{self, RunningScenario, Scenario};
-use crate::threading::{Outcome, Registry, RegistrySnapshot, ThreadOrigin, ThreadSnapshot, ThreadState, thread_room};
+use crate::threading::{
+    Outcome, Registry, RegistrySnapshot, ThreadOrigin, ThreadSnapshot, ThreadState, thread_room,
+};
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
@@ -30,7 +32,8 @@ pub fn load(name_or_path: &str) -> Result<Scenario, String> {
     if path.extension().is_some_and(|e| e == "toml") || path.exists() {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", sanitize(&path.display().to_string())))?;
-        return scenario::parse(&path.display().to_string(), &text, room).map_err(|e| sanitize(&e.to_string()).into_owned());
+        return scenario::parse(&path.display().to_string(), &text, room)
+            .map_err(|e| sanitize(&e.to_string()).into_owned());
     }
     Err(crate::cli::unknown_builtin(name_or_path))
 }
@@ -44,7 +47,8 @@ pub fn run(name_or_path: &str, run_for: Option<Duration>) -> Result<(), String> 
     let scenario = load(name_or_path)?;
     let interrupted = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
-        signal_hook::flag::register(signal, interrupted.clone()).map_err(|e| format!("cannot handle signals: {e}"))?;
+        signal_hook::flag::register(signal, interrupted.clone())
+            .map_err(|e| format!("cannot handle signals: {e}"))?;
     }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{}: {}", sanitize(&scenario.name), sanitize(&scenario.description));
@@ -60,7 +64,7 @@ pub fn run(name_or_path: &str, run_for: Option<Duration>) -> Result<(), String> 
     let reason = loop {
         events.print(&registry.snapshot(), &ids, started.elapsed());
         if interrupted.load(Ordering::Relaxed) {
-            break "interrupted";
+            break "interrupted by a signal: Ctrl-C, SIGTERM, or a thread's interrupt_main";
         }
         if run_for.is_some_and(|limit| started.elapsed() >= limit) {
             break "time is up";
@@ -91,10 +95,13 @@ struct EventPrinter {
 impl EventPrinter {
     fn print(&mut self, snapshot: &RegistrySnapshot, ids: &[u64], elapsed: Duration) {
         let mut out = std::io::stdout().lock();
-        for thread in snapshot.threads.iter().filter(|t| t.origin == ThreadOrigin::Managed && ids.contains(&t.id)) {
+        for thread in
+            snapshot.threads.iter().filter(|t| t.origin == ThreadOrigin::Managed && ids.contains(&t.id))
+        {
             let Some(now) = event_text(thread) else { continue };
             if self.last.get(&thread.id) != Some(&now) {
-                let _ = writeln!(out, "{:>9.3}s  {:<28} {now}", elapsed.as_secs_f64(), sanitize(&thread.name));
+                let _ =
+                    writeln!(out, "{:>9.3}s  {:<28} {now}", elapsed.as_secs_f64(), sanitize(&thread.name));
                 self.last.insert(thread.id, now);
             }
         }
@@ -113,13 +120,18 @@ fn event_text(thread: &ThreadSnapshot) -> Option<String> {
             } else {
                 let held = match on.holders.as_slice() {
                     [] => String::new(),
-                    holders => format!(" ← held by {}", holders.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(", ")),
+                    holders => format!(
+                        " ← held by {}",
+                        holders.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
                 };
                 sanitize(&format!("waiting on {} {}{held}", on.kind, on.name)).into_owned()
             }
         }
         ThreadState::Terminated => match &thread.outcome {
-            Some(Outcome::Panicked { message, .. }) => sanitize(&format!("terminated: raised {message}")).into_owned(),
+            Some(Outcome::Panicked { message, .. }) => {
+                sanitize(&format!("terminated: raised {message}")).into_owned()
+            }
             Some(Outcome::Exited) => "terminated: exited".to_owned(),
             _ => "terminated".to_owned(),
         },

@@ -10,12 +10,16 @@ pub fn describe(step: &Step, scenario: &Scenario) -> String {
     match step {
         Step::Acquire { target, mode: AcquireMode::Blocking } => format!("acquire {}", name(target)),
         Step::Acquire { target, mode: AcquireMode::Try } => format!("try to acquire {}", name(target)),
-        Step::Acquire { target, mode: AcquireMode::Timeout(t) } => format!("acquire {}{}", name(target), timeout(&Some(*t))),
+        Step::Acquire { target, mode: AcquireMode::Timeout(t) } => {
+            format!("acquire {}{}", name(target), timeout(&Some(*t)))
+        }
         Step::Release { target, n: 1 } => format!("release {}", name(target)),
         Step::Release { target, n } => format!("release {} ×{n}", name(target)),
         Step::Sleep(wait) => format!("sleep {}", wait_text(*wait)),
         Step::Spin(wait) => format!("spin {}", wait_text(*wait)),
-        Step::EventWait { target, timeout: t } | Step::ConditionWait { target, timeout: t } | Step::BarrierWait { target, timeout: t } => {
+        Step::EventWait { target, timeout: t }
+        | Step::ConditionWait { target, timeout: t }
+        | Step::BarrierWait { target, timeout: t } => {
             format!("wait on {}{}", name(target), timeout(t))
         }
         Step::Set { target } => format!("set {}", name(target)),
@@ -29,7 +33,9 @@ pub fn describe(step: &Step, scenario: &Scenario) -> String {
         Step::JoinThread { thread, timeout: t } => {
             format!("join {}{}", scenario.threads.get(*thread).map_or("?", |t| t.name.as_str()), timeout(t))
         }
-        Step::Submit { pool, count, task } => format!("submit {count} task(s) of {} step(s) to {}", task.len(), name(pool)),
+        Step::Submit { pool, count, task } => {
+            format!("submit {count} task(s) of {} step(s) to {}", task.len(), name(pool))
+        }
         Step::Rename { name } => format!("rename to {name}"),
         Step::Panic { message } => format!("panic: {message}"),
         Step::Exit => "exit".to_owned(),
@@ -40,7 +46,11 @@ pub fn describe(step: &Step, scenario: &Scenario) -> String {
 }
 
 fn wait_text(wait: Wait) -> String {
-    if wait.jitter.is_zero() { human(wait.base) } else { format!("{}±{}", human(wait.base), human(wait.jitter)) }
+    if wait.jitter.is_zero() {
+        human(wait.base)
+    } else {
+        format!("{}±{}", human(wait.base), human(wait.jitter))
+    }
 }
 
 /// `1.5s`, `250ms`, `80us`.

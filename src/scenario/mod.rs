@@ -16,14 +16,14 @@ mod steps;
 pub mod units;
 mod validate;
 
-pub use describe::{describe, human};
-pub use run::{RunningScenario, StopReport, Stuck, ThreadProgress};
 pub use builtins::{BUILTINS, Builtin, DEFAULT, builtin};
+pub use describe::{describe, human};
 pub use error::{ScenarioError, line_column};
 pub use model::{
     AcquireMode, GilSpec, PrimitiveSpec, PrimitiveSpecKind, QueueOrder, Scenario, StartPolicy, Step,
     ThreadSpec, Times, Wait,
 };
+pub use run::{RunningScenario, StopReport, Stuck, ThreadProgress};
 pub use validate::MAX_GROUP_COUNT;
 
 /// Parses and validates scenario `text`. `origin` (a file name) prefixes

@@ -60,6 +60,10 @@ pub(crate) struct Progress {
     pub(crate) loops: AtomicU64,
     /// Units of work done: completed steps plus 1 per 100 µs spun.
     pub(crate) ops: AtomicU64,
+    /// Pool tasks this thread submitted that raised.
+    pub(crate) failed_tasks: AtomicU64,
+    /// The last such task's error.
+    pub(crate) last_task_error: Mutex<Option<String>>,
 }
 
 /// A thread's progress at one instant.
@@ -75,4 +79,8 @@ pub struct ThreadProgress {
     pub loops: u64,
     /// Units of work done (for throughput: take the difference of two samples).
     pub ops: u64,
+    /// Pool tasks it submitted that raised (their futures hold the error).
+    pub failed_tasks: u64,
+    /// The last such error, as Python would print it.
+    pub last_task_error: Option<String>,
 }

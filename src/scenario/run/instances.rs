@@ -57,7 +57,9 @@ pub(crate) fn instantiate(specs: &[PrimitiveSpec], registry: &Registry) -> Resul
                 match order {
                     QueueOrder::Fifo => Instance::Fifo(Queue::with_registry(registry, maxsize)),
                     QueueOrder::Lifo => Instance::Lifo(LifoQueue::with_registry(registry, maxsize)),
-                    QueueOrder::Priority => Instance::Priority(PriorityQueue::with_registry(registry, maxsize)),
+                    QueueOrder::Priority => {
+                        Instance::Priority(PriorityQueue::with_registry(registry, maxsize))
+                    }
                 }
             }
             PrimitiveSpecKind::Pool { max_workers, prefix } => {

@@ -25,6 +25,9 @@ pub(crate) struct Interpreter<'a> {
     shared: &'a Shared,
     jitter: Jitter,
     progress: Option<&'a Progress>,
+    /// What this thread acquired and has not released, oldest first, so a
+    /// stopped thread can let go of it (as if its script used `with`).
+    held: Vec<usize>,
 }
 
 /// How long one unit of spinning lasts (one op on the throughput counter).
@@ -32,13 +35,33 @@ const SPIN_UNIT: Duration = Duration::from_micros(100);
 
 impl<'a> Interpreter<'a> {
     pub(crate) fn new(shared: &'a Shared, stream: usize, progress: Option<&'a Progress>) -> Self {
-        Self { shared, jitter: Jitter::new(shared.scenario.seed, stream), progress }
+        Self { shared, jitter: Jitter::new(shared.scenario.seed, stream), progress, held: Vec::new() }
     }
 
     /// Runs a thread's whole script, raising (panicking) on a Python error.
+    ///
+    /// A thread that stops releases what it still holds, so that stopping
+    /// it does not strand the threads queued behind it. A thread that
+    /// raises keeps its locks, as a Python thread that raised outside a
+    /// `with` block would.
     pub(crate) fn run_thread(&mut self, steps: &[Step]) {
-        if let Err(err) = self.run(steps, true) {
-            raise(err);
+        match self.run(steps, true) {
+            Ok(Flow::Stop) => self.release_held(),
+            Ok(Flow::Next) => {}
+            Err(err) => raise(err),
+        }
+    }
+
+    fn release_held(&mut self) {
+        while let Some(target) = self.held.pop() {
+            let _ = match self.instance(target) {
+                Instance::Lock(lock) => lock.release(),
+                Instance::RLock(lock) => lock.release(),
+                Instance::Condition(cond) => cond.release(),
+                Instance::Semaphore(sem) => sem.release(),
+                Instance::Bounded(sem) => sem.release(),
+                _ => Ok(()),
+            };
         }
     }
 
@@ -79,15 +102,26 @@ impl<'a> Interpreter<'a> {
 
     fn step(&mut self, step: &Step, top: bool) -> Result<Flow> {
         match step {
-            Step::Acquire { target, mode } => self.acquire(*target, *mode)?,
-            Step::Release { target, n } => match self.instance(*target) {
-                Instance::Lock(lock) => lock.release()?,
-                Instance::RLock(lock) => lock.release()?,
-                Instance::Condition(cond) => cond.release()?,
-                Instance::Semaphore(sem) => sem.release_n(*n)?,
-                Instance::Bounded(sem) => sem.release_n(*n)?,
-                _ => unreachable_kind(step),
-            },
+            Step::Acquire { target, mode } => {
+                if self.acquire(*target, *mode)? {
+                    self.held.push(*target);
+                }
+            }
+            Step::Release { target, n } => {
+                match self.instance(*target) {
+                    Instance::Lock(lock) => lock.release()?,
+                    Instance::RLock(lock) => lock.release()?,
+                    Instance::Condition(cond) => cond.release()?,
+                    Instance::Semaphore(sem) => sem.release_n(*n)?,
+                    Instance::Bounded(sem) => sem.release_n(*n)?,
+                    _ => unreachable_kind(step),
+                }
+                for _ in 0..*n {
+                    if let Some(pos) = self.held.iter().rposition(|t| t == target) {
+                        self.held.remove(pos);
+                    }
+                }
+            }
             Step::Sleep(wait) => {
                 let duration = self.jitter.apply(*wait);
                 if self.shared.stop.sleep(duration) {
@@ -149,29 +183,29 @@ impl<'a> Interpreter<'a> {
         Ok(Flow::Next)
     }
 
-    fn acquire(&self, target: usize, mode: AcquireMode) -> Result<()> {
+    /// Acquires in `mode`; true if the thread now holds it (a try or a
+    /// timed acquire may not).
+    fn acquire(&self, target: usize, mode: AcquireMode) -> Result<bool> {
         macro_rules! acquire_with_mode {
             ($p:expr) => {
                 match mode {
-                    AcquireMode::Blocking => $p.acquire(),
-                    AcquireMode::Try => {
-                        $p.try_acquire();
+                    AcquireMode::Blocking => {
+                        $p.acquire();
+                        true
                     }
-                    AcquireMode::Timeout(t) => {
-                        $p.acquire_timeout(t)?;
-                    }
+                    AcquireMode::Try => $p.try_acquire(),
+                    AcquireMode::Timeout(t) => $p.acquire_timeout(t)?,
                 }
             };
         }
-        match self.instance(target) {
+        Ok(match self.instance(target) {
             Instance::Lock(p) => acquire_with_mode!(p),
             Instance::RLock(p) => acquire_with_mode!(p),
             Instance::Condition(p) => acquire_with_mode!(p),
             Instance::Semaphore(p) => acquire_with_mode!(p),
             Instance::Bounded(p) => acquire_with_mode!(p),
             _ => unreachable!("validation only lets acquire reach lockable primitives"),
-        }
-        Ok(())
+        })
     }
 
     fn repeat(&mut self, times: Times, steps: &[Step], top: bool) -> Result<Flow> {
@@ -240,7 +274,10 @@ fn unreachable_kind(step: &Step) -> ! {
 impl Interpreter<'_> {
     fn queue_step(&mut self, step: &Step) -> Result<Flow> {
         let target = match step {
-            Step::Put { target, .. } | Step::Get { target, .. } | Step::TaskDone { target } | Step::JoinQueue { target } => *target,
+            Step::Put { target, .. }
+            | Step::Get { target, .. }
+            | Step::TaskDone { target }
+            | Step::JoinQueue { target } => *target,
             _ => unreachable_kind(step),
         };
         match self.instance(target) {
@@ -279,7 +316,14 @@ impl Interpreter<'_> {
             match future.result() {
                 Ok(()) => {}
                 Err(err) if err.kind() == ErrorKind::CancelledError => return Ok(Flow::Stop),
-                Err(_) => {} // the task's exception stays in its future
+                Err(err) => {
+                    // The exception stays in its future, as in Python; the
+                    // progress says so.
+                    if let Some(progress) = self.progress {
+                        progress.failed_tasks.fetch_add(1, Ordering::Relaxed);
+                        *progress.last_task_error.lock() = Some(err.to_string());
+                    }
+                }
             }
         }
         Ok(Flow::Next)

@@ -37,11 +37,20 @@ mod tests {
     #[test]
     fn jitter_stays_in_range_and_repeats() {
         let wait = Wait { base: Duration::from_millis(10), jitter: Duration::from_millis(4) };
-        let a: Vec<Duration> = { let mut j = Jitter::new(7, 3); (0..100).map(|_| j.apply(wait)).collect() };
-        let b: Vec<Duration> = { let mut j = Jitter::new(7, 3); (0..100).map(|_| j.apply(wait)).collect() };
+        let a: Vec<Duration> = {
+            let mut j = Jitter::new(7, 3);
+            (0..100).map(|_| j.apply(wait)).collect()
+        };
+        let b: Vec<Duration> = {
+            let mut j = Jitter::new(7, 3);
+            (0..100).map(|_| j.apply(wait)).collect()
+        };
         assert_eq!(a, b, "same seed and thread, same stream");
         assert!(a.iter().all(|d| (Duration::from_millis(6)..=Duration::from_millis(14)).contains(d)));
-        let c: Vec<Duration> = { let mut j = Jitter::new(7, 4); (0..100).map(|_| j.apply(wait)).collect() };
+        let c: Vec<Duration> = {
+            let mut j = Jitter::new(7, 4);
+            (0..100).map(|_| j.apply(wait)).collect()
+        };
         assert_ne!(a, c, "another thread, another stream");
     }
 

@@ -81,9 +81,16 @@ impl RunningScenario {
             stop: StopSignal::default(),
             gil,
         });
-        let threads = shared.scenario.threads.iter().enumerate().map(|(i, spec)| make_thread(&shared, registry, i, spec)).collect();
+        let threads = shared
+            .scenario
+            .threads
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| make_thread(&shared, registry, i, spec))
+            .collect();
         let _ = shared.threads.set(threads);
-        let mut running = Self { shared, registry: registry.clone(), started_at: Instant::now(), starter: None };
+        let mut running =
+            Self { shared, registry: registry.clone(), started_at: Instant::now(), starter: None };
         if let Err(err) = running.start_now() {
             running.stop(Duration::from_secs(1));
             return Err(err);
@@ -171,6 +178,8 @@ impl RunningScenario {
                     step_label: spec.steps.get(step).map_or_else(String::new, |s| describe(s, scenario)),
                     loops: progress.loops.load(Ordering::Relaxed),
                     ops: progress.ops.load(Ordering::Relaxed),
+                    failed_tasks: progress.failed_tasks.load(Ordering::Relaxed),
+                    last_task_error: progress.last_task_error.lock().clone(),
                 }
             })
             .collect()
@@ -202,7 +211,12 @@ impl Drop for RunningScenario {
     }
 }
 
-fn make_thread(shared: &Arc<Shared>, registry: &Registry, index: usize, spec: &crate::scenario::ThreadSpec) -> Thread {
+fn make_thread(
+    shared: &Arc<Shared>,
+    registry: &Registry,
+    index: usize,
+    spec: &crate::scenario::ThreadSpec,
+) -> Thread {
     let weak: Weak<Shared> = Arc::downgrade(shared);
     let mut builder = Thread::builder().registry(registry).name(&spec.name).daemon(spec.daemon);
     if let Some(bytes) = spec.stack_size {

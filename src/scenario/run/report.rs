@@ -26,7 +26,11 @@ impl fmt::Display for Stuck {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = crate::display::sanitize(&self.name);
         match &self.waiting_on {
-            Some(what) => write!(f, "{name}: blocked in {} — a plain blocking call cannot be interrupted (in Python neither)", crate::display::sanitize(what)),
+            Some(what) => write!(
+                f,
+                "{name}: blocked in {} — a plain blocking call cannot be interrupted (in Python neither)",
+                crate::display::sanitize(what)
+            ),
             None => write!(f, "{name}: still running"),
         }
     }
@@ -40,19 +44,20 @@ pub(super) fn build(threads: &[Thread], registry: &Registry) -> StopReport {
             report.stopped.push(thread.name());
             continue;
         }
-        let waiting_on = snapshot.thread_by_id(thread.id()).filter(|t| t.state == ThreadState::Waiting).and_then(|t| {
-            t.waiting_on.as_ref().map(|w| {
-                let role = w.role.as_deref().map(|r| format!("{r} of ")).unwrap_or_default();
-                let held = match w.holders.as_slice() {
-                    [] => String::new(),
-                    holders => format!(
-                        " (held by {})",
-                        holders.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(", ")
-                    ),
-                };
-                format!("{role}{} {}{held}", w.kind, w.name)
-            })
-        });
+        let waiting_on =
+            snapshot.thread_by_id(thread.id()).filter(|t| t.state == ThreadState::Waiting).and_then(|t| {
+                t.waiting_on.as_ref().map(|w| {
+                    let role = w.role.as_deref().map(|r| format!("{r} of ")).unwrap_or_default();
+                    let held = match w.holders.as_slice() {
+                        [] => String::new(),
+                        holders => format!(
+                            " (held by {})",
+                            holders.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    };
+                    format!("{role}{} {}{held}", w.kind, w.name)
+                })
+            });
         report.stuck.push(Stuck { name: thread.name(), waiting_on });
     }
     report
