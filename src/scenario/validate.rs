@@ -153,7 +153,7 @@ impl Validator<'_> {
     fn primitive_kind(&self, spec: &Spanned<RawPrimitive>) -> Result<PrimitiveSpecKind> {
         let raw = spec.get_ref();
         let word = raw.kind.get_ref().as_str();
-        let options: [(&str, Option<Range<usize>>, &[&str]); 8] = [
+        let options: [OptionUse<'_>; 8] = [
             ("value", raw.value.as_ref().map(Spanned::span), &["semaphore"]),
             ("bounded", raw.bounded.map(|_| spec.span()), &["semaphore"]),
             ("parties", raw.parties.as_ref().map(Spanned::span), &["barrier"]),
@@ -306,6 +306,9 @@ impl Validator<'_> {
         raw.iter().map(|step| self.step(step, context)).collect()
     }
 }
+
+/// A kind-specific option: its name, where it was given, and the kinds it applies to.
+type OptionUse<'a> = (&'a str, Option<Range<usize>>, &'a [&'a str]);
 
 /// What a step needs to resolve its names: the thread's template
 /// variables, every thread name and every primitive.
