@@ -23,6 +23,7 @@
 pub mod cli;
 pub mod display;
 pub mod headless;
+pub mod inspect;
 pub mod scenario;
 #[allow(unsafe_code)]
 mod sys;

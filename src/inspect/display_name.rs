@@ -1,0 +1,115 @@
+//! [`DisplayName`]: a name as read (raw bytes kept) and as it may be shown.
+
+use crate::display::{is_unsafe, sanitize};
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+/// A thread or process name made where it is read, from untrusted bytes.
+///
+/// Decoding is lenient (a kernel comm can end in half a UTF-8 character:
+/// the kernel cuts at 15 bytes); [`shown`](Self::shown) escapes control
+/// characters, escape sequences, bidi overrides and zero-width characters
+/// visibly; the raw bytes are kept for anyone who needs the exact value.
+/// `Display` prints the safe form, so nothing prints a raw name by accident.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::inspect::DisplayName;
+/// let name = DisplayName::from_bytes(b"evil\x1b[2J\xe2\x82");
+/// assert_eq!(name.to_string(), "evil\\e[2J\u{fffd}");
+/// assert_eq!(name.raw(), b"evil\x1b[2J\xe2\x82");
+/// assert!(name.has_unprintable());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct DisplayName {
+    raw: Vec<u8>,
+    shown: String,
+    unprintable: bool,
+}
+
+impl DisplayName {
+    /// From raw bytes (a comm, a `/proc` field).
+    pub fn from_bytes(raw: &[u8]) -> Self {
+        let decoded = String::from_utf8_lossy(raw);
+        let invalid = matches!(decoded, std::borrow::Cow::Owned(_));
+        let unprintable = invalid || decoded.chars().any(is_unsafe);
+        Self { raw: raw.to_vec(), shown: sanitize(&decoded).into_owned(), unprintable }
+    }
+
+    /// From a Rust string (a library name, which is valid UTF-8 but may
+    /// still hold anything).
+    pub fn from_text(text: &str) -> Self {
+        Self::from_bytes(text.as_bytes())
+    }
+
+    /// The safe form, for screens and text output.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// The bytes as read.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// True if the raw name had bytes that could not be shown as they are
+    /// (controls, escapes, bidi or zero-width characters, invalid UTF-8).
+    pub fn has_unprintable(&self) -> bool {
+        self.unprintable
+    }
+}
+
+impl fmt::Display for DisplayName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(&self.shown)
+    }
+}
+
+impl fmt::Debug for DisplayName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DisplayName({:?})", self.shown)
+    }
+}
+
+/// In JSON: `{"text": "<safe form>", "raw": [bytes…]}`.
+impl Serialize for DisplayName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("DisplayName", 2)?;
+        st.serialize_field("text", &self.shown)?;
+        st.serialize_field("raw", &self.raw)?;
+        st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_utf8_comm_decodes_with_a_replacement() {
+        // "ünïcödé-wö" cut inside the ö, as the kernel's 15-byte limit can.
+        let raw = "ünïcödé-wö".as_bytes();
+        let cut = &raw[..raw.len() - 1];
+        let name = DisplayName::from_bytes(cut);
+        assert_eq!(name.shown(), "ünïcödé-w\u{fffd}");
+        assert!(name.has_unprintable());
+        assert_eq!(name.raw(), cut);
+    }
+
+    #[test]
+    fn ordinary_names_are_shown_as_they_are() {
+        let name = DisplayName::from_text("HTTP-Worker-1");
+        assert_eq!(format!("[{name:<15}]"), "[HTTP-Worker-1  ]");
+        assert!(!name.has_unprintable());
+    }
+
+    #[test]
+    fn json_keeps_the_raw_bytes() {
+        let name = DisplayName::from_bytes(b"a\x1bb");
+        let json = serde_json::to_value(&name).unwrap_or_default();
+        assert_eq!(json["text"], "a\\eb");
+        assert_eq!(json["raw"], serde_json::json!([97, 27, 98]));
+    }
+}

@@ -1,0 +1,15 @@
+//! The inspector's model: the registry and the kernel joined by
+//! `native_id`, and what can be derived from them — the wait-for graph and
+//! its deadlocks, naming patterns and problems, findings that hold across
+//! samples, and per-thread history for the timeline.
+//!
+//! Everything here is owned, `Serialize` data: the TUI, the JSON output and
+//! recordings read the same [`Snapshot`].
+
+mod display_name;
+pub mod naming;
+pub mod waitgraph;
+
+pub use display_name::DisplayName;
+pub use naming::{NamePattern, NamedThread, NamingFinding, NamingFindingKind};
+pub use waitgraph::{Deadlock, WaitGraph};

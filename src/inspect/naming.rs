@@ -1,0 +1,321 @@
+//! Naming: names grouped by shape (`HTTP-Worker-{n}` ×5) and the naming
+//! problems a person would want to fix (truncation by the kernel, names
+//! that collide once truncated, default names, duplicates, unprintable
+//! bytes, a library name the kernel no longer agrees with).
+
+use super::DisplayName;
+use crate::threading::{COMM_MAX_BYTES, kernel_comm};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A thread's names, as the inspector knows them.
+#[derive(Debug, Clone)]
+pub struct NamedThread {
+    /// The library's name, if the thread is ours.
+    pub library: Option<DisplayName>,
+    /// The kernel comm, if read.
+    pub comm: Option<DisplayName>,
+}
+
+impl NamedThread {
+    /// The best name: the library's, else the kernel's.
+    pub fn name(&self) -> Option<&DisplayName> {
+        self.library.as_ref().or(self.comm.as_ref())
+    }
+}
+
+/// Names that share a shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamePattern {
+    /// The shape: digit runs become `{n}`, long numbers and id-like tokens `{id}`.
+    pub shape: String,
+    /// How many threads have it.
+    pub count: usize,
+    /// A few of the names (safe form).
+    pub examples: Vec<String>,
+}
+
+/// What kind of naming problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NamingFindingKind {
+    /// Longer than the kernel keeps: `top` and `/proc` show it cut.
+    Truncated,
+    /// Different names that are the same once cut.
+    CollideWhenTruncated,
+    /// Python's default `Thread-N` (or `Dummy-N`): says nothing.
+    DefaultName,
+    /// Several threads with the same name.
+    Duplicate,
+    /// Control, escape, bidi or zero-width characters, or invalid UTF-8.
+    Unprintable,
+    /// The kernel's comm is not the library name cut to 15 bytes (renamed
+    /// behind the library's back).
+    KernelDisagrees,
+}
+
+/// One naming problem and the threads behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamingFinding {
+    /// What kind.
+    pub kind: NamingFindingKind,
+    /// In words.
+    pub message: String,
+    /// The names of the threads it is about (safe form).
+    pub threads: Vec<String>,
+}
+
+/// Groups names by shape, biggest groups first.
+pub fn patterns(threads: &[NamedThread]) -> Vec<NamePattern> {
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for name in threads.iter().filter_map(NamedThread::name) {
+        let text = String::from_utf8_lossy(name.raw()).into_owned();
+        groups
+            .entry(crate::display::sanitize(&shape(&text)).into_owned())
+            .or_default()
+            .push(name.shown().to_owned());
+    }
+    let mut out: Vec<NamePattern> = groups
+        .into_iter()
+        .filter(|(shape, names)| names.len() > 1 || shape.contains('{'))
+        .map(|(shape, names)| NamePattern {
+            shape,
+            count: names.len(),
+            examples: names.into_iter().take(3).collect(),
+        })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.shape.cmp(&b.shape)));
+    out
+}
+
+/// The shape of a name: `PaymentService-Processor-7` → `PaymentService-Processor-{n}`,
+/// `UserSession-1037` → `UserSession-{id}`, `job-3f9a2c7e` → `job-{id}`.
+pub fn shape(name: &str) -> String {
+    let mut out = String::new();
+    for token in tokens(name) {
+        let first = token.chars().next().unwrap_or(' ');
+        if is_separator(first) {
+            out.push_str(token);
+        } else if token.chars().all(|c| c.is_ascii_digit()) {
+            out.push_str(if token.len() >= 4 { "{id}" } else { "{n}" });
+        } else if is_id_like(token) {
+            out.push_str("{id}");
+        } else {
+            // Letters followed by digits (`worker7`): keep the word, generalise the number.
+            let split = token.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+            out.push_str(&token[..split]);
+            if split < token.len() {
+                out.push_str(if token.len() - split >= 4 { "{id}" } else { "{n}" });
+            }
+        }
+    }
+    out
+}
+
+fn is_separator(c: char) -> bool {
+    matches!(c, '-' | '_' | '.' | '/' | ':' | ' ' | '#' | '(' | ')' | '[' | ']' | '@')
+}
+
+/// Splits into runs of separators and runs of everything else.
+fn tokens(name: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut prev: Option<bool> = None;
+    for (i, c) in name.char_indices() {
+        let sep = is_separator(c);
+        if prev.is_some_and(|p| p != sep) {
+            out.push(&name[start..i]);
+            start = i;
+        }
+        prev = Some(sep);
+    }
+    if start < name.len() {
+        out.push(&name[start..]);
+    }
+    out
+}
+
+/// Hex-ish tokens of 6+ characters with both digits and letters (hashes,
+/// uuids' parts, request ids).
+fn is_id_like(token: &str) -> bool {
+    token.len() >= 6
+        && token.chars().all(|c| c.is_ascii_hexdigit())
+        && token.chars().any(|c| c.is_ascii_digit())
+        && token.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+fn is_default_name(name: &str) -> bool {
+    let rest = name.strip_prefix("Thread-").or_else(|| name.strip_prefix("Dummy-"));
+    rest.is_some_and(|r| {
+        let digits = r.split(' ').next().unwrap_or("");
+        !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
+    })
+}
+
+/// Every naming problem among `threads`.
+pub fn findings(threads: &[NamedThread]) -> Vec<NamingFinding> {
+    let mut out = Vec::new();
+    let mut by_comm: BTreeMap<Vec<u8>, Vec<String>> = BTreeMap::new();
+    let mut by_name: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+    let mut defaults = Vec::new();
+    for t in threads {
+        let Some(name) = t.name() else { continue };
+        let shown = name.shown().to_owned();
+        if name.has_unprintable() || t.comm.as_ref().is_some_and(DisplayName::has_unprintable) {
+            out.push(finding(
+                NamingFindingKind::Unprintable,
+                format!("{shown} has bytes that cannot be shown as they are"),
+                vec![shown.clone()],
+            ));
+        }
+        *by_name.entry(name.raw().to_vec()).or_default() += 1;
+        if let Some(library) = &t.library {
+            let text = String::from_utf8_lossy(library.raw());
+            let expected = kernel_comm(&text);
+            if expected.len() < text.len() {
+                out.push(finding(
+                    NamingFindingKind::Truncated,
+                    format!("{shown} is cut to `{}` by the kernel ({COMM_MAX_BYTES} bytes): that is what top and ps show", crate::display::sanitize(expected)),
+                    vec![shown.clone()],
+                ));
+            }
+            if let Some(comm) = &t.comm
+                && comm.raw() != expected.as_bytes()
+            {
+                out.push(finding(
+                    NamingFindingKind::KernelDisagrees,
+                    format!("{shown} is `{comm}` in the kernel: renamed without the library"),
+                    vec![shown.clone()],
+                ));
+            }
+            if is_default_name(&text) {
+                defaults.push(shown.clone());
+            }
+            by_comm.entry(expected.as_bytes().to_vec()).or_default().push(shown);
+        } else if let Some(comm) = &t.comm {
+            by_comm.entry(comm.raw().to_vec()).or_default().push(shown);
+        }
+    }
+    for (comm, mut names) in by_comm {
+        names.sort();
+        names.dedup();
+        if names.len() > 1 {
+            let comm = DisplayName::from_bytes(&comm);
+            out.push(finding(
+                NamingFindingKind::CollideWhenTruncated,
+                format!("{} different names all show as `{comm}` in the kernel", names.len()),
+                names,
+            ));
+        }
+    }
+    if !defaults.is_empty() {
+        out.push(finding(
+            NamingFindingKind::DefaultName,
+            format!(
+                "{} thread(s) have default names (Thread-N): name them after what they do",
+                defaults.len()
+            ),
+            defaults,
+        ));
+    }
+    for (name, count) in by_name {
+        if count > 1 {
+            let name = DisplayName::from_bytes(&name);
+            out.push(finding(
+                NamingFindingKind::Duplicate,
+                format!("{count} threads are named {name}"),
+                vec![name.shown().to_owned()],
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.kind.cmp(&b.kind).then_with(|| a.threads.cmp(&b.threads)));
+    out
+}
+
+fn finding(kind: NamingFindingKind, message: String, threads: Vec<String>) -> NamingFinding {
+    NamingFinding { kind, message, threads }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ours(name: &str) -> NamedThread {
+        NamedThread {
+            library: Some(DisplayName::from_text(name)),
+            comm: Some(DisplayName::from_text(kernel_comm(name))),
+        }
+    }
+
+    #[test]
+    fn shapes_generalise_numbers_and_ids() {
+        assert_eq!(shape("PaymentService-Processor-7"), "PaymentService-Processor-{n}");
+        assert_eq!(shape("HTTP-Worker-12"), "HTTP-Worker-{n}");
+        assert_eq!(shape("UserSession-1037"), "UserSession-{id}");
+        assert_eq!(shape("job-3f9a2c7e"), "job-{id}");
+        assert_eq!(shape("ThreadPoolExecutor-0_3"), "ThreadPoolExecutor-{n}_{n}");
+        assert_eq!(shape("worker7"), "worker{n}");
+        assert_eq!(shape("Thread-3 (fetch)"), "Thread-{n} (fetch)");
+        assert_eq!(shape("deadbeef-cafe"), "deadbeef-cafe", "letters only: not an id");
+    }
+
+    #[test]
+    fn patterns_count_groups_biggest_first() {
+        let mut threads: Vec<NamedThread> =
+            (1..=8).map(|i| ours(&format!("PaymentService-Processor-{i}"))).collect();
+        threads.extend((1..=5).map(|i| ours(&format!("HTTP-Worker-{i}"))));
+        threads.extend([1000, 1037, 1074].map(|i| ours(&format!("UserSession-{i}"))));
+        threads.push(ours("MainThread"));
+        let found = patterns(&threads);
+        let summary: Vec<(&str, usize)> = found.iter().map(|p| (p.shape.as_str(), p.count)).collect();
+        assert_eq!(
+            summary,
+            [("PaymentService-Processor-{n}", 8), ("HTTP-Worker-{n}", 5), ("UserSession-{id}", 3)]
+        );
+        assert_eq!(found[1].examples, ["HTTP-Worker-1", "HTTP-Worker-2", "HTTP-Worker-3"]);
+    }
+
+    #[test]
+    fn findings_cover_every_kind() {
+        let mut threads = vec![
+            ours("PaymentService-Processor-1"),
+            ours("PaymentService-Processor-2"),
+            ours("Thread-3"),
+            ours("worker"),
+            ours("worker"),
+            ours("evil\u{202e}name"),
+        ];
+        threads.push(NamedThread {
+            library: Some(DisplayName::from_text("renamed")),
+            comm: Some(DisplayName::from_text("sneaky")),
+        });
+        let kinds: Vec<NamingFindingKind> = findings(&threads).iter().map(|f| f.kind).collect();
+        for kind in [
+            NamingFindingKind::Truncated,
+            NamingFindingKind::CollideWhenTruncated,
+            NamingFindingKind::DefaultName,
+            NamingFindingKind::Duplicate,
+            NamingFindingKind::Unprintable,
+            NamingFindingKind::KernelDisagrees,
+        ] {
+            assert!(kinds.contains(&kind), "{kind:?} missing from {kinds:?}");
+        }
+        let collision = findings(&threads)
+            .into_iter()
+            .find(|f| f.kind == NamingFindingKind::CollideWhenTruncated)
+            .unwrap_or_else(|| unreachable!());
+        assert_eq!(collision.message, "2 different names all show as `PaymentService-` in the kernel");
+    }
+
+    #[test]
+    fn a_clean_set_has_no_findings() {
+        assert!(findings(&[ours("db-writer"), ours("http-1"), ours("http-2")]).is_empty());
+    }
+
+    #[test]
+    fn foreign_threads_collide_on_comm_alone() {
+        let foreign = |comm: &str| NamedThread { library: None, comm: Some(DisplayName::from_text(comm)) };
+        let found = findings(&[foreign("tokio-runtime-w"), foreign("tokio-runtime-w")]);
+        assert_eq!(found.iter().map(|f| f.kind).collect::<Vec<_>>(), [NamingFindingKind::Duplicate]);
+    }
+}
