@@ -7,9 +7,13 @@
 //! recordings read the same [`Snapshot`].
 
 mod display_name;
+pub mod history;
+pub mod lints;
 pub mod naming;
 pub mod waitgraph;
 
 pub use display_name::DisplayName;
+pub use history::{History, Segment};
+pub use lints::{Candidate, Debouncer, Lint, LintKind};
 pub use naming::{NamePattern, NamedThread, NamingFinding, NamingFindingKind};
 pub use waitgraph::{Deadlock, WaitGraph};
