@@ -22,7 +22,11 @@ Examples:
   threadscope scenarios                    list the built-in scenarios
   threadscope scenarios --show deadlock    print one as a starting point
   threadscope run dining-philosophers      run a built-in
-  threadscope run my-demo.toml --for 10s   run your own for ten seconds";
+  threadscope run my-demo.toml --for 10s   run your own for ten seconds
+  threadscope snapshot --scenario deadlock --format text
+                                           a jstack-like dump, deadlocks named
+  threadscope snapshot --pid 1234 --count 5 --interval 1s
+                                           five JSON snapshots of another process";
 
 /// Subcommands.
 #[derive(Subcommand, Debug)]
@@ -42,6 +46,28 @@ pub enum Command {
         #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration_arg)]
         run_for: Option<std::time::Duration>,
     },
+    /// Print snapshots of a scenario run here, or of another process
+    /// (read-only), as JSON (one per line) or a jstack-like text dump.
+    Snapshot {
+        /// Scenario to run and snapshot (a built-in or a .toml file; default: tour).
+        #[arg(long, value_name = "NAME|FILE", conflicts_with = "pid")]
+        scenario: Option<String>,
+        /// Another process to inspect, read-only.
+        #[arg(long, value_name = "PID")]
+        pid: Option<u32>,
+        /// How long to let it run before the (first) snapshot.
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration_arg)]
+        after: std::time::Duration,
+        /// How many snapshots to print.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        count: u32,
+        /// Time between snapshots.
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration_arg)]
+        interval: std::time::Duration,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: crate::headless::Format,
+    },
 }
 
 fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
@@ -55,6 +81,9 @@ pub fn main() -> ExitCode {
         Some(Command::Scenarios { show: None }) => list_scenarios(),
         Some(Command::Scenarios { show: Some(name) }) => show_scenario(&name),
         Some(Command::Run { scenario, run_for }) => crate::headless::run(&scenario, run_for),
+        Some(Command::Snapshot { scenario, pid, after, count, interval, format }) => {
+            crate::headless::snapshot(&crate::headless::SnapshotArgs { scenario, pid, after, count, interval, format })
+        }
         None => crate::headless::run(scenario::DEFAULT, None),
     };
     match result {

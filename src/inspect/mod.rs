@@ -8,12 +8,19 @@
 
 mod display_name;
 pub mod history;
+mod inspector;
 pub mod lints;
 pub mod naming;
+mod snapshot;
 pub mod waitgraph;
 
 pub use display_name::DisplayName;
 pub use history::{History, Segment};
+pub use inspector::{Inspector, mark_inspector_thread};
 pub use lints::{Candidate, Debouncer, Lint, LintKind};
 pub use naming::{NamePattern, NamedThread, NamingFinding, NamingFindingKind};
 pub use waitgraph::{Deadlock, WaitGraph};
+pub use snapshot::{
+    FutexGroup, KernelView, NamingView, Origin, PrimitiveView, ProcessView, SCHEMA, Snapshot, SystemView, ThreadView,
+    WaitView,
+};

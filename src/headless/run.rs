@@ -84,6 +84,16 @@ pub fn run(name_or_path: &str, run_for: Option<Duration>) -> Result<(), String> 
     Ok(())
 }
 
+/// A flag set by SIGINT, SIGTERM or SIGHUP, so the program can stop its
+/// threads cleanly instead of dying.
+pub(crate) fn interrupt_flag() -> Result<Arc<AtomicBool>, String> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(signal, flag.clone()).map_err(|e| format!("cannot handle signals: {e}"))?;
+    }
+    Ok(flag)
+}
+
 /// Prints the changes between snapshots that a person cares about:
 /// starts, ends with their outcome, and blocking on a primitive or join
 /// (sleeps are left out: they are the scenario's own pacing).

@@ -1,0 +1,91 @@
+//! `threadscope snapshot`: one or more snapshots of a scenario run here or
+//! of another process, as JSON (one per line) or text.
+
+use super::run::{interrupt_flag, load};
+use super::text::render_text;
+use crate::inspect::{Inspector, Snapshot, mark_inspector_thread};
+use crate::scenario::RunningScenario;
+use crate::threading::Registry;
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object per snapshot, one per line.
+    Json,
+    /// A jstack-like dump.
+    Text,
+}
+
+/// What `threadscope snapshot` was asked for.
+#[derive(Debug, Clone)]
+pub struct SnapshotArgs {
+    /// Scenario to run here (a built-in or a file); the default when no pid is given.
+    pub scenario: Option<String>,
+    /// Another process to inspect, read-only.
+    pub pid: Option<u32>,
+    /// How long to let things run before the first snapshot.
+    pub after: Duration,
+    /// How many snapshots.
+    pub count: u32,
+    /// Time between snapshots.
+    pub interval: Duration,
+    /// Output format.
+    pub format: Format,
+}
+
+/// Prints the snapshots asked for.
+///
+/// # Errors
+///
+/// A scenario that cannot be loaded or started, a pid that does not exist
+/// or may not be read.
+pub fn snapshot(args: &SnapshotArgs) -> Result<(), String> {
+    mark_inspector_thread();
+    let interrupted = interrupt_flag()?;
+    let (mut inspector, mut running) = match args.pid {
+        Some(pid) => (Inspector::pid(pid).map_err(|e| e.to_string())?, None),
+        None => {
+            let name = args.scenario.as_deref().unwrap_or(crate::scenario::DEFAULT);
+            let scenario = load(name)?;
+            let registry = Registry::global();
+            let mut inspector = Inspector::own(registry).map_err(|e| e.to_string())?;
+            inspector.set_scenario(Some(scenario.name.clone()));
+            (inspector, Some(RunningScenario::start(scenario, registry).map_err(|e| e.to_string())?))
+        }
+    };
+    // A first sample so the next one can say CPU use over the interval.
+    inspector.refresh().map_err(|e| e.to_string())?;
+    let mut next = Instant::now() + args.after;
+    let mut out = std::io::stdout().lock();
+    for i in 0..args.count.max(1) {
+        while Instant::now() < next && !interrupted.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(10).min(next.saturating_duration_since(Instant::now())));
+        }
+        if interrupted.load(Ordering::Relaxed) {
+            break;
+        }
+        let snapshot = inspector.refresh().map_err(|e| e.to_string())?;
+        write_snapshot(&mut out, &snapshot, args.format, i)?;
+        next = Instant::now() + args.interval;
+    }
+    drop(out);
+    if let Some(running) = running.as_mut() {
+        running.stop(Duration::from_secs(2));
+    }
+    Ok(())
+}
+
+fn write_snapshot(out: &mut impl Write, snapshot: &Snapshot, format: Format, index: u32) -> Result<(), String> {
+    let written = match format {
+        Format::Json => serde_json::to_writer(&mut *out, snapshot).map_err(|e| e.to_string()).and_then(|()| writeln!(out).map_err(|e| e.to_string())),
+        Format::Text => {
+            let separator = if index > 0 { "\n" } else { "" };
+            write!(out, "{separator}{}", render_text(snapshot)).map_err(|e| e.to_string())
+        }
+    };
+    written?;
+    out.flush().map_err(|e| e.to_string())
+}

@@ -1,0 +1,325 @@
+//! [`Inspector`]: samples the registry and the kernel and joins them, by
+//! `native_id`, into a [`Snapshot`]; keeps what needs more than one sample
+//! (CPU deltas, debounced findings, history).
+
+use super::snapshot::*;
+use super::{Candidate, Debouncer, DisplayName, History, LintKind, NamedThread, WaitGraph, naming};
+use crate::kernel::{KernelSample, KernelThread, SampleOptions, Sampler, SamplerError, ThreadKey, ticks_per_second, ticks_to_duration};
+use crate::threading::{PrimitiveKind, Registry, RegistrySnapshot, ThreadSnapshot, ThreadState};
+use parking_lot::Mutex;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+static INSPECTOR_TIDS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+
+/// Marks the calling thread as threadscope's own (the UI loop, the sampler),
+/// so snapshots show it with origin `inspector` rather than as workload.
+pub fn mark_inspector_thread() {
+    INSPECTOR_TIDS.lock().insert(crate::threading::get_native_id());
+}
+
+/// A lock held this long with waiters is a finding.
+const LOCK_HELD_TOO_LONG: Duration = Duration::from_secs(1);
+/// Every how many samples the costly per-thread files are read.
+const DETAIL_EVERY: u32 = 4;
+
+/// Turns samples into snapshots.
+pub struct Inspector {
+    registry: Option<Registry>,
+    sampler: Sampler,
+    scenario: Option<String>,
+    previous_cpu: HashMap<ThreadKey, (u64, Instant)>,
+    debouncer: Debouncer,
+    history: History,
+    started: Instant,
+}
+
+impl Inspector {
+    /// Inspects this process, joining `registry` with the kernel.
+    ///
+    /// # Errors
+    ///
+    /// If `/proc/self` cannot be read.
+    pub fn own(registry: &Registry) -> Result<Self, SamplerError> {
+        Self::build(std::process::id(), Some(registry.clone()))
+    }
+
+    /// Inspects another process, read-only: kernel data only.
+    ///
+    /// # Errors
+    ///
+    /// `NoSuchProcess` or `PermissionDenied` for a pid that does not exist
+    /// or may not be read.
+    pub fn pid(pid: u32) -> Result<Self, SamplerError> {
+        Self::build(pid, None)
+    }
+
+    fn build(pid: u32, registry: Option<Registry>) -> Result<Self, SamplerError> {
+        let options = SampleOptions { detail_every: DETAIL_EVERY, ..SampleOptions::default() };
+        Ok(Self {
+            registry,
+            sampler: Sampler::with_options(pid, options)?,
+            scenario: None,
+            previous_cpu: HashMap::new(),
+            debouncer: Debouncer::default(),
+            history: History::default(),
+            started: Instant::now(),
+        })
+    }
+
+    /// Names the scenario shown in snapshots.
+    pub fn set_scenario(&mut self, name: Option<String>) {
+        self.scenario = name;
+    }
+
+    /// The history kept for the timeline.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Samples now.
+    ///
+    /// # Errors
+    ///
+    /// Only if the process could not be read at all (a process that has
+    /// exited gives a snapshot saying so).
+    pub fn refresh(&mut self) -> Result<Snapshot, SamplerError> {
+        let library = self.registry.as_ref().map(Registry::snapshot);
+        let kernel = self.sampler.sample()?;
+        let now = kernel.taken_at;
+        let inspector_tids = INSPECTOR_TIDS.lock().clone();
+        let by_tid: HashMap<u32, &KernelThread> = kernel.threads.iter().map(|t| (t.tid, t)).collect();
+        let mut joined: BTreeSet<u32> = BTreeSet::new();
+        let mut threads = Vec::with_capacity(kernel.threads.len());
+
+        if let Some(library) = &library {
+            for t in &library.threads {
+                let alive = matches!(t.state, ThreadState::Running | ThreadState::Waiting);
+                let kt = t.native_id.filter(|_| alive).and_then(|tid| by_tid.get(&tid).copied());
+                if let Some(kt) = kt {
+                    joined.insert(kt.tid);
+                }
+                let origin = if t.native_id.is_some_and(|tid| alive && inspector_tids.contains(&tid)) {
+                    Origin::Inspector
+                } else {
+                    Origin::Managed
+                };
+                threads.push(self.library_view(t, kt, origin, now));
+            }
+        }
+        for kt in kernel.threads.iter().filter(|kt| !joined.contains(&kt.tid)) {
+            let origin = if inspector_tids.contains(&kt.tid) { Origin::Inspector } else { Origin::Foreign };
+            threads.push(self.kernel_only_view(kt, origin, now));
+        }
+        self.remember_cpu(&kernel);
+
+        for t in &threads {
+            self.history.observe(t.key, t.state, now);
+        }
+        self.history.prune(now);
+
+        let primitives = library.as_ref().map(primitive_views).unwrap_or_default();
+        let deadlocks = library.as_ref().map(|l| WaitGraph::from_snapshot(l).deadlocks()).unwrap_or_default();
+        let candidates = lint_candidates(&threads, library.as_ref());
+        let findings = self.debouncer.update(now, candidates);
+        let named: Vec<NamedThread> = threads
+            .iter()
+            .filter(|t| t.origin != Origin::Inspector && t.state != ThreadState::Terminated)
+            .map(|t| NamedThread {
+                library: t.ident.map(|_| t.name.clone()),
+                comm: t.kernel.as_ref().map(|k| k.comm.clone()),
+            })
+            .collect();
+        Ok(Snapshot {
+            schema: SCHEMA,
+            taken_at_unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+            process: ProcessView {
+                pid: kernel.pid,
+                name: DisplayName::from_text(&kernel.process.name),
+                own: self.registry.is_some(),
+                exited: kernel.exited,
+                cpu_percent: kernel.process.cpu_percent,
+                rss_bytes: kernel.process.rss_bytes,
+                watched_for: now.saturating_duration_since(self.started),
+            },
+            system: SystemView {
+                cpu_percent: kernel.system.cpu_percent.clone(),
+                memory_used_bytes: kernel.system.memory_used_bytes,
+                memory_total_bytes: kernel.system.memory_total_bytes,
+                load_average: kernel.system.load_average,
+            },
+            scenario: self.scenario.clone(),
+            futex_groups: futex_groups(&threads),
+            threads,
+            primitives,
+            deadlocks,
+            naming: NamingView { patterns: naming::patterns(&named), findings: naming::findings(&named) },
+            findings,
+        })
+    }
+
+    fn cpu_percent(&self, kt: &KernelThread, now: Instant) -> Option<f32> {
+        let &(ticks, at) = self.previous_cpu.get(&kt.key())?;
+        let elapsed = now.saturating_duration_since(at).as_secs_f64();
+        if elapsed <= 0.0 {
+            return None;
+        }
+        let used = kt.cpu_ticks().saturating_sub(ticks) as f64 / ticks_per_second().max(1) as f64;
+        Some((used / elapsed * 100.0) as f32)
+    }
+
+    fn remember_cpu(&mut self, kernel: &KernelSample) {
+        self.previous_cpu = kernel.threads.iter().map(|t| (t.key(), (t.cpu_ticks(), kernel.taken_at))).collect();
+    }
+
+    fn kernel_view(&self, kt: &KernelThread, now: Instant) -> KernelView {
+        let futex = kt.syscall.value().and_then(|s| s.futex_address()).map(|a| format!("{a:#x}"));
+        KernelView {
+            tid: kt.tid,
+            comm: DisplayName::from_bytes(&kt.comm_raw),
+            state: kt.state,
+            cpu_percent: self.cpu_percent(kt, now),
+            utime_ms: ticks_to_duration(kt.utime_ticks).as_millis() as u64,
+            stime_ms: ticks_to_duration(kt.stime_ticks).as_millis() as u64,
+            processor: kt.processor,
+            priority: kt.priority,
+            nice: kt.nice,
+            voluntary_ctxt_switches: kt.voluntary_ctxt_switches.clone(),
+            nonvoluntary_ctxt_switches: kt.nonvoluntary_ctxt_switches.clone(),
+            wchan: kt.wchan.clone(),
+            cpus_allowed: kt.cpus_allowed_list.clone(),
+            futex,
+        }
+    }
+
+    fn library_view(&self, t: &ThreadSnapshot, kt: Option<&KernelThread>, origin: Origin, now: Instant) -> ThreadView {
+        ThreadView {
+            key: t.id,
+            name: DisplayName::from_text(&t.name),
+            ident: t.ident,
+            native_id: t.native_id,
+            daemon: Some(t.daemon),
+            state: t.state,
+            waiting_on: t.waiting_on.as_ref().map(|w| WaitView {
+                kind: w.kind.clone(),
+                name: w.name.clone(),
+                role: w.role.clone(),
+                holder: w.holders.first().map(|h| h.name.clone()),
+                holders: w.holders.iter().map(|h| h.name.clone()).collect(),
+                waited: w.waited,
+            }),
+            kernel: kt.map(|kt| self.kernel_view(kt, now)),
+            origin,
+            holds: t.holds.iter().map(|p| p.name.clone()).collect(),
+            time_in_state: Some(t.time_in_state),
+            outcome: t.outcome.clone(),
+        }
+    }
+
+    fn kernel_only_view(&self, kt: &KernelThread, origin: Origin, now: Instant) -> ThreadView {
+        ThreadView {
+            key: kernel_key(kt.key()),
+            name: DisplayName::from_bytes(&kt.comm_raw),
+            ident: None,
+            native_id: Some(kt.tid),
+            daemon: None,
+            state: kernel_state(kt.state),
+            waiting_on: None,
+            kernel: Some(self.kernel_view(kt, now)),
+            origin,
+            holds: Vec::new(),
+            time_in_state: None,
+            outcome: None,
+        }
+    }
+}
+
+/// A stable key for a thread only the kernel knows (disjoint from registry ids).
+fn kernel_key(key: ThreadKey) -> u64 {
+    (1 << 63) | ((key.starttime & 0xFF_FFFF_FFFF) << 22) | u64::from(key.tid & 0x3F_FFFF)
+}
+
+/// The library state closest to a kernel state letter.
+fn kernel_state(state: char) -> ThreadState {
+    match state {
+        'R' => ThreadState::Running,
+        'Z' | 'X' | 'x' => ThreadState::Terminated,
+        _ => ThreadState::Waiting,
+    }
+}
+
+fn primitive_views(library: &RegistrySnapshot) -> Vec<PrimitiveView> {
+    library
+        .primitives
+        .iter()
+        .map(|p| PrimitiveView {
+            id: p.id,
+            name: p.name.clone(),
+            kind: p.kind,
+            holders: p.holders.iter().map(|h| h.name.clone()).collect(),
+            waiters: p.waiters.iter().map(|h| h.name.clone()).collect(),
+            stats: p.stats,
+            details: p.details.clone(),
+            related: p.related.as_ref().map(|r| r.name.clone()),
+        })
+        .collect()
+}
+
+/// This sample's behaviour conditions (the debouncer decides when to show them).
+fn lint_candidates(threads: &[ThreadView], library: Option<&RegistrySnapshot>) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for t in threads.iter().filter(|t| t.origin == Origin::Managed) {
+        let Some(k) = &t.kernel else { continue };
+        match (t.state, k.state) {
+            (ThreadState::Running, 'S' | 'D') => out.push(Candidate {
+                kind: LintKind::BlockedOutsideLibrary,
+                subject: t.key,
+                message: format!(
+                    "{} is Running in the library but asleep in the kernel ({}{}): blocked outside the library",
+                    t.name,
+                    k.state,
+                    k.wchan.value().cloned().flatten().map(|w| format!(", in {w}")).unwrap_or_default()
+                ),
+            }),
+            (ThreadState::Waiting, 'R') if t.waiting_on.as_ref().is_some_and(|w| w.kind != "sleep") => out.push(Candidate {
+                kind: LintKind::Spinning,
+                subject: t.key,
+                message: format!("{} is Waiting in the library but running in the kernel: it spins", t.name),
+            }),
+            _ => {}
+        }
+    }
+    for p in library.into_iter().flat_map(|l| &l.primitives) {
+        let held_long = p.stats.held_for.is_some_and(|d| d >= LOCK_HELD_TOO_LONG);
+        if matches!(p.kind, PrimitiveKind::Lock | PrimitiveKind::RLock) && held_long && !p.waiters.is_empty() {
+            out.push(Candidate {
+                kind: LintKind::LockHeldWithWaiters,
+                subject: p.id,
+                message: format!(
+                    "{} {} held by {} for {:.1} s with {} waiting",
+                    p.kind.label(),
+                    crate::display::sanitize(&p.name),
+                    p.holders.first().map_or("?".into(), |h| crate::display::sanitize(&h.name).into_owned()),
+                    p.stats.held_for.unwrap_or_default().as_secs_f64(),
+                    p.waiters.len()
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// Threads asleep in futex() grouped by address (two or more per group).
+fn futex_groups(threads: &[ThreadView]) -> Vec<FutexGroup> {
+    let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for t in threads {
+        if let Some(address) = t.kernel.as_ref().and_then(|k| k.futex.as_deref()) {
+            groups.entry(address).or_default().push(t.name.shown().to_owned());
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|(_, names)| names.len() > 1)
+        .map(|(address, threads)| FutexGroup { address: address.to_owned(), threads })
+        .collect()
+}

@@ -1,0 +1,233 @@
+//! The inspector's snapshot: the one owned, serialisable view that the
+//! TUI, `threadscope snapshot` and recordings all read.
+
+use super::{Deadlock, DisplayName, Lint, NamePattern, NamingFinding};
+use crate::kernel::{Field, LoadAverage};
+use crate::threading::{Outcome, PrimitiveKind, PrimitiveStats, StateTimes, ThreadState};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Version of the JSON layout; bumped on incompatible changes.
+pub const SCHEMA: u32 = 1;
+
+/// Everything known about one process at one instant.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    /// [`SCHEMA`].
+    pub schema: u32,
+    /// Wall-clock time of the sample, in milliseconds since the Unix epoch.
+    pub taken_at_unix_ms: u64,
+    /// The process.
+    pub process: ProcessView,
+    /// The machine.
+    pub system: SystemView,
+    /// The scenario being run, if any.
+    pub scenario: Option<String>,
+    /// Every thread: ours, the inspector's own, and foreign ones.
+    pub threads: Vec<ThreadView>,
+    /// Every live primitive (own process only).
+    pub primitives: Vec<PrimitiveView>,
+    /// Wait-for cycles.
+    pub deadlocks: Vec<Deadlock>,
+    /// Threads sleeping on the same futex address: a lock grouping that
+    /// works for programs that were never instrumented.
+    pub futex_groups: Vec<FutexGroup>,
+    /// Naming patterns and problems.
+    pub naming: NamingView,
+    /// Behaviour findings that have held across several samples.
+    pub findings: Vec<Lint>,
+}
+
+impl Snapshot {
+    /// The thread with this (safe) name.
+    pub fn thread(&self, name: &str) -> Option<&ThreadView> {
+        self.threads.iter().find(|t| t.name.shown() == name)
+    }
+
+    /// Thread counts by state: created, running, waiting, terminated.
+    pub fn counts(&self) -> [usize; 4] {
+        let mut counts = [0; 4];
+        for t in &self.threads {
+            counts[t.state as usize] += 1;
+        }
+        counts
+    }
+}
+
+/// The inspected process.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessView {
+    /// Its pid.
+    pub pid: u32,
+    /// Its name (comm).
+    pub name: DisplayName,
+    /// True for threadscope's own process.
+    pub own: bool,
+    /// True once it has exited.
+    pub exited: bool,
+    /// CPU use, percent of one core.
+    pub cpu_percent: f32,
+    /// Resident memory.
+    pub rss_bytes: u64,
+    /// How long the inspector has watched it.
+    #[serde(with = "secs")]
+    pub watched_for: Duration,
+}
+
+/// The machine.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SystemView {
+    /// CPU use per core, percent.
+    pub cpu_percent: Vec<f32>,
+    /// Memory in use.
+    pub memory_used_bytes: u64,
+    /// Memory in all.
+    pub memory_total_bytes: u64,
+    /// Load average, if known.
+    pub load_average: Option<LoadAverage>,
+}
+
+/// Who a thread belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// Started (or known) by the threading library: the workload.
+    Managed,
+    /// threadscope's own machinery (UI, sampler), so it is not mistaken
+    /// for the workload.
+    Inspector,
+    /// In the kernel, unknown to the registry (another process's threads,
+    /// a runtime's workers).
+    Foreign,
+}
+
+/// One thread.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadView {
+    /// A key stable across snapshots: the registry id, or for threads only
+    /// the kernel knows, one made from (tid, start time).
+    pub key: u64,
+    /// The library's name, or the kernel comm.
+    pub name: DisplayName,
+    /// pthread cookie (library threads).
+    pub ident: Option<u64>,
+    /// Kernel TID.
+    pub native_id: Option<u32>,
+    /// Daemon flag (library threads).
+    pub daemon: Option<bool>,
+    /// The library's state; for foreign threads, derived from the kernel's.
+    pub state: ThreadState,
+    /// What it waits on, in the library's words.
+    pub waiting_on: Option<WaitView>,
+    /// What the kernel says, if it was read.
+    pub kernel: Option<KernelView>,
+    /// Ours, the inspector's, or foreign.
+    pub origin: Origin,
+    /// Locks it holds (names).
+    pub holds: Vec<String>,
+    /// Time in each library state.
+    pub time_in_state: Option<StateTimes>,
+    /// How its run ended.
+    pub outcome: Option<Outcome>,
+}
+
+/// What a thread waits on.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaitView {
+    /// "lock", "event", "queue", "join", "sleep", "region"…
+    pub kind: String,
+    /// The primitive's (or joined thread's, or region's) name.
+    pub name: String,
+    /// How it waits ("acquire", "get", "put"…).
+    pub role: Option<String>,
+    /// The (first) holder, by name.
+    pub holder: Option<String>,
+    /// Every holder.
+    pub holders: Vec<String>,
+    /// How long it has waited.
+    #[serde(with = "secs")]
+    pub waited: Duration,
+}
+
+/// The kernel's view of one thread.
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelView {
+    /// TID.
+    pub tid: u32,
+    /// The comm: at most 15 bytes, possibly cut mid-character.
+    pub comm: DisplayName,
+    /// The stat state letter: R, S, D, Z, T…
+    pub state: char,
+    /// CPU use since the previous sample, percent of one core (None on the first).
+    pub cpu_percent: Option<f32>,
+    /// User CPU time.
+    pub utime_ms: u64,
+    /// System CPU time.
+    pub stime_ms: u64,
+    /// The CPU it last ran on.
+    pub processor: u32,
+    /// Scheduling priority.
+    pub priority: i64,
+    /// Nice value.
+    pub nice: i64,
+    /// Voluntary context switches (it blocked).
+    pub voluntary_ctxt_switches: Field<u64>,
+    /// Involuntary context switches (it was preempted).
+    pub nonvoluntary_ctxt_switches: Field<u64>,
+    /// The kernel function it sleeps in.
+    pub wchan: Field<Option<String>>,
+    /// CPUs it may run on, as ranges.
+    pub cpus_allowed: Field<Vec<(u32, u32)>>,
+    /// The futex address it sleeps on, if it sleeps in futex().
+    pub futex: Option<String>,
+}
+
+/// One primitive.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrimitiveView {
+    /// Registry id.
+    pub id: u64,
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: PrimitiveKind,
+    /// Holders' names.
+    pub holders: Vec<String>,
+    /// Waiters' names, longest-waiting first.
+    pub waiters: Vec<String>,
+    /// Counters.
+    pub stats: PrimitiveStats,
+    /// Kind-specific gauges.
+    pub details: BTreeMap<&'static str, u64>,
+    /// The primitive it stands on (a condition's lock).
+    pub related: Option<String>,
+}
+
+/// Threads asleep on one futex address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FutexGroup {
+    /// The address, in hex.
+    pub address: String,
+    /// The sleeping threads' names.
+    pub threads: Vec<String>,
+}
+
+/// Naming, for the names view.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NamingView {
+    /// Names grouped by shape.
+    pub patterns: Vec<NamePattern>,
+    /// Naming problems.
+    pub findings: Vec<NamingFinding>,
+}
+
+/// Serialises a `Duration` as fractional seconds.
+mod secs {
+    use serde::Serializer;
+    use std::time::Duration;
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}
