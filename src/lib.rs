@@ -14,6 +14,8 @@
 //!
 //! - [`threading`]: Python's `threading` / `_thread` model on real OS
 //!   threads, with a live registry of every thread and primitive.
+//! - [`kernel`]: what Linux says about every thread of a process
+//!   (`/proc/<pid>/task`), and process and system figures (sysinfo).
 //! - `sys` (private): the one module allowed `unsafe` — libc calls and the
 //!   `parking_lot_core` lock underneath [`threading::Lock`].
 //!
@@ -24,6 +26,7 @@ pub mod cli;
 pub mod display;
 pub mod headless;
 pub mod inspect;
+pub mod kernel;
 pub mod scenario;
 #[allow(unsafe_code)]
 mod sys;

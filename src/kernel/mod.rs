@@ -1,0 +1,62 @@
+//! What Linux says about every thread of a process: `/proc/<pid>/task/*`
+//! read through a [`Sampler`], plus process and system figures from
+//! sysinfo.
+//!
+//! ```text
+//!  /proc/<pid>/task/         one getdents pass per sample
+//!     <tid>/stat             kept open, pread each sample ──▶ KernelThread (always)
+//!     <tid>/status, wchan,   opened when due ──────────────▶ its Field<…>s
+//!          syscall           (SampleOptions)                  (or NotSampled)
+//!  sysinfo::System           CPU, memory, load ────────────▶ ProcessFigures,
+//!                                                             SystemFigures
+//!                                          all in one owned KernelSample
+//! ```
+//!
+//! Threads are identified across samples by [`ThreadKey`] (TID and start
+//! time), since TIDs are reused. Threads that end mid-read are left out,
+//! and a process that exits gives samples marked
+//! [`exited`](KernelSample::exited): neither is an error. Figures the
+//! kernel would not give are [`Field::Unavailable`] with a [`Reason`].
+//!
+//! This module uses no UI crate: `inspect` joins its samples with the
+//! threading registry.
+
+mod details;
+mod error;
+mod field;
+mod figures;
+mod sampler;
+mod stat;
+mod status;
+mod syscall;
+mod tasks;
+mod thread;
+
+pub use error::SamplerError;
+pub use field::{Field, Reason};
+pub use figures::{LoadAverage, ProcessFigures, SystemFigures};
+pub use sampler::{KernelSample, SampleOptions, Sampler};
+pub use syscall::Syscall;
+pub use thread::{KernelThread, ThreadKey, describe_state};
+
+use std::time::Duration;
+
+/// Clock ticks per second (`sysconf(_SC_CLK_TCK)`, usually 100): the unit
+/// of [`KernelThread::utime_ticks`] and [`KernelThread::stime_ticks`].
+pub fn ticks_per_second() -> u64 {
+    procfs::ticks_per_second()
+}
+
+/// `ticks` clock ticks as a duration.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::kernel::{ticks_per_second, ticks_to_duration};
+/// assert_eq!(ticks_to_duration(ticks_per_second()), std::time::Duration::from_secs(1));
+/// ```
+pub fn ticks_to_duration(ticks: u64) -> Duration {
+    let per_second = ticks_per_second().max(1);
+    let nanos = u128::from(ticks) * 1_000_000_000 / u128::from(per_second);
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}

@@ -1,0 +1,216 @@
+//! [`Sampler`]: one process's threads and figures, sample after sample.
+
+use super::details::DetailReader;
+use super::error::{SamplerError, process_error};
+use super::figures::{ProcessFigures, SystemFigures, SystemView};
+use super::stat::parse_stat;
+use super::tasks::TaskDir;
+use super::thread::KernelThread;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+/// What each sample reads beyond every thread's `stat`.
+///
+/// `stat` is read for every thread on every sample. `status`, `wchan` and
+/// `syscall` cost about four times as much again, so for a process with
+/// thousands of threads read them every few samples, or only for the
+/// threads on screen; the others are marked
+/// [`NotSampled`](super::Reason::NotSampled).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SampleOptions {
+    /// Read the details of every thread on every `detail_every`-th sample,
+    /// starting with the first; 1 means every sample, 0 never.
+    pub detail_every: u32,
+    /// Threads whose details are read on every sample regardless.
+    pub detail_tids: BTreeSet<u32>,
+    /// How many threads' `stat` files may stay open between samples; the
+    /// rest are opened and closed each time (about 3.5× the cost). `None`:
+    /// half the soft `RLIMIT_NOFILE`.
+    pub max_open_files: Option<usize>,
+}
+
+impl Default for SampleOptions {
+    /// Details of every thread on every sample: right for the tens or
+    /// hundreds of threads most programs have.
+    fn default() -> Self {
+        SampleOptions { detail_every: 1, detail_tids: BTreeSet::new(), max_open_files: None }
+    }
+}
+
+/// What the kernel said about one process at one instant. All owned.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KernelSample {
+    /// The process sampled.
+    pub pid: u32,
+    /// When the sample was started.
+    #[serde(skip)]
+    pub taken_at: Instant,
+    /// The process as a whole.
+    pub process: ProcessFigures,
+    /// The machine as a whole.
+    pub system: SystemFigures,
+    /// Its threads, main thread first, then in the kernel's order (roughly
+    /// creation order).
+    pub threads: Vec<KernelThread>,
+    /// True once the process has exited: it is gone, or only its zombie
+    /// main thread is left (then `threads` holds just that zombie).
+    pub exited: bool,
+}
+
+impl KernelSample {
+    /// The thread with kernel id `tid`, if it is in this sample.
+    pub fn thread(&self, tid: u32) -> Option<&KernelThread> {
+        self.threads.iter().find(|thread| thread.tid == tid)
+    }
+}
+
+/// Reads what Linux says about every thread of one process, cheaply enough
+/// to refresh 10,000 threads several times a second.
+///
+/// Works for this process and, read-only, for any process this user may
+/// read. Each thread's `stat` file is kept open and re-read in place, so a
+/// `Sampler` holds up to one file descriptor per thread (see
+/// [`SampleOptions::max_open_files`]).
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::kernel::Sampler;
+/// use threadscope::threading::{Thread, get_native_id};
+///
+/// let mut sampler = Sampler::new(std::process::id())?;
+/// let sample = sampler.sample()?;
+/// let me = sample.thread(get_native_id()).expect("the calling thread is listed");
+/// assert_eq!(me.state, 'R', "it is running: it is reading /proc");
+/// assert!(!sample.exited);
+/// # Ok::<(), threadscope::kernel::SamplerError>(())
+/// ```
+pub struct Sampler {
+    pid: u32,
+    tasks: TaskDir,
+    details: DetailReader,
+    system: SystemView,
+    options: SampleOptions,
+    samples_taken: u64,
+}
+
+impl Sampler {
+    /// A sampler for process `pid` with the default [`SampleOptions`].
+    ///
+    /// # Errors
+    ///
+    /// [`SamplerError::NoSuchProcess`] if no process has this pid,
+    /// [`SamplerError::PermissionDenied`] if this user may not read it,
+    /// [`SamplerError::NotAProcess`] if `pid` is a thread of another
+    /// process, [`SamplerError::Io`] or [`SamplerError::System`] if `/proc`
+    /// or sysinfo fail otherwise.
+    pub fn new(pid: u32) -> Result<Sampler, SamplerError> {
+        Sampler::with_options(pid, SampleOptions::default())
+    }
+
+    /// A sampler for process `pid` with `options`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Sampler::new`].
+    pub fn with_options(pid: u32, options: SampleOptions) -> Result<Sampler, SamplerError> {
+        let tgid = procfs::process::Process::new(pid_arg(pid)?)
+            .and_then(|process| process.status())
+            .map_err(|err| procfs_error(pid, err))?
+            .tgid;
+        if u32::try_from(tgid).ok() != Some(pid) {
+            return Err(SamplerError::NotAProcess { tid: pid, pid: u32::try_from(tgid).unwrap_or(0) });
+        }
+        Ok(Sampler {
+            pid,
+            tasks: TaskDir::open(pid, options.max_open_files)?,
+            details: DetailReader::new(pid),
+            system: SystemView::new(pid)?,
+            options,
+            samples_taken: 0,
+        })
+    }
+
+    /// The process this sampler reads.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &SampleOptions {
+        &self.options
+    }
+
+    /// Changes the options from the next sample on (the detail cadence
+    /// keeps counting from the first sample).
+    pub fn set_options(&mut self, options: SampleOptions) {
+        if options.max_open_files != self.options.max_open_files {
+            self.tasks.set_max_kept(options.max_open_files);
+        }
+        self.options = options;
+    }
+
+    /// How many threads' `stat` files this sampler holds open.
+    pub fn open_files(&self) -> usize {
+        self.tasks.kept_files()
+    }
+
+    /// Reads every thread of the process, and the process and system
+    /// figures.
+    ///
+    /// Threads that end while being read are left out; a process that has
+    /// exited gives a sample with [`exited`](KernelSample::exited) set.
+    ///
+    /// # Errors
+    ///
+    /// [`SamplerError::PermissionDenied`] if the process's threads can no
+    /// longer be read (it changed owner), [`SamplerError::Io`] if `/proc`
+    /// fails for another reason (this process is out of file descriptors),
+    /// [`SamplerError::Parse`] if a `/proc` file is not laid out as Linux
+    /// documents it.
+    pub fn sample(&mut self) -> Result<KernelSample, SamplerError> {
+        let taken_at = Instant::now();
+        let every = u64::from(self.options.detail_every);
+        let detail_all = every != 0 && self.samples_taken.is_multiple_of(every);
+        self.samples_taken += 1;
+
+        let pid = self.pid;
+        let mut threads = Vec::new();
+        let listed = self.tasks.list()?;
+        if listed {
+            self.tasks.for_each_stat(|tid, line| {
+                let stat = parse_stat(line).map_err(|what| SamplerError::Parse {
+                    path: format!("/proc/{pid}/task/{tid}/stat"),
+                    what,
+                })?;
+                threads.push(KernelThread::from_stat(tid, &stat));
+                Ok(())
+            })?;
+        }
+        let chosen = &self.options.detail_tids;
+        for thread in &mut threads {
+            if detail_all || (!chosen.is_empty() && chosen.contains(&thread.tid)) {
+                self.details.fill(self.tasks.fd(), thread)?;
+            }
+        }
+        let exited = threads.iter().all(KernelThread::is_exited);
+        let (process, system) = self.system.refresh(threads.len());
+        Ok(KernelSample { pid, taken_at, process, system, threads, exited })
+    }
+}
+
+/// procfs takes pids as `i32`; one that does not fit names no process.
+fn pid_arg(pid: u32) -> Result<i32, SamplerError> {
+    i32::try_from(pid).map_err(|_| SamplerError::NoSuchProcess(pid))
+}
+
+fn procfs_error(pid: u32, err: procfs::ProcError) -> SamplerError {
+    let path = format!("/proc/{pid}/status");
+    match err {
+        procfs::ProcError::NotFound(_) => SamplerError::NoSuchProcess(pid),
+        procfs::ProcError::PermissionDenied(_) => SamplerError::PermissionDenied(pid),
+        procfs::ProcError::Io(source, _) => process_error(pid, path, source),
+        _ => SamplerError::Parse { path, what: "not a status file procfs can read" },
+    }
+}
