@@ -56,6 +56,8 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<(), String> {
             (inspector, Some(RunningScenario::start(scenario, registry).map_err(|e| e.to_string())?))
         }
     };
+    // A one-off dump wants every detail; the sampling cost is paid once.
+    inspector.set_detail_every(1);
     // A first sample so the next one can say CPU use over the interval.
     inspector.refresh().map_err(|e| e.to_string())?;
     let mut next = Instant::now() + args.after;

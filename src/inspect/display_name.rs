@@ -72,14 +72,19 @@ impl fmt::Debug for DisplayName {
     }
 }
 
-/// In JSON: `{"text": "<safe form>", "raw": [bytes…]}`.
+/// In JSON: the safe form, as a string. Where it differs from the bytes
+/// read, views add the raw bytes beside it (see [`raw_if_unprintable`](Self::raw_if_unprintable)).
 impl Serialize for DisplayName {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("DisplayName", 2)?;
-        st.serialize_field("text", &self.shown)?;
-        st.serialize_field("raw", &self.raw)?;
-        st.end()
+        s.serialize_str(&self.shown)
+    }
+}
+
+impl DisplayName {
+    /// The raw bytes when they could not be shown as they are, else `None`:
+    /// what JSON views put beside the name (`"name_raw": [27, 91, …]`).
+    pub fn raw_if_unprintable(&self) -> Option<Vec<u8>> {
+        self.unprintable.then(|| self.raw.clone())
     }
 }
 
@@ -106,10 +111,10 @@ mod tests {
     }
 
     #[test]
-    fn json_keeps_the_raw_bytes() {
+    fn json_is_the_safe_text_and_the_raw_bytes_are_at_hand() {
         let name = DisplayName::from_bytes(b"a\x1bb");
-        let json = serde_json::to_value(&name).unwrap_or_default();
-        assert_eq!(json["text"], "a\\eb");
-        assert_eq!(json["raw"], serde_json::json!([97, 27, 98]));
+        assert_eq!(serde_json::to_value(&name).unwrap_or_default(), "a\\eb");
+        assert_eq!(name.raw_if_unprintable(), Some(vec![97, 27, 98]));
+        assert_eq!(DisplayName::from_text("plain").raw_if_unprintable(), None);
     }
 }

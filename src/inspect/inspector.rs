@@ -67,6 +67,14 @@ impl Inspector {
         })
     }
 
+    /// Reads the costly per-thread files (status, wchan, syscall) on every
+    /// `n`-th refresh (1: always; the default is 4, for live views).
+    pub fn set_detail_every(&mut self, n: u32) {
+        let mut options = self.sampler.options().clone();
+        options.detail_every = n;
+        self.sampler.set_options(options);
+    }
+
     /// Names the scenario shown in snapshots.
     pub fn set_scenario(&mut self, name: Option<String>) {
         self.scenario = name;
@@ -174,9 +182,11 @@ impl Inspector {
 
     fn kernel_view(&self, kt: &KernelThread, now: Instant) -> KernelView {
         let futex = kt.syscall.value().and_then(|s| s.futex_address()).map(|a| format!("{a:#x}"));
+        let comm = DisplayName::from_bytes(&kt.comm_raw);
         KernelView {
             tid: kt.tid,
-            comm: DisplayName::from_bytes(&kt.comm_raw),
+            comm_raw: comm.raw_if_unprintable(),
+            comm,
             state: kt.state,
             cpu_percent: self.cpu_percent(kt, now),
             utime_ms: ticks_to_duration(kt.utime_ticks).as_millis() as u64,
@@ -193,9 +203,11 @@ impl Inspector {
     }
 
     fn library_view(&self, t: &ThreadSnapshot, kt: Option<&KernelThread>, origin: Origin, now: Instant) -> ThreadView {
+        let name = DisplayName::from_text(&t.name);
         ThreadView {
             key: t.id,
-            name: DisplayName::from_text(&t.name),
+            name_raw: name.raw_if_unprintable(),
+            name,
             ident: t.ident,
             native_id: t.native_id,
             daemon: Some(t.daemon),
@@ -217,9 +229,11 @@ impl Inspector {
     }
 
     fn kernel_only_view(&self, kt: &KernelThread, origin: Origin, now: Instant) -> ThreadView {
+        let name = DisplayName::from_bytes(&kt.comm_raw);
         ThreadView {
             key: kernel_key(kt.key()),
-            name: DisplayName::from_bytes(&kt.comm_raw),
+            name_raw: name.raw_if_unprintable(),
+            name,
             ident: None,
             native_id: Some(kt.tid),
             daemon: None,

@@ -77,7 +77,7 @@ pub fn patterns(threads: &[NamedThread]) -> Vec<NamePattern> {
     }
     let mut out: Vec<NamePattern> = groups
         .into_iter()
-        .filter(|(shape, names)| names.len() > 1 || shape.contains('{'))
+        .filter(|(_, names)| names.len() > 1)
         .map(|(shape, names)| NamePattern {
             shape,
             count: names.len(),
@@ -158,6 +158,7 @@ pub fn findings(threads: &[NamedThread]) -> Vec<NamingFinding> {
     let mut by_comm: BTreeMap<Vec<u8>, Vec<String>> = BTreeMap::new();
     let mut by_name: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
     let mut defaults = Vec::new();
+    let mut truncated: Vec<(String, String)> = Vec::new();
     for t in threads {
         let Some(name) = t.name() else { continue };
         let shown = name.shown().to_owned();
@@ -173,11 +174,7 @@ pub fn findings(threads: &[NamedThread]) -> Vec<NamingFinding> {
             let text = String::from_utf8_lossy(library.raw());
             let expected = kernel_comm(&text);
             if expected.len() < text.len() {
-                out.push(finding(
-                    NamingFindingKind::Truncated,
-                    format!("{shown} is cut to `{}` by the kernel ({COMM_MAX_BYTES} bytes): that is what top and ps show", crate::display::sanitize(expected)),
-                    vec![shown.clone()],
-                ));
+                truncated.push((shown.clone(), crate::display::sanitize(expected).into_owned()));
             }
             if let Some(comm) = &t.comm
                 && comm.raw() != expected.as_bytes()
@@ -207,6 +204,17 @@ pub fn findings(threads: &[NamedThread]) -> Vec<NamingFinding> {
                 names,
             ));
         }
+    }
+    if let Some((example, cut)) = truncated.first().cloned() {
+        let names: Vec<String> = truncated.into_iter().map(|(name, _)| name).collect();
+        out.push(finding(
+            NamingFindingKind::Truncated,
+            format!(
+                "{} name(s) are longer than the kernel's {COMM_MAX_BYTES} bytes, so top and ps show them cut (`{example}` → `{cut}`)",
+                names.len()
+            ),
+            names,
+        ));
     }
     if !defaults.is_empty() {
         out.push(finding(

@@ -110,6 +110,9 @@ pub struct ThreadView {
     pub key: u64,
     /// The library's name, or the kernel comm.
     pub name: DisplayName,
+    /// The name's raw bytes, when they could not be shown as they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_raw: Option<Vec<u8>>,
     /// pthread cookie (library threads).
     pub ident: Option<u64>,
     /// Kernel TID.
@@ -157,6 +160,9 @@ pub struct KernelView {
     pub tid: u32,
     /// The comm: at most 15 bytes, possibly cut mid-character.
     pub comm: DisplayName,
+    /// The comm's raw bytes, when they could not be shown as they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comm_raw: Option<Vec<u8>>,
     /// The stat state letter: R, S, D, Z, T…
     pub state: char,
     /// CPU use since the previous sample, percent of one core (None on the first).
