@@ -82,7 +82,14 @@ pub fn main() -> ExitCode {
         Some(Command::Scenarios { show: Some(name) }) => show_scenario(&name),
         Some(Command::Run { scenario, run_for }) => crate::headless::run(&scenario, run_for),
         Some(Command::Snapshot { scenario, pid, after, count, interval, format }) => {
-            crate::headless::snapshot(&crate::headless::SnapshotArgs { scenario, pid, after, count, interval, format })
+            crate::headless::snapshot(&crate::headless::SnapshotArgs {
+                scenario,
+                pid,
+                after,
+                count,
+                interval,
+                format,
+            })
         }
         None => crate::headless::run(scenario::DEFAULT, None),
     };

@@ -89,7 +89,8 @@ pub fn run(name_or_path: &str, run_for: Option<Duration>) -> Result<(), String> 
 pub(crate) fn interrupt_flag() -> Result<Arc<AtomicBool>, String> {
     let flag = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
-        signal_hook::flag::register(signal, flag.clone()).map_err(|e| format!("cannot handle signals: {e}"))?;
+        signal_hook::flag::register(signal, flag.clone())
+            .map_err(|e| format!("cannot handle signals: {e}"))?;
     }
     Ok(flag)
 }

@@ -80,9 +80,16 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn write_snapshot(out: &mut impl Write, snapshot: &Snapshot, format: Format, index: u32) -> Result<(), String> {
+fn write_snapshot(
+    out: &mut impl Write,
+    snapshot: &Snapshot,
+    format: Format,
+    index: u32,
+) -> Result<(), String> {
     let written = match format {
-        Format::Json => serde_json::to_writer(&mut *out, snapshot).map_err(|e| e.to_string()).and_then(|()| writeln!(out).map_err(|e| e.to_string())),
+        Format::Json => serde_json::to_writer(&mut *out, snapshot)
+            .map_err(|e| e.to_string())
+            .and_then(|()| writeln!(out).map_err(|e| e.to_string())),
         Format::Text => {
             let separator = if index > 0 { "\n" } else { "" };
             write!(out, "{separator}{}", render_text(snapshot)).map_err(|e| e.to_string())

@@ -16,7 +16,11 @@ pub fn render_text(s: &Snapshot) -> String {
         let _ = writeln!(out, "the process has exited");
     }
     let [created, running, waiting, terminated] = s.counts();
-    let _ = writeln!(out, "{} threads: {running} running, {waiting} waiting, {created} created, {terminated} terminated\n", s.threads.len());
+    let _ = writeln!(
+        out,
+        "{} threads: {running} running, {waiting} waiting, {created} created, {terminated} terminated\n",
+        s.threads.len()
+    );
     for t in &s.threads {
         thread_block(&mut out, t);
     }
@@ -69,9 +73,18 @@ fn thread_block(out: &mut String, t: &ThreadView) {
         let held = if w.holders.is_empty() {
             String::new()
         } else {
-            format!(" held by {}", w.holders.iter().map(|h| sanitize(h).into_owned()).collect::<Vec<_>>().join(", "))
+            format!(
+                " held by {}",
+                w.holders.iter().map(|h| sanitize(h).into_owned()).collect::<Vec<_>>().join(", ")
+            )
         };
-        let _ = writeln!(out, "   waiting on {} {}{role}{held} for {:.1} s", w.kind, sanitize(&w.name), w.waited.as_secs_f64());
+        let _ = writeln!(
+            out,
+            "   waiting on {} {}{role}{held} for {:.1} s",
+            w.kind,
+            sanitize(&w.name),
+            w.waited.as_secs_f64()
+        );
     }
     if !t.holds.is_empty() {
         let holds: Vec<String> = t.holds.iter().map(|h| sanitize(h).into_owned()).collect();
@@ -86,7 +99,13 @@ fn thread_block(out: &mut String, t: &ThreadView) {
         _ => {}
     }
     if let Some(k) = &t.kernel {
-        let wchan = k.wchan.value().cloned().flatten().map(|w| format!(" wchan={}", sanitize(&w))).unwrap_or_default();
+        let wchan = k
+            .wchan
+            .value()
+            .cloned()
+            .flatten()
+            .map(|w| format!(" wchan={}", sanitize(&w)))
+            .unwrap_or_default();
         let cpu = k.cpu_percent.map(|c| format!(" cpu={c:.1}%")).unwrap_or_default();
         let ctxt = match (k.voluntary_ctxt_switches.value(), k.nonvoluntary_ctxt_switches.value()) {
             (Some(v), Some(n)) => format!(" ctxt={v}/{n}"),

@@ -4,7 +4,10 @@
 
 use super::snapshot::*;
 use super::{Candidate, Debouncer, DisplayName, History, LintKind, NamedThread, WaitGraph, naming};
-use crate::kernel::{KernelSample, KernelThread, SampleOptions, Sampler, SamplerError, ThreadKey, ticks_per_second, ticks_to_duration};
+use crate::kernel::{
+    KernelSample, KernelThread, SampleOptions, Sampler, SamplerError, ThreadKey, ticks_per_second,
+    ticks_to_duration,
+};
 use crate::threading::{PrimitiveKind, Registry, RegistrySnapshot, ThreadSnapshot, ThreadState};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -140,7 +143,9 @@ impl Inspector {
             .collect();
         Ok(Snapshot {
             schema: SCHEMA,
-            taken_at_unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+            taken_at_unix_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
             process: ProcessView {
                 pid: kernel.pid,
                 name: DisplayName::from_text(&kernel.process.name),
@@ -177,7 +182,8 @@ impl Inspector {
     }
 
     fn remember_cpu(&mut self, kernel: &KernelSample) {
-        self.previous_cpu = kernel.threads.iter().map(|t| (t.key(), (t.cpu_ticks(), kernel.taken_at))).collect();
+        self.previous_cpu =
+            kernel.threads.iter().map(|t| (t.key(), (t.cpu_ticks(), kernel.taken_at))).collect();
     }
 
     fn kernel_view(&self, kt: &KernelThread, now: Instant) -> KernelView {
@@ -202,7 +208,13 @@ impl Inspector {
         }
     }
 
-    fn library_view(&self, t: &ThreadSnapshot, kt: Option<&KernelThread>, origin: Origin, now: Instant) -> ThreadView {
+    fn library_view(
+        &self,
+        t: &ThreadSnapshot,
+        kt: Option<&KernelThread>,
+        origin: Origin,
+        now: Instant,
+    ) -> ThreadView {
         let name = DisplayName::from_text(&t.name);
         ThreadView {
             key: t.id,
@@ -305,7 +317,8 @@ fn lint_candidates(threads: &[ThreadView], library: Option<&RegistrySnapshot>) -
     }
     for p in library.into_iter().flat_map(|l| &l.primitives) {
         let held_long = p.stats.held_for.is_some_and(|d| d >= LOCK_HELD_TOO_LONG);
-        if matches!(p.kind, PrimitiveKind::Lock | PrimitiveKind::RLock) && held_long && !p.waiters.is_empty() {
+        if matches!(p.kind, PrimitiveKind::Lock | PrimitiveKind::RLock) && held_long && !p.waiters.is_empty()
+        {
             out.push(Candidate {
                 kind: LintKind::LockHeldWithWaiters,
                 subject: p.id,

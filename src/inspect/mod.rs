@@ -19,8 +19,8 @@ pub use history::{History, Segment};
 pub use inspector::{Inspector, mark_inspector_thread};
 pub use lints::{Candidate, Debouncer, Lint, LintKind};
 pub use naming::{NamePattern, NamedThread, NamingFinding, NamingFindingKind};
-pub use waitgraph::{Deadlock, WaitGraph};
 pub use snapshot::{
-    FutexGroup, KernelView, NamingView, Origin, PrimitiveView, ProcessView, SCHEMA, Snapshot, SystemView, ThreadView,
-    WaitView,
+    FutexGroup, KernelView, NamingView, Origin, PrimitiveView, ProcessView, SCHEMA, Snapshot, SystemView,
+    ThreadView, WaitView,
 };
+pub use waitgraph::{Deadlock, WaitGraph};

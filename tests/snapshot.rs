@@ -1,0 +1,245 @@
+//! The inspector against real threads, and `threadscope snapshot` end to
+//! end: its own scenarios and, read-only, another process.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use threadscope::inspect::{Inspector, Origin, Snapshot};
+use threadscope::threading::{Lock, Registry, Thread, ThreadState, kernel_comm};
+
+/// Refreshes until `ready` holds (10 s at most).
+fn refresh_until(inspector: &mut Inspector, ready: impl Fn(&Snapshot) -> bool) -> Snapshot {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let snapshot = inspector.refresh().unwrap();
+        if ready(&snapshot) {
+            return snapshot;
+        }
+        assert!(Instant::now() < deadline, "never held; last: {:#?}", snapshot.threads);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_thread_blocked_on_a_lock_is_waiting_in_the_library_and_asleep_on_a_futex_in_the_kernel() {
+    let registry = Registry::new();
+    let lock = Arc::new(Lock::with_registry(&registry));
+    lock.set_name("held-lock");
+    lock.acquire();
+    let inner = lock.clone();
+    let waiter = Thread::builder().registry(&registry).name("Blocked-Waiter").target(move || {
+        inner.acquire();
+        inner.release().unwrap();
+    });
+    waiter.start().unwrap();
+    let mut inspector = Inspector::own(&registry).unwrap();
+    inspector.set_detail_every(1);
+    let snapshot = refresh_until(&mut inspector, |s| {
+        s.thread("Blocked-Waiter").is_some_and(|t| {
+            t.state == ThreadState::Waiting
+                && t.kernel.as_ref().is_some_and(|k| {
+                    k.state == 'S' && k.wchan.value().cloned().flatten().is_some_and(|w| w.contains("futex"))
+                })
+        })
+    });
+    let t = snapshot.thread("Blocked-Waiter").unwrap();
+    assert_eq!(t.origin, Origin::Managed);
+    assert_eq!(t.waiting_on.as_ref().unwrap().name, "held-lock");
+    assert_eq!(t.kernel.as_ref().unwrap().tid, waiter.native_id().unwrap());
+    assert!(t.kernel.as_ref().unwrap().futex.is_some(), "the futex address is read from /proc/…/syscall");
+    lock.release().unwrap();
+    waiter.join().unwrap();
+}
+
+#[test]
+fn a_spinning_thread_is_running_with_rising_utime_and_names_match_the_kernel() {
+    let registry = Registry::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let spinner =
+        Thread::builder().registry(&registry).name("CPU-Spinner-With-A-Long-Name").target(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::hint::spin_loop();
+            }
+        });
+    spinner.start().unwrap();
+    let mut inspector = Inspector::own(&registry).unwrap();
+    let first = refresh_until(&mut inspector, |s| {
+        s.thread("CPU-Spinner-With-A-Long-Name")
+            .and_then(|t| t.kernel.as_ref())
+            .is_some_and(|k| k.state == 'R')
+    });
+    let utime =
+        |s: &Snapshot| s.thread("CPU-Spinner-With-A-Long-Name").unwrap().kernel.as_ref().unwrap().utime_ms;
+    let before = utime(&first);
+    let later = refresh_until(&mut inspector, |s| utime(s) > before);
+    let k = later.thread("CPU-Spinner-With-A-Long-Name").unwrap().kernel.clone().unwrap();
+    assert_eq!(k.comm.shown(), kernel_comm("CPU-Spinner-With-A-Long-Name"));
+    assert!(k.cpu_percent.is_some_and(|c| c > 0.0), "{k:?}");
+    stop.store(true, Ordering::Relaxed);
+    spinner.join().unwrap();
+}
+
+fn threadscope(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_threadscope")).args(args).output().unwrap()
+}
+
+#[test]
+fn snapshot_of_the_deadlock_scenario_names_exactly_its_cycle() {
+    let out = threadscope(&["snapshot", "--scenario", "deadlock", "--after", "300ms"]);
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["schema"], 1);
+    assert_eq!(json["deadlocks"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        json["deadlocks"][0]["cycle"],
+        serde_json::json!(["Transfer-AB", "account-B", "Transfer-BA", "account-A"])
+    );
+    let ab = json["threads"].as_array().unwrap().iter().find(|t| t["name"] == "Transfer-AB").unwrap();
+    assert_eq!(ab["state"], "waiting");
+    assert_eq!(ab["origin"], "managed");
+    assert_eq!(ab["waiting_on"]["kind"], "lock");
+    assert_eq!(ab["waiting_on"]["holder"], "Transfer-BA");
+    for field in [
+        "tid",
+        "comm",
+        "state",
+        "cpu_percent",
+        "utime_ms",
+        "stime_ms",
+        "voluntary_ctxt_switches",
+        "nonvoluntary_ctxt_switches",
+        "wchan",
+    ] {
+        assert!(ab["kernel"].get(field).is_some(), "kernel.{field} missing: {}", ab["kernel"]);
+    }
+    let a = json["primitives"].as_array().unwrap().iter().find(|p| p["name"] == "account-A").unwrap();
+    assert_eq!(
+        (a["kind"].as_str(), a["holders"][0].as_str(), a["waiters"][0].as_str()),
+        (Some("lock"), Some("Transfer-AB"), Some("Transfer-BA"))
+    );
+    assert!(json["naming"]["patterns"].is_array() && json["naming"]["findings"].is_array());
+}
+
+#[test]
+fn text_snapshots_end_with_the_deadlocks_and_count_repeats() {
+    let out = threadscope(&[
+        "snapshot",
+        "--scenario",
+        "dining-philosophers",
+        "--after",
+        "300ms",
+        "--format",
+        "text",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\"Philosopher-0\" ident=0x"), "{text}");
+    assert!(text.contains("waiting on lock fork-1 (acquire) held by Philosopher-1"), "{text}");
+    assert!(
+        text.contains(
+            "Found 1 deadlock(s).\n  Deadlock 1: Philosopher-0 waits for fork-1 held by Philosopher-1;"
+        ),
+        "{text}"
+    );
+
+    let out = threadscope(&[
+        "snapshot",
+        "--scenario",
+        "producer-consumer",
+        "--after",
+        "0ms",
+        "--count",
+        "3",
+        "--interval",
+        "50ms",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "one JSON object per line");
+    assert!(lines.iter().all(|s| s["scenario"] == "producer-consumer"));
+}
+
+#[test]
+fn a_missing_pid_is_a_clear_error() {
+    let out = threadscope(&["snapshot", "--pid", "999999999"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("threadscope: no process with pid 999999999"), "{err}");
+    let out = threadscope(&["snapshot", "--pid", "1", "--scenario", "tour"]);
+    assert_eq!(out.status.code(), Some(2), "--pid and --scenario exclude each other");
+}
+
+const HOSTILE: [&str; 2] = ["evil\x1b[2Jname", "bidi\u{202e}gnp.exe"];
+
+#[test]
+#[ignore = "run in a child process by pid_snapshot_sanitizes_hostile_names"]
+fn child_with_hostile_thread_names() {
+    let gate = Arc::new(Lock::new());
+    gate.acquire();
+    let threads: Vec<Thread> = HOSTILE
+        .iter()
+        .map(|name| {
+            let gate = gate.clone();
+            let t = Thread::builder().name(name).target(move || {
+                gate.acquire();
+                gate.release().unwrap();
+            });
+            t.start().unwrap();
+            t
+        })
+        .collect();
+    threads.iter().for_each(|t| assert!(t.native_id().is_some()));
+    println!("READY");
+    // Stay until the parent closes our stdin.
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    gate.release().unwrap();
+}
+
+#[test]
+fn pid_snapshot_sanitizes_hostile_names_and_keeps_raw_bytes() {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "child_with_hostile_thread_names", "--nocapture", "--test-threads=1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    while !ready.contains("READY") {
+        ready.clear();
+        assert!(reader.read_line(&mut ready).unwrap() > 0, "child ended early");
+    }
+    let pid = child.id().to_string();
+    let out = threadscope(&["snapshot", "--pid", &pid, "--after", "100ms"]);
+    let text_out = threadscope(&["snapshot", "--pid", &pid, "--after", "0ms", "--format", "text"]);
+    drop(child.stdin.take());
+    child.wait().unwrap();
+
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["process"]["own"], false);
+    let threads = json["threads"].as_array().unwrap();
+    assert!(threads.iter().all(|t| t["origin"] == "foreign"));
+    let evil = threads.iter().find(|t| t["name"].as_str().is_some_and(|n| n.starts_with("evil"))).unwrap();
+    assert_eq!(evil["name"], "evil\\e[2Jname");
+    let raw: Vec<u8> =
+        evil["name_raw"].as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect();
+    assert_eq!(raw, kernel_comm(HOSTILE[0]).as_bytes());
+    let bidi = threads.iter().find(|t| t["name"].as_str().is_some_and(|n| n.starts_with("bidi"))).unwrap();
+    assert_eq!(bidi["name"], "bidi\\u{202e}gnp.exe");
+    let finding_kinds: Vec<&str> =
+        json["naming"]["findings"].as_array().unwrap().iter().filter_map(|f| f["kind"].as_str()).collect();
+    assert!(finding_kinds.contains(&"unprintable"), "{finding_kinds:?}");
+
+    let text = String::from_utf8(text_out.stdout).unwrap();
+    assert!(!text.contains('\x1b') && !text.contains('\u{202e}'), "{text:?}");
+    assert!(text.contains("\"evil\\e[2Jname\""), "{text}");
+}
