@@ -1,0 +1,345 @@
+//! What a key means ([`Action`]), what the loop must do about it
+//! ([`Effect`], [`Command`]), and the names of screens and columns.
+
+use std::time::Duration;
+
+/// A screen (tab).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tab {
+    /// Every thread, with the library's and the kernel's columns.
+    Threads,
+    /// Primitives and the wait-for graph.
+    Locks,
+    /// State over the last minute, per thread.
+    Timeline,
+    /// Naming patterns and findings.
+    Names,
+    /// Every kernel task of the process.
+    Kernel,
+    /// Lifecycle events, exceptions, findings, action outcomes.
+    Log,
+    /// The keys.
+    Help,
+}
+
+impl Tab {
+    /// Every tab, in order.
+    pub const ALL: [Tab; 7] =
+        [Tab::Threads, Tab::Locks, Tab::Timeline, Tab::Names, Tab::Kernel, Tab::Log, Tab::Help];
+
+    /// Its title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Threads => "Threads",
+            Tab::Locks => "Locks",
+            Tab::Timeline => "Timeline",
+            Tab::Names => "Names",
+            Tab::Kernel => "Kernel",
+            Tab::Log => "Log",
+            Tab::Help => "Help",
+        }
+    }
+
+    /// Its position in [`Tab::ALL`].
+    pub fn index(self) -> usize {
+        Tab::ALL.iter().position(|&t| t == self).unwrap_or(0)
+    }
+}
+
+/// A column of the threads table (also a sort key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Column {
+    /// pthread ident, hex.
+    Ident,
+    /// Kernel TID.
+    Tid,
+    /// Library name (or comm for foreign threads).
+    Name,
+    /// Kernel comm.
+    Comm,
+    /// Library state.
+    State,
+    /// Kernel state letter.
+    Kernel,
+    /// What it waits on.
+    WaitsOn,
+    /// CPU %.
+    Cpu,
+    /// Context switches.
+    Ctxt,
+    /// Daemon flag.
+    Daemon,
+    /// Time since creation.
+    Age,
+    /// Ours, inspector's, foreign.
+    Origin,
+}
+
+impl Column {
+    /// Every column, in display order.
+    pub const ALL: [Column; 12] = [
+        Column::Ident,
+        Column::Tid,
+        Column::Name,
+        Column::Comm,
+        Column::State,
+        Column::Kernel,
+        Column::WaitsOn,
+        Column::Cpu,
+        Column::Ctxt,
+        Column::Daemon,
+        Column::Age,
+        Column::Origin,
+    ];
+
+    /// Its header.
+    pub fn title(self) -> &'static str {
+        match self {
+            Column::Ident => "IDENT",
+            Column::Tid => "TID",
+            Column::Name => "NAME",
+            Column::Comm => "COMM",
+            Column::State => "STATE",
+            Column::Kernel => "K",
+            Column::WaitsOn => "WAITS ON",
+            Column::Cpu => "CPU%",
+            Column::Ctxt => "CTXT v/nv",
+            Column::Daemon => "D",
+            Column::Age => "AGE",
+            Column::Origin => "ORIGIN",
+        }
+    }
+
+    /// The next (or previous) column, wrapping.
+    pub fn step(self, forward: bool) -> Column {
+        let i = Column::ALL.iter().position(|&c| c == self).unwrap_or(0);
+        let n = Column::ALL.len();
+        Column::ALL[if forward { (i + 1) % n } else { (i + n - 1) % n }]
+    }
+}
+
+/// The kinds of worker the spawn palette offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Worker {
+    /// Sleeps in a loop.
+    Sleeper,
+    /// Burns CPU.
+    Spinner,
+    /// Takes and releases a lock of the scenario.
+    LockContender,
+    /// Waits on an event of the scenario.
+    EventWaiter,
+    /// Puts into a queue of the scenario.
+    Producer,
+    /// Gets from a queue of the scenario.
+    Consumer,
+}
+
+impl Worker {
+    /// Every kind, in palette order.
+    pub const ALL: [Worker; 6] = [
+        Worker::Sleeper,
+        Worker::Spinner,
+        Worker::LockContender,
+        Worker::EventWaiter,
+        Worker::Producer,
+        Worker::Consumer,
+    ];
+
+    /// Its palette label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Worker::Sleeper => "sleeper",
+            Worker::Spinner => "CPU spinner",
+            Worker::LockContender => "lock contender",
+            Worker::EventWaiter => "event waiter",
+            Worker::Producer => "producer",
+            Worker::Consumer => "consumer",
+        }
+    }
+
+    /// What it does, for the palette.
+    pub fn description(self) -> &'static str {
+        match self {
+            Worker::Sleeper => "sleeps in a loop: Waiting on a sleep",
+            Worker::Spinner => "burns CPU: Running, R in the kernel",
+            Worker::LockContender => "takes and releases a lock you choose",
+            Worker::EventWaiter => "waits on an event you choose",
+            Worker::Producer => "puts into a queue you choose",
+            Worker::Consumer => "gets from a queue you choose",
+        }
+    }
+
+    /// The kind word of the primitive it needs (`lock`, `event`, `queue`), if any.
+    pub fn target_kind(self) -> Option<&'static str> {
+        match self {
+            Worker::Sleeper | Worker::Spinner => None,
+            Worker::LockContender => Some("lock"),
+            Worker::EventWaiter => Some("event"),
+            Worker::Producer | Worker::Consumer => Some("queue"),
+        }
+    }
+}
+
+/// What a key (or click) asks for. [`App::update`](super::App::update)
+/// turns it into a state change and an [`Effect`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Next screen.
+    NextTab,
+    /// Previous screen.
+    PrevTab,
+    /// A given screen.
+    ShowTab(Tab),
+    /// Selection or scroll up one line.
+    Up,
+    /// Selection or scroll down one line.
+    Down,
+    /// Up one page.
+    PageUp,
+    /// Down one page.
+    PageDown,
+    /// To the top.
+    Home,
+    /// To the bottom.
+    End,
+    /// Select the row at this index of the visible list (mouse).
+    SelectRow(usize),
+    /// Sort by the next column.
+    SortNext,
+    /// Sort by the previous column.
+    SortPrev,
+    /// Reverse the sort order.
+    SortReverse,
+    /// Sort by this column (a click on its header; again reverses).
+    SortBy(Column),
+    /// Open the filter prompt.
+    Filter,
+    /// Show or hide the detail pane.
+    ToggleDetail,
+    /// Pause or resume sampling.
+    TogglePause,
+    /// Spawn a worker (opens the palette).
+    Spawn,
+    /// Start the selected Created thread.
+    Start,
+    /// Stop the selected thread (cooperatively).
+    Stop,
+    /// Join the selected thread with a timeout (asks for it).
+    Join,
+    /// Rename the selected thread (asks for the name).
+    Rename,
+    /// Flip the selected thread's daemon flag.
+    ToggleDaemon,
+    /// Set an event (opens a picker).
+    SetEvent,
+    /// Clear an event (opens a picker).
+    ClearEvent,
+    /// Release a lock from this thread (opens a picker).
+    ReleaseLock,
+    /// `_thread.interrupt_main()`.
+    InterruptMain,
+    /// Load another scenario (opens a picker).
+    LoadScenario,
+    /// Quit (asks first when threads would be abandoned).
+    Quit,
+    /// Panics on purpose, only with `THREADSCOPE_TEST_PANIC=1` (for the
+    /// terminal-restore test).
+    DebugPanic,
+    /// In a prompt: a typed character.
+    Input(char),
+    /// In a prompt: delete the last character.
+    Backspace,
+    /// In a prompt or dialog: accept.
+    Confirm,
+    /// In a prompt or dialog: dismiss.
+    Cancel,
+    /// In the quit dialog: stop the threads cooperatively, wait, then quit.
+    StopAndQuit,
+    /// In the quit dialog: quit now, abandoning the threads.
+    QuitNow,
+}
+
+/// Something to do to the workload; performed by the loop, whose outcome
+/// comes back as a [`Report`](super::event::Report).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Spawn a worker of this kind on this primitive.
+    Spawn {
+        /// The kind.
+        worker: Worker,
+        /// The lock, event or queue it works on.
+        target: Option<String>,
+    },
+    /// Start a Created thread.
+    Start {
+        /// Registry id.
+        key: u64,
+        /// Its name.
+        name: String,
+    },
+    /// Ask a thread to stop.
+    Stop {
+        /// Registry id.
+        key: u64,
+        /// Its name.
+        name: String,
+    },
+    /// Join a thread for at most `timeout`.
+    Join {
+        /// Registry id.
+        key: u64,
+        /// Its name.
+        name: String,
+        /// How long to wait.
+        timeout: Duration,
+    },
+    /// Rename a thread.
+    Rename {
+        /// Registry id.
+        key: u64,
+        /// Its name now.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// Set a thread's daemon flag.
+    SetDaemon {
+        /// Registry id.
+        key: u64,
+        /// Its name.
+        name: String,
+        /// The new flag.
+        daemon: bool,
+    },
+    /// `event.set()`.
+    SetEvent(String),
+    /// `event.clear()`.
+    ClearEvent(String),
+    /// `lock.release()` from the UI thread.
+    ReleaseLock(String),
+    /// `_thread.interrupt_main()`.
+    InterruptMain,
+    /// Replace the scenario.
+    Load(String),
+    /// Stop every thread of the scenario and wait up to `grace` (quitting).
+    StopAll {
+        /// How long to wait.
+        grace: Duration,
+    },
+}
+
+/// What the loop must do after an update.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Nothing beyond redrawing.
+    None,
+    /// Leave, restoring the terminal, then print these lines.
+    Quit(Vec<String>),
+    /// Pause (true) or resume sampling.
+    Pause(bool),
+    /// Act on the workload.
+    Command(Command),
+    /// Panic (the debug action).
+    Panic,
+}

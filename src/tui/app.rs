@@ -1,0 +1,368 @@
+//! [`App`]: everything the screens show, and [`App::update`], the only
+//! place it changes. No I/O here: what must happen outside comes back as
+//! an [`Effect`] for the loop to perform.
+
+use super::action::{Action, Column, Effect, Tab};
+use super::dialog::Dialog;
+use super::event::{Event, LogKind, ScenarioInfo};
+use super::keymap::Keymap;
+use super::layout::{self, Areas};
+use super::log::LogState;
+use super::table::TableState;
+use super::theme::Theme;
+use crate::inspect::{History, Snapshot, ThreadView};
+use crate::scenario::ThreadProgress;
+use crate::threading::ThreadState;
+use ratatui::layout::Rect;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// Whose threads are shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A scenario run in this process: actions are allowed.
+    Own(ScenarioInfo),
+    /// Another process, read-only.
+    Attach {
+        /// Its pid.
+        pid: u32,
+    },
+}
+
+/// How to build an [`App`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Whose threads.
+    pub source: Source,
+    /// Colours or not.
+    pub theme: Theme,
+    /// Whether the debug panic key works (`THREADSCOPE_TEST_PANIC=1`).
+    pub debug_panic: bool,
+    /// The scenarios the load picker offers: name and description.
+    pub scenarios: Vec<(String, String)>,
+    /// The terminal size.
+    pub size: (u16, u16),
+    /// The time now.
+    pub now: Instant,
+}
+
+/// What was seen in the previous snapshot, to log what changed.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Seen {
+    pub(crate) samples: u64,
+    pub(crate) threads: HashMap<u64, (ThreadState, String)>,
+    pub(crate) findings: HashSet<String>,
+    pub(crate) deadlocks: HashSet<String>,
+    pub(crate) exited: bool,
+}
+
+/// Scroll positions of the screens without a selection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scroll {
+    /// Locks screen.
+    pub locks: usize,
+    /// Names screen.
+    pub names: usize,
+    /// Kernel screen.
+    pub kernel: usize,
+    /// Help screen.
+    pub help: usize,
+}
+
+/// The UI's whole state.
+pub struct App {
+    pub(crate) source: Source,
+    pub(crate) tab: Tab,
+    pub(crate) snapshot: Option<Snapshot>,
+    pub(crate) primitive_index: HashMap<String, usize>,
+    pub(crate) progress: HashMap<String, ThreadProgress>,
+    pub(crate) history: History,
+    pub(crate) table: TableState,
+    /// Kernel screen order: indices into `snapshot.threads` of every task.
+    pub(crate) kernel_rows: Vec<usize>,
+    pub(crate) scroll: Scroll,
+    pub(crate) log: LogState,
+    pub(crate) status: Option<(LogKind, String)>,
+    pub(crate) dialog: Option<Dialog>,
+    pub(crate) detail: bool,
+    pub(crate) paused: bool,
+    pub(crate) size: (u16, u16),
+    pub(crate) started: Instant,
+    pub(crate) now: Instant,
+    pub(crate) sampled_at: Option<Instant>,
+    pub(crate) sampler_error: Option<String>,
+    pub(crate) keymap: Keymap,
+    pub(crate) theme: Theme,
+    pub(crate) debug_panic: bool,
+    pub(crate) scenarios: Vec<(String, String)>,
+    pub(crate) seen: Seen,
+    pub(crate) quitting: bool,
+}
+
+impl App {
+    /// A new app with nothing sampled yet.
+    pub fn new(config: Config) -> Self {
+        Self {
+            source: config.source,
+            tab: Tab::Threads,
+            snapshot: None,
+            primitive_index: HashMap::new(),
+            progress: HashMap::new(),
+            history: History::default(),
+            table: TableState::default(),
+            kernel_rows: Vec::new(),
+            scroll: Scroll::default(),
+            log: LogState::default(),
+            status: None,
+            dialog: None,
+            detail: true,
+            paused: false,
+            size: config.size,
+            started: config.now,
+            now: config.now,
+            sampled_at: None,
+            sampler_error: None,
+            keymap: Keymap::default(),
+            theme: config.theme,
+            debug_panic: config.debug_panic,
+            scenarios: config.scenarios,
+            seen: Seen::default(),
+            quitting: false,
+        }
+    }
+
+    /// Handles one event; the effect is for the loop to perform.
+    pub fn handle_event(&mut self, event: Event) -> Effect {
+        match event {
+            Event::Key(key) => {
+                let action = match &self.dialog {
+                    Some(dialog) => {
+                        let typing = matches!(dialog, Dialog::Filter | Dialog::Prompt(_));
+                        self.keymap.dialog_action(&key, typing)
+                    }
+                    None => self.keymap.normal_action(&key),
+                };
+                action.map_or(Effect::None, |action| self.update(action))
+            }
+            Event::Mouse(mouse) => match self.mouse_action(mouse) {
+                Some(action) => self.update(action),
+                None => Effect::None,
+            },
+            Event::Resize(width, height) => {
+                self.size = (width, height);
+                self.keep_selection_visible();
+                Effect::None
+            }
+            Event::Tick(now) => {
+                self.now = now;
+                Effect::None
+            }
+            Event::Sample(sample) => {
+                self.receive(*sample);
+                Effect::None
+            }
+            Event::SamplerError(message) => {
+                self.note(LogKind::Error, format!("sampling failed: {message}"));
+                self.sampler_error = Some(message);
+                Effect::None
+            }
+            Event::Log(kind, text) => {
+                let at = self.elapsed();
+                self.log.push(at, kind, &text);
+                if kind == LogKind::Exception
+                    && let Some(first) = text.lines().next()
+                {
+                    self.status = Some((kind, crate::display::sanitize(first).into_owned()));
+                }
+                Effect::None
+            }
+            Event::Report(report) => self.report(report),
+        }
+    }
+
+    /// Changes state for `action`; returns what the loop must do.
+    pub fn update(&mut self, action: Action) -> Effect {
+        if self.dialog.is_some() {
+            return self.dialog_update(action);
+        }
+        match action {
+            Action::NextTab => self.show_tab(Tab::ALL[(self.tab.index() + 1) % Tab::ALL.len()]),
+            Action::PrevTab => {
+                self.show_tab(Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()])
+            }
+            Action::ShowTab(tab) => self.show_tab(tab),
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-(self.page() as isize)),
+            Action::PageDown => self.move_by(self.page() as isize),
+            Action::Home => self.move_by(isize::MIN / 2),
+            Action::End => self.move_by(isize::MAX / 2),
+            Action::SelectRow(row) => self.select_row(row),
+            Action::SortNext => self.sort(self.table.sort.map_or(Column::ALL[0], |c| c.step(true)), false),
+            Action::SortPrev => {
+                self.sort(self.table.sort.map_or(Column::ALL[Column::ALL.len() - 1], |c| c.step(false)), false)
+            }
+            Action::SortReverse => {
+                self.table.descending = !self.table.descending;
+                self.rebuild_table();
+            }
+            Action::SortBy(column) => self.sort(column, true),
+            Action::Filter => self.dialog = Some(Dialog::Filter),
+            Action::ToggleDetail => self.detail = !self.detail,
+            Action::TogglePause => {
+                self.paused = !self.paused;
+                let word = if self.paused { "paused" } else { "resumed" };
+                self.note(LogKind::Info, format!("sampling {word}"));
+                return Effect::Pause(self.paused);
+            }
+            Action::Quit => return self.quit(),
+            Action::DebugPanic => {
+                if self.debug_panic {
+                    return Effect::Panic;
+                }
+                self.note(LogKind::Info, "the debug panic key needs THREADSCOPE_TEST_PANIC=1".to_owned());
+            }
+            Action::Spawn
+            | Action::Start
+            | Action::Stop
+            | Action::Join
+            | Action::Rename
+            | Action::ToggleDaemon
+            | Action::SetEvent
+            | Action::ClearEvent
+            | Action::ReleaseLock
+            | Action::InterruptMain
+            | Action::LoadScenario => return self.act(action),
+            Action::Input(_)
+            | Action::Backspace
+            | Action::Confirm
+            | Action::Cancel
+            | Action::StopAndQuit
+            | Action::QuitNow => {}
+        }
+        Effect::None
+    }
+
+    fn show_tab(&mut self, tab: Tab) {
+        self.tab = tab;
+        self.keep_selection_visible();
+    }
+
+    fn sort(&mut self, column: Column, toggle: bool) {
+        if toggle && self.table.sort == Some(column) {
+            self.table.descending = !self.table.descending;
+        } else {
+            self.table.sort = Some(column);
+            self.table.descending = matches!(column, Column::Cpu | Column::Ctxt | Column::Age);
+        }
+        self.rebuild_table();
+    }
+
+    /// Rebuilds the table's rows (after a snapshot, a sort or a filter change).
+    pub(crate) fn rebuild_table(&mut self) {
+        if let Some(snapshot) = &self.snapshot {
+            self.table.rebuild(snapshot);
+        }
+        self.keep_selection_visible();
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        match self.tab {
+            Tab::Threads | Tab::Timeline => {
+                if let Some(snapshot) = &self.snapshot {
+                    self.table.move_by(delta, snapshot);
+                }
+                self.keep_selection_visible();
+            }
+            Tab::Log => self.log.scroll(-delta),
+            Tab::Locks => self.scroll.locks = self.scroll.locks.saturating_add_signed(delta),
+            Tab::Names => self.scroll.names = self.scroll.names.saturating_add_signed(delta),
+            Tab::Kernel => {
+                let max = self.kernel_rows.len().saturating_sub(1);
+                self.scroll.kernel = self.scroll.kernel.saturating_add_signed(delta).min(max);
+            }
+            Tab::Help => self.scroll.help = self.scroll.help.saturating_add_signed(delta),
+        }
+    }
+
+    fn select_row(&mut self, row: usize) {
+        if let Some(snapshot) = &self.snapshot {
+            self.table.select(row, snapshot);
+        }
+        self.keep_selection_visible();
+    }
+
+    pub(crate) fn keep_selection_visible(&mut self) {
+        if let Some(areas) = self.areas() {
+            let rows = layout::table_rows(&areas, self.tab);
+            self.table.scroll_into_view(rows);
+        }
+    }
+
+    /// Rows in a page of the current screen.
+    fn page(&self) -> usize {
+        self.areas().map_or(10, |a| usize::from(a.body.height.saturating_sub(2)).max(1))
+    }
+
+    /// The screen's regions at the current size (`None`: too small).
+    pub fn areas(&self) -> Option<Areas> {
+        layout::areas(Rect::new(0, 0, self.size.0, self.size.1), self.layout_flags())
+    }
+
+    /// Time since the UI started, for log entries.
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.now.saturating_duration_since(self.started)
+    }
+
+    /// Shows `text` in the status line and logs it.
+    pub(crate) fn note(&mut self, kind: LogKind, text: String) {
+        let at = self.elapsed();
+        self.log.push(at, kind, &text);
+        self.status = Some((kind, crate::display::sanitize(&text).into_owned()));
+    }
+
+    /// The selected thread, if any.
+    pub fn selected_thread(&self) -> Option<&ThreadView> {
+        self.table.selected_thread(self.snapshot.as_ref()?)
+    }
+
+    /// The screen shown.
+    pub fn tab(&self) -> Tab {
+        self.tab
+    }
+
+    /// The open dialog.
+    pub fn dialog(&self) -> Option<&Dialog> {
+        self.dialog.as_ref()
+    }
+
+    /// The status line's text.
+    pub fn status(&self) -> Option<&str> {
+        self.status.as_ref().map(|(_, text)| text.as_str())
+    }
+
+    /// The log.
+    pub fn log(&self) -> &LogState {
+        &self.log
+    }
+
+    /// The table state.
+    pub fn table(&self) -> &TableState {
+        &self.table
+    }
+
+    /// True while sampling is paused.
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// The latest snapshot.
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
+    }
+
+    /// True in attach mode.
+    pub fn read_only(&self) -> bool {
+        matches!(self.source, Source::Attach { .. })
+    }
+}

@@ -1,0 +1,184 @@
+//! The modal states: the filter prompt, text prompts, pickers and the quit
+//! dialog. Only data and small edits here; what confirming one does is in
+//! [`App`](super::App)'s actions.
+
+use super::action::Worker;
+
+/// What is open on top of the screens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dialog {
+    /// Typing a filter (the table follows as you type).
+    Filter,
+    /// Typing a value.
+    Prompt(Prompt),
+    /// Choosing from a list.
+    Picker(Picker),
+    /// Quitting while threads still run.
+    Quit(QuitDialog),
+}
+
+/// A one-line text prompt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prompt {
+    /// What the value is for.
+    pub purpose: PromptPurpose,
+    /// The text typed so far.
+    pub input: String,
+    /// Why the last value was refused.
+    pub error: Option<String>,
+}
+
+/// What a prompt asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PromptPurpose {
+    /// A new name for a thread.
+    Rename {
+        /// Registry id.
+        key: u64,
+        /// Its name now.
+        name: String,
+    },
+    /// A join timeout.
+    Join {
+        /// Registry id.
+        key: u64,
+        /// Its name.
+        name: String,
+    },
+}
+
+impl Prompt {
+    /// The prompt's title.
+    pub fn title(&self) -> String {
+        match &self.purpose {
+            PromptPurpose::Rename { name, .. } => format!("Rename {}", crate::display::sanitize(name)),
+            PromptPurpose::Join { name, .. } => {
+                format!("Join {} — timeout (e.g. 1s, 500ms)", crate::display::sanitize(name))
+            }
+        }
+    }
+}
+
+/// A list to choose from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Picker {
+    /// What the choice is for.
+    pub purpose: PickPurpose,
+    /// The choices.
+    pub items: Vec<PickItem>,
+    /// The highlighted one.
+    pub selected: usize,
+}
+
+/// One choice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PickItem {
+    /// What is chosen (a name).
+    pub value: String,
+    /// A word about it.
+    pub detail: String,
+}
+
+/// What a picker chooses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PickPurpose {
+    /// The kind of worker to spawn.
+    Worker,
+    /// The primitive the worker uses.
+    Target(Worker),
+    /// The event to set.
+    SetEvent,
+    /// The event to clear.
+    ClearEvent,
+    /// The lock to release.
+    ReleaseLock,
+    /// The scenario to load.
+    Scenario,
+}
+
+impl PickPurpose {
+    /// The picker's title.
+    pub fn title(self) -> String {
+        match self {
+            PickPurpose::Worker => "Spawn a worker".to_owned(),
+            PickPurpose::Target(worker) => {
+                format!("Spawn a {} on which {}?", worker.label(), worker.target_kind().unwrap_or("primitive"))
+            }
+            PickPurpose::SetEvent => "Set which event?".to_owned(),
+            PickPurpose::ClearEvent => "Clear which event?".to_owned(),
+            PickPurpose::ReleaseLock => "Release which lock (from the UI thread)?".to_owned(),
+            PickPurpose::Scenario => "Load a scenario (the current one is stopped)".to_owned(),
+        }
+    }
+}
+
+impl Picker {
+    /// Moves the highlight by `delta`, wrapping.
+    pub fn move_by(&mut self, delta: isize) {
+        let n = self.items.len();
+        if n > 0 {
+            self.selected = (self.selected as isize + delta).rem_euclid(n as isize) as usize;
+        }
+    }
+
+    /// The highlighted choice.
+    pub fn chosen(&self) -> Option<&PickItem> {
+        self.items.get(self.selected)
+    }
+}
+
+/// The quit dialog.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuitDialog {
+    /// Non-daemon threads still running: Python would wait for them.
+    pub waiting_for: Vec<String>,
+    /// Daemon threads still running: abandoned at exit in any case.
+    pub daemons: Vec<String>,
+    /// True while they are being stopped.
+    pub stopping: bool,
+    /// After stopping: the threads that could not be stopped, with why.
+    pub stuck: Vec<String>,
+}
+
+impl QuitDialog {
+    /// The lines printed after the terminal is restored when quitting now.
+    pub fn farewell(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.stuck.is_empty() {
+            out.push(format!(
+                "threadscope: abandoned {} thread(s) that could not be stopped, without their cleanup:",
+                self.stuck.len()
+            ));
+            out.extend(self.stuck.iter().map(|line| format!("  {line}")));
+        } else if !self.waiting_for.is_empty() {
+            out.push(format!(
+                "threadscope: abandoned {} non-daemon thread(s) without their cleanup: {}",
+                self.waiting_for.len(),
+                self.waiting_for.join(", ")
+            ));
+        }
+        if !self.daemons.is_empty() {
+            out.push(format!(
+                "threadscope: abandoned {} daemon thread(s), as Python does at exit: {}",
+                self.daemons.len(),
+                self.daemons.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pickers_wrap() {
+        let item = |v: &str| PickItem { value: v.into(), detail: String::new() };
+        let mut picker = Picker { purpose: PickPurpose::Scenario, items: vec![item("a"), item("b")], selected: 0 };
+        picker.move_by(-1);
+        assert_eq!(picker.chosen().map(|i| i.value.as_str()), Some("b"));
+        picker.move_by(1);
+        assert_eq!(picker.selected, 0);
+    }
+}

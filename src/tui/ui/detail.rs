@@ -1,0 +1,127 @@
+//! The detail pane: every library and kernel field of the selected thread.
+
+use super::super::app::App;
+use super::super::words::{self, safe};
+use crate::inspect::ThreadView;
+use crate::kernel::{Field, describe_state};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Widget};
+
+pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = &app.theme;
+    let thread = app.selected_thread();
+    let title = thread.map_or_else(|| " no thread selected ".to_owned(), |t| format!(" {} ", t.name));
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .border_style(theme.dim())
+        .title(Span::styled(title, theme.heading()))
+        .title(Span::styled(" Enter hides ", theme.dim()));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let Some(t) = thread else { return };
+    let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(inner);
+    draw_pairs(app, &library(app, t), left, buf);
+    draw_pairs(app, &kernel(t), right, buf);
+}
+
+fn draw_pairs(app: &App, pairs: &[(&'static str, String)], area: Rect, buf: &mut Buffer) {
+    let theme = &app.theme;
+    for (i, (label, value)) in pairs.iter().take(usize::from(area.height)).enumerate() {
+        let line = Line::from(vec![
+            Span::styled(format!("{label:>10} "), theme.dim()),
+            Span::raw(value.as_str()),
+        ]);
+        buf.set_line(area.x, area.y + i as u16, &line, area.width);
+    }
+}
+
+fn library(app: &App, t: &ThreadView) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let daemon = t.daemon.map_or_else(|| "—".to_owned(), |d| if d { "yes".into() } else { "no".into() });
+    out.push(("thread", format!("{} · {} · daemon {daemon}", words::state_word(t.state), words::origin_word(t.origin))));
+    out.push(("ident", t.ident.map_or_else(|| "— (not started)".to_owned(), |i| format!("0x{i:x}  ({i})"))));
+    if let Some(w) = &t.waiting_on {
+        let snapshot = app.snapshot.as_ref();
+        let primitive =
+            |name: &str| snapshot.and_then(|s| app.primitive_index.get(name).map(|&i| &s.primitives[i]));
+        out.push(("waits on", words::waits_on(t, primitive)));
+        out.push(("since", format!("{} ago", words::human(w.waited))));
+    } else if let Some(outcome) = words::outcome(t.outcome.as_ref()) {
+        out.push(("outcome", outcome));
+    }
+    if let Some(crate::threading::Outcome::Panicked { location: Some(at), .. }) = &t.outcome {
+        out.push(("at", safe(at).into_owned()));
+    }
+    if !t.holds.is_empty() {
+        let holds: Vec<String> = t.holds.iter().map(|h| safe(h).into_owned()).collect();
+        out.push(("holds", holds.join(", ")));
+    }
+    if let Some(s) = &t.time_in_state {
+        out.push((
+            "time in",
+            format!(
+                "created {} · running {} · waiting {}",
+                words::human(s.created),
+                words::human(s.running),
+                words::human(s.waiting)
+            ),
+        ));
+    }
+    if let Some(p) = app.progress.get(String::from_utf8_lossy(t.name.raw()).as_ref()) {
+        let label = if p.step_label.is_empty() { "—".to_owned() } else { safe(&p.step_label).into_owned() };
+        out.push(("step", format!("#{} {label} · {} loops · {} ops", p.step + 1, p.loops, p.ops)));
+        if let Some(error) = &p.last_task_error {
+            out.push(("task error", format!("{} failed: {}", p.failed_tasks, safe(error))));
+        }
+    }
+    if let Some(raw) = &t.name_raw {
+        out.push(("raw name", format!("{raw:?}")));
+    }
+    out
+}
+
+fn kernel(t: &ThreadView) -> Vec<(&'static str, String)> {
+    let Some(k) = &t.kernel else {
+        return vec![("kernel", "not in /proc (not started, or ended)".to_owned())];
+    };
+    let field = |f: &Field<u64>| f.value().map_or_else(|| "—".to_owned(), u64::to_string);
+    let mut out = vec![
+        ("tid", k.tid.to_string()),
+        ("comm", format!("{}{}", k.comm, words::comm(t).filter(|c| c.1).map_or("", |_| "  (cut by the kernel)"))),
+        ("state", format!("{} ({})", k.state, describe_state(k.state))),
+        ("wchan", words::wchan(t).unwrap_or_else(|| "—".to_owned())),
+        (
+            "cpu",
+            format!(
+                "{} · on CPU {} · user {} ms · sys {} ms",
+                k.cpu_percent.map_or_else(|| "—".to_owned(), |c| format!("{c:.1}%")),
+                k.processor,
+                k.utime_ms,
+                k.stime_ms
+            ),
+        ),
+        (
+            "ctxt",
+            format!(
+                "{} voluntary · {} involuntary",
+                field(&k.voluntary_ctxt_switches),
+                field(&k.nonvoluntary_ctxt_switches)
+            ),
+        ),
+        ("sched", format!("priority {} · nice {}", k.priority, k.nice)),
+    ];
+    if let Some(ranges) = k.cpus_allowed.value() {
+        let text: Vec<String> =
+            ranges.iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
+        out.push(("affinity", text.join(",")));
+    }
+    if let Some(futex) = &k.futex {
+        out.push(("futex", safe(futex).into_owned()));
+    }
+    if let Some(raw) = &k.comm_raw {
+        out.push(("raw comm", format!("{raw:?}")));
+    }
+    out
+}

@@ -1,0 +1,141 @@
+//! The header: process, uptime, scenario, counts by state, per-core CPU and
+//! memory, the paused marker, and the DEADLOCK banner.
+
+use super::super::app::{App, Source};
+use super::super::words::{self, safe};
+use crate::inspect::Snapshot;
+use crate::threading::ThreadState;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+/// Partial blocks, an eighth at a time.
+const EIGHTHS: [char; 9] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉', '█'];
+/// One-cell levels, for machines with many cores.
+const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+/// Width of one core's bar when there is room.
+const BAR: usize = 5;
+
+pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = &app.theme;
+    let mut first = vec![Span::styled(" threadscope ", theme.brand())];
+    match &app.source {
+        Source::Own(info) => {
+            first.push(Span::styled("scenario ", theme.dim()));
+            first.push(Span::styled(safe(&info.name).into_owned(), theme.heading()));
+        }
+        Source::Attach { pid } => first.push(Span::styled(format!("attached to {pid} (read-only)"), theme.warning())),
+    }
+    let Some(snapshot) = &app.snapshot else {
+        first.push(Span::styled("  waiting for the first sample…", theme.dim()));
+        buf.set_line(area.x, area.y, &Line::from(first), area.width);
+        return;
+    };
+    let process = &snapshot.process;
+    first.push(Span::styled(format!("  pid {} ", process.pid), theme.dim()));
+    first.push(Span::raw(process.name.to_string()));
+    first.push(Span::styled(format!("  up {}", words::clock(process.watched_for)), theme.dim()));
+    first.extend(counts(app, snapshot));
+    if app.paused {
+        first.push(Span::raw("  "));
+        first.push(Span::styled(" PAUSED ", theme.paused()));
+    }
+    if process.exited {
+        first.push(Span::raw("  "));
+        first.push(Span::styled(" PROCESS EXITED ", theme.error()));
+    }
+    if let Some(error) = &app.sampler_error {
+        first.push(Span::styled(format!("  sampling failed: {}", safe(error)), theme.error()));
+    }
+    buf.set_line(area.x, area.y, &Line::from(first), area.width);
+    if area.height > 1 {
+        buf.set_line(area.x, area.y + 1, &system_line(app, snapshot, area.width), area.width);
+    }
+    if area.height > 2
+        && let Some(deadlock) = snapshot.deadlocks.first()
+    {
+        let row = Rect::new(area.x, area.y + 2, area.width, 1);
+        buf.set_style(row, theme.deadlock());
+        let more = match snapshot.deadlocks.len() {
+            1 => String::new(),
+            n => format!(" (+{} more)", n - 1),
+        };
+        let text = format!(" DEADLOCK  {}{more}", safe(&deadlock.describe()));
+        buf.set_stringn(row.x, row.y, text, usize::from(row.width), theme.deadlock());
+    }
+}
+
+fn counts<'a>(app: &App, snapshot: &Snapshot) -> Vec<Span<'a>> {
+    let theme = &app.theme;
+    let [created, running, waiting, terminated] = snapshot.counts();
+    let mut spans = vec![Span::styled(format!("  {} threads:", snapshot.threads.len()), theme.dim())];
+    for (n, state) in [
+        (running, ThreadState::Running),
+        (waiting, ThreadState::Waiting),
+        (created, ThreadState::Created),
+        (terminated, ThreadState::Terminated),
+    ] {
+        spans.push(Span::styled(format!(" {n} {}", words::state_word(state).to_lowercase()), theme.state(state)));
+    }
+    spans
+}
+
+fn system_line<'a>(app: &App, snapshot: &Snapshot, width: u16) -> Line<'a> {
+    let theme = &app.theme;
+    let system = &snapshot.system;
+    let mut tail = vec![Span::styled("  mem ", theme.dim())];
+    let used = system.memory_used_bytes;
+    let total = system.memory_total_bytes.max(1);
+    let percent = used as f32 * 100.0 / total as f32;
+    tail.push(Span::styled(
+        format!("{}/{}", words::bytes(used), words::bytes(system.memory_total_bytes)),
+        theme.gauge(percent),
+    ));
+    tail.push(Span::styled("  proc ", theme.dim()));
+    tail.push(Span::raw(format!(
+        "{:.1}% {}",
+        snapshot.process.cpu_percent,
+        words::bytes(snapshot.process.rss_bytes)
+    )));
+    if let Some(load) = &system.load_average {
+        tail.push(Span::styled(format!("  load {:.2} {:.2} {:.2}", load.one, load.five, load.fifteen), theme.dim()));
+    }
+    let tail_width: usize = tail.iter().map(Span::width).sum();
+    let room = usize::from(width).saturating_sub(tail_width + 5);
+    let cores = &system.cpu_percent;
+    let mut spans = vec![Span::styled(" CPU ", theme.dim())];
+    if cores.len() * (BAR + 3) <= room {
+        for p in cores {
+            spans.push(Span::styled("▕", theme.dim()));
+            spans.push(Span::styled(bar(*p, BAR), theme.gauge(*p)));
+            spans.push(Span::styled("▏ ", theme.dim()));
+        }
+    } else {
+        for p in cores.iter().take(room) {
+            let level = ((p.clamp(0.0, 100.0) / 100.0) * (LEVELS.len() - 1) as f32).round() as usize;
+            spans.push(Span::styled(LEVELS[level].to_string(), theme.gauge(*p)));
+        }
+    }
+    spans.extend(tail);
+    Line::from(spans)
+}
+
+/// A bar `width` cells wide filled to `percent`, in eighths.
+fn bar(percent: f32, width: usize) -> String {
+    let eighths = ((percent.clamp(0.0, 100.0) / 100.0) * (width * 8) as f32).round() as usize;
+    (0..width).map(|i| EIGHTHS[eighths.saturating_sub(i * 8).min(8)]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_fill_in_eighths() {
+        assert_eq!(bar(0.0, 3), "   ");
+        assert_eq!(bar(100.0, 3), "███");
+        assert_eq!(bar(50.0, 2), "█ ");
+        assert_eq!(bar(56.25, 2), "█▏");
+        assert_eq!(bar(250.0, 1), "█");
+    }
+}

@@ -1,0 +1,122 @@
+//! The locks screen: every primitive with its holders, waiters in order and
+//! statistics, then the wait-for graph as text with cycles highlighted.
+
+use super::super::app::App;
+use super::super::words::{fit, human, safe};
+use super::scrolled_lines;
+use crate::inspect::{PrimitiveView, Snapshot};
+use crate::threading::ThreadState;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use std::collections::HashSet;
+
+pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let Some(snapshot) = &app.snapshot else { return };
+    let lines = lines(app, snapshot, area.width);
+    scrolled_lines(&lines, app.scroll.locks, area, buf);
+}
+
+fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
+    let theme = &app.theme;
+    let in_cycle: HashSet<&str> = snapshot
+        .deadlocks
+        .iter()
+        .flat_map(|d| d.threads.iter().chain(&d.primitives))
+        .map(String::as_str)
+        .collect();
+    let mut out = Vec::new();
+    let name_w = snapshot.primitives.iter().map(|p| p.name.chars().count()).max().unwrap_or(4).clamp(4, 24);
+    let people_w = usize::from(width).saturating_sub(name_w + 12 + 9 + 24 + 5) / 2;
+    out.push(Line::styled(
+        format!(
+            "{:<name_w$} {:<12} {:<people_w$} {:<people_w$} {:>8} {:>7} {:>7} {:>8}",
+            "PRIMITIVE", "KIND", "HOLDERS", "WAITERS (in order)", "HELD FOR", "ACQ", "CONT", "WAITED"
+        ),
+        theme.table_header(false),
+    ));
+    if snapshot.primitives.is_empty() {
+        out.push(Line::styled("no primitives (attached processes show none: the kernel does not know them)", theme.dim()));
+    }
+    for p in &snapshot.primitives {
+        let style = if in_cycle.contains(p.name.as_str()) { theme.cycle() } else { Style::new() };
+        out.push(Line::styled(primitive_row(p, name_w, people_w), style));
+    }
+
+    out.push(Line::raw(""));
+    out.push(Line::styled("Wait-for graph: thread ──▶ what it waits on ──▶ who holds it", theme.heading()));
+    let mut any = false;
+    for t in snapshot.threads.iter().filter(|t| t.state == ThreadState::Waiting) {
+        let Some(w) = &t.waiting_on else { continue };
+        if w.kind == "sleep" {
+            continue;
+        }
+        any = true;
+        let cycle = in_cycle.contains(t.name.shown()) && in_cycle.contains(w.name.as_str());
+        let edge = if cycle { theme.cycle() } else { theme.dim() };
+        let mut spans = vec![
+            Span::raw("  "),
+            Span::styled(t.name.to_string(), if cycle { theme.cycle() } else { theme.state(t.state) }),
+            Span::styled(format!(" ──{}──▶ ", w.role.as_deref().map_or("waits", |r| r)), edge),
+            Span::styled(format!("{} {}", safe(&w.kind), safe(&w.name)), if cycle { theme.cycle() } else { Style::new() }),
+        ];
+        match w.holders.as_slice() {
+            [] => spans.push(Span::styled("  (nobody holds it)", theme.dim())),
+            holders => {
+                let verb = if w.kind == "join" { " ──until it ends" } else { " ──held by──▶ " };
+                spans.push(Span::styled(verb, edge));
+                if w.kind != "join" {
+                    let names: Vec<String> = holders.iter().map(|h| safe(h).into_owned()).collect();
+                    spans.push(Span::styled(names.join(", "), if cycle { theme.cycle() } else { Style::new() }));
+                }
+            }
+        }
+        spans.push(Span::styled(format!("  for {}", human(w.waited)), theme.dim()));
+        if cycle {
+            spans.push(Span::styled("  ⟲ cycle", theme.cycle()));
+        }
+        out.push(Line::from(spans));
+    }
+    if !any {
+        out.push(Line::styled("  nobody waits on a primitive", theme.dim()));
+    }
+    for (i, d) in snapshot.deadlocks.iter().enumerate() {
+        let mut cycle: Vec<String> = d.cycle.iter().map(|n| safe(n).into_owned()).collect();
+        if let Some(first) = cycle.first().cloned() {
+            cycle.push(first);
+        }
+        out.push(Line::raw(""));
+        out.push(Line::styled(format!("DEADLOCK {}: {}", i + 1, cycle.join(" → ")), theme.cycle()));
+        out.push(Line::styled(format!("  {}", safe(&d.describe())), theme.warning()));
+    }
+    out
+}
+
+fn primitive_row(p: &PrimitiveView, name_w: usize, people_w: usize) -> String {
+    let names = |list: &[String]| {
+        if list.is_empty() {
+            "—".to_owned()
+        } else {
+            list.iter().map(|n| safe(n).into_owned()).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let held = p.stats.held_for.map_or_else(|| "—".to_owned(), human);
+    let mut kind = p.kind.label().to_owned();
+    if let Some(related) = &p.related {
+        kind = format!("{kind} on {}", safe(related));
+    }
+    let gauges: Vec<String> = p.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let holders = if gauges.is_empty() { names(&p.holders) } else { format!("{} [{}]", names(&p.holders), gauges.join(" ")) };
+    format!(
+        "{:<name_w$} {:<12} {:<people_w$} {:<people_w$} {:>8} {:>7} {:>7} {:>8}",
+        fit(&safe(&p.name), name_w),
+        fit(&kind, 12),
+        fit(&holders, people_w),
+        fit(&names(&p.waiters), people_w),
+        held,
+        p.stats.acquisitions,
+        p.stats.contentions,
+        human(p.stats.total_wait),
+    )
+}

@@ -1,0 +1,56 @@
+//! The names screen: naming patterns with counts, naming findings with the
+//! threads behind each, and behaviour findings.
+
+use super::super::app::App;
+use super::super::words::{human, safe};
+use super::scrolled_lines;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+/// At most this many thread names are listed under a finding.
+const MAX_NAMES: usize = 12;
+
+pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = &app.theme;
+    let Some(snapshot) = &app.snapshot else { return };
+    let mut lines = vec![Line::styled("Naming patterns (names grouped by shape)", theme.heading())];
+    if snapshot.naming.patterns.is_empty() {
+        lines.push(Line::styled("  none", theme.dim()));
+    }
+    for p in &snapshot.naming.patterns {
+        let examples: Vec<String> = p.examples.iter().map(|e| safe(e).into_owned()).collect();
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {:>5} × ", p.count)),
+            Span::styled(format!("{:<28}", safe(&p.shape)), theme.key()),
+            Span::styled(format!(" e.g. {}", examples.join(", ")), theme.dim()),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Naming findings", theme.heading()));
+    if snapshot.naming.findings.is_empty() {
+        lines.push(Line::styled("  none: every name is distinct, descriptive and fits the kernel's 15 bytes", theme.dim()));
+    }
+    for f in &snapshot.naming.findings {
+        lines.push(Line::styled(format!("  • {}", safe(&f.message)), theme.warning()));
+        let mut names: Vec<String> = f.threads.iter().take(MAX_NAMES).map(|n| safe(n).into_owned()).collect();
+        if f.threads.len() > MAX_NAMES {
+            names.push(format!("… {} more", f.threads.len() - MAX_NAMES));
+        }
+        if !names.is_empty() {
+            lines.push(Line::styled(format!("      {}", names.join(", ")), theme.dim()));
+        }
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Behaviour findings (held across several samples)", theme.heading()));
+    if snapshot.findings.is_empty() {
+        lines.push(Line::styled("  none", theme.dim()));
+    }
+    for f in &snapshot.findings {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  • {}", safe(&f.message)), theme.warning()),
+            Span::styled(format!("  (for {})", human(f.held_for)), theme.dim()),
+        ]));
+    }
+    scrolled_lines(&lines, app.scroll.names, area, buf);
+}

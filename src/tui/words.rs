@@ -1,0 +1,195 @@
+//! A thread's fields in words, for cells, the detail pane and the filter.
+//! Every string from a name or `/proc` goes through
+//! [`sanitize`](crate::display::sanitize) (or is a `DisplayName`) here.
+
+use crate::display::sanitize;
+use crate::inspect::{Origin, PrimitiveView, ThreadView};
+use crate::threading::{Outcome, ThreadState};
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// Safe text from an untrusted string.
+pub fn safe(text: &str) -> Cow<'_, str> {
+    sanitize(text)
+}
+
+/// A state in one word.
+pub fn state_word(state: ThreadState) -> &'static str {
+    match state {
+        ThreadState::Created => "Created",
+        ThreadState::Running => "Running",
+        ThreadState::Waiting => "Waiting",
+        ThreadState::Terminated => "Terminated",
+    }
+}
+
+/// Who a thread belongs to, in one word.
+pub fn origin_word(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Managed => "ours",
+        Origin::Inspector => "inspector",
+        Origin::Foreign => "foreign",
+    }
+}
+
+/// `ident` in hex, as Python's `hex(get_ident())` would show it.
+pub fn ident_hex(ident: Option<u64>) -> String {
+    ident.map_or_else(String::new, |i| format!("{i:x}"))
+}
+
+/// A duration the way people read it: `850 ms`, `1.2 s`, `3m05s`, `2h04m`.
+pub fn human(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 1.0 {
+        format!("{} ms", d.as_millis())
+    } else if secs < 60.0 {
+        format!("{secs:.1} s")
+    } else if secs < 3600.0 {
+        format!("{}m{:02}s", d.as_secs() / 60, d.as_secs() % 60)
+    } else {
+        format!("{}h{:02}m", d.as_secs() / 3600, d.as_secs() / 60 % 60)
+    }
+}
+
+/// `h:mm:ss`, for the header's uptime.
+pub fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// Bytes as `12.3 MiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{n} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+/// Time since the thread was created (library threads only).
+pub fn age(t: &ThreadView) -> Option<Duration> {
+    t.time_in_state.map(|s| s.created + s.running + s.waiting + s.terminated)
+}
+
+/// The kernel comm and whether the kernel cut the name to fit.
+pub fn comm(t: &ThreadView) -> Option<(String, bool)> {
+    let k = t.kernel.as_ref()?;
+    let comm = k.comm.shown().to_owned();
+    let cut = t.ident.is_some()
+        && t.name.raw().len() > k.comm.raw().len()
+        && t.name.raw().starts_with(k.comm.raw());
+    Some((comm, cut))
+}
+
+/// Voluntary / involuntary context switches, when read.
+pub fn ctxt(t: &ThreadView) -> Option<(u64, u64)> {
+    let k = t.kernel.as_ref()?;
+    Some((*k.voluntary_ctxt_switches.value()?, *k.nonvoluntary_ctxt_switches.value()?))
+}
+
+/// The kernel's wait channel, when read and non-empty.
+pub fn wchan(t: &ThreadView) -> Option<String> {
+    let w = t.kernel.as_ref()?.wchan.value()?.clone()?;
+    Some(safe(&w).into_owned())
+}
+
+/// What a thread waits on, in words:
+/// `lock fork-2 ← held by Philosopher-3 for 1.2 s`, `queue jobs (put)`,
+/// `join Worker-1`, `sleep`. `primitive` finds a primitive by name (for
+/// how long its holder has held it).
+pub fn waits_on<'a>(t: &ThreadView, primitive: impl Fn(&str) -> Option<&'a PrimitiveView>) -> String {
+    let Some(w) = &t.waiting_on else { return String::new() };
+    let mut out = String::new();
+    match w.kind.as_str() {
+        "sleep" => out.push_str("sleep"),
+        kind => {
+            let _ = write!(out, "{} {}", safe(kind), safe(&w.name));
+        }
+    }
+    if let Some(role) = w.role.as_deref().filter(|r| !matches!(*r, "acquire" | "wait" | "join")) {
+        let _ = write!(out, " ({})", safe(role));
+    }
+    if !w.holders.is_empty() && w.kind != "join" {
+        let names: Vec<Cow<'_, str>> = w.holders.iter().map(|h| safe(h)).collect();
+        let _ = write!(out, " ← held by {}", names.join(", "));
+        if let Some(held) = primitive(&w.name).and_then(|p| p.stats.held_for) {
+            let _ = write!(out, " for {}", human(held));
+        }
+    }
+    out
+}
+
+/// How a terminated thread ended, in words.
+pub fn outcome(outcome: Option<&Outcome>) -> Option<String> {
+    Some(match outcome? {
+        Outcome::Returned => "returned".to_owned(),
+        Outcome::Exited => "exited".to_owned(),
+        Outcome::Panicked { message, .. } => format!("raised: {}", safe(message)),
+    })
+}
+
+/// What the filter matches against, lowercased.
+pub fn haystack(t: &ThreadView) -> String {
+    let mut out = t.name.shown().to_lowercase();
+    if let Some(k) = &t.kernel {
+        let _ = write!(out, " {} {}", k.comm.shown().to_lowercase(), k.tid);
+    }
+    let _ = write!(out, " {}", state_word(t.state).to_lowercase());
+    if let Some(w) = &t.waiting_on {
+        let _ = write!(out, " {} {}", w.kind.to_lowercase(), safe(&w.name).to_lowercase());
+    }
+    out.push(' ');
+    out.push_str(origin_word(t.origin));
+    out
+}
+
+/// Fits `text` into `width` columns, ending with `…` when cut.
+pub fn fit(text: &str, width: usize) -> Cow<'_, str> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= width {
+        return Cow::Borrowed(text);
+    }
+    if width == 0 {
+        return Cow::Borrowed("");
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human(Duration::from_millis(850)), "850 ms");
+        assert_eq!(human(Duration::from_millis(1234)), "1.2 s");
+        assert_eq!(human(Duration::from_secs(185)), "3m05s");
+        assert_eq!(human(Duration::from_secs(7440)), "2h04m");
+        assert_eq!(clock(Duration::from_secs(3725)), "1:02:05");
+    }
+
+    #[test]
+    fn sizes_and_fitting() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(3 * 1024 * 1024 + 300 * 1024), "3.3 MiB");
+        assert_eq!(fit("Philosopher-1", 20), "Philosopher-1");
+        assert_eq!(fit("Philosopher-1", 6), "Philo…");
+        assert_eq!(fit("ワーカー", 5), "ワー…");
+        assert_eq!(fit("x", 0), "");
+    }
+}
