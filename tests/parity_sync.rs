@@ -112,14 +112,14 @@ fn p42_notify_wakes_exactly_n_longest_waiting_after_the_notifier_releases() {
     cond.notify(2).unwrap();
     // The two notified threads are now blocked re-acquiring the lock we
     // hold; the other three still wait on the condition.
-    let snapshot = wait_for_snapshot(&registry, |s| {
-        ["w0", "w1"]
-            .iter()
-            .all(|n| s.thread(n).unwrap().waiting_on.as_ref().is_some_and(|w| w.name == "cond-lock"))
-    });
-    let still: Vec<&str> =
-        snapshot.primitive_named("cond").unwrap().waiters.iter().map(|w| w.name.as_str()).collect();
-    assert_eq!(still, ["w2", "w3", "w4"]);
+    let waiters = |s: &threadscope::threading::RegistrySnapshot, name: &str| -> Vec<String> {
+        let mut names: Vec<String> =
+            s.primitive_named(name).unwrap().waiters.iter().map(|w| w.name.clone()).collect();
+        names.sort();
+        names
+    };
+    let snapshot = wait_for_snapshot(&registry, |s| waiters(s, "cond-lock") == ["w0", "w1"]);
+    assert_eq!(waiters(&snapshot, "cond"), ["w2", "w3", "w4"]);
     assert!(woken.lock().unwrap().is_empty(), "nobody runs before the notifier releases");
     cond.release().unwrap();
     eventually("two woken", || woken.lock().unwrap().len() == 2);

@@ -24,7 +24,11 @@ fn a_thread_in_event_wait_is_waiting_on_the_event() {
     let e = event.clone();
     let worker = spawn_in(&registry, "Worker-1", move || assert_eq!(e.wait(None), Ok(true)));
 
-    let snapshot = wait_blocked(&registry, "Worker-1", "shutdown", "wait");
+    wait_blocked(&registry, "Worker-1", "shutdown", "wait");
+    // The `waits` gauge is bumped just after the thread is marked Waiting.
+    let snapshot = wait_for_snapshot(&registry, |s| {
+        s.primitive_named("shutdown").is_some_and(|p| p.details["waits"] == 1 && p.waiters.len() == 1)
+    });
     assert_eq!(snapshot.thread("Worker-1").unwrap().state, ThreadState::Waiting);
     assert_eq!(waiting_on(&snapshot, "Worker-1").unwrap().kind, "event");
     let primitive = snapshot.primitive_named("shutdown").unwrap();

@@ -35,10 +35,15 @@ pub fn waiting_on<'a>(snapshot: &'a RegistrySnapshot, thread: &str) -> Option<&'
     snapshot.thread(thread).and_then(|t| t.waiting_on.as_ref())
 }
 
-/// Waits until thread `thread` blocks on the primitive named `primitive` in `role`.
+/// Waits until thread `thread` blocks on the primitive named `primitive` in
+/// `role`, as both the thread and the primitive see it. (A snapshot reads
+/// each thread's status twice, for the primitives' waiter lists and for the
+/// threads, so one that just started waiting may show in one and not yet in
+/// the other.)
 pub fn wait_blocked(registry: &Registry, thread: &str, primitive: &str, role: &str) -> RegistrySnapshot {
     wait_for_snapshot(registry, |s| {
         waiting_on(s, thread).is_some_and(|w| w.name == primitive && w.role.as_deref() == Some(role))
+            && s.primitive_named(primitive).is_some_and(|p| p.waiters.iter().any(|w| w.name == thread))
     })
 }
 
