@@ -172,7 +172,7 @@ impl RawLock {
 /// spin longer than `parking_lot`'s `SpinWait` before yielding: a few
 /// hundred pause instructions, then a few yields, then park.
 #[derive(Default)]
-pub(crate) struct Backoff {
+struct Backoff {
     round: u32,
 }
 
@@ -181,7 +181,7 @@ impl Backoff {
     const YIELD_ROUNDS: u32 = 8;
 
     /// Waits a little; false when it is time to park instead.
-    pub(crate) fn spin(&mut self) -> bool {
+    fn spin(&mut self) -> bool {
         if self.round >= Self::PAUSE_ROUNDS + Self::YIELD_ROUNDS {
             return false;
         }
