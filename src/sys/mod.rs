@@ -9,4 +9,4 @@ pub(crate) use os::{
     count_maps, gettid, main_thread_ids, pid, process_nproc_limit, pthread_self, set_current_comm,
     signal_has_handler, tgkill_main,
 };
-pub(crate) use raw_lock::RawLock;
+pub(crate) use raw_lock::{Backoff, RawLock};

@@ -173,7 +173,7 @@ impl RawLock {
 /// hundred pause instructions, then a few yields, then park.
 /// The queues in `threading` spin the same way before they block.
 #[derive(Default)]
-struct Backoff {
+pub(crate) struct Backoff {
     round: u32,
 }
 
@@ -182,7 +182,7 @@ impl Backoff {
     const YIELD_ROUNDS: u32 = 8;
 
     /// Waits a little; false when it is time to park instead.
-    fn spin(&mut self) -> bool {
+    pub(crate) fn spin(&mut self) -> bool {
         if self.round >= Self::PAUSE_ROUNDS + Self::YIELD_ROUNDS {
             return false;
         }
