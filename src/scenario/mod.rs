@@ -23,7 +23,7 @@ pub use model::{
     AcquireMode, GilSpec, PrimitiveSpec, PrimitiveSpecKind, QueueOrder, Scenario, StartPolicy, Step,
     ThreadSpec, Times, Wait,
 };
-pub use run::{RunningScenario, StopReport, Stuck, ThreadProgress};
+pub use run::{RunningScenario, StopReport, StopThread, Stuck, ThreadProgress, WorkerKind};
 pub use validate::MAX_GROUP_COUNT;
 
 /// Parses and validates scenario `text`. `origin` (a file name) prefixes

@@ -9,7 +9,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Gauges of a barrier's record, by index.
 const GAUGES: [&str; 3] = ["parties", "n_waiting", "broken"];
@@ -217,7 +217,8 @@ impl Barrier {
     /// Recorded as Waiting on this barrier in the role "wait", also while
     /// it waits for the previous round to drain.
     pub fn wait(&self, timeout: Option<Duration>) -> Result<usize> {
-        let deadline = timeout::optional_deadline(timeout.or(self.timeout))?;
+        let timeout = timeout.or(self.timeout);
+        timeout::optional_deadline(timeout)?; // only to refuse one past TIMEOUT_MAX
         let mut state = self.state.lock();
         let mut scope = None;
         // Python's `_enter`: a new round starts once the last one drained.
@@ -229,6 +230,8 @@ impl Barrier {
             self.end(scope);
             return Err(broken());
         }
+        // As in Python, the timeout runs from here, not from the call.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let index = state.count;
         state.count += 1;
         self.update_gauges(&state);

@@ -22,6 +22,15 @@ const WAITERS: usize = 0;
 const NOTIFIED: usize = 1;
 
 /// The lock a [`Condition`] stands on: Python's `Condition(lock)` argument.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::{Condition, ConditionLock, RLock};
+/// use std::sync::Arc;
+/// let cond = Condition::with_lock(Arc::new(RLock::new()));
+/// assert!(matches!(cond.lock(), ConditionLock::RLock(_)));
+/// ```
 #[derive(Clone, Debug)]
 pub enum ConditionLock {
     /// A plain [`Lock`]; "owned by the caller" then means "locked".
@@ -409,6 +418,18 @@ impl fmt::Debug for Condition {
 }
 
 /// Holds a [`Condition`]'s lock until dropped.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::Condition;
+/// let cond = Condition::new();
+/// {
+///     let _held = cond.guard();
+///     cond.notify_all().unwrap(); // allowed: the lock is held
+/// }
+/// assert!(cond.notify_all().is_err());
+/// ```
 #[must_use = "the lock is released when the guard drops"]
 pub struct ConditionGuard<'a> {
     condition: &'a Condition,

@@ -4,7 +4,6 @@ use super::error::Result;
 use super::registry::{PrimitiveKind, PrimitiveRecord, Registry};
 use super::timeout::{self, Deadline};
 use super::wait::{WaitScope, condvar_wait};
-use crate::sys::Backoff;
 use parking_lot::{Condvar, Mutex};
 use std::fmt;
 use std::sync::Arc;
@@ -58,9 +57,8 @@ struct State {
 ///   [`TIMEOUT_MAX`](super::TIMEOUT_MAX).
 /// - A timed `wait` that times out just as another thread sets the event
 ///   returns `true` (Python may return `False` then).
-/// - Before blocking, `wait` spins briefly: a `set` that follows within
-///   microseconds costs no sleep. Only a wait that really blocks is
-///   recorded in the registry.
+/// - Only a wait that really blocks is recorded in the registry; one that
+///   finds the event set returns after a single atomic load.
 /// - Events can be named; the name shows in snapshots.
 pub struct Event {
     flag: AtomicBool,
@@ -181,12 +179,6 @@ impl Event {
     pub(crate) fn wait_until(&self, deadline: Deadline) -> bool {
         if deadline.is_some_and(|d| d <= Instant::now()) {
             return self.is_set();
-        }
-        let mut backoff = Backoff::default();
-        while backoff.spin() {
-            if self.is_set() {
-                return true;
-            }
         }
         let scope = WaitScope::on_primitive(&self.record, "wait");
         let mut state = self.state.lock();

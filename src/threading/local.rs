@@ -60,7 +60,7 @@ thread_local! {
 /// `threading.local(1)` is a `TypeError` ("Initialization arguments are not
 /// supported"); here it does not compile:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0061
 /// let mydata = threadscope::threading::Local::namespace(1);
 /// ```
 ///
@@ -154,6 +154,11 @@ impl<T: 'static> Local<T> {
     }
 
     /// Replaces this thread's value (without running `init` if it had none).
+    ///
+    /// # Panics
+    ///
+    /// If called inside [`with`](Self::with) or [`with_mut`](Self::with_mut)
+    /// on the same `Local`.
     pub fn set(&self, value: T) {
         match self.existing() {
             Ok(Some(cell)) => drop(cell.replace(value)),
@@ -184,6 +189,15 @@ impl<T: 'static> fmt::Debug for Local<T> {
 
 /// The attributes one thread sees on a [`Local::namespace`]: Python's
 /// per-thread `local.__dict__`.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::Local;
+/// let mydata = Local::namespace();
+/// mydata.set_attr("color", "red").unwrap();
+/// assert!(mydata.with(|ns| ns.contains("color") && ns.names().count() == 1));
+/// ```
 #[derive(Default)]
 pub struct Namespace {
     attrs: HashMap<String, Box<dyn Any>>,

@@ -306,6 +306,18 @@ impl fmt::Debug for Semaphore {
 }
 
 /// Holds one permit of a [`Semaphore`] until dropped.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::Semaphore;
+/// let sem = Semaphore::new(1);
+/// {
+///     let _permit = sem.guard();
+///     assert_eq!(sem.value(), 0);
+/// }
+/// assert_eq!(sem.value(), 1);
+/// ```
 #[must_use = "the permit is released when the guard drops"]
 pub struct SemaphoreGuard<'a> {
     semaphore: &'a Semaphore,

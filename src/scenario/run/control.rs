@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 /// The cooperative stop signal. It is not a registry primitive: a sleeping
 /// step should show as Waiting on a sleep, not on the scenario's plumbing.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct StopSignal {
     stopped: AtomicBool,
     lock: Mutex<()>,
@@ -49,6 +49,14 @@ impl StopSignal {
         }
         self.is_stopped()
     }
+}
+
+/// What the runner keeps per scenario thread: its progress and its own
+/// stop signal (so one thread can be stopped alone).
+#[derive(Debug, Default)]
+pub(crate) struct Control {
+    pub(crate) progress: Progress,
+    pub(crate) stop: StopSignal,
 }
 
 /// Where one scenario thread is in its script.

@@ -5,7 +5,7 @@
 //! Python error, the excepthook reports it, and its outcome records it.
 
 use super::Shared;
-use super::control::Progress;
+use super::control::{Control, StopSignal};
 use super::instances::Instance;
 use super::jitter::Jitter;
 use crate::scenario::{AcquireMode, Step, Times, Wait};
@@ -24,7 +24,7 @@ pub(crate) enum Flow {
 pub(crate) struct Interpreter<'a> {
     shared: &'a Shared,
     jitter: Jitter,
-    progress: Option<&'a Progress>,
+    control: Option<&'a Control>,
     /// What this thread acquired and has not released, oldest first, so a
     /// stopped thread can let go of it (as if its script used `with`).
     held: Vec<usize>,
@@ -34,8 +34,13 @@ pub(crate) struct Interpreter<'a> {
 const SPIN_UNIT: Duration = Duration::from_micros(100);
 
 impl<'a> Interpreter<'a> {
-    pub(crate) fn new(shared: &'a Shared, stream: usize, progress: Option<&'a Progress>) -> Self {
-        Self { shared, jitter: Jitter::new(shared.scenario.seed, stream), progress, held: Vec::new() }
+    pub(crate) fn new(shared: &'a Shared, stream: usize, control: Option<&'a Control>) -> Self {
+        Self { shared, jitter: Jitter::new(shared.scenario.seed, stream), control, held: Vec::new() }
+    }
+
+    /// This thread's stop signal (pool tasks answer to the scenario's).
+    fn stop(&self) -> &'a StopSignal {
+        self.control.map_or(&self.shared.stop, |c| &c.stop)
     }
 
     /// Runs a thread's whole script, raising (panicking) on a Python error.
@@ -67,10 +72,10 @@ impl<'a> Interpreter<'a> {
 
     fn run(&mut self, steps: &[Step], top: bool) -> Result<Flow> {
         for (index, step) in steps.iter().enumerate() {
-            if self.shared.stop.is_stopped() {
+            if self.stop().is_stopped() {
                 return Ok(Flow::Stop);
             }
-            if top && let Some(progress) = self.progress {
+            if top && let Some(progress) = self.control.map(|c| &c.progress) {
                 progress.step.store(index, Ordering::Relaxed);
             }
             if self.step(step, top)? == Flow::Stop {
@@ -82,8 +87,8 @@ impl<'a> Interpreter<'a> {
     }
 
     fn count_ops(&self, n: u64) {
-        if let Some(progress) = self.progress {
-            progress.ops.fetch_add(n, Ordering::Relaxed);
+        if let Some(control) = self.control {
+            control.progress.ops.fetch_add(n, Ordering::Relaxed);
         }
     }
 
@@ -124,7 +129,7 @@ impl<'a> Interpreter<'a> {
             }
             Step::Sleep(wait) => {
                 let duration = self.jitter.apply(*wait);
-                if self.shared.stop.sleep(duration) {
+                if self.stop().sleep(duration) {
                     return Ok(Flow::Stop);
                 }
             }
@@ -168,7 +173,7 @@ impl<'a> Interpreter<'a> {
             }
             Step::Submit { .. } => return self.submit(step),
             Step::JoinThread { thread, timeout } => {
-                let thread = self.shared.thread(*thread);
+                let Some(thread) = self.shared.thread(*thread) else { unreachable_kind(step) };
                 match timeout {
                     Some(t) => thread.join_timeout(*t)?,
                     None => thread.join()?,
@@ -211,11 +216,11 @@ impl<'a> Interpreter<'a> {
     fn repeat(&mut self, times: Times, steps: &[Step], top: bool) -> Result<Flow> {
         let mut done = 0u64;
         while times == Times::Forever || Times::Count(done) != times {
-            if self.shared.stop.is_stopped() || self.run(steps, false)? == Flow::Stop {
+            if self.stop().is_stopped() || self.run(steps, false)? == Flow::Stop {
                 return Ok(Flow::Stop);
             }
             done += 1;
-            if top && let Some(progress) = self.progress {
+            if top && let Some(progress) = self.control.map(|c| &c.progress) {
                 progress.loops.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -235,7 +240,7 @@ impl<'a> Interpreter<'a> {
             while Instant::now() < slice_end {
                 burn(SPIN_UNIT);
                 self.count_ops(1);
-                if self.shared.stop.is_stopped() {
+                if self.stop().is_stopped() {
                     return Flow::Stop;
                 }
             }
@@ -310,7 +315,7 @@ impl Interpreter<'_> {
             })?);
         }
         for future in futures {
-            if self.shared.stop.is_stopped() {
+            if self.stop().is_stopped() {
                 return Ok(Flow::Stop);
             }
             match future.result() {
@@ -319,7 +324,7 @@ impl Interpreter<'_> {
                 Err(err) => {
                     // The exception stays in its future, as in Python; the
                     // progress says so.
-                    if let Some(progress) = self.progress {
+                    if let Some(progress) = self.control.map(|c| &c.progress) {
                         progress.failed_tasks.fetch_add(1, Ordering::Relaxed);
                         *progress.last_task_error.lock() = Some(err.to_string());
                     }

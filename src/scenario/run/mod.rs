@@ -5,23 +5,29 @@
 //! a helper starts delayed ones when their time comes; manual ones wait for
 //! [`RunningScenario::start_thread`]. [`RunningScenario::stop`] is
 //! cooperative and says which threads could not be stopped, and why.
+//! `controls.rs` has what a person can do to a running scenario.
 
 mod control;
+mod controls;
 mod instances;
 mod interpreter;
 mod jitter;
 mod report;
+mod workers;
 
 pub use control::ThreadProgress;
+pub use controls::StopThread;
 pub use report::{StopReport, Stuck};
+pub use workers::WorkerKind;
 
 use crate::scenario::{Scenario, StartPolicy, Step, describe};
 use crate::threading::{Error, Lock, Registry, Result, Thread};
-use control::{Progress, StopSignal};
+use control::{Control, StopSignal};
 use instances::Instance;
 use interpreter::Interpreter;
+use parking_lot::Mutex;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// The emulated interpreter lock.
@@ -30,21 +36,38 @@ pub(crate) struct Gil {
     switch_interval: Duration,
 }
 
+/// One thread of the running scenario: from the file, or spawned later.
+pub(crate) struct Member {
+    thread: Thread,
+    /// The name it was given (it may rename itself since).
+    name: String,
+    steps: Arc<Vec<Step>>,
+    control: Arc<Control>,
+}
+
 /// What the scenario's threads share.
 pub(crate) struct Shared {
     /// Itself, weakly, for pool tasks to reach the scenario.
     weak: Weak<Shared>,
     scenario: Scenario,
     instances: Vec<Instance>,
-    threads: OnceLock<Vec<Thread>>,
-    progress: Vec<Progress>,
+    members: Mutex<Vec<Arc<Member>>>,
+    /// Stops pool tasks and the delayed-start helper; each member also has
+    /// its own signal, so one thread can be stopped alone.
     stop: StopSignal,
     gil: Option<Gil>,
 }
 
 impl Shared {
-    fn thread(&self, index: usize) -> &Thread {
-        &self.threads.get().expect("threads are made before any runs")[index]
+    fn thread(&self, index: usize) -> Option<Thread> {
+        self.members.lock().get(index).map(|m| m.thread.clone())
+    }
+
+    fn stop_all(&self) {
+        self.stop.stop();
+        for member in self.members.lock().iter() {
+            member.control.stop.stop();
+        }
     }
 }
 
@@ -71,24 +94,25 @@ impl RunningScenario {
             lock.set_name("GIL");
             Gil { lock, switch_interval: spec.switch_interval }
         });
-        let progress = scenario.threads.iter().map(|_| Progress::default()).collect();
         let shared = Arc::new_cyclic(|weak| Shared {
             weak: weak.clone(),
             scenario,
             instances,
-            threads: OnceLock::new(),
-            progress,
+            members: Mutex::new(Vec::new()),
             stop: StopSignal::default(),
             gil,
         });
-        let threads = shared
-            .scenario
-            .threads
-            .iter()
-            .enumerate()
-            .map(|(i, spec)| make_thread(&shared, registry, i, spec))
-            .collect();
-        let _ = shared.threads.set(threads);
+        for spec in &shared.scenario.threads {
+            let member = make_member(
+                &shared,
+                registry,
+                spec.name.clone(),
+                spec.daemon,
+                spec.stack_size,
+                spec.steps.clone(),
+            );
+            shared.members.lock().push(member);
+        }
         let mut running =
             Self { shared, registry: registry.clone(), started_at: Instant::now(), starter: None };
         if let Err(err) = running.start_now() {
@@ -100,8 +124,10 @@ impl RunningScenario {
     }
 
     fn start_now(&self) -> Result<()> {
-        for (thread, spec) in self.threads().iter().zip(&self.shared.scenario.threads) {
-            if spec.start == StartPolicy::Now {
+        for (index, spec) in self.shared.scenario.threads.iter().enumerate() {
+            if spec.start == StartPolicy::Now
+                && let Some(thread) = self.shared.thread(index)
+            {
                 thread.start()?;
             }
         }
@@ -130,7 +156,9 @@ impl RunningScenario {
                     if shared.stop.wait_until(Some(origin + delay)) {
                         return;
                     }
-                    let _ = shared.thread(index).start();
+                    if let Some(thread) = shared.thread(index) {
+                        let _ = thread.start();
+                    }
                 }
             })
             .ok()
@@ -146,9 +174,20 @@ impl RunningScenario {
         &self.registry
     }
 
-    /// Its threads, in file order (Created ones included).
-    pub fn threads(&self) -> &[Thread] {
-        self.shared.threads.get().map_or(&[], Vec::as_slice)
+    /// Its threads: the file's in file order (Created ones included), then
+    /// any spawned since.
+    pub fn threads(&self) -> Vec<Thread> {
+        self.shared.members.lock().iter().map(|m| m.thread.clone()).collect()
+    }
+
+    fn member(&self, name: &str) -> Result<Arc<Member>> {
+        let members = self.shared.members.lock();
+        members
+            .iter()
+            .find(|m| m.thread.name() == name)
+            .or_else(|| members.iter().find(|m| m.name == name))
+            .cloned()
+            .ok_or_else(|| Error::runtime(format!("no thread named {name:?} in this scenario")))
     }
 
     /// Starts the thread named `name` (one left Created, or delayed).
@@ -158,24 +197,22 @@ impl RunningScenario {
     /// `RuntimeError: threads can only be started once` if it already
     /// runs; a `RuntimeError` naming the thread if there is none such.
     pub fn start_thread(&self, name: &str) -> Result<()> {
-        let thread = self
-            .threads()
-            .iter()
-            .find(|t| t.name() == name)
-            .ok_or_else(|| Error::runtime(format!("no thread named {name:?} in this scenario")))?;
-        thread.start()
+        self.member(name)?.thread.start()
     }
 
     /// Where each thread is in its script.
     pub fn progress(&self) -> Vec<ThreadProgress> {
         let scenario = &self.shared.scenario;
-        (scenario.threads.iter().zip(&self.shared.progress))
-            .map(|(spec, progress)| {
+        let members = self.shared.members.lock();
+        members
+            .iter()
+            .map(|m| {
+                let progress = &m.control.progress;
                 let step = progress.step.load(Ordering::Relaxed);
                 ThreadProgress {
-                    name: spec.name.clone(),
+                    name: m.name.clone(),
                     step,
-                    step_label: spec.steps.get(step).map_or_else(String::new, |s| describe(s, scenario)),
+                    step_label: m.steps.get(step).map_or_else(String::new, |s| describe(s, scenario)),
                     loops: progress.loops.load(Ordering::Relaxed),
                     ops: progress.ops.load(Ordering::Relaxed),
                     failed_tasks: progress.failed_tasks.load(Ordering::Relaxed),
@@ -189,17 +226,23 @@ impl RunningScenario {
     /// blocked where Python could not interrupt them either (a plain
     /// acquire, get or wait) are reported, with what they wait on.
     pub fn stop(&mut self, grace: Duration) -> StopReport {
-        self.shared.stop.stop();
+        self.shared.stop_all();
         if let Some(starter) = self.starter.take() {
             let _ = starter.join();
         }
+        for instance in &self.shared.instances {
+            if let Instance::Pool(pool) = instance {
+                pool.shutdown(false, true);
+            }
+        }
         let deadline = Instant::now() + grace;
-        for thread in self.threads() {
+        let threads = self.threads();
+        for thread in &threads {
             if thread.is_alive() {
                 let _ = thread.join_timeout(deadline.saturating_duration_since(Instant::now()));
             }
         }
-        report::build(self.threads(), &self.registry)
+        report::build(&threads, &self.registry)
     }
 }
 
@@ -207,26 +250,33 @@ impl Drop for RunningScenario {
     fn drop(&mut self) {
         // Threads still running keep going, as Python's would; they only
         // learn that nobody will wait for them.
-        self.shared.stop.stop();
+        self.shared.stop_all();
     }
 }
 
-fn make_thread(
+/// A Created thread running `steps`, registered as a member.
+fn make_member(
     shared: &Arc<Shared>,
     registry: &Registry,
-    index: usize,
-    spec: &crate::scenario::ThreadSpec,
-) -> Thread {
+    name: String,
+    daemon: bool,
+    stack_size: Option<usize>,
+    steps: Vec<Step>,
+) -> Arc<Member> {
+    let control = Arc::new(Control::default());
+    let steps = Arc::new(steps);
     let weak: Weak<Shared> = Arc::downgrade(shared);
-    let mut builder = Thread::builder().registry(registry).name(&spec.name).daemon(spec.daemon);
-    if let Some(bytes) = spec.stack_size {
+    let stream = shared.members.lock().len();
+    let mut builder = Thread::builder().registry(registry).name(&name).daemon(daemon);
+    if let Some(bytes) = stack_size {
         builder = builder.stack_size(bytes);
     }
-    builder.target(move || {
+    let (body_steps, body_control) = (steps.clone(), control.clone());
+    let thread = builder.target(move || {
         // Upgraded only once running, so an unstarted thread does not keep
         // the scenario alive.
         let Some(shared) = weak.upgrade() else { return };
-        let steps: &[Step] = &shared.scenario.threads[index].steps;
-        Interpreter::new(&shared, index, Some(&shared.progress[index])).run_thread(steps);
-    })
+        Interpreter::new(&shared, stream, Some(&body_control)).run_thread(&body_steps);
+    });
+    Arc::new(Member { thread, name, steps, control })
 }

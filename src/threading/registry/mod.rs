@@ -230,11 +230,18 @@ impl Registry {
         let names: HashMap<u64, String> = records.iter().map(|r| (r.id, r.name())).collect();
         let thread_ref = |id: u64| ThreadRef { id, name: self.thread_name(id, &names) };
 
+        // Each status is read once, so a thread's own view and the waiter
+        // lists derived from it always agree.
+        let statuses: Vec<StatusCopy> =
+            records.iter().map(|r| r.with_status(|s| StatusCopy::of(s, now))).collect();
         // Threads of the global registry may wait on our primitives too (a
         // test's own thread, the main thread).
-        let mut waiting = waiting_threads(&records);
+        let mut waiting = waiting_threads(records.iter().zip(&statuses));
         if !self.is_global() {
-            for (primitive, mut threads) in waiting_threads(&Self::global().records(now)) {
+            let global = Self::global().records(now);
+            let global_statuses: Vec<StatusCopy> =
+                global.iter().map(|r| r.with_status(|s| StatusCopy::of(s, now))).collect();
+            for (primitive, mut threads) in waiting_threads(global.iter().zip(&global_statuses)) {
                 waiting.entry(primitive).or_default().append(&mut threads);
             }
         }
@@ -273,14 +280,11 @@ impl Registry {
 
         let threads = records
             .iter()
-            .map(|r| {
-                let (state, waiting_on, totals, outcome) = r.with_status(|s| {
-                    let waiting_on = s
-                        .waiting_on
-                        .as_ref()
-                        .map(|w| wait_snapshot(w, s.since, now, &thread_ref, &find_primitive));
-                    (s.state, waiting_on, s.totals_at(now), s.outcome.clone())
-                });
+            .zip(statuses)
+            .map(|(r, status)| {
+                let StatusCopy { state, since, waiting_on, totals, outcome } = status;
+                let waiting_on =
+                    waiting_on.as_ref().map(|w| wait_snapshot(w, since, now, &thread_ref, &find_primitive));
                 ThreadSnapshot {
                     id: r.id,
                     name: names.get(&r.id).cloned().unwrap_or_default(),
@@ -324,15 +328,36 @@ impl Registry {
     }
 }
 
+/// One thread's status, copied under its lock in one go.
+struct StatusCopy {
+    state: ThreadState,
+    since: Instant,
+    waiting_on: Option<WaitTarget>,
+    totals: [Duration; 4],
+    outcome: Option<Outcome>,
+}
+
+impl StatusCopy {
+    fn of(s: &thread_record::Status, now: Instant) -> Self {
+        Self {
+            state: s.state,
+            since: s.since,
+            waiting_on: s.waiting_on.clone(),
+            totals: s.totals_at(now),
+            outcome: s.outcome.clone(),
+        }
+    }
+}
+
 /// Primitive id → (wait start, thread id) of the threads blocked on it.
-fn waiting_threads(records: &[Arc<ThreadRecord>]) -> HashMap<u64, Vec<(Instant, u64)>> {
+fn waiting_threads<'a>(
+    threads: impl Iterator<Item = (&'a Arc<ThreadRecord>, &'a StatusCopy)>,
+) -> HashMap<u64, Vec<(Instant, u64)>> {
     let mut waiting: HashMap<u64, Vec<(Instant, u64)>> = HashMap::new();
-    for r in records {
-        r.with_status(|s| {
-            if let Some(WaitTarget::Primitive { id, .. }) = &s.waiting_on {
-                waiting.entry(*id).or_default().push((s.since, r.id));
-            }
-        });
+    for (r, s) in threads {
+        if let Some(WaitTarget::Primitive { id, .. }) = &s.waiting_on {
+            waiting.entry(*id).or_default().push((s.since, r.id));
+        }
     }
     waiting
 }
