@@ -2,7 +2,7 @@
 //! `main.rs` only calls [`main`].
 
 use crate::scenario::{self, BUILTINS};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -11,18 +11,36 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "threadscope", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
-    /// What to do (default: run the `tour` scenario).
+    /// What to do (default: the TUI on the `tour` scenario).
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// TUI options, for the default command.
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+/// How the TUI looks and samples.
+#[derive(Args, Debug, Clone)]
+pub struct ViewArgs {
+    /// Time between samples in the TUI (e.g. "500ms", "2s").
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval_arg)]
+    pub interval: std::time::Duration,
+    /// No colours in the TUI (also when the NO_COLOR variable is set).
+    #[arg(long)]
+    pub no_color: bool,
 }
 
 const EXAMPLES: &str = "\
 Examples:
-  threadscope                              run the built-in tour
+  threadscope                              the TUI on the built-in tour
+  threadscope run dining-philosophers      the TUI on a built-in (press ? for keys)
+  threadscope run my-demo.toml --interval 500ms --no-color
+                                           your own scenario, sampled twice a second
+  threadscope attach 1234                  the TUI on another process, read-only
   threadscope scenarios                    list the built-in scenarios
   threadscope scenarios --show deadlock    print one as a starting point
-  threadscope run dining-philosophers      run a built-in
-  threadscope run my-demo.toml --for 10s   run your own for ten seconds
+  threadscope run deadlock --headless      lifecycle events as text, until Ctrl-C
+  threadscope run my-demo.toml --for 10s   the same for ten seconds (--for implies --headless)
   threadscope snapshot --scenario deadlock --format text
                                            a jstack-like dump, deadlocks named
   threadscope snapshot --pid 1234 --count 5 --interval 1s
@@ -37,14 +55,30 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         show: Option<String>,
     },
-    /// Run a scenario (a built-in name or a .toml file), printing what its
-    /// threads do until Ctrl-C or `--for` elapses.
+    /// Run a scenario (a built-in name or a .toml file) in the TUI; with
+    /// `--headless` (or `--for`), print what its threads do as text instead.
     Run {
         /// Built-in name or path to a .toml file.
         scenario: String,
-        /// Stop after this long (e.g. "10s"); default: until Ctrl-C.
+        /// Print lifecycle events as text instead of opening the TUI.
+        #[arg(long)]
+        headless: bool,
+        /// Stop after this long (e.g. "10s"; implies --headless); default: until Ctrl-C.
         #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration_arg)]
         run_for: Option<std::time::Duration>,
+        /// TUI options.
+        #[command(flatten)]
+        view: ViewArgs,
+    },
+    /// Watch another process's threads in the TUI, read-only (nothing is
+    /// ever written to it).
+    #[cfg(feature = "tui")]
+    Attach {
+        /// Its pid.
+        pid: u32,
+        /// TUI options.
+        #[command(flatten)]
+        view: ViewArgs,
     },
     /// Print snapshots of a scenario run here, or of another process
     /// (read-only), as JSON (one per line) or a jstack-like text dump.
@@ -74,13 +108,29 @@ fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
     scenario::units::parse_duration(text)
 }
 
+fn parse_interval_arg(text: &str) -> Result<std::time::Duration, String> {
+    let interval = scenario::units::parse_duration(text)?;
+    if interval < std::time::Duration::from_millis(50) {
+        return Err("the interval must be at least 50ms".to_owned());
+    }
+    Ok(interval)
+}
+
 /// Runs the command line; the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Scenarios { show: None }) => list_scenarios(),
         Some(Command::Scenarios { show: Some(name) }) => show_scenario(&name),
-        Some(Command::Run { scenario, run_for }) => crate::headless::run(&scenario, run_for),
+        Some(Command::Run { scenario, headless, run_for, view }) => {
+            if headless || run_for.is_some() {
+                crate::headless::run(&scenario, run_for)
+            } else {
+                return tui(TuiTarget::Scenario(scenario), &view);
+            }
+        }
+        #[cfg(feature = "tui")]
+        Some(Command::Attach { pid, view }) => return tui(TuiTarget::Attach(pid), &view),
         Some(Command::Snapshot { scenario, pid, after, count, interval, format }) => {
             crate::headless::snapshot(&crate::headless::SnapshotArgs {
                 scenario,
@@ -91,8 +141,12 @@ pub fn main() -> ExitCode {
                 format,
             })
         }
-        None => crate::headless::run(scenario::DEFAULT, None),
+        None => return tui(TuiTarget::Scenario(scenario::DEFAULT.to_owned()), &cli.view),
     };
+    finish(result)
+}
+
+fn finish(result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -100,6 +154,40 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// What the TUI watches (mirrors `tui::Target`, which exists only with the feature).
+enum TuiTarget {
+    Scenario(String),
+    #[cfg(feature = "tui")]
+    Attach(u32),
+}
+
+#[cfg(feature = "tui")]
+fn tui(target: TuiTarget, view: &ViewArgs) -> ExitCode {
+    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let options = crate::tui::Options {
+        target: match target {
+            TuiTarget::Scenario(name) => crate::tui::Target::Scenario(name),
+            TuiTarget::Attach(pid) => crate::tui::Target::Attach(pid),
+        },
+        interval: view.interval,
+        color: !(view.no_color || no_color_env),
+    };
+    match crate::tui::run(&options) {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            let _ = writeln!(std::io::stderr(), "threadscope: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Without the TUI, a scenario runs headless, as before the TUI existed.
+#[cfg(not(feature = "tui"))]
+fn tui(target: TuiTarget, _view: &ViewArgs) -> ExitCode {
+    let TuiTarget::Scenario(name) = target;
+    finish(crate::headless::run(&name, None))
 }
 
 fn list_scenarios() -> Result<(), String> {

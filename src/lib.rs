@@ -31,3 +31,5 @@ pub mod scenario;
 #[allow(unsafe_code)]
 mod sys;
 pub mod threading;
+#[cfg(feature = "tui")]
+pub mod tui;

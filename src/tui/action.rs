@@ -1,6 +1,7 @@
 //! What a key means ([`Action`]), what the loop must do about it
 //! ([`Effect`], [`Command`]), and the names of screens and columns.
 
+use crate::scenario::WorkerKind;
 use std::time::Duration;
 
 /// A screen (tab).
@@ -118,69 +119,6 @@ impl Column {
     }
 }
 
-/// The kinds of worker the spawn palette offers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Worker {
-    /// Sleeps in a loop.
-    Sleeper,
-    /// Burns CPU.
-    Spinner,
-    /// Takes and releases a lock of the scenario.
-    LockContender,
-    /// Waits on an event of the scenario.
-    EventWaiter,
-    /// Puts into a queue of the scenario.
-    Producer,
-    /// Gets from a queue of the scenario.
-    Consumer,
-}
-
-impl Worker {
-    /// Every kind, in palette order.
-    pub const ALL: [Worker; 6] = [
-        Worker::Sleeper,
-        Worker::Spinner,
-        Worker::LockContender,
-        Worker::EventWaiter,
-        Worker::Producer,
-        Worker::Consumer,
-    ];
-
-    /// Its palette label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Worker::Sleeper => "sleeper",
-            Worker::Spinner => "CPU spinner",
-            Worker::LockContender => "lock contender",
-            Worker::EventWaiter => "event waiter",
-            Worker::Producer => "producer",
-            Worker::Consumer => "consumer",
-        }
-    }
-
-    /// What it does, for the palette.
-    pub fn description(self) -> &'static str {
-        match self {
-            Worker::Sleeper => "sleeps in a loop: Waiting on a sleep",
-            Worker::Spinner => "burns CPU: Running, R in the kernel",
-            Worker::LockContender => "takes and releases a lock you choose",
-            Worker::EventWaiter => "waits on an event you choose",
-            Worker::Producer => "puts into a queue you choose",
-            Worker::Consumer => "gets from a queue you choose",
-        }
-    }
-
-    /// The kind word of the primitive it needs (`lock`, `event`, `queue`), if any.
-    pub fn target_kind(self) -> Option<&'static str> {
-        match self {
-            Worker::Sleeper | Worker::Spinner => None,
-            Worker::LockContender => Some("lock"),
-            Worker::EventWaiter => Some("event"),
-            Worker::Producer | Worker::Consumer => Some("queue"),
-        }
-    }
-}
-
 /// What a key (or click) asks for. [`App::update`](super::App::update)
 /// turns it into a state change and an [`Effect`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -267,7 +205,7 @@ pub enum Command {
     /// Spawn a worker of this kind on this primitive.
     Spawn {
         /// The kind.
-        worker: Worker,
+        worker: WorkerKind,
         /// The lock, event or queue it works on.
         target: Option<String>,
     },

@@ -2,12 +2,13 @@
 //! outcomes the loop reports back. State changes only: the work itself is
 //! an [`Effect::Command`] the loop performs.
 
-use super::action::{Action, Command, Effect, Worker};
+use super::action::{Action, Command, Effect};
 use super::app::{App, Source};
 use super::dialog::{Dialog, PickItem, PickPurpose, Picker, Prompt, PromptPurpose, QuitDialog};
 use super::event::{LogKind, Report};
 use super::words::safe;
 use crate::inspect::{Origin, ThreadView};
+use crate::scenario::WorkerKind;
 use crate::threading::ThreadState;
 use std::time::Duration;
 
@@ -43,9 +44,9 @@ impl App {
         };
         match action {
             Action::Spawn => {
-                let items = Worker::ALL
+                let items = WorkerKind::ALL
                     .iter()
-                    .map(|w| PickItem { value: w.label().to_owned(), detail: w.description().to_owned() })
+                    .map(|w| PickItem { value: w.stem().to_owned(), detail: w.describe().to_owned() })
                     .collect();
                 self.open_picker(PickPurpose::Worker, items, "")
             }
@@ -177,13 +178,13 @@ impl App {
     fn picked(&mut self, purpose: PickPurpose, chosen: String) -> Effect {
         let command = match purpose {
             PickPurpose::Worker => {
-                let Some(worker) = Worker::ALL.into_iter().find(|w| w.label() == chosen) else { return Effect::None };
+                let Some(worker) = WorkerKind::ALL.into_iter().find(|w| w.stem() == chosen) else { return Effect::None };
                 let Some(kind) = worker.target_kind() else {
                     return Effect::Command(Command::Spawn { worker, target: None });
                 };
                 let items: Vec<PickItem> = match &self.source {
                     Source::Own(info) => (info.primitives.iter())
-                        .filter(|(_, k)| k == kind)
+                        .filter(|(_, k)| k == kind || (kind == "lock" && k == "rlock"))
                         .map(|(name, k)| PickItem { value: name.clone(), detail: k.clone() })
                         .collect(),
                     Source::Attach { .. } => Vec::new(),
@@ -247,6 +248,7 @@ impl App {
             Report::Loaded(info) => {
                 let text = format!("loaded scenario {}", safe(&info.name));
                 self.source = Source::Own(info);
+                self.scenario_changed = true;
                 self.note(LogKind::Action, text);
             }
             Report::StoppedAll { stuck } => {

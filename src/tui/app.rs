@@ -17,6 +17,9 @@ use ratatui::layout::Rect;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+/// How long a message stays in the status line.
+const STATUS_FOR: Duration = Duration::from_secs(10);
+
 /// Whose threads are shown.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -83,6 +86,7 @@ pub struct App {
     pub(crate) scroll: Scroll,
     pub(crate) log: LogState,
     pub(crate) status: Option<(LogKind, String)>,
+    pub(crate) status_at: Instant,
     pub(crate) dialog: Option<Dialog>,
     pub(crate) detail: bool,
     pub(crate) paused: bool,
@@ -97,6 +101,7 @@ pub struct App {
     pub(crate) scenarios: Vec<(String, String)>,
     pub(crate) seen: Seen,
     pub(crate) quitting: bool,
+    pub(crate) scenario_changed: bool,
 }
 
 impl App {
@@ -114,6 +119,7 @@ impl App {
             scroll: Scroll::default(),
             log: LogState::default(),
             status: None,
+            status_at: config.now,
             dialog: None,
             detail: true,
             paused: false,
@@ -128,6 +134,7 @@ impl App {
             scenarios: config.scenarios,
             seen: Seen::default(),
             quitting: false,
+            scenario_changed: false,
         }
     }
 
@@ -172,7 +179,7 @@ impl App {
                 if kind == LogKind::Exception
                     && let Some(first) = text.lines().next()
                 {
-                    self.status = Some((kind, crate::display::sanitize(first).into_owned()));
+                    self.set_status(kind, crate::display::sanitize(first).into_owned());
                 }
                 Effect::None
             }
@@ -318,7 +325,19 @@ impl App {
     pub(crate) fn note(&mut self, kind: LogKind, text: String) {
         let at = self.elapsed();
         self.log.push(at, kind, &text);
-        self.status = Some((kind, crate::display::sanitize(&text).into_owned()));
+        self.set_status(kind, crate::display::sanitize(&text).into_owned());
+    }
+
+    /// Shows `text` (already safe) in the status line for a while.
+    pub(crate) fn set_status(&mut self, kind: LogKind, text: String) {
+        self.status = Some((kind, text));
+        self.status_at = self.now;
+    }
+
+    /// The status line's message, while it is fresh.
+    pub(crate) fn fresh_status(&self) -> Option<&(LogKind, String)> {
+        let fresh = self.now.saturating_duration_since(self.status_at) < STATUS_FOR;
+        self.status.as_ref().filter(|_| fresh || self.dialog.is_some())
     }
 
     /// The selected thread, if any.
@@ -338,7 +357,7 @@ impl App {
 
     /// The status line's text.
     pub fn status(&self) -> Option<&str> {
-        self.status.as_ref().map(|(_, text)| text.as_str())
+        self.fresh_status().map(|(_, text)| text.as_str())
     }
 
     /// The log.
@@ -359,6 +378,11 @@ impl App {
     /// The latest snapshot.
     pub fn snapshot(&self) -> Option<&Snapshot> {
         self.snapshot.as_ref()
+    }
+
+    /// True once after another scenario was loaded (the sampler must be told).
+    pub fn take_scenario_changed(&mut self) -> bool {
+        std::mem::take(&mut self.scenario_changed)
     }
 
     /// True in attach mode.

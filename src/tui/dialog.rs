@@ -2,7 +2,7 @@
 //! dialog. Only data and small edits here; what confirming one does is in
 //! [`App`](super::App)'s actions.
 
-use super::action::Worker;
+use crate::scenario::WorkerKind;
 
 /// What is open on top of the screens.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,7 +85,7 @@ pub enum PickPurpose {
     /// The kind of worker to spawn.
     Worker,
     /// The primitive the worker uses.
-    Target(Worker),
+    Target(WorkerKind),
     /// The event to set.
     SetEvent,
     /// The event to clear.
@@ -102,7 +102,7 @@ impl PickPurpose {
         match self {
             PickPurpose::Worker => "Spawn a worker".to_owned(),
             PickPurpose::Target(worker) => {
-                format!("Spawn a {} on which {}?", worker.label(), worker.target_kind().unwrap_or("primitive"))
+                format!("Spawn a {} on which {}?", worker.stem(), worker.target_kind().unwrap_or("primitive"))
             }
             PickPurpose::SetEvent => "Set which event?".to_owned(),
             PickPurpose::ClearEvent => "Clear which event?".to_owned(),

@@ -91,7 +91,7 @@ impl App {
             self.log.push(at, LogKind::Finding, &note);
         }
         if let Some(d) = snapshot.deadlocks.first().filter(|_| !deadlocks.is_subset(&self.seen.deadlocks)) {
-            self.status = Some((LogKind::Finding, format!("DEADLOCK: {}", safe(&d.describe()))));
+            self.set_status(LogKind::Finding, format!("DEADLOCK: {}", safe(&d.describe())));
         }
         self.seen.findings = findings;
         self.seen.deadlocks = deadlocks;

@@ -92,17 +92,16 @@ pub fn visible_offset(offset: usize, selected: usize, height: usize, len: usize)
 }
 
 fn compare(column: Column, a: &ThreadView, b: &ThreadView) -> Ordering {
-    let kernel = |t: &ThreadView| t.kernel.as_ref();
     match column {
         Column::Ident => a.ident.cmp(&b.ident),
         Column::Tid => a.native_id.cmp(&b.native_id),
         Column::Name => a.name.shown().cmp(b.name.shown()),
-        Column::Comm => kernel(a).map(|k| k.comm.shown()).cmp(&kernel(b).map(|k| k.comm.shown())),
+        Column::Comm => a.kernel.as_ref().map(|k| k.comm.shown()).cmp(&b.kernel.as_ref().map(|k| k.comm.shown())),
         Column::State => (a.state as u8).cmp(&(b.state as u8)),
-        Column::Kernel => kernel(a).map(|k| k.state).cmp(&kernel(b).map(|k| k.state)),
+        Column::Kernel => a.kernel.as_ref().map(|k| k.state).cmp(&b.kernel.as_ref().map(|k| k.state)),
         Column::WaitsOn => waits_key(a).cmp(&waits_key(b)),
         Column::Cpu => {
-            let cpu = |t: &ThreadView| kernel(t).and_then(|k| k.cpu_percent).unwrap_or(-1.0);
+            let cpu = |t: &ThreadView| t.kernel.as_ref().and_then(|k| k.cpu_percent).unwrap_or(-1.0);
             cpu(a).total_cmp(&cpu(b))
         }
         Column::Ctxt => words::ctxt(a).map(|(v, n)| v + n).cmp(&words::ctxt(b).map(|(v, n)| v + n)),

@@ -32,10 +32,6 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     };
     let process = &snapshot.process;
-    first.push(Span::styled(format!("  pid {} ", process.pid), theme.dim()));
-    first.push(Span::raw(process.name.to_string()));
-    first.push(Span::styled(format!("  up {}", words::clock(process.watched_for)), theme.dim()));
-    first.extend(counts(app, snapshot));
     if app.paused {
         first.push(Span::raw("  "));
         first.push(Span::styled(" PAUSED ", theme.paused()));
@@ -47,6 +43,10 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(error) = &app.sampler_error {
         first.push(Span::styled(format!("  sampling failed: {}", safe(error)), theme.error()));
     }
+    first.push(Span::styled(format!("  pid {} ", process.pid), theme.dim()));
+    first.push(Span::raw(process.name.to_string()));
+    first.push(Span::styled(format!("  up {}", words::clock(process.watched_for)), theme.dim()));
+    first.extend(counts(app, snapshot));
     buf.set_line(area.x, area.y, &Line::from(first), area.width);
     if area.height > 1 {
         buf.set_line(area.x, area.y + 1, &system_line(app, snapshot, area.width), area.width);

@@ -100,7 +100,7 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
     let right = Line::from(right);
     let right_width = (right.width() as u16).min(area.width / 2);
     let left_width = area.width.saturating_sub(right_width);
-    let left = match (&app.dialog, &app.status) {
+    let left = match (&app.dialog, app.fresh_status()) {
         (Some(Dialog::Filter), _) => Line::from(vec![
             Span::styled("/", theme.key()),
             Span::raw(format!("{}▏", app.table.filter)),

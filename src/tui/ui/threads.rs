@@ -12,28 +12,27 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-/// How a column is laid out: minimum width, share of spare room, and
-/// priority (columns with the highest are dropped first when narrow).
+/// How a column is laid out: minimum width, and the order in which columns
+/// are dropped when the screen is narrow (highest first).
 struct Spec {
     column: Column,
     min: u16,
-    grow: u16,
     drop_order: u8,
 }
 
 const SPECS: [Spec; 12] = [
-    Spec { column: Column::Ident, min: 12, grow: 0, drop_order: 6 },
-    Spec { column: Column::Tid, min: 7, grow: 0, drop_order: 2 },
-    Spec { column: Column::Name, min: 18, grow: 1, drop_order: 0 },
-    Spec { column: Column::Comm, min: 16, grow: 0, drop_order: 5 },
-    Spec { column: Column::State, min: 10, grow: 0, drop_order: 1 },
-    Spec { column: Column::Kernel, min: 1, grow: 0, drop_order: 3 },
-    Spec { column: Column::WaitsOn, min: 20, grow: 3, drop_order: 0 },
-    Spec { column: Column::Cpu, min: 5, grow: 0, drop_order: 4 },
-    Spec { column: Column::Ctxt, min: 11, grow: 0, drop_order: 10 },
-    Spec { column: Column::Daemon, min: 1, grow: 0, drop_order: 7 },
-    Spec { column: Column::Age, min: 7, grow: 0, drop_order: 8 },
-    Spec { column: Column::Origin, min: 9, grow: 0, drop_order: 9 },
+    Spec { column: Column::Ident, min: 12, drop_order: 6 },
+    Spec { column: Column::Tid, min: 7, drop_order: 2 },
+    Spec { column: Column::Name, min: 18, drop_order: 0 },
+    Spec { column: Column::Comm, min: 16, drop_order: 5 },
+    Spec { column: Column::State, min: 10, drop_order: 1 },
+    Spec { column: Column::Kernel, min: 1, drop_order: 3 },
+    Spec { column: Column::WaitsOn, min: 20, drop_order: 0 },
+    Spec { column: Column::Cpu, min: 5, drop_order: 4 },
+    Spec { column: Column::Ctxt, min: 11, drop_order: 10 },
+    Spec { column: Column::Daemon, min: 1, drop_order: 7 },
+    Spec { column: Column::Age, min: 7, drop_order: 8 },
+    Spec { column: Column::Origin, min: 9, drop_order: 9 },
 ];
 /// The name column stops growing here; the rest goes to "waits on".
 const NAME_MAX: u16 = 30;

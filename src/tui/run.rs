@@ -1,0 +1,222 @@
+//! The event loop: a tokio current-thread runtime on the main thread, with
+//! terminal input, a tick, samples, reports and signals in one `select!`.
+//! It draws, feeds each event to [`App::handle_event`] and performs the
+//! effect.
+
+use super::action::Effect;
+use super::app::{App, Config, Source};
+use super::event::{Event, LogKind, Report};
+use super::sampler::{Control, SamplerHandle};
+use super::terminal::{self, Tui};
+use super::theme::Theme;
+use super::ui;
+use super::workload::Workload;
+use crate::inspect::{Inspector, mark_inspector_thread};
+use crate::scenario::{BUILTINS, Scenario};
+use crate::threading::{Registry, format_exception, reset_excepthook, set_excepthook};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind, MouseEventKind};
+use futures::StreamExt;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+/// How often the clock ticks (uptime, "for 1.2 s" figures between samples).
+const TICK: Duration = Duration::from_millis(500);
+
+/// What to watch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A built-in scenario or a scenario file, run in this process.
+    Scenario(String),
+    /// Another process, read-only.
+    Attach(u32),
+}
+
+/// How to run the TUI.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// What to watch.
+    pub target: Target,
+    /// Time between samples.
+    pub interval: Duration,
+    /// Use colours.
+    pub color: bool,
+}
+
+/// Why the loop ended.
+enum Exit {
+    Quit(Vec<String>),
+    Signal(&'static str, u8),
+}
+
+/// Runs the TUI until the user quits; the process exit code.
+///
+/// # Errors
+///
+/// A scenario that cannot be loaded or started, a pid that cannot be read,
+/// or no terminal — all reported before the screen is touched.
+pub fn run(options: &Options) -> Result<u8, String> {
+    mark_inspector_thread();
+    let (scenario, inspector) = match &options.target {
+        Target::Scenario(name) => {
+            let scenario = crate::headless::load(name)?;
+            let mut inspector = Inspector::own(Registry::global()).map_err(|e| e.to_string())?;
+            inspector.set_scenario(Some(scenario.name.clone()));
+            (Some(scenario), inspector)
+        }
+        Target::Attach(pid) => {
+            let inspector = Inspector::pid(*pid).map_err(|e| format!("cannot attach to pid {pid}: {e}"))?;
+            (None, inspector)
+        }
+    };
+    if !std::io::stdout().is_terminal() {
+        return Err("the TUI needs a terminal; use `threadscope run NAME --headless` or `threadscope snapshot`".into());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the event loop: {e}"))?;
+    let exit = runtime.block_on(session(options, scenario, inspector))?;
+    match exit {
+        Exit::Quit(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            Ok(0)
+        }
+        Exit::Signal(name, code) => {
+            eprintln!("threadscope: {name}: terminal restored, threads abandoned");
+            Ok(code)
+        }
+    }
+}
+
+async fn session(options: &Options, scenario: Option<Scenario>, inspector: Inspector) -> Result<Exit, String> {
+    let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
+    let (samples_tx, mut samples) = mpsc::channel::<Event>(2);
+    let (mut terminal, guard) = terminal::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+    let stderr_tx = events_tx.clone();
+    let _ = terminal::capture_stderr(move |line| {
+        let _ = stderr_tx.send(Event::Log(LogKind::Stderr, line));
+    });
+    let hook_tx = events_tx.clone();
+    set_excepthook(move |args| {
+        let _ = hook_tx.send(Event::Log(LogKind::Exception, format_exception(args)));
+    });
+
+    let mut workload = match scenario {
+        Some(scenario) => Some(Workload::start(scenario, events_tx.clone())?),
+        None => None,
+    };
+    let source = match (&workload, &options.target) {
+        (Some(w), _) => Source::Own(w.info()),
+        (None, Target::Attach(pid)) => Source::Attach { pid: *pid },
+        (None, Target::Scenario(_)) => Source::Own(Default::default()),
+    };
+    let sampler =
+        SamplerHandle::spawn(inspector, options.interval, samples_tx).map_err(|e| format!("cannot start the sampler: {e}"))?;
+    let size = terminal.size().map_err(|e| e.to_string())?;
+    let mut app = App::new(Config {
+        source,
+        theme: if options.color { Theme::colored() } else { Theme::plain() },
+        debug_panic: std::env::var("THREADSCOPE_TEST_PANIC").is_ok_and(|v| v == "1"),
+        scenarios: scenarios(),
+        size: (size.width, size.height),
+        now: Instant::now(),
+    });
+
+    let result = event_loop(&mut terminal, &mut app, &mut workload, &sampler, &mut events, &mut samples).await;
+    drop(sampler);
+    drop(guard);
+    reset_excepthook();
+    result
+}
+
+async fn event_loop(
+    terminal: &mut Tui,
+    app: &mut App,
+    workload: &mut Option<Workload>,
+    sampler: &SamplerHandle,
+    events: &mut mpsc::UnboundedReceiver<Event>,
+    samples: &mut mpsc::Receiver<Event>,
+) -> Result<Exit, String> {
+    let mut input = EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    let failed = |e: std::io::Error| format!("terminal error: {e}");
+    let mut term = signal(SignalKind::terminate()).map_err(failed)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(failed)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(failed)?;
+    loop {
+        terminal.draw(|frame| ui::draw(frame, app)).map_err(failed)?;
+        let event = tokio::select! {
+            input = input.next() => match input {
+                Some(Ok(event)) => match translate(event) {
+                    Some(event) => event,
+                    None => continue,
+                },
+                Some(Err(e)) => return Err(failed(e)),
+                None => return Ok(Exit::Quit(Vec::new())),
+            },
+            Some(mut event) = samples.recv() => {
+                if let (Event::Sample(sample), Some(workload)) = (&mut event, workload.as_ref()) {
+                    sample.progress = workload.progress();
+                }
+                event
+            }
+            Some(event) = events.recv() => event,
+            _ = tick.tick() => Event::Tick(Instant::now()),
+            _ = term.recv() => return Ok(Exit::Signal("SIGTERM", 143)),
+            _ = hup.recv() => return Ok(Exit::Signal("SIGHUP", 129)),
+            _ = int.recv() => Event::Log(
+                LogKind::Info,
+                "SIGINT reached the main thread (interrupt_main or kill -INT); Python would raise KeyboardInterrupt there".into(),
+            ),
+        };
+        let mut effect = app.handle_event(event);
+        // A command's immediate report may itself call for an effect (quit).
+        while let Effect::Command(command) = effect {
+            let report = match workload.as_mut() {
+                Some(workload) => workload.perform(command),
+                None => Some(Report::Done { what: "act".into(), result: Err("read-only".into()) }),
+            };
+            effect = report.map_or(Effect::None, |report| app.handle_event(Event::Report(report)));
+        }
+        match effect {
+            Effect::None | Effect::Command(_) => {}
+            Effect::Pause(paused) => sampler.send(Control::Pause(paused)),
+            Effect::Quit(lines) => return Ok(Exit::Quit(lines)),
+            Effect::Panic => panic!("debug panic (Ctrl-P with THREADSCOPE_TEST_PANIC=1)"),
+        }
+        if app.take_scenario_changed()
+            && let Source::Own(info) = &app.source
+        {
+            sampler.send(Control::Scenario(Some(info.name.clone())));
+        }
+    }
+}
+
+/// Terminal events the app cares about (mouse motion and key releases are
+/// dropped without a redraw).
+fn translate(event: TermEvent) -> Option<Event> {
+    match event {
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => Some(Event::Key(key)),
+        TermEvent::Mouse(mouse) => match mouse.kind {
+            MouseEventKind::Moved | MouseEventKind::Drag(_) | MouseEventKind::Up(_) => None,
+            _ => Some(Event::Mouse(mouse)),
+        },
+        TermEvent::Resize(width, height) => Some(Event::Resize(width, height)),
+        _ => None,
+    }
+}
+
+/// The built-ins for the load picker: name and description.
+fn scenarios() -> Vec<(String, String)> {
+    BUILTINS
+        .iter()
+        .map(|b| {
+            let about = b.load(None).map(|s| s.description).unwrap_or_default();
+            (b.name.to_owned(), about)
+        })
+        .collect()
+}

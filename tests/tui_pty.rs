@@ -1,0 +1,290 @@
+//! The TUI end to end: the real binary in a pseudo-terminal, its screen read
+//! through a VT parser. Every wait polls the screen for expected text with
+//! a deadline; nothing sleeps a fixed time.
+#![cfg(feature = "tui")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long any one expectation may take before the test fails.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+struct Session {
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    parser: Arc<Mutex<vt100::Parser>>,
+    /// Everything the program wrote, for messages printed after it left
+    /// the alternate screen.
+    raw: Arc<Mutex<Vec<u8>>>,
+}
+
+fn size(cols: u16, rows: u16) -> PtySize {
+    PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }
+}
+
+impl Session {
+    fn start(args: &[&str], envs: &[(&str, &str)], cols: u16, rows: u16) -> Self {
+        let pair = native_pty_system().openpty(size(cols, rows)).unwrap();
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_threadscope"));
+        command.args(args);
+        command.env("TERM", "xterm-256color");
+        command.env_remove("NO_COLOR");
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        let child = pair.slave.spawn_command(command).unwrap();
+        drop(pair.slave);
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(
+            rows.try_into().unwrap(),
+            cols.try_into().unwrap(),
+            0,
+        )));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let (feed, log) = (parser.clone(), raw.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                feed.lock().unwrap().process(&buf[..n]);
+                log.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let writer = pair.master.take_writer().unwrap();
+        Self { master: pair.master, writer, child, parser, raw }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Waits until the screen satisfies `ready`; returns it.
+    fn wait_until(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        self.wait_until(text, |s| s.contains(text))
+    }
+
+    fn resize(&mut self, cols: u16, rows: u16) {
+        self.master.resize(size(cols, rows)).unwrap();
+        self.parser.lock().unwrap().screen_mut().set_size(rows.try_into().unwrap(), cols.try_into().unwrap());
+    }
+
+    fn press(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.process_id().unwrap() as i32
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader drain what was written last.
+                let _ = self.wait_until("the output to settle", |_| true);
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the program did not exit; screen:\n{}", self.screen());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The alternate screen was left and the cursor is shown again.
+    fn assert_restored(&self) {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let (alternate, hidden) = {
+                let parser = self.parser.lock().unwrap();
+                (parser.screen().alternate_screen(), parser.screen().hide_cursor())
+            };
+            if !alternate && !hidden {
+                return;
+            }
+            assert!(Instant::now() < deadline, "terminal not restored: alternate={alternate} hidden cursor={hidden}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn output(&self) -> String {
+        String::from_utf8_lossy(&self.raw.lock().unwrap()).into_owned()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+        }
+    }
+}
+
+fn signal(pid: i32, signal: rustix::process::Signal) {
+    let pid = rustix::process::Pid::from_raw(pid).unwrap();
+    rustix::process::kill_process(pid, signal).unwrap();
+}
+
+#[test]
+fn tour_screens_filter_sort_spawn_stop_and_quit() {
+    let mut s = Session::start(&[], &[], 120, 40);
+    s.wait_for("scenario tour");
+    s.wait_for("Lock-Holder");
+    for (key, expected) in [
+        ("2", "Wait-for graph"),
+        ("3", "-60s"),
+        ("4", "Naming patterns"),
+        ("5", "tasks in /proc/"),
+        ("6", "watching pid"),
+        ("?", "Act on the workload"),
+        ("1", "WAITS ON"),
+    ] {
+        s.press(key);
+        s.wait_for(expected);
+    }
+
+    s.press("/reader");
+    let screen = s.wait_until("the filter to apply", |s| s.contains("/reader▏") && !s.contains("Housekeeper"));
+    assert!(screen.contains("Config-Reader-1"), "{screen}");
+    s.press("\x1b");
+    s.wait_for("Housekeeper");
+
+    s.press("s");
+    s.wait_for("IDENT▲");
+    s.press("s");
+    s.wait_for("TID▲");
+    s.press("o");
+    s.wait_for("TID▼");
+
+    s.press("n");
+    s.wait_for("Spawn a worker");
+    s.press("\r");
+    s.wait_for("spawn Sleeper: started Sleeper-1");
+    // Selected once a sample has it: its name heads the detail pane.
+    s.press("/Sleeper-1\r");
+    s.wait_for("Sleeper-1 ─ Enter hides");
+    s.press("x");
+    s.wait_for("stop Sleeper-1: asked to stop");
+    s.wait_for("Terminated");
+    s.press("/\x1b");
+    s.wait_for("Housekeeper");
+
+    s.press("q");
+    s.wait_for("Python would wait for them at exit");
+    s.press("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "{status:?}");
+    s.assert_restored();
+    assert!(s.output().contains("abandoned"), "{}", s.output());
+}
+
+#[test]
+fn quitting_stops_threads_and_names_those_that_cannot_stop() {
+    let dir = std::env::temp_dir().join(format!("threadscope-tui-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("abba.toml");
+    let abba = |name: &str, first: &str, second: &str| {
+        format!(
+            "[[threads]]\nname = \"{name}\"\nsteps = [{{ acquire = \"{first}\" }}, {{ wait = \"both\" }}, {{ acquire = \"{second}\" }}]\n"
+        )
+    };
+    let text = format!(
+        "name = \"abba\"\ndescription = \"non-daemon deadlock\"\n[primitives]\nA = {{ kind = \"lock\" }}\nB = {{ kind = \"lock\" }}\nboth = {{ kind = \"barrier\", parties = 2 }}\n{}{}",
+        abba("Transfer-AB", "A", "B"),
+        abba("Transfer-BA", "B", "A")
+    );
+    std::fs::write(&file, text).unwrap();
+    let mut s = Session::start(&["run", file.to_str().unwrap()], &[], 120, 40);
+    s.wait_for("DEADLOCK");
+    s.press("q");
+    s.wait_for("stop them cooperatively");
+    s.press("s");
+    s.wait_for("could not be stopped");
+    s.press("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "{status:?}");
+    s.assert_restored();
+    let screen = s.wait_for("could not be stopped");
+    assert!(screen.contains("Transfer-AB: blocked in acquire of lock B"), "{screen}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let mut s = Session::start(&["run", "dining-philosophers"], &[], 120, 40);
+    s.wait_for("Philosopher-");
+    signal(s.pid(), rustix::process::Signal::TERM);
+    let status = s.wait_exit();
+    assert_eq!(status.exit_code(), 143, "{status:?}");
+    s.assert_restored();
+    assert!(s.screen().contains("SIGTERM"), "{}", s.screen());
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_reports_it() {
+    let envs = [("THREADSCOPE_TEST_PANIC", "1"), ("RUST_BACKTRACE", "0")];
+    let mut s = Session::start(&["run", "tour"], &envs, 120, 40);
+    s.wait_for("Lock-Holder");
+    s.press("\x10"); // Ctrl-P
+    let status = s.wait_exit();
+    assert!(!status.success());
+    s.assert_restored();
+    let screen = s.wait_for("debug panic");
+    assert!(screen.contains("panicked"), "{screen}");
+    // The message came after the terminal was restored, not into the UI.
+    let output = s.output();
+    let left = output.rfind("\x1b[?1049l").unwrap();
+    assert!(output[left..].contains("debug panic"), "{output:?}");
+}
+
+#[test]
+fn attach_is_read_only_and_survives_the_target_exiting() {
+    let mut target = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    let pid = target.id().to_string();
+    let mut s = Session::start(&["attach", &pid, "--interval", "200ms"], &[], 120, 40);
+    s.wait_for(&format!("attached to {pid} (read-only)"));
+    s.wait_for("sleep");
+    s.press("n");
+    s.wait_for("read-only: attached to pid");
+    target.kill().unwrap();
+    target.wait().unwrap();
+    s.wait_for("PROCESS EXITED");
+    s.press("q");
+    assert!(s.wait_exit().success());
+    s.assert_restored();
+}
+
+#[test]
+fn tiny_terminals_and_resizes() {
+    let mut s = Session::start(&["run", "tour", "--no-color"], &[], 30, 8);
+    s.wait_for("too small");
+    s.resize(120, 40);
+    s.wait_for("Lock-Holder");
+    for (cols, rows) in [(20, 5), (200, 60), (61, 12), (80, 24)] {
+        s.resize(cols, rows);
+    }
+    s.wait_for("threadscope");
+    s.press("q");
+    s.wait_for("Python would wait");
+    s.press("q");
+    assert!(s.wait_exit().success());
+    s.assert_restored();
+}
+
