@@ -83,7 +83,7 @@ impl App {
             .collect();
         let deadlocks: HashSet<String> = snapshot.deadlocks.iter().map(|d| d.describe()).collect();
         let mut notes = Vec::new();
-        notes.extend(sorted(findings.difference(&self.seen.findings)).map(|f| format!("finding: {f}")));
+        notes.extend(sorted(findings.difference(&self.seen.findings)).cloned());
         notes.extend(sorted(self.seen.findings.difference(&findings)).map(|f| format!("cleared: {f}")));
         notes.extend(sorted(deadlocks.difference(&self.seen.deadlocks)).map(|d| format!("DEADLOCK: {d}")));
         notes.extend(sorted(self.seen.deadlocks.difference(&deadlocks)).map(|d| format!("deadlock broken: {d}")));

@@ -20,11 +20,463 @@ fn typed(app: &mut App, text: &str) {
     }
 }
 
+fn app() -> App {
+    fixtures::app(3, 120, 40, Instant::now())
+}
+
+/// Selects the thread named `name` (through the filter, then clears it).
+fn select(app: &mut App, name: &str) {
+    let index = app.table().rows.iter().position(|&i| app.snapshot().unwrap().threads[i].name.shown() == name);
+    app.update(Action::SelectRow(index.unwrap()));
+    assert_eq!(app.selected_thread().unwrap().name.shown(), name);
+}
+
+fn command(effect: Effect) -> Command {
+    match effect {
+        Effect::Command(command) => command,
+        other => panic!("expected a command, got {other:?}"),
+    }
+}
+
 #[test]
 fn filter_then_stop_acts_on_the_filtered_thread() {
-    let mut app = fixtures::app(0, 120, 40, Instant::now());
+    let mut app = app();
     typed(&mut app, "/Producer\r");
     assert_eq!(app.table().rows.len(), 1);
     let effect = key(&mut app, KeyCode::Char('x'));
     assert_eq!(effect, Effect::Command(Command::Stop { key: 6, name: "Producer".into() }), "{:?}", app.status());
+}
+
+/// The screen as text, one line per row, trailing blanks trimmed.
+pub(super) fn screen_text(app: &App, width: u16, height: u16) -> String {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    let area = Rect::new(0, 0, width, height);
+    let mut buf = Buffer::empty(area);
+    ui::render(app, area, &mut buf);
+    let mut out = String::new();
+    for y in 0..height {
+        let mut line = String::new();
+        for x in 0..width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+
+#[test]
+fn tabs_cycle_and_jump() {
+    let mut app = app();
+    assert_eq!(app.tab(), Tab::Threads);
+    app.update(Action::NextTab);
+    assert_eq!(app.tab(), Tab::Locks);
+    app.update(Action::PrevTab);
+    app.update(Action::PrevTab);
+    assert_eq!(app.tab(), Tab::Help);
+    app.update(Action::ShowTab(Tab::Kernel));
+    assert_eq!(app.tab(), Tab::Kernel);
+    key(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.tab(), Tab::Help);
+    key(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.tab(), Tab::Timeline);
+}
+
+#[test]
+fn moving_the_selection_pages_and_ends() {
+    let mut app = fixtures::app(200, 120, 40, Instant::now());
+    let rows = app.table().rows.len();
+    app.update(Action::Down);
+    app.update(Action::Down);
+    assert_eq!(app.table().selected, 2);
+    app.update(Action::Up);
+    assert_eq!(app.table().selected, 1);
+    app.update(Action::PageDown);
+    let page = app.table().selected - 1;
+    assert!(page > 10, "{page}");
+    app.update(Action::PageUp);
+    assert_eq!(app.table().selected, 1);
+    app.update(Action::End);
+    assert_eq!(app.table().selected, rows - 1);
+    assert!(app.table().offset > 0 && app.table().offset + 10 < rows, "the selection is scrolled into view");
+    app.update(Action::Home);
+    assert_eq!((app.table().selected, app.table().offset), (0, 0));
+    app.update(Action::Up);
+    assert_eq!(app.table().selected, 0);
+    app.update(Action::SelectRow(5));
+    assert_eq!(app.selected_thread().unwrap().name.shown(), "Producer");
+    app.update(Action::SelectRow(100_000));
+    assert_eq!(app.table().selected, rows - 1);
+}
+
+#[test]
+fn the_selection_follows_its_thread_across_samples_and_sorts() {
+    let mut app = app();
+    select(&mut app, "Producer");
+    app.update(Action::SortBy(Column::Name));
+    assert_eq!(app.selected_thread().unwrap().name.shown(), "Producer");
+    let sample = Sample { snapshot: fixtures::snapshot(3), at: Instant::now() + std::time::Duration::from_secs(60), progress: Vec::new() };
+    app.handle_event(Event::Sample(Box::new(sample)));
+    assert_eq!(app.selected_thread().unwrap().name.shown(), "Producer");
+}
+
+#[test]
+fn sorting_by_every_column_and_reversing() {
+    let mut app = app();
+    app.update(Action::SortNext);
+    assert_eq!(app.table().sort, Some(Column::Ident));
+    app.update(Action::SortPrev);
+    assert_eq!(app.table().sort, Some(Column::Origin));
+    for column in Column::ALL {
+        app.update(Action::SortBy(column));
+        assert_eq!(app.table().sort, Some(column));
+        assert_eq!(app.table().rows.len(), app.snapshot().unwrap().threads.len());
+    }
+    app.update(Action::SortBy(Column::Name));
+    let first = |app: &App| app.snapshot().unwrap().threads[app.table().rows[0]].name.shown().to_owned();
+    assert_eq!(first(&app), "Config-Reader-1");
+    app.update(Action::SortBy(Column::Name)); // again: reversed
+    assert!(app.table().descending);
+    assert_eq!(first(&app), "tokio-runtime-w");
+    app.update(Action::SortReverse);
+    assert_eq!(first(&app), "Config-Reader-1");
+    app.update(Action::SortBy(Column::Cpu));
+    assert!(app.table().descending, "busiest first");
+    assert_eq!(app.snapshot().unwrap().threads[app.table().rows[0]].kernel.as_ref().unwrap().cpu_percent, Some(97.5));
+}
+
+#[test]
+fn the_filter_narrows_as_you_type_and_esc_clears_it() {
+    let mut app = app();
+    let all = app.table().rows.len();
+    app.update(Action::Filter);
+    assert_eq!(app.dialog(), Some(&Dialog::Filter));
+    for c in "READER".chars() {
+        app.update(Action::Input(c));
+    }
+    assert_eq!(app.table().rows.len(), 2, "case-insensitive");
+    app.update(Action::Backspace);
+    assert_eq!(app.table().filter, "READE");
+    app.update(Action::Confirm);
+    assert_eq!(app.dialog(), None);
+    assert_eq!(app.table().rows.len(), 2);
+    app.update(Action::Filter);
+    app.update(Action::Cancel);
+    assert_eq!((app.table().rows.len(), app.table().filter.as_str()), (all, ""));
+    typed(&mut app, "/foreign\r");
+    assert_eq!(app.table().rows.len(), 1, "origin words match");
+    typed(&mut app, "/\x1b/zzz\r");
+    assert!(app.table().rows.is_empty());
+    assert!(app.selected_thread().is_none());
+}
+
+#[test]
+fn detail_and_pause_toggle() {
+    let mut app = app();
+    assert!(app.areas().unwrap().detail.is_some());
+    app.update(Action::ToggleDetail);
+    assert!(app.areas().unwrap().detail.is_none());
+    assert_eq!(app.update(Action::TogglePause), Effect::Pause(true));
+    assert!(app.paused());
+    assert_eq!(key(&mut app, KeyCode::Char(' ')), Effect::Pause(false));
+    assert_eq!(app.log().last().unwrap().text, "sampling resumed");
+}
+
+#[test]
+fn start_stop_daemon_act_on_the_selected_thread() {
+    let mut app = app();
+    select(&mut app, "Late-Starter");
+    assert_eq!(command(app.update(Action::Start)), Command::Start { key: 7, name: "Late-Starter".into() });
+    assert_eq!(command(app.update(Action::Stop)), Command::Stop { key: 7, name: "Late-Starter".into() });
+    assert_eq!(
+        command(app.update(Action::ToggleDaemon)),
+        Command::SetDaemon { key: 7, name: "Late-Starter".into(), daemon: true }
+    );
+    select(&mut app, "Housekeeper");
+    assert_eq!(
+        command(app.update(Action::ToggleDaemon)),
+        Command::SetDaemon { key: 8, name: "Housekeeper".into(), daemon: false }
+    );
+}
+
+#[test]
+fn actions_refuse_threads_that_are_not_ours() {
+    let mut app = app();
+    select(&mut app, "MainThread");
+    assert_eq!(app.update(Action::Stop), Effect::None);
+    assert!(app.status().unwrap().contains("threadscope's own thread"), "{:?}", app.status());
+    select(&mut app, "tokio-runtime-w");
+    assert_eq!(app.update(Action::Rename), Effect::None);
+    assert!(app.status().unwrap().contains("not a library thread"));
+    assert_eq!(app.dialog(), None);
+}
+
+#[test]
+fn join_asks_for_a_timeout_and_checks_it() {
+    let mut app = app();
+    select(&mut app, "Producer");
+    assert_eq!(app.update(Action::Join), Effect::None);
+    let Some(Dialog::Prompt(prompt)) = app.dialog() else { panic!("{:?}", app.dialog()) };
+    assert_eq!(prompt.input, "1s");
+    app.update(Action::Backspace);
+    app.update(Action::Backspace);
+    typed(&mut app, "soon");
+    assert_eq!(app.update(Action::Confirm), Effect::None);
+    let Some(Dialog::Prompt(prompt)) = app.dialog() else { panic!() };
+    assert!(prompt.error.as_deref().unwrap().contains("bad duration"), "{prompt:?}");
+    for _ in 0..4 {
+        app.update(Action::Backspace);
+    }
+    typed(&mut app, "250ms");
+    let expected = Command::Join { key: 6, name: "Producer".into(), timeout: std::time::Duration::from_millis(250) };
+    assert_eq!(command(app.update(Action::Confirm)), expected);
+    assert_eq!(app.dialog(), None);
+}
+
+#[test]
+fn rename_prefills_the_name_and_refuses_an_empty_one() {
+    let mut app = app();
+    select(&mut app, "Producer");
+    app.update(Action::Rename);
+    for _ in 0.."Producer".len() {
+        app.update(Action::Backspace);
+    }
+    app.update(Action::Confirm);
+    let Some(Dialog::Prompt(prompt)) = app.dialog() else { panic!() };
+    assert_eq!(prompt.error.as_deref(), Some("a name cannot be empty"));
+    typed(&mut app, "Job-Producer-1");
+    let expected = Command::Rename { key: 6, from: "Producer".into(), to: "Job-Producer-1".into() };
+    assert_eq!(command(key(&mut app, KeyCode::Enter)), expected);
+    app.update(Action::Rename);
+    assert_eq!(app.update(Action::Cancel), Effect::None);
+    assert_eq!(app.dialog(), None);
+}
+
+#[test]
+fn spawn_palette_then_target_picker() {
+    let mut app = app();
+    app.update(Action::Spawn);
+    let Some(Dialog::Picker(picker)) = app.dialog() else { panic!() };
+    assert_eq!(picker.items.len(), crate::scenario::WorkerKind::ALL.len());
+    assert_eq!(
+        command(app.update(Action::Confirm)),
+        Command::Spawn { worker: crate::scenario::WorkerKind::Sleeper, target: None }
+    );
+    app.update(Action::Spawn);
+    app.update(Action::Down);
+    app.update(Action::Down); // lock contender
+    app.update(Action::Confirm);
+    let Some(Dialog::Picker(picker)) = app.dialog() else { panic!() };
+    let locks: Vec<&str> = picker.items.iter().map(|i| i.value.as_str()).collect();
+    assert_eq!(locks, ["fork-0", "fork-1", "config"]);
+    app.update(Action::Up); // wraps to config
+    assert_eq!(
+        command(app.update(Action::Confirm)),
+        Command::Spawn { worker: crate::scenario::WorkerKind::LockContender, target: Some("config".into()) }
+    );
+    app.update(Action::Spawn);
+    app.update(Action::Cancel);
+    assert_eq!(app.dialog(), None);
+}
+
+#[test]
+fn events_locks_interrupt_and_load() {
+    let mut app = app();
+    app.update(Action::SetEvent);
+    assert_eq!(command(app.update(Action::Confirm)), Command::SetEvent("done".into()));
+    app.update(Action::ClearEvent);
+    assert_eq!(command(app.update(Action::Confirm)), Command::ClearEvent("done".into()));
+    app.update(Action::ReleaseLock);
+    app.update(Action::Down);
+    assert_eq!(command(app.update(Action::Confirm)), Command::ReleaseLock("fork-1".into()));
+    assert_eq!(command(app.update(Action::InterruptMain)), Command::InterruptMain);
+    app.update(Action::LoadScenario);
+    app.update(Action::Down);
+    assert_eq!(command(app.update(Action::Confirm)), Command::Load("deadlock".into()));
+}
+
+#[test]
+fn a_scenario_without_the_primitive_says_so() {
+    let mut app = app();
+    app.handle_event(Event::Report(Report::Loaded(ScenarioInfo { name: "bare".into(), ..ScenarioInfo::default() })));
+    assert!(app.take_scenario_changed());
+    assert!(!app.take_scenario_changed());
+    app.update(Action::SetEvent);
+    assert_eq!(app.dialog(), None);
+    assert!(app.status().unwrap().contains("no event"), "{:?}", app.status());
+}
+
+#[test]
+fn outcomes_reach_the_status_line_and_the_log() {
+    let mut app = app();
+    let error = "RuntimeError: cannot set daemon status of active thread";
+    let report = Report::Done { what: "Producer.daemon = True".into(), result: Err(error.into()) };
+    assert_eq!(app.handle_event(Event::Report(report)), Effect::None);
+    assert_eq!(app.status(), Some(format!("Producer.daemon = True: {error}").as_str()));
+    assert_eq!(app.log().last().unwrap().kind, LogKind::Error);
+    let report = Report::Done { what: "rename Producer → P".into(), result: Ok("kernel comm is now \"P\"".into()) };
+    app.handle_event(Event::Report(report));
+    assert_eq!(app.log().last().unwrap().kind, LogKind::Action);
+    app.handle_event(Event::Log(LogKind::Exception, "Exception in thread W:\npanicked at a.rs:1:1:\nboom\n".into()));
+    assert_eq!(app.status(), Some("Exception in thread W:"));
+    assert_eq!(app.log().last().unwrap().text, "boom");
+    app.handle_event(Event::SamplerError("permission denied".into()));
+    assert!(app.status().unwrap().contains("sampling failed"));
+}
+
+#[test]
+fn quit_asks_when_non_daemon_threads_run_and_can_stop_them() {
+    let mut app = app();
+    assert_eq!(key(&mut app, KeyCode::Char('q')), Effect::None);
+    let Some(Dialog::Quit(quit)) = app.dialog() else { panic!("{:?}", app.dialog()) };
+    assert_eq!(quit.waiting_for, ["Lock-Holder", "Config-Reader-1", "Config-Reader-2", "Producer"]);
+    assert!(quit.daemons.contains(&"Housekeeper".to_owned()));
+    assert_eq!(app.update(Action::Cancel), Effect::None);
+    assert_eq!(app.dialog(), None);
+
+    app.update(Action::Quit);
+    let stop = command(app.update(Action::StopAndQuit));
+    assert!(matches!(stop, Command::StopAll { .. }));
+    assert_eq!(app.update(Action::StopAndQuit), Effect::None, "asked once");
+    let stuck = vec!["Config-Reader-1: blocked in acquire of lock config".to_owned()];
+    assert_eq!(app.handle_event(Event::Report(Report::StoppedAll { stuck: stuck.clone() })), Effect::None);
+    let Some(Dialog::Quit(quit)) = app.dialog() else { panic!() };
+    assert_eq!(quit.stuck, stuck);
+    let Effect::Quit(lines) = app.update(Action::QuitNow) else { panic!() };
+    assert!(lines[0].contains("could not be stopped") && lines[1].contains("Config-Reader-1"), "{lines:?}");
+}
+
+#[test]
+fn quit_after_every_thread_stopped_and_ctrl_c_twice() {
+    let mut app = app();
+    app.update(Action::Quit);
+    app.update(Action::Confirm);
+    let effect = app.handle_event(Event::Report(Report::StoppedAll { stuck: Vec::new() }));
+    assert!(matches!(effect, Effect::Quit(_)), "{effect:?}");
+    let mut app = self::app();
+    let ctrl_c = || Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(app.handle_event(ctrl_c()), Effect::None);
+    assert!(matches!(app.handle_event(ctrl_c()), Effect::Quit(lines) if lines[0].contains("non-daemon")));
+}
+
+#[test]
+fn attach_mode_is_read_only_and_quits_at_once() {
+    let mut app = App::new(Config {
+        source: Source::Attach { pid: 1 },
+        theme: Theme::plain(),
+        debug_panic: false,
+        scenarios: Vec::new(),
+        size: (120, 40),
+        now: Instant::now(),
+    });
+    app.handle_event(Event::Sample(Box::new(Sample { snapshot: fixtures::snapshot(0), at: Instant::now(), progress: Vec::new() })));
+    for action in [Action::Spawn, Action::Stop, Action::SetEvent, Action::LoadScenario, Action::InterruptMain] {
+        assert_eq!(app.update(action), Effect::None);
+        assert!(app.status().unwrap().starts_with("read-only"));
+        assert_eq!(app.dialog(), None);
+    }
+    assert_eq!(app.update(Action::Quit), Effect::Quit(Vec::new()));
+}
+
+#[test]
+fn the_debug_panic_needs_its_variable() {
+    let mut app = app();
+    assert_eq!(app.update(Action::DebugPanic), Effect::None);
+    assert!(app.status().unwrap().contains("THREADSCOPE_TEST_PANIC=1"));
+    let mut armed = App::new(Config { debug_panic: true, ..config() });
+    assert_eq!(armed.update(Action::DebugPanic), Effect::Panic);
+}
+
+fn config() -> Config {
+    Config {
+        source: Source::Own(ScenarioInfo::default()),
+        theme: Theme::colored(),
+        debug_panic: false,
+        scenarios: Vec::new(),
+        size: (120, 40),
+        now: Instant::now(),
+    }
+}
+
+#[test]
+fn samples_log_lifecycle_findings_and_deadlocks() {
+    let start = Instant::now();
+    let mut app = App::new(config());
+    let mut first = fixtures::snapshot(0);
+    first.deadlocks.clear();
+    first.threads[6].state = crate::threading::ThreadState::Created;
+    let sample = |snapshot, secs| Event::Sample(Box::new(Sample { snapshot, at: start + std::time::Duration::from_secs(secs), progress: Vec::new() }));
+    app.handle_event(sample(first.clone(), 1));
+    assert!(app.log().last().unwrap().text.starts_with("lock config held"), "{:?}", app.log());
+    let mut second = fixtures::snapshot(0);
+    second.threads[6].state = crate::threading::ThreadState::Running;
+    second.threads[2].name = crate::inspect::DisplayName::from_text("Keeper");
+    second.findings.clear();
+    app.handle_event(sample(second, 2));
+    let texts: Vec<&str> = app.log().entries.iter().map(|e| e.text.as_str()).collect();
+    assert!(texts.contains(&"Lock-Holder renamed to Keeper"), "{texts:?}");
+    assert!(texts.contains(&"Late-Starter started"), "{texts:?}");
+    assert!(texts.iter().any(|t| t.starts_with("cleared: lock config held")), "{texts:?}");
+    assert!(texts.iter().any(|t| t.starts_with("DEADLOCK: Philosopher-0 waits for fork-1")), "{texts:?}");
+    assert!(app.status().unwrap().starts_with("DEADLOCK"));
+    app.handle_event(sample(first, 3));
+    assert!(app.log().last().unwrap().text.starts_with("deadlock broken"), "{:?}", app.log().last());
+}
+
+#[test]
+fn scrolling_screens_without_a_selection() {
+    let mut app = app();
+    for tab in [Tab::Locks, Tab::Names, Tab::Kernel, Tab::Help] {
+        app.update(Action::ShowTab(tab));
+        app.update(Action::Down);
+        app.update(Action::PageDown);
+        app.update(Action::Home);
+    }
+    assert_eq!(app.table().selected, 0, "the table did not move");
+    app.update(Action::ShowTab(Tab::Log));
+    for i in 0..50 {
+        app.handle_event(Event::Log(LogKind::Stderr, format!("line {i}")));
+    }
+    app.update(Action::Up);
+    assert_eq!(app.log().back, 1);
+    app.update(Action::End);
+    assert_eq!(app.log().back, 0);
+}
+
+#[test]
+fn mouse_selects_rows_switches_tabs_and_sorts() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = app();
+    let click = |column, row| {
+        Event::Mouse(MouseEvent { kind: MouseEventKind::Down(MouseButton::Left), column, row, modifiers: KeyModifiers::NONE })
+    };
+    let table = app.areas().unwrap().table;
+    app.handle_event(click(30, table.y + 1 + 5));
+    assert_eq!(app.selected_thread().unwrap().name.shown(), "Producer");
+    app.handle_event(click(1, table.y));
+    assert!(app.table().sort.is_some(), "a header click sorts");
+    let wheel = Event::Mouse(MouseEvent { kind: MouseEventKind::ScrollDown, column: 5, row: 10, modifiers: KeyModifiers::NONE });
+    let before = app.table().selected;
+    app.handle_event(wheel);
+    assert_eq!(app.table().selected, before + 1);
+    let tabs = app.areas().unwrap().tabs;
+    app.handle_event(click(13, tabs.y));
+    assert_eq!(app.tab(), Tab::Locks);
+    app.handle_event(click(5, 200)); // outside: nothing
+    assert_eq!(app.tab(), Tab::Locks);
+}
+
+#[test]
+fn resizes_keep_the_selection_visible() {
+    let mut app = fixtures::app(500, 120, 40, Instant::now());
+    app.update(Action::End);
+    app.handle_event(Event::Resize(80, 15));
+    let rows = app.areas().map_or(0, |a| usize::from(a.table.height) - 1);
+    assert!(app.table().selected >= app.table().offset && app.table().selected < app.table().offset + rows);
+    app.handle_event(Event::Resize(20, 5));
+    assert!(app.areas().is_none(), "too small");
+    app.update(Action::Up);
+    app.handle_event(Event::Tick(Instant::now()));
 }

@@ -21,7 +21,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Span::styled(format!("{} threadscope's own, ", count(Origin::Inspector)), theme.inspector()),
         Span::styled(format!("{} foreign", count(Origin::Foreign)), theme.foreign()),
         Span::styled(
-            format!("  · {} futex group(s): threads asleep on one address, likely one lock", snapshot.futex_groups.len()),
+            format!("  · {} futex group(s): asleep on one address, likely one lock", snapshot.futex_groups.len()),
             theme.dim(),
         ),
     ]);
@@ -32,7 +32,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let group_of: HashMap<&str, usize> =
         snapshot.futex_groups.iter().enumerate().map(|(i, g)| (g.address.as_str(), i)).collect();
     let header = format!(
-        "{:>7} {:<16} {:<9} {:<20} {:<14} {:<22} {:<18} {:>5} {:>3} {:>4}",
+        "{:>7} {:<16} {:<9} {:<18} {:<14} {:<18} {:<17} {:>5} {:>3} {:>4}",
         "TID", "COMM", "ORIGIN", "LIBRARY NAME", "STATE", "WCHAN", "FUTEX", "CPU%", "CPU", "NICE"
     );
     buf.set_stringn(area.x, area.y + 1, header, usize::from(area.width), theme.table_header(false));
@@ -50,14 +50,14 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
             None => String::new(),
         };
         let text = format!(
-            "{:>7} {:<16} {:<9} {:<20} {:<14} {:<22} {:<18} {:>5} {:>3} {:>4}",
+            "{:>7} {:<16} {:<9} {:<18} {:<14} {:<18} {:<17} {:>5} {:>3} {:>4}",
             k.tid,
             fit(k.comm.shown(), 16),
             words::origin_word(t.origin),
-            fit(library, 20),
+            fit(library, 18),
             fit(&format!("{} {}", k.state, describe_state(k.state)), 14),
-            fit(&words::wchan(t).unwrap_or_default(), 22),
-            fit(&futex, 18),
+            fit(&words::wchan(t).unwrap_or_default(), 18),
+            fit(&futex, 17),
             k.cpu_percent.map_or_else(String::new, |c| format!("{c:.1}")),
             k.processor,
             k.nice,

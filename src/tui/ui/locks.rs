@@ -27,7 +27,7 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
         .map(String::as_str)
         .collect();
     let mut out = Vec::new();
-    let name_w = snapshot.primitives.iter().map(|p| p.name.chars().count()).max().unwrap_or(4).clamp(4, 24);
+    let name_w = snapshot.primitives.iter().map(|p| p.name.chars().count()).max().unwrap_or(0).clamp(9, 24);
     let people_w = usize::from(width).saturating_sub(name_w + 12 + 9 + 24 + 5) / 2;
     out.push(Line::styled(
         format!(

@@ -21,18 +21,18 @@ struct Spec {
 }
 
 const SPECS: [Spec; 12] = [
-    Spec { column: Column::Ident, min: 12, drop_order: 6 },
+    Spec { column: Column::Ident, min: 12, drop_order: 9 },
     Spec { column: Column::Tid, min: 7, drop_order: 2 },
     Spec { column: Column::Name, min: 18, drop_order: 0 },
     Spec { column: Column::Comm, min: 16, drop_order: 5 },
     Spec { column: Column::State, min: 10, drop_order: 1 },
     Spec { column: Column::Kernel, min: 1, drop_order: 3 },
-    Spec { column: Column::WaitsOn, min: 20, drop_order: 0 },
+    Spec { column: Column::WaitsOn, min: 32, drop_order: 0 },
     Spec { column: Column::Cpu, min: 5, drop_order: 4 },
     Spec { column: Column::Ctxt, min: 11, drop_order: 10 },
     Spec { column: Column::Daemon, min: 1, drop_order: 7 },
     Spec { column: Column::Age, min: 7, drop_order: 8 },
-    Spec { column: Column::Origin, min: 9, drop_order: 9 },
+    Spec { column: Column::Origin, min: 9, drop_order: 6 },
 ];
 /// The name column stops growing here; the rest goes to "waits on".
 const NAME_MAX: u16 = 30;
@@ -41,12 +41,23 @@ const NAME_MAX: u16 = 30;
 pub(crate) fn columns(width: u16) -> Vec<(Column, u16, u16)> {
     let mut shown: Vec<&Spec> = SPECS.iter().collect();
     let need = |shown: &[&Spec]| shown.iter().map(|s| s.min + 1).sum::<u16>().saturating_sub(1);
-    while need(&shown) > width && shown.len() > 1 {
-        let Some((i, _)) = shown.iter().enumerate().max_by_key(|(_, s)| s.drop_order) else { break };
+    while need(&shown) > width {
+        let droppable = shown.iter().enumerate().filter(|(_, s)| s.drop_order > 1);
+        let Some((i, _)) = droppable.max_by_key(|(_, s)| s.drop_order) else { break };
         shown.remove(i);
     }
-    let mut spare = width.saturating_sub(need(&shown));
     let mut widths: Vec<u16> = shown.iter().map(|s| s.min).collect();
+    // Still too wide: "waits on", then the name, give up room.
+    let mut excess = need(&shown).saturating_sub(width);
+    for column in [Column::WaitsOn, Column::Name] {
+        if let Some(i) = shown.iter().position(|s| s.column == column) {
+            let cut = excess.min(widths[i].saturating_sub(8));
+            widths[i] -= cut;
+            excess -= cut;
+        }
+    }
+    let used: u16 = widths.iter().map(|w| w + 1).sum::<u16>().saturating_sub(1);
+    let mut spare = width.saturating_sub(used);
     if let Some(i) = shown.iter().position(|s| s.column == Column::Name) {
         let extra = (spare / 4).min(NAME_MAX.saturating_sub(widths[i]));
         widths[i] += extra;
