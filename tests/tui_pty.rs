@@ -167,7 +167,7 @@ fn tour_screens_filter_sort_spawn_stop_and_quit() {
     s.wait_for("Housekeeper");
 
     s.press("s");
-    s.wait_for("IDENT▲");
+    s.wait_for("sort: IDENT ▲");
     s.press("s");
     s.wait_for("TID▲");
     s.press("o");
@@ -281,10 +281,28 @@ fn tiny_terminals_and_resizes() {
         s.resize(cols, rows);
     }
     s.wait_for("threadscope");
-    s.press("q");
-    s.wait_for("Python would wait");
-    s.press("q");
+    signal(s.pid(), rustix::process::Signal::HUP);
+    assert_eq!(s.wait_exit().exit_code(), 129);
+    s.assert_restored();
+}
+
+#[test]
+fn exceptions_interrupts_and_loading_another_scenario() {
+    let mut s = Session::start(&["run", "exceptions"], &[], 120, 40);
+    s.press("6");
+    s.wait_for("Exception in thread Parser-1:");
+    s.wait_for("unexpected token at line 42");
+    s.press("i");
+    s.wait_for("SIGINT reached the main thread");
+    s.press("l");
+    s.wait_for("Load a scenario");
+    s.press("\x1b[B\x1b[B\r"); // ↓ ↓ Enter: deadlock
+    s.wait_for("loaded scenario deadlock");
+    s.wait_for("stop exceptions: ");
+    s.wait_for("DEADLOCK");
+    s.press("\x03"); // Ctrl-C: only daemon threads are left, so it quits at once
     assert!(s.wait_exit().success());
     s.assert_restored();
+    assert!(s.output().contains("abandoned 2 daemon thread(s)"), "{}", s.output());
 }
 

@@ -18,7 +18,14 @@ static INSPECTOR_TIDS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
 /// Marks the calling thread as threadscope's own (the UI loop, the sampler),
 /// so snapshots show it with origin `inspector` rather than as workload.
 pub fn mark_inspector_thread() {
-    INSPECTOR_TIDS.lock().insert(crate::threading::get_native_id());
+    mark_inspector_tid(crate::threading::get_native_id());
+}
+
+/// Marks thread `tid` of this process as threadscope's own: for helper
+/// threads that a library starts on threadscope's behalf (the terminal
+/// input thread), which cannot mark themselves.
+pub fn mark_inspector_tid(tid: u32) {
+    INSPECTOR_TIDS.lock().insert(tid);
 }
 
 /// A lock held this long with waiters is a finding.

@@ -337,7 +337,7 @@ impl App {
     /// The status line's message, while it is fresh.
     pub(crate) fn fresh_status(&self) -> Option<&(LogKind, String)> {
         let fresh = self.now.saturating_duration_since(self.status_at) < STATUS_FOR;
-        self.status.as_ref().filter(|_| fresh || self.dialog.is_some())
+        self.status.as_ref().filter(|_| fresh)
     }
 
     /// The selected thread, if any.

@@ -42,4 +42,6 @@ pub use theme::Theme;
 pub use workload::Workload;
 
 #[cfg(test)]
+mod screens;
+#[cfg(test)]
 mod tests;

@@ -105,6 +105,8 @@ async fn session(options: &Options, scenario: Option<Scenario>, inspector: Inspe
         let _ = hook_tx.send(Event::Log(LogKind::Exception, format_exception(args)));
     });
 
+    // Before the workload starts, so that only the input thread is new.
+    let mut input = input_stream();
     let mut workload = match scenario {
         Some(scenario) => Some(Workload::start(scenario, events_tx.clone())?),
         None => None,
@@ -126,11 +128,19 @@ async fn session(options: &Options, scenario: Option<Scenario>, inspector: Inspe
         now: Instant::now(),
     });
 
-    let result = event_loop(&mut terminal, &mut app, &mut workload, &sampler, &mut events, &mut samples).await;
+    let channels = Channels { input: &mut input, events: &mut events, samples: &mut samples };
+    let result = event_loop(&mut terminal, &mut app, &mut workload, &sampler, channels).await;
     drop(sampler);
     drop(guard);
     reset_excepthook();
     result
+}
+
+/// Where events come from.
+struct Channels<'a> {
+    input: &'a mut EventStream,
+    events: &'a mut mpsc::UnboundedReceiver<Event>,
+    samples: &'a mut mpsc::Receiver<Event>,
 }
 
 async fn event_loop(
@@ -138,10 +148,9 @@ async fn event_loop(
     app: &mut App,
     workload: &mut Option<Workload>,
     sampler: &SamplerHandle,
-    events: &mut mpsc::UnboundedReceiver<Event>,
-    samples: &mut mpsc::Receiver<Event>,
+    channels: Channels<'_>,
 ) -> Result<Exit, String> {
-    let mut input = EventStream::new();
+    let Channels { input, events, samples } = channels;
     let mut tick = tokio::time::interval(TICK);
     let failed = |e: std::io::Error| format!("terminal error: {e}");
     let mut term = signal(SignalKind::terminate()).map_err(failed)?;
@@ -194,6 +203,22 @@ async fn event_loop(
             sampler.send(Control::Scenario(Some(info.name.clone())));
         }
     }
+}
+
+/// crossterm's event stream, whose helper thread (started by `new`) is
+/// marked as threadscope's own so it is not shown as foreign.
+fn input_stream() -> EventStream {
+    let before = own_tids();
+    let stream = EventStream::new();
+    for tid in own_tids().difference(&before) {
+        crate::inspect::mark_inspector_tid(*tid);
+    }
+    stream
+}
+
+fn own_tids() -> std::collections::BTreeSet<u32> {
+    let tasks = std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten();
+    tasks.filter_map(|entry| entry.file_name().to_str()?.parse().ok()).collect()
 }
 
 /// Terminal events the app cares about (mouse motion and key releases are

@@ -50,6 +50,9 @@ fn prompt_lines(app: &App, prompt: &Prompt) -> Vec<Line<'static>> {
     lines
 }
 
+/// Lines in dialogs are cut to this width.
+const MAX_LINE: usize = 96;
+
 /// At most this many choices are shown at once.
 const PICKER_ROWS: usize = 14;
 
@@ -88,7 +91,7 @@ fn quit_lines(app: &App, quit: &QuitDialog) -> Vec<Line<'static>> {
         if more > 0 {
             text.push_str(&format!(" … and {more} more"));
         }
-        text
+        fit(&text, MAX_LINE).into_owned()
     };
     if quit.stopping {
         lines.push(Line::styled("Asking every thread to stop and waiting for them…", theme.warning()));
@@ -103,14 +106,12 @@ fn quit_lines(app: &App, quit: &QuitDialog) -> Vec<Line<'static>> {
     } else {
         lines.push(Line::styled("These threads could not be stopped:", theme.error()));
         for line in quit.stuck.iter().take(8) {
-            lines.push(Line::styled(format!("  {line}"), theme.warning()));
+            lines.push(Line::styled(format!("  {}", fit(line, MAX_LINE)), theme.warning()));
         }
     }
     if !quit.daemons.is_empty() {
-        lines.push(Line::styled(
-            format!("Daemon threads are abandoned at exit in any case: {}", list(&quit.daemons)),
-            theme.dim(),
-        ));
+        lines.push(Line::styled("Daemon threads are abandoned at exit in any case:", theme.dim()));
+        lines.push(Line::styled(format!("  {}", list(&quit.daemons)), theme.dim()));
     }
     lines.push(Line::raw(""));
     let mut keys = Vec::new();

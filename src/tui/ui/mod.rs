@@ -84,7 +84,7 @@ fn tab_bar(app: &App, area: Rect, buf: &mut Buffer) {
 fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = &app.theme;
     let mut right: Vec<Span<'_>> = Vec::new();
-    if app.tab == Tab::Threads || app.tab == Tab::Timeline {
+    if (app.tab == Tab::Threads || app.tab == Tab::Timeline) && area.width >= 100 {
         let sort = match app.table.sort {
             Some(column) => format!("{} {}", column.title(), if app.table.descending { "▼" } else { "▲" }),
             None => format!("creation order{}", if app.table.descending { " ▼" } else { "" }),

@@ -27,12 +27,12 @@ const SPECS: [Spec; 12] = [
     Spec { column: Column::Comm, min: 16, drop_order: 5 },
     Spec { column: Column::State, min: 10, drop_order: 1 },
     Spec { column: Column::Kernel, min: 1, drop_order: 3 },
-    Spec { column: Column::WaitsOn, min: 32, drop_order: 0 },
+    Spec { column: Column::WaitsOn, min: 40, drop_order: 0 },
     Spec { column: Column::Cpu, min: 5, drop_order: 4 },
     Spec { column: Column::Ctxt, min: 11, drop_order: 10 },
     Spec { column: Column::Daemon, min: 1, drop_order: 7 },
-    Spec { column: Column::Age, min: 7, drop_order: 8 },
-    Spec { column: Column::Origin, min: 9, drop_order: 6 },
+    Spec { column: Column::Age, min: 7, drop_order: 6 },
+    Spec { column: Column::Origin, min: 9, drop_order: 8 },
 ];
 /// The name column stops growing here; the rest goes to "waits on".
 const NAME_MAX: u16 = 30;

@@ -1,0 +1,91 @@
+//! Whole-screen snapshots at 120×40 (insta) and a sweep of sizes from
+//! 20×5 to 200×60 with resize storms: every screen draws without panicking.
+#![allow(clippy::unwrap_used)]
+
+use super::tests::screen_text;
+use super::*;
+use std::time::Instant;
+
+/// Redacts what would change between runs if the fixture used real
+/// processes: the pid and the uptime.
+fn assert_screen(name: &str, text: &str) {
+    insta::with_settings!({ filters => vec![
+        (r"pid \d+", "pid [pid]"),
+        (r"up \d+:\d\d:\d\d", "up [uptime]"),
+    ]}, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+fn app() -> App {
+    fixtures::app(3, 120, 40, Instant::now())
+}
+
+#[test]
+fn every_screen_at_120_by_40() {
+    let mut app = app();
+    for tab in Tab::ALL {
+        app.update(Action::ShowTab(tab));
+        assert_screen(&format!("screen_{}", tab.title().to_lowercase()), &screen_text(&app, 120, 40));
+    }
+}
+
+#[test]
+fn dialogs_at_120_by_40() {
+    let mut app = app();
+    app.update(Action::Spawn);
+    assert_screen("dialog_spawn", &screen_text(&app, 120, 40));
+    app.update(Action::Cancel);
+    app.update(Action::SelectRow(5));
+    app.update(Action::Join);
+    assert_screen("dialog_join", &screen_text(&app, 120, 40));
+    app.update(Action::Cancel);
+    app.update(Action::Quit);
+    assert_screen("dialog_quit", &screen_text(&app, 120, 40));
+    app.update(Action::Cancel);
+    app.update(Action::Filter);
+    for c in "reader".chars() {
+        app.update(Action::Input(c));
+    }
+    assert_screen("filtered", &screen_text(&app, 120, 40));
+}
+
+#[test]
+fn small_and_narrow() {
+    let mut app = fixtures::app(3, 20, 5, Instant::now());
+    assert_screen("too_small", &screen_text(&app, 20, 5));
+    app.handle_event(Event::Resize(80, 24));
+    assert_screen("threads_80x24", &screen_text(&app, 80, 24));
+}
+
+#[test]
+fn every_size_renders_without_panic() {
+    let mut app = fixtures::app(50, 120, 40, Instant::now());
+    app.update(Action::End);
+    let mut sizes: Vec<(u16, u16)> = Vec::new();
+    for width in (20..=200).step_by(30).chain([59, 60, 61, 119, 121, 200]) {
+        for height in (5..=60).step_by(11).chain([11, 12, 13, 19, 20, 21, 60]) {
+            sizes.push((width, height));
+        }
+    }
+    // A resize storm: sizes jumping back and forth between extremes.
+    for i in 0..40u16 {
+        sizes.push(if i % 2 == 0 { (20 + i * 4, 5 + i) } else { (200 - i, 60 - i) });
+    }
+    for tab in Tab::ALL {
+        app.update(Action::ShowTab(tab));
+        for &(width, height) in &sizes {
+            app.handle_event(Event::Resize(width, height));
+            assert_eq!(screen_text(&app, width, height).lines().count(), usize::from(height));
+        }
+    }
+    app.update(Action::ShowTab(Tab::Threads));
+    for open in [Action::Spawn, Action::Quit, Action::Filter, Action::Rename] {
+        app.update(open);
+        for &(width, height) in &sizes {
+            app.handle_event(Event::Resize(width, height));
+            assert_eq!(screen_text(&app, width, height).lines().count(), usize::from(height));
+        }
+        app.update(Action::Cancel);
+    }
+}
