@@ -110,8 +110,9 @@ fn threads_blocked_on_one_mutex_share_its_futex_address() {
         .collect();
     let tids: Vec<u32> = waiters.iter().map(|w| w.native_id().unwrap()).collect();
     let mut sampler = Sampler::with_options(std::process::id(), only_details_of(tids.clone())).unwrap();
-    let futex_address =
-        |s: &KernelSample, tid| s.thread(tid).and_then(|t| t.syscall.value().and_then(Syscall::futex_address));
+    let futex_address = |s: &KernelSample, tid| {
+        s.thread(tid).and_then(|t| t.syscall.value().and_then(Syscall::futex_address))
+    };
     let sample = sample_until(&mut sampler, |s| tids.iter().all(|&tid| futex_address(s, tid).is_some()));
     assert_eq!(futex_address(&sample, tids[0]), futex_address(&sample, tids[1]));
     drop(guard);
@@ -212,7 +213,9 @@ fn a_thread_id_is_not_a_process() {
     let worker = parked("not-a-process", &gate);
     let tid = worker.native_id().unwrap();
     let err = Sampler::new(tid).err().unwrap();
-    assert!(matches!(err, SamplerError::NotAProcess { tid: t, pid } if t == tid && pid == std::process::id()));
+    assert!(
+        matches!(err, SamplerError::NotAProcess { tid: t, pid } if t == tid && pid == std::process::id())
+    );
     gate.release().unwrap();
     worker.join().unwrap();
 }

@@ -3,7 +3,6 @@
 use super::details::DetailReader;
 use super::error::{SamplerError, process_error};
 use super::figures::{ProcessFigures, SystemFigures, SystemView};
-use super::stat::parse_stat;
 use super::tasks::TaskDir;
 use super::thread::KernelThread;
 use serde::Serialize;
@@ -50,8 +49,8 @@ pub struct KernelSample {
     pub process: ProcessFigures,
     /// The machine as a whole.
     pub system: SystemFigures,
-    /// Its threads, main thread first, then in the kernel's order (roughly
-    /// creation order).
+    /// Its threads, main thread first, then in the order the sampler first
+    /// saw them (roughly creation order).
     pub threads: Vec<KernelThread>,
     /// True once the process has exited: it is gone, or only its zombie
     /// main thread is left (then `threads` holds just that zombie).
@@ -93,6 +92,7 @@ pub struct Sampler {
     system: SystemView,
     options: SampleOptions,
     samples_taken: u64,
+    last_thread_count: usize,
 }
 
 impl Sampler {
@@ -129,6 +129,7 @@ impl Sampler {
             system: SystemView::new(pid)?,
             options,
             samples_taken: 0,
+            last_thread_count: 0,
         })
     }
 
@@ -176,18 +177,15 @@ impl Sampler {
         self.samples_taken += 1;
 
         let pid = self.pid;
-        let mut threads = Vec::new();
-        let listed = self.tasks.list()?;
-        if listed {
-            self.tasks.for_each_stat(|tid, line| {
-                let stat = parse_stat(line).map_err(|what| SamplerError::Parse {
-                    path: format!("/proc/{pid}/task/{tid}/stat"),
-                    what,
-                })?;
-                threads.push(KernelThread::from_stat(tid, &stat));
-                Ok(())
-            })?;
+        let mut threads = Vec::with_capacity(self.last_thread_count);
+        let alive = self.tasks.refresh(|tid, stat| {
+            threads.push(KernelThread::from_stat(tid, stat));
+            Ok(())
+        })?;
+        if !alive {
+            threads.clear();
         }
+        self.last_thread_count = threads.len();
         let chosen = &self.options.detail_tids;
         for thread in &mut threads {
             if detail_all || (!chosen.is_empty() && chosen.contains(&thread.tid)) {
