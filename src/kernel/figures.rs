@@ -67,27 +67,32 @@ impl SystemView {
         let mut view = SystemView {
             system,
             pid: Pid::from_u32(pid),
-            last_cpu_refresh: None,
+            last_cpu_refresh: Some(Instant::now()),
             process_cpu_percent: 0.0,
             name: String::new(),
         };
-        view.refresh_cpu_and_process();
+        view.system.refresh_cpu_usage();
+        view.refresh_process(true);
         Ok(view)
     }
 
     /// Fresh figures for a process that now has `thread_count` threads.
-    pub(crate) fn refresh(&mut self, thread_count: usize) -> (ProcessFigures, SystemFigures) {
+    /// Once it is `reaped`, its pid may name another process: it is not
+    /// looked up any more.
+    pub(crate) fn refresh(&mut self, thread_count: usize, reaped: bool) -> (ProcessFigures, SystemFigures) {
         let cpu_due =
             self.last_cpu_refresh.is_none_or(|last| last.elapsed() >= sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
         if cpu_due {
-            self.refresh_cpu_and_process();
-        } else {
-            let memory_only = ProcessRefreshKind::nothing().without_tasks().with_memory();
-            self.system.refresh_processes_specifics(ProcessesToUpdate::Some(&[self.pid]), true, memory_only);
+            self.last_cpu_refresh = Some(Instant::now());
+            self.system.refresh_cpu_usage();
+        }
+        if !reaped {
+            self.refresh_process(cpu_due);
         }
         self.system.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
 
-        let rss_bytes = match self.system.process(self.pid) {
+        let found = if reaped { None } else { self.system.process(self.pid) };
+        let rss_bytes = match found {
             Some(process) => {
                 self.name = process.name().to_string_lossy().into_owned();
                 if cpu_due {
@@ -120,13 +125,15 @@ impl SystemView {
         (process, system)
     }
 
-    /// Cores first: refreshing the process's CPU refreshes the global CPU
-    /// time too, and within `MINIMUM_CPU_UPDATE_INTERVAL` sysinfo would then
-    /// skip the per-core refresh.
-    fn refresh_cpu_and_process(&mut self) {
-        self.last_cpu_refresh = Some(Instant::now());
-        self.system.refresh_cpu_usage();
-        let kind = ProcessRefreshKind::nothing().without_tasks().with_cpu().with_memory();
+    /// Call after refreshing the cores when `with_cpu`: refreshing the
+    /// process's CPU refreshes the global CPU time too, and within
+    /// `MINIMUM_CPU_UPDATE_INTERVAL` sysinfo would then skip the per-core
+    /// refresh.
+    fn refresh_process(&mut self, with_cpu: bool) {
+        let mut kind = ProcessRefreshKind::nothing().without_tasks().with_memory();
+        if with_cpu {
+            kind = kind.with_cpu();
+        }
         self.system.refresh_processes_specifics(ProcessesToUpdate::Some(&[self.pid]), true, kind);
     }
 }

@@ -74,7 +74,7 @@ impl TaskDir {
             listing: Vec::new(),
             slots: Vec::new(),
             kept: 0,
-            max_kept: max_kept.unwrap_or_else(default_max_kept),
+            max_kept: kept_limit(max_kept),
             stat_buf: vec![0; STAT_BUF].into_boxed_slice(),
             path: String::new(),
             listed_last_time: false,
@@ -99,7 +99,7 @@ impl TaskDir {
 
     /// Changes how many `stat` files may stay open, closing any beyond it.
     pub(crate) fn set_max_kept(&mut self, max_kept: Option<usize>) {
-        self.max_kept = max_kept.unwrap_or_else(default_max_kept);
+        self.max_kept = kept_limit(max_kept);
         for slot in &mut self.slots {
             if self.kept <= self.max_kept {
                 break;
@@ -117,44 +117,47 @@ impl TaskDir {
         &mut self,
         mut visit: impl FnMut(u32, &StatLine<'_>) -> Result<(), SamplerError>,
     ) -> Result<bool, SamplerError> {
-        let known = std::mem::take(&mut self.slots);
-        let mut complete = !known.is_empty();
+        let mut complete = !self.slots.is_empty();
         let mut counted = None;
-        let mut read = Vec::with_capacity(known.len());
-        for mut slot in known {
-            let Some(len) = self.read_slot(&mut slot)? else {
+        let mut alive = 0;
+        for index in 0..self.slots.len() {
+            let Some(len) = self.read_slot(index)? else {
                 complete = false;
                 continue;
             };
-            let stat = self.parse(slot.tid, len)?;
-            if slot.tid == self.pid {
+            let tid = self.slots[index].tid;
+            let stat = self.parse(tid, len)?;
+            if tid == self.pid {
                 counted = Some(stat.num_threads);
             }
-            visit(slot.tid, &stat)?;
-            read.push(slot);
+            visit(tid, &stat)?;
+            self.slots.swap(alive, index);
+            alive += 1;
         }
-        complete &= counted == u64::try_from(read.len()).ok();
+        // Slots of ended threads, their files already closed.
+        self.slots.truncate(alive);
+        complete &= counted == u64::try_from(alive).ok();
         self.listed_last_time = !complete;
         if !complete {
             if !self.list()? {
+                self.slots.clear();
                 self.kept = 0;
                 return Ok(false);
             }
-            let seen: HashSet<u32> = read.iter().map(|slot| slot.tid).collect();
+            let seen: HashSet<u32> = self.slots.iter().map(|slot| slot.tid).collect();
             for index in 0..self.listing.len() {
                 let tid = self.listing[index];
                 if seen.contains(&tid) {
                     continue;
                 }
-                let mut slot = Slot { tid, stat: None };
-                if let Some(len) = self.read_slot(&mut slot)? {
-                    visit(tid, &self.parse(tid, len)?)?;
-                    read.push(slot);
+                self.slots.push(Slot { tid, stat: None });
+                match self.read_slot(self.slots.len() - 1)? {
+                    Some(len) => visit(tid, &self.parse(tid, len)?)?,
+                    None => drop(self.slots.pop()),
                 }
             }
         }
-        self.kept = read.iter().filter(|slot| slot.stat.is_some()).count();
-        self.slots = read;
+        self.kept = self.slots.iter().filter(|slot| slot.stat.is_some()).count();
         Ok(true)
     }
 
@@ -192,34 +195,35 @@ impl TaskDir {
         }
     }
 
-    /// Reads the slot's stat line into `stat_buf`: `Ok(None)` when the
-    /// thread has ended. A kept file that finds its thread gone is closed
-    /// and the TID opened afresh, in case a new thread of this process
-    /// holds it now.
-    fn read_slot(&mut self, slot: &mut Slot) -> Result<Option<usize>, SamplerError> {
-        if let Some(file) = &slot.stat {
+    /// Reads the stat line of `slots[index]` into `stat_buf`: `Ok(None)`
+    /// when the thread has ended. A kept file that finds its thread gone is
+    /// closed and the TID opened afresh, in case a new thread of this
+    /// process holds it now.
+    fn read_slot(&mut self, index: usize) -> Result<Option<usize>, SamplerError> {
+        let tid = self.slots[index].tid;
+        if let Some(file) = &self.slots[index].stat {
             match file.read_at(&mut self.stat_buf, 0) {
-                Ok(len) if len > 0 => return self.checked_len(slot.tid, len).map(Some),
+                Ok(len) if len > 0 => return self.checked_len(tid, len).map(Some),
                 Ok(_) => {}
-                Err(err) => self.failure(slot.tid, classify(err))?,
+                Err(err) => self.failure(tid, classify(err))?,
             }
-            slot.stat = None;
+            self.slots[index].stat = None;
             self.kept -= 1;
         }
-        let Some(file) = self.open_stat(slot.tid)? else { return Ok(None) };
+        let Some(file) = self.open_stat(tid)? else { return Ok(None) };
         let len = match file.read_at(&mut self.stat_buf, 0) {
             Ok(0) => return Ok(None),
             Ok(len) => len,
             Err(err) => {
-                self.failure(slot.tid, classify(err))?;
+                self.failure(tid, classify(err))?;
                 return Ok(None);
             }
         };
         if self.kept < self.max_kept {
-            slot.stat = Some(file);
+            self.slots[index].stat = Some(file);
             self.kept += 1;
         }
-        self.checked_len(slot.tid, len).map(Some)
+        self.checked_len(tid, len).map(Some)
     }
 
     /// Opens `<tid>/stat`: `Ok(None)` when the thread has ended. When this
@@ -269,8 +273,15 @@ impl TaskDir {
     }
 }
 
+/// How many stat files to keep open: what was asked, but never more than
+/// half the soft `RLIMIT_NOFILE`, so the rest of the program (and the
+/// sampler's own detail reads) keep room.
+fn kept_limit(asked: Option<usize>) -> usize {
+    asked.map_or_else(nofile_share, |asked| asked.min(nofile_share()))
+}
+
 /// Half the soft `RLIMIT_NOFILE` (or 2^19 files when there is no limit).
-fn default_max_kept() -> usize {
+fn nofile_share() -> usize {
     let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
     let share = soft.map_or(1 << 19, |soft| soft / NOFILE_SHARE);
     usize::try_from(share).unwrap_or(usize::MAX)
