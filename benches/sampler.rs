@@ -7,8 +7,13 @@
 //! stacks, parked). Our cost is the sampling thread's own CPU time
 //! (`CLOCK_THREAD_CPUTIME_ID`, user + system) per `sample()`; top's is its
 //! user + system time (reaped children's `cutime + cstime`) divided by its
-//! refreshes. Without `--bench` (as under `cargo test --benches`) it runs a
-//! small smoke version and skips top.
+//! refreshes. Samples are taken 200 ms apart (sysinfo refreshes CPU figures
+//! no more often), so each includes every cost a live view would pay. The
+//! floor is one `pread` of every thread's kept-open `stat` and nothing else:
+//! the kernel's own cost, which no `/proc` reader can go below.
+//!
+//! Without `--bench` (as under `cargo test --benches`) it runs a small smoke
+//! version and skips top.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use procfs::process::Process;
@@ -20,6 +25,8 @@ use threadscope::kernel::{SampleOptions, Sampler, ticks_to_duration};
 
 const CHILD_ENV: &str = "THREADSCOPE_BENCH_THREADS";
 const SAMPLES: usize = 30;
+/// sysinfo's `MINIMUM_CPU_UPDATE_INTERVAL`.
+const CPU_INTERVAL: Duration = Duration::from_millis(200);
 
 fn main() {
     if let Ok(threads) = std::env::var(CHILD_ENV) {
@@ -47,8 +54,12 @@ fn main() {
     report("threadscope refresh with status+wchan+syscall of every thread", &detailed);
 
     sampler.set_options(SampleOptions { detail_every: 10, ..stat_only });
-    let amortised = per_sample(&mut sampler, if full { SAMPLES } else { 10 });
+    let amortised = per_sample(&mut sampler, if full { 20 } else { 10 });
     report("threadscope refresh, details every 10th (detail_every: 10)", &amortised);
+
+    drop(sampler); // gives back its descriptors for the floor's own
+    let floor = pread_floor(pid, samples);
+    report("floor: pread of every kept-open stat file, no parsing", &floor);
 
     if full {
         let top_cmd = format!("top -H -b -d 1 -n 3 -p {pid}");
@@ -61,6 +72,10 @@ fn main() {
         println!("  top per refresh after the first ((n3-n1)/2):  {}", ms(marginal));
         let ours = median(&steady);
         println!("\nratio top / threadscope (stat only, median):    {:.1}x", ratio(per_refresh, ours));
+        println!(
+            "ratio top / floor (pread only, median):         {:.1}x",
+            ratio(per_refresh, median(&floor))
+        );
         println!(
             "ratio top / threadscope (details every 10th):   {:.1}x",
             ratio(per_refresh, mean(&amortised))
@@ -119,11 +134,37 @@ fn cpu_time<T>(work: impl FnOnce() -> T) -> (Duration, T) {
     (thread_cpu() - start, value)
 }
 
+/// Samples `count` times, at least `CPU_INTERVAL` apart as a UI would, so
+/// every sample also pays for sysinfo's CPU refresh (skipped by sysinfo
+/// for refreshes closer together).
 fn per_sample(sampler: &mut Sampler, count: usize) -> Vec<Duration> {
     (0..count)
         .map(|_| {
+            let due = Instant::now() + CPU_INTERVAL;
             let (cpu, sample) = cpu_time(|| sampler.sample().unwrap());
             assert!(!sample.exited);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            cpu
+        })
+        .collect()
+}
+
+/// What the kernel alone costs: one `pread` of every thread's `stat`,
+/// kept open, per pass — the least any `/proc` reader can spend.
+fn pread_floor(pid: u32, passes: usize) -> Vec<Duration> {
+    use std::os::unix::fs::FileExt;
+    let files: Vec<std::fs::File> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|entry| std::fs::File::open(entry.unwrap().path().join("stat")).unwrap())
+        .collect();
+    let mut buf = [0u8; 4096];
+    (0..passes)
+        .map(|_| {
+            let (cpu, ()) = cpu_time(|| {
+                for file in &files {
+                    assert!(file.read_at(&mut buf, 0).unwrap() > 0);
+                }
+            });
             cpu
         })
         .collect()

@@ -67,6 +67,8 @@ fn our_own_threads_are_listed_with_their_tids() {
     assert!(!sample.system.cpu_percent.is_empty());
     assert!(sample.system.memory_total_bytes >= sample.system.memory_used_bytes);
     assert!(sample.process.rss_bytes > 0);
+    let main_comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+    assert_eq!(sample.process.name, main_comm.trim_end());
     assert!(sampler.open_files() >= sample.threads.len().min(3));
     gate.release().unwrap();
     workers.iter().for_each(|w| w.join().unwrap());

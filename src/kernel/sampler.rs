@@ -181,7 +181,11 @@ impl Sampler {
 
         let pid = self.pid;
         let mut threads = Vec::with_capacity(self.last_thread_count);
+        let mut rss_pages = 0;
         let alive = self.tasks.refresh(|tid, stat| {
+            if tid == pid {
+                rss_pages = stat.rss_pages;
+            }
             threads.push(KernelThread::from_stat(tid, stat));
             Ok(())
         })?;
@@ -196,7 +200,8 @@ impl Sampler {
             }
         }
         let exited = threads.iter().all(KernelThread::is_exited);
-        let (process, system) = self.system.refresh(threads.len(), !alive);
+        let main = threads.first().filter(|t| t.tid == pid).map(|t| (t.comm().into_owned(), rss_pages));
+        let (process, system) = self.system.refresh(threads.len(), main);
         Ok(KernelSample { pid, taken_at, process, system, threads, exited })
     }
 }
