@@ -260,7 +260,7 @@ fn exceptions_record_raise_and_exit() {
         other => panic!("{other:?}"),
     }
     assert_eq!(snapshot.thread("Quitter").unwrap().outcome, Some(Outcome::Exited));
-    assert_eq!(snapshot.thread("Survivor").unwrap().state != ThreadState::Terminated, true);
+    assert_ne!(snapshot.thread("Survivor").unwrap().state, ThreadState::Terminated);
     stop_cleanly(running);
 }
 

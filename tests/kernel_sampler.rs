@@ -67,6 +67,8 @@ fn our_own_threads_are_listed_with_their_tids() {
     assert!(!sample.system.cpu_percent.is_empty());
     assert!(sample.system.memory_total_bytes >= sample.system.memory_used_bytes);
     assert!(sample.process.rss_bytes > 0);
+    let main_comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+    assert_eq!(sample.process.name, main_comm.trim_end());
     assert!(sampler.open_files() >= sample.threads.len().min(3));
     gate.release().unwrap();
     workers.iter().for_each(|w| w.join().unwrap());
@@ -262,6 +264,54 @@ fn child_samples_its_parent() {
         let reason = thread.syscall.reason();
         assert!(matches!(reason, Some(Reason::Denied | Reason::Gone)), "{thread:#?}");
     }
+}
+
+#[test]
+fn running_out_of_file_descriptors_is_not_an_error() {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "child_runs_out_of_file_descriptors", "--test-threads=1"])
+        .env("THREADSCOPE_FD_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}
+
+/// Run by `running_out_of_file_descriptors_is_not_an_error`: with a low
+/// `RLIMIT_NOFILE` and every descriptor taken, the sampler gives back kept
+/// files to read the threads it cannot keep.
+#[test]
+#[ignore = "run as a child process by running_out_of_file_descriptors_is_not_an_error"]
+fn child_runs_out_of_file_descriptors() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    if std::env::var_os("THREADSCOPE_FD_CHILD").is_none() {
+        return;
+    }
+    let gate = Arc::new(Lock::new());
+    gate.acquire();
+    let workers: Vec<Thread> = (0..60).map(|i| parked(&format!("fd-{i}"), &gate)).collect();
+    let tids: Vec<u32> = workers.iter().map(|w| w.native_id().unwrap()).collect();
+    let mut limit = getrlimit(Resource::Nofile);
+    limit.current = Some(64);
+    setrlimit(Resource::Nofile, limit).unwrap();
+
+    let stat_only = SampleOptions { detail_every: 0, ..SampleOptions::default() };
+    let mut sampler = Sampler::with_options(std::process::id(), stat_only).unwrap();
+    let first = sampler.sample().unwrap();
+    assert!(tids.iter().all(|&tid| first.thread(tid).is_some()));
+    assert_eq!(sampler.open_files(), 32, "half the soft limit");
+    let mut hog = Vec::new();
+    while let Ok(file) = std::fs::File::open("/dev/null") {
+        hog.push(file);
+    }
+    // The threads without a kept file need a descriptor each time.
+    let starved = sampler.sample().unwrap();
+    assert!(tids.iter().all(|&tid| starved.thread(tid).is_some()));
+    assert!(sampler.open_files() < 32, "{} kept", sampler.open_files());
+    drop(hog);
+    gate.release().unwrap();
+    workers.iter().for_each(|w| w.join().unwrap());
 }
 
 #[test]

@@ -186,8 +186,8 @@ impl WaitGraph {
             while let Some((node, pending)) = work.last_mut() {
                 let node = *node;
                 if let Some(next) = pending.pop() {
-                    if !index.contains_key(&next) {
-                        index.insert(next, counter);
+                    if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(next) {
+                        slot.insert(counter);
                         low.insert(next, counter);
                         counter += 1;
                         stack.push(next);
@@ -235,7 +235,10 @@ mod tests {
     };
     use std::time::Duration;
 
-    fn thread(id: u64, name: &str, waits: Option<(&str, Option<u64>, Vec<(u64, &str)>)>) -> ThreadSnapshot {
+    /// (kind, primitive id, holders) of a wait.
+    type Waits<'a> = (&'a str, Option<u64>, Vec<(u64, &'a str)>);
+
+    fn thread(id: u64, name: &str, waits: Option<Waits<'_>>) -> ThreadSnapshot {
         ThreadSnapshot {
             id,
             name: name.to_owned(),

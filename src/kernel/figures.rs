@@ -8,11 +8,13 @@ use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, Sys
 /// The sampled process as a whole.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProcessFigures {
-    /// The process name (its main thread's comm), or the last one seen
-    /// once it has exited.
+    /// The process name (its main thread's comm, lossily decoded), or the
+    /// last one seen once it is gone.
     pub name: String,
-    /// CPU used since the previous CPU refresh, in percent of one core (a
-    /// process busy on two cores reads 200). 0 on the first refresh.
+    /// CPU used, in percent of one core (a process busy on two cores reads
+    /// 200), over the interval between the last two CPU refreshes: sysinfo
+    /// refreshes CPU figures at most every `sysinfo::MINIMUM_CPU_UPDATE_INTERVAL`
+    /// (200 ms), so samples closer together repeat the last figure.
     pub cpu_percent: f32,
     /// Resident memory in bytes (0 once it has exited).
     pub rss_bytes: u64,
@@ -23,7 +25,8 @@ pub struct ProcessFigures {
 /// The machine as a whole.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SystemFigures {
-    /// Per core, percent busy since the previous CPU refresh.
+    /// Per core, percent busy over the interval between the last two CPU
+    /// refreshes (see [`ProcessFigures::cpu_percent`]).
     pub cpu_percent: Vec<f32>,
     /// Memory in use (total minus available), in bytes.
     pub memory_used_bytes: u64,
@@ -46,7 +49,9 @@ pub struct LoadAverage {
 
 /// sysinfo's view of one process and the machine, refreshed only in what
 /// the figures need: never the process list, never the tasks (those are
-/// [`TaskDir`](super::tasks::TaskDir)'s job, done far more cheaply).
+/// [`TaskDir`](super::tasks::TaskDir)'s job, done far more cheaply), and the
+/// process only for its CPU time. Its name and memory come free with the
+/// main thread's `stat`, which the sampler reads anyway.
 pub(crate) struct SystemView {
     system: System,
     pid: Pid,
@@ -67,33 +72,36 @@ impl SystemView {
         let mut view = SystemView {
             system,
             pid: Pid::from_u32(pid),
-            last_cpu_refresh: None,
+            last_cpu_refresh: Some(Instant::now()),
             process_cpu_percent: 0.0,
             name: String::new(),
         };
-        view.refresh_cpu_and_process();
+        view.system.refresh_cpu_usage();
+        view.refresh_process_cpu();
         Ok(view)
     }
 
-    /// Fresh figures for a process that now has `thread_count` threads.
-    pub(crate) fn refresh(&mut self, thread_count: usize) -> (ProcessFigures, SystemFigures) {
+    /// Fresh figures. `main` is what the main thread's `stat` said (name
+    /// and resident pages; `None` once the process is reaped, when its pid
+    /// may already name another process and is not looked up any more).
+    pub(crate) fn refresh(
+        &mut self,
+        thread_count: usize,
+        main: Option<(String, u64)>,
+    ) -> (ProcessFigures, SystemFigures) {
         let cpu_due =
             self.last_cpu_refresh.is_none_or(|last| last.elapsed() >= sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
         if cpu_due {
-            self.refresh_cpu_and_process();
-        } else {
-            let memory_only = ProcessRefreshKind::nothing().without_tasks().with_memory();
-            self.system.refresh_processes_specifics(ProcessesToUpdate::Some(&[self.pid]), true, memory_only);
+            self.last_cpu_refresh = Some(Instant::now());
+            self.system.refresh_cpu_usage();
+            self.process_cpu_percent = if main.is_some() { self.refresh_process_cpu() } else { 0.0 };
         }
         self.system.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
 
-        let rss_bytes = match self.system.process(self.pid) {
-            Some(process) => {
-                self.name = process.name().to_string_lossy().into_owned();
-                if cpu_due {
-                    self.process_cpu_percent = process.cpu_usage();
-                }
-                process.memory()
+        let rss_bytes = match main {
+            Some((name, rss_pages)) => {
+                self.name = name;
+                rss_pages.saturating_mul(procfs::page_size())
             }
             None => {
                 self.process_cpu_percent = 0.0;
@@ -120,13 +128,15 @@ impl SystemView {
         (process, system)
     }
 
-    /// Cores first: refreshing the process's CPU refreshes the global CPU
-    /// time too, and within `MINIMUM_CPU_UPDATE_INTERVAL` sysinfo would then
-    /// skip the per-core refresh.
-    fn refresh_cpu_and_process(&mut self) {
-        self.last_cpu_refresh = Some(Instant::now());
-        self.system.refresh_cpu_usage();
-        let kind = ProcessRefreshKind::nothing().without_tasks().with_cpu().with_memory();
+    /// The process's CPU use since the last call. Call right after
+    /// refreshing the cores: refreshing a process's CPU refreshes the
+    /// global CPU time too, and within `MINIMUM_CPU_UPDATE_INTERVAL` sysinfo
+    /// would then skip the per-core refresh. It reads `/proc/<pid>/stat`,
+    /// whose totals the kernel sums over every thread (about 3 ms at 10,000
+    /// threads), hence only at the CPU cadence.
+    fn refresh_process_cpu(&mut self) -> f32 {
+        let kind = ProcessRefreshKind::nothing().without_tasks().with_cpu();
         self.system.refresh_processes_specifics(ProcessesToUpdate::Some(&[self.pid]), true, kind);
+        self.system.process(self.pid).map_or(0.0, sysinfo::Process::cpu_usage)
     }
 }

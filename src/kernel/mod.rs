@@ -3,7 +3,7 @@
 //! sysinfo.
 //!
 //! ```text
-//!  /proc/<pid>/task/         one getdents pass per sample
+//!  /proc/<pid>/task/         listed when the thread count changes
 //!     <tid>/stat             kept open, pread each sample ──▶ KernelThread (always)
 //!     <tid>/status, wchan,   opened when due ──────────────▶ its Field<…>s
 //!          syscall           (SampleOptions)                  (or NotSampled)

@@ -1,21 +1,30 @@
-//! The task directory of one process: listing its threads and reading
-//! every thread's `stat` cheaply, refresh after refresh.
+//! The task directory of one process: its threads' `stat` lines, read as
+//! cheaply as Linux allows, refresh after refresh.
 //!
-//! Costs measured on this project's machine (10,000 threads): opening,
-//! reading and closing a `stat` takes ~3.8 µs; `pread` on a file kept open
-//! ~1.1 µs. So each thread's `stat` stays open between refreshes, up to a
-//! share of `RLIMIT_NOFILE`; threads beyond it are read the slow way. The
-//! directory is kept open too and listed with `getdents64` into one reused
-//! buffer (no allocation per entry), and files are opened relative to it.
+//! Costs measured on this project's machine with 10,000 threads: opening,
+//! reading and closing a `stat` takes ~3.9 µs; `pread` on a file kept open
+//! ~2.4 µs (nearly all of it the kernel formatting the line); listing the
+//! directory ~0.9 µs a thread. So:
+//!
+//! - each thread's `stat` stays open between refreshes (up to a share of
+//!   `RLIMIT_NOFILE`; threads beyond it are read the slow way);
+//! - the directory is listed only when the set of threads may have changed:
+//!   every `stat` line carries the kernel's count of threads in the
+//!   process, and the main thread's is read first. If every known thread
+//!   answered and that count equals them, no thread alive at that moment
+//!   is unknown. Otherwise one `getdents64` pass over the kept-open
+//!   directory, into a reused buffer, finds the new ones.
 //!
 //! A kept file belongs to its thread, not its TID: once the thread is
-//! reaped, reads give ESRCH even if a new thread got the same TID, and
-//! likewise the kept directory gives ENOENT once the process is reaped,
-//! even if its pid was reused.
+//! reaped, reads give ESRCH even if a new thread got the same TID. Likewise
+//! the kept directory gives ENOENT once the process is reaped, even if its
+//! pid was reused.
 
 use super::error::{ReadFailure, SamplerError, classify, process_error};
+use super::stat::{StatLine, parse_stat};
 use rustix::fs::{Mode, OFlags, RawDir, SeekFrom};
-use std::collections::HashMap;
+use rustix::io::Errno;
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io;
@@ -30,10 +39,10 @@ const DIR_BUF: usize = 64 * 1024;
 /// The share of the soft `RLIMIT_NOFILE` kept stat files may use by default.
 const NOFILE_SHARE: u64 = 2;
 
-struct KeptStat {
-    file: File,
-    /// The refresh that last listed this TID; files not listed are closed.
-    listed_in: u64,
+/// A thread known from an earlier refresh, with its `stat` if kept open.
+struct Slot {
+    tid: u32,
+    stat: Option<File>,
 }
 
 /// `/proc/<pid>/task`, kept open, with the `stat` files of its threads.
@@ -41,12 +50,14 @@ pub(crate) struct TaskDir {
     pid: u32,
     dir: OwnedFd,
     dir_buf: Vec<MaybeUninit<u8>>,
-    tids: Vec<u32>,
-    kept: HashMap<u32, KeptStat>,
+    listing: Vec<u32>,
+    /// Known threads, main thread first, in the order last read.
+    slots: Vec<Slot>,
+    kept: usize,
     max_kept: usize,
-    refresh: u64,
     stat_buf: Box<[u8]>,
     path: String,
+    listed_last_time: bool,
 }
 
 impl TaskDir {
@@ -60,12 +71,13 @@ impl TaskDir {
             pid,
             dir,
             dir_buf: vec![MaybeUninit::uninit(); DIR_BUF],
-            tids: Vec::new(),
-            kept: HashMap::new(),
-            max_kept: max_kept.unwrap_or_else(default_max_kept),
-            refresh: 0,
+            listing: Vec::new(),
+            slots: Vec::new(),
+            kept: 0,
+            max_kept: kept_limit(max_kept),
             stat_buf: vec![0; STAT_BUF].into_boxed_slice(),
             path: String::new(),
+            listed_last_time: false,
         })
     }
 
@@ -76,34 +88,101 @@ impl TaskDir {
 
     /// How many `stat` files are kept open.
     pub(crate) fn kept_files(&self) -> usize {
-        self.kept.len()
+        self.kept
+    }
+
+    /// Whether the last refresh had to list the directory.
+    #[cfg(test)]
+    pub(crate) fn listed_last_time(&self) -> bool {
+        self.listed_last_time
     }
 
     /// Changes how many `stat` files may stay open, closing any beyond it.
     pub(crate) fn set_max_kept(&mut self, max_kept: Option<usize>) {
-        self.max_kept = max_kept.unwrap_or_else(default_max_kept);
-        self.shrink_to(self.max_kept);
+        self.max_kept = kept_limit(max_kept);
+        for slot in &mut self.slots {
+            if self.kept <= self.max_kept {
+                break;
+            }
+            if slot.stat.take().is_some() {
+                self.kept -= 1;
+            }
+        }
     }
 
-    /// Lists the process's threads with one pass over the directory.
-    /// `Ok(false)` when the process is gone (reaped).
-    pub(crate) fn list(&mut self) -> Result<bool, SamplerError> {
-        self.tids.clear();
-        self.refresh += 1;
+    /// Reads the `stat` line of every thread and hands it to `visit`, main
+    /// thread first. Threads that end meanwhile are skipped. `Ok(false)`
+    /// when the process is gone (reaped); what was visited is then moot.
+    pub(crate) fn refresh(
+        &mut self,
+        mut visit: impl FnMut(u32, &StatLine<'_>) -> Result<(), SamplerError>,
+    ) -> Result<bool, SamplerError> {
+        let mut complete = !self.slots.is_empty();
+        let mut counted = None;
+        let mut alive = 0;
+        for index in 0..self.slots.len() {
+            let Some(len) = self.read_slot(index)? else {
+                complete = false;
+                continue;
+            };
+            let tid = self.slots[index].tid;
+            let stat = self.parse(tid, len)?;
+            if tid == self.pid {
+                counted = Some(stat.num_threads);
+            }
+            visit(tid, &stat)?;
+            self.slots.swap(alive, index);
+            alive += 1;
+        }
+        // Slots of ended threads, their files already closed.
+        self.slots.truncate(alive);
+        complete &= counted == u64::try_from(alive).ok();
+        self.listed_last_time = !complete;
+        if !complete {
+            if !self.list()? {
+                self.slots.clear();
+                self.kept = 0;
+                return Ok(false);
+            }
+            let seen: HashSet<u32> = self.slots.iter().map(|slot| slot.tid).collect();
+            for index in 0..self.listing.len() {
+                let tid = self.listing[index];
+                if seen.contains(&tid) {
+                    continue;
+                }
+                self.slots.push(Slot { tid, stat: None });
+                match self.read_slot(self.slots.len() - 1)? {
+                    Some(len) => visit(tid, &self.parse(tid, len)?)?,
+                    None => drop(self.slots.pop()),
+                }
+            }
+        }
+        self.kept = self.slots.iter().filter(|slot| slot.stat.is_some()).count();
+        Ok(true)
+    }
+
+    /// Lists the TIDs with one pass over the directory. `Ok(false)` when
+    /// the process is gone.
+    fn list(&mut self) -> Result<bool, SamplerError> {
+        self.listing.clear();
         if let Err(errno) = rustix::fs::seek(&self.dir, SeekFrom::Start(0)) {
             return self.gone_or_error(errno.into());
         }
         let mut entries = RawDir::new(&self.dir, &mut self.dir_buf);
+        let mut failed = None;
         while let Some(entry) = entries.next() {
             match entry {
-                Ok(entry) => self.tids.extend(parse_tid(entry.file_name().to_bytes())),
+                Ok(entry) => self.listing.extend(parse_tid(entry.file_name().to_bytes())),
                 Err(errno) => {
-                    drop(entries);
-                    return self.gone_or_error(errno.into());
+                    failed = Some(errno);
+                    break;
                 }
             }
         }
-        Ok(true)
+        match failed {
+            Some(errno) => self.gone_or_error(errno.into()),
+            None => Ok(true),
+        }
     }
 
     fn gone_or_error(&self, err: io::Error) -> Result<bool, SamplerError> {
@@ -116,35 +195,20 @@ impl TaskDir {
         }
     }
 
-    /// Reads the `stat` line of every listed thread and hands it to `visit`,
-    /// in listing order. Threads that ended since the listing are skipped.
-    /// Closes the kept files of threads no longer listed.
-    pub(crate) fn for_each_stat(
-        &mut self,
-        mut visit: impl FnMut(u32, &[u8]) -> Result<(), SamplerError>,
-    ) -> Result<(), SamplerError> {
-        for index in 0..self.tids.len() {
-            let tid = self.tids[index];
-            if let Some(len) = self.read_stat(tid)? {
-                visit(tid, &self.stat_buf[..len])?;
-            }
-        }
-        let refresh = self.refresh;
-        self.kept.retain(|_, kept| kept.listed_in == refresh);
-        Ok(())
-    }
-
-    /// Reads `tid`'s stat into `stat_buf`: `Ok(None)` when the thread ended.
-    fn read_stat(&mut self, tid: u32) -> Result<Option<usize>, SamplerError> {
-        if let Some(kept) = self.kept.get_mut(&tid) {
-            kept.listed_in = self.refresh;
-            match kept.file.read_at(&mut self.stat_buf, 0) {
+    /// Reads the stat line of `slots[index]` into `stat_buf`: `Ok(None)`
+    /// when the thread has ended. A kept file that finds its thread gone is
+    /// closed and the TID opened afresh, in case a new thread of this
+    /// process holds it now.
+    fn read_slot(&mut self, index: usize) -> Result<Option<usize>, SamplerError> {
+        let tid = self.slots[index].tid;
+        if let Some(file) = &self.slots[index].stat {
+            match file.read_at(&mut self.stat_buf, 0) {
                 Ok(len) if len > 0 => return self.checked_len(tid, len).map(Some),
-                // Gone, or a new thread holds this TID now: reopen below.
                 Ok(_) => {}
                 Err(err) => self.failure(tid, classify(err))?,
             }
-            self.kept.remove(&tid);
+            self.slots[index].stat = None;
+            self.kept -= 1;
         }
         let Some(file) = self.open_stat(tid)? else { return Ok(None) };
         let len = match file.read_at(&mut self.stat_buf, 0) {
@@ -155,13 +219,14 @@ impl TaskDir {
                 return Ok(None);
             }
         };
-        if self.kept.len() < self.max_kept {
-            self.kept.insert(tid, KeptStat { file, listed_in: self.refresh });
+        if self.kept < self.max_kept {
+            self.slots[index].stat = Some(file);
+            self.kept += 1;
         }
         self.checked_len(tid, len).map(Some)
     }
 
-    /// Opens `<tid>/stat`: `Ok(None)` when the thread ended. When this
+    /// Opens `<tid>/stat`: `Ok(None)` when the thread has ended. When this
     /// process is out of file descriptors, gives back half the kept ones
     /// and tries once more.
     fn open_stat(&mut self, tid: u32) -> Result<Option<File>, SamplerError> {
@@ -171,13 +236,7 @@ impl TaskDir {
             let flags = OFlags::RDONLY | OFlags::CLOEXEC;
             match rustix::fs::openat(&self.dir, self.path.as_str(), flags, Mode::empty()) {
                 Ok(fd) => return Ok(Some(File::from(fd))),
-                Err(errno)
-                    if attempt == 0
-                        && (errno == rustix::io::Errno::MFILE || errno == rustix::io::Errno::NFILE) =>
-                {
-                    self.max_kept = self.kept.len() / 2;
-                    self.shrink_to(self.max_kept);
-                }
+                Err(Errno::MFILE | Errno::NFILE) if attempt == 0 => self.set_max_kept(Some(self.kept / 2)),
                 Err(errno) => {
                     self.failure(tid, classify(errno.into()))?;
                     return Ok(None);
@@ -187,14 +246,17 @@ impl TaskDir {
         Ok(None)
     }
 
+    fn parse(&self, tid: u32, len: usize) -> Result<StatLine<'_>, SamplerError> {
+        parse_stat(&self.stat_buf[..len])
+            .map_err(|what| SamplerError::Parse { path: self.stat_path(tid), what })
+    }
+
     /// Turns a read failure into an error, or `Ok` when the thread ended.
     fn failure(&self, tid: u32, failure: ReadFailure) -> Result<(), SamplerError> {
         match failure {
             ReadFailure::Gone => Ok(()),
             ReadFailure::Denied => Err(SamplerError::PermissionDenied(self.pid)),
-            ReadFailure::Other(source) => {
-                Err(SamplerError::Io { path: format!("/proc/{}/task/{tid}/stat", self.pid), source })
-            }
+            ReadFailure::Other(source) => Err(SamplerError::Io { path: self.stat_path(tid), source }),
         }
     }
 
@@ -202,24 +264,24 @@ impl TaskDir {
         if len < self.stat_buf.len() {
             Ok(len)
         } else {
-            Err(SamplerError::Parse {
-                path: format!("/proc/{}/task/{tid}/stat", self.pid),
-                what: "a stat line longer than 4 KiB",
-            })
+            Err(SamplerError::Parse { path: self.stat_path(tid), what: "a stat line longer than 4 KiB" })
         }
     }
 
-    fn shrink_to(&mut self, max_kept: usize) {
-        let excess = self.kept.len().saturating_sub(max_kept);
-        let closing: Vec<u32> = self.kept.keys().take(excess).copied().collect();
-        for tid in closing {
-            self.kept.remove(&tid);
-        }
+    fn stat_path(&self, tid: u32) -> String {
+        format!("/proc/{}/task/{tid}/stat", self.pid)
     }
 }
 
+/// How many stat files to keep open: what was asked, but never more than
+/// half the soft `RLIMIT_NOFILE`, so the rest of the program (and the
+/// sampler's own detail reads) keep room.
+fn kept_limit(asked: Option<usize>) -> usize {
+    asked.map_or_else(nofile_share, |asked| asked.min(nofile_share()))
+}
+
 /// Half the soft `RLIMIT_NOFILE` (or 2^19 files when there is no limit).
-fn default_max_kept() -> usize {
+fn nofile_share() -> usize {
     let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
     let share = soft.map_or(1 << 19, |soft| soft / NOFILE_SHARE);
     usize::try_from(share).unwrap_or(usize::MAX)
@@ -236,6 +298,8 @@ fn parse_tid(name: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::gettid;
+    use std::sync::mpsc;
 
     #[test]
     fn tids_are_numeric_names() {
@@ -247,50 +311,56 @@ mod tests {
     }
 
     fn own_tids(dir: &mut TaskDir) -> Vec<u32> {
-        assert!(dir.list().unwrap());
         let mut seen = Vec::new();
-        dir.for_each_stat(|tid, line| {
-            assert!(line.starts_with(format!("{tid} (").as_bytes()));
-            seen.push(tid);
-            Ok(())
-        })
-        .unwrap();
+        let alive = dir
+            .refresh(|tid, stat| {
+                assert!(stat.starttime > 0);
+                seen.push(tid);
+                Ok(())
+            })
+            .unwrap();
+        assert!(alive);
+        assert_eq!(seen[0], std::process::id(), "main thread first");
         seen
+    }
+
+    /// A thread that lives until the returned sender is dropped.
+    fn helper() -> (u32, mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+        let (tid_tx, tid_rx) = mpsc::channel();
+        let (end_tx, end_rx) = mpsc::channel::<()>();
+        let handle = std::thread::spawn(move || {
+            tid_tx.send(gettid()).unwrap();
+            let _ = end_rx.recv();
+        });
+        (tid_rx.recv().unwrap(), end_tx, handle)
     }
 
     #[test]
     fn lists_this_process_and_keeps_files_open() {
         let mut dir = TaskDir::open(std::process::id(), None).unwrap();
-        let me = crate::sys::gettid();
-        assert!(own_tids(&mut dir).contains(&me));
+        assert!(own_tids(&mut dir).contains(&gettid()));
+        assert!(dir.listed_last_time());
         assert!(dir.kept_files() >= 1);
-        // The second pass reads the kept files and lists the same thread.
-        assert!(own_tids(&mut dir).contains(&me));
+        assert!(own_tids(&mut dir).contains(&gettid()), "read again through the kept files");
     }
 
     #[test]
     fn past_the_cap_threads_are_still_read() {
         let mut dir = TaskDir::open(std::process::id(), Some(0)).unwrap();
-        let me = crate::sys::gettid();
-        assert!(own_tids(&mut dir).contains(&me));
+        assert!(own_tids(&mut dir).contains(&gettid()));
+        assert!(own_tids(&mut dir).contains(&gettid()));
         assert_eq!(dir.kept_files(), 0);
     }
 
     #[test]
-    fn files_of_ended_threads_are_closed() {
+    fn new_and_ended_threads_are_noticed() {
         let mut dir = TaskDir::open(std::process::id(), None).unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-        let helper = std::thread::spawn(move || {
-            tx.send(crate::sys::gettid()).unwrap();
-            done_rx.recv().unwrap();
-        });
-        let tid = rx.recv().unwrap();
-        assert!(own_tids(&mut dir).contains(&tid));
-        assert!(dir.kept.contains_key(&tid));
-        done_tx.send(()).unwrap();
-        helper.join().unwrap();
+        own_tids(&mut dir);
+        let (tid, end, handle) = helper();
+        assert!(own_tids(&mut dir).contains(&tid), "a new thread makes the count differ: listed");
+        drop(end);
+        handle.join().unwrap();
         assert!(!own_tids(&mut dir).contains(&tid));
-        assert!(!dir.kept.contains_key(&tid));
+        assert!(dir.slots.iter().all(|slot| slot.tid != tid), "its file is closed");
     }
 }
