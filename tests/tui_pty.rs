@@ -38,11 +38,8 @@ impl Session {
         }
         let child = pair.slave.spawn_command(command).unwrap();
         drop(pair.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(
-            rows.try_into().unwrap(),
-            cols.try_into().unwrap(),
-            0,
-        )));
+        let parser =
+            Arc::new(Mutex::new(vt100::Parser::new(rows.try_into().unwrap(), cols.try_into().unwrap(), 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let mut reader = pair.master.try_clone_reader().unwrap();
         let (feed, log) = (parser.clone(), raw.clone());
@@ -119,7 +116,10 @@ impl Session {
             if !alternate && !hidden {
                 return;
             }
-            assert!(Instant::now() < deadline, "terminal not restored: alternate={alternate} hidden cursor={hidden}");
+            assert!(
+                Instant::now() < deadline,
+                "terminal not restored: alternate={alternate} hidden cursor={hidden}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -161,7 +161,8 @@ fn tour_screens_filter_sort_spawn_stop_and_quit() {
     }
 
     s.press("/reader");
-    let screen = s.wait_until("the filter to apply", |s| s.contains("/reader▏") && !s.contains("Housekeeper"));
+    let screen =
+        s.wait_until("the filter to apply", |s| s.contains("/reader▏") && !s.contains("Housekeeper"));
     assert!(screen.contains("Config-Reader-1"), "{screen}");
     s.press("\x1b");
     s.wait_for("Housekeeper");
@@ -305,4 +306,3 @@ fn exceptions_interrupts_and_loading_another_scenario() {
     s.assert_restored();
     assert!(s.output().contains("abandoned 2 daemon thread(s)"), "{}", s.output());
 }
-

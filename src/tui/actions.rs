@@ -52,7 +52,9 @@ impl App {
             }
             Action::SetEvent => self.open_picker(PickPurpose::SetEvent, primitives(&["event"]), "event"),
             Action::ClearEvent => self.open_picker(PickPurpose::ClearEvent, primitives(&["event"]), "event"),
-            Action::ReleaseLock => self.open_picker(PickPurpose::ReleaseLock, primitives(&["lock", "rlock"]), "lock"),
+            Action::ReleaseLock => {
+                self.open_picker(PickPurpose::ReleaseLock, primitives(&["lock", "rlock"]), "lock")
+            }
             Action::LoadScenario => {
                 let items = (self.scenarios.iter())
                     .map(|(name, about)| PickItem { value: name.clone(), detail: about.clone() })
@@ -84,13 +86,20 @@ impl App {
             Action::ToggleDaemon => Command::SetDaemon { key, name, daemon: !daemon },
             Action::Join => {
                 let purpose = PromptPurpose::Join { key, name };
-                self.dialog =
-                    Some(Dialog::Prompt(Prompt { purpose, input: DEFAULT_JOIN_TIMEOUT.to_owned(), error: None }));
+                self.dialog = Some(Dialog::Prompt(Prompt {
+                    purpose,
+                    input: DEFAULT_JOIN_TIMEOUT.to_owned(),
+                    error: None,
+                }));
                 return Effect::None;
             }
             Action::Rename => {
                 let input = name.clone();
-                self.dialog = Some(Dialog::Prompt(Prompt { purpose: PromptPurpose::Rename { key, name }, input, error: None }));
+                self.dialog = Some(Dialog::Prompt(Prompt {
+                    purpose: PromptPurpose::Rename { key, name },
+                    input,
+                    error: None,
+                }));
                 return Effect::None;
             }
             _ => return Effect::None,
@@ -166,7 +175,9 @@ impl App {
             Action::Cancel => return Effect::None,
             Action::QuitNow => return self.quit(),
             Action::Confirm => {
-                let Some(chosen) = picker.chosen().map(|item| item.value.clone()) else { return Effect::None };
+                let Some(chosen) = picker.chosen().map(|item| item.value.clone()) else {
+                    return Effect::None;
+                };
                 return self.picked(picker.purpose, chosen);
             }
             _ => {}
@@ -178,7 +189,9 @@ impl App {
     fn picked(&mut self, purpose: PickPurpose, chosen: String) -> Effect {
         let command = match purpose {
             PickPurpose::Worker => {
-                let Some(worker) = WorkerKind::ALL.into_iter().find(|w| w.stem() == chosen) else { return Effect::None };
+                let Some(worker) = WorkerKind::ALL.into_iter().find(|w| w.stem() == chosen) else {
+                    return Effect::None;
+                };
                 let Some(kind) = worker.target_kind() else {
                     return Effect::Command(Command::Spawn { worker, target: None });
                 };
@@ -243,8 +256,12 @@ impl App {
     /// Takes in the outcome of a command.
     pub(crate) fn report(&mut self, report: Report) -> Effect {
         match report {
-            Report::Done { what, result: Ok(message) } => self.note(LogKind::Action, format!("{what}: {message}")),
-            Report::Done { what, result: Err(error) } => self.note(LogKind::Error, format!("{what}: {error}")),
+            Report::Done { what, result: Ok(message) } => {
+                self.note(LogKind::Action, format!("{what}: {message}"))
+            }
+            Report::Done { what, result: Err(error) } => {
+                self.note(LogKind::Error, format!("{what}: {error}"))
+            }
             Report::Loaded(info) => {
                 let text = format!("loaded scenario {}", safe(&info.name));
                 self.source = Source::Own(info);
@@ -275,8 +292,12 @@ fn target_of(t: &ThreadView) -> Result<Target, String> {
             name: String::from_utf8_lossy(t.name.raw()).into_owned(),
             daemon: t.daemon.unwrap_or(false),
         }),
-        Origin::Inspector => Err(format!("{} is threadscope's own thread: it is not part of the workload", t.name)),
-        Origin::Foreign => Err(format!("{} is not a library thread: threadscope only acts on threads it started", t.name)),
+        Origin::Inspector => {
+            Err(format!("{} is threadscope's own thread: it is not part of the workload", t.name))
+        }
+        Origin::Foreign => {
+            Err(format!("{} is not a library thread: threadscope only acts on threads it started", t.name))
+        }
     }
 }
 

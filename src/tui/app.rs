@@ -206,9 +206,8 @@ impl App {
             Action::End => self.move_by(isize::MAX / 2),
             Action::SelectRow(row) => self.select_row(row),
             Action::SortNext => self.sort(self.table.sort.map_or(Column::ALL[0], |c| c.step(true)), false),
-            Action::SortPrev => {
-                self.sort(self.table.sort.map_or(Column::ALL[Column::ALL.len() - 1], |c| c.step(false)), false)
-            }
+            Action::SortPrev => self
+                .sort(self.table.sort.map_or(Column::ALL[Column::ALL.len() - 1], |c| c.step(false)), false),
             Action::SortReverse => {
                 self.table.descending = !self.table.descending;
                 self.rebuild_table();

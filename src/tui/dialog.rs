@@ -175,7 +175,8 @@ mod tests {
     #[test]
     fn pickers_wrap() {
         let item = |v: &str| PickItem { value: v.into(), detail: String::new() };
-        let mut picker = Picker { purpose: PickPurpose::Scenario, items: vec![item("a"), item("b")], selected: 0 };
+        let mut picker =
+            Picker { purpose: PickPurpose::Scenario, items: vec![item("a"), item("b")], selected: 0 };
         picker.move_by(-1);
         assert_eq!(picker.chosen().map(|i| i.value.as_str()), Some("b"));
         picker.move_by(1);

@@ -8,8 +8,9 @@ use super::app::{App, Config, Source};
 use super::event::{Event, Sample, ScenarioInfo};
 use super::theme::Theme;
 use crate::inspect::{
-    Deadlock, DisplayName, FutexGroup, KernelView, Lint, LintKind, NamePattern, NamingFinding, NamingFindingKind,
-    NamingView, Origin, PrimitiveView, ProcessView, SCHEMA, Snapshot, SystemView, ThreadView, WaitView,
+    Deadlock, DisplayName, FutexGroup, KernelView, Lint, LintKind, NamePattern, NamingFinding,
+    NamingFindingKind, NamingView, Origin, PrimitiveView, ProcessView, SCHEMA, Snapshot, SystemView,
+    ThreadView, WaitView,
 };
 use crate::kernel::{Field, LoadAverage};
 use crate::threading::{Outcome, PrimitiveKind, PrimitiveStats, StateTimes, ThreadState};
@@ -61,7 +62,8 @@ fn thread(spec: &Spec<'_>) -> ThreadView {
         key: spec.key,
         name: DisplayName::from_text(spec.name),
         name_raw: None,
-        ident: (spec.state != ThreadState::Created).then_some(0x7f00_0000_0000 + (spec.key % 4096) * 0x10_0000),
+        ident: (spec.state != ThreadState::Created)
+            .then_some(0x7f00_0000_0000 + (spec.key % 4096) * 0x10_0000),
         native_id: alive.then_some(tid),
         daemon: Some(spec.daemon),
         state: spec.state,
@@ -86,7 +88,14 @@ fn thread(spec: &Spec<'_>) -> ThreadView {
     }
 }
 
-fn primitive(id: u64, name: &str, kind: PrimitiveKind, holders: &[&str], waiters: &[&str], held: Option<f64>) -> PrimitiveView {
+fn primitive(
+    id: u64,
+    name: &str,
+    kind: PrimitiveKind,
+    holders: &[&str],
+    waiters: &[&str],
+    held: Option<f64>,
+) -> PrimitiveView {
     PrimitiveView {
         id,
         name: name.to_owned(),
@@ -109,18 +118,69 @@ fn primitive(id: u64, name: &str, kind: PrimitiveKind, holders: &[&str], waiters
 pub fn snapshot(extra: usize) -> Snapshot {
     use ThreadState::*;
     let specs = [
-        Spec { key: 1, name: "Philosopher-0", state: Waiting, daemon: true, waiting_on: Some(("lock", "fork-1", Some("Philosopher-1"), 3.2)), holds: &["fork-0"] },
-        Spec { key: 2, name: "Philosopher-1", state: Waiting, daemon: true, waiting_on: Some(("lock", "fork-0", Some("Philosopher-0"), 3.1)), holds: &["fork-1"] },
-        Spec { key: 3, name: "Lock-Holder", state: Waiting, daemon: false, waiting_on: Some(("sleep", "sleep", None, 0.4)), holds: &["config"] },
-        Spec { key: 4, name: "Config-Reader-1", state: Waiting, daemon: false, waiting_on: Some(("lock", "config", Some("Lock-Holder"), 1.2)), holds: &[] },
+        Spec {
+            key: 1,
+            name: "Philosopher-0",
+            state: Waiting,
+            daemon: true,
+            waiting_on: Some(("lock", "fork-1", Some("Philosopher-1"), 3.2)),
+            holds: &["fork-0"],
+        },
+        Spec {
+            key: 2,
+            name: "Philosopher-1",
+            state: Waiting,
+            daemon: true,
+            waiting_on: Some(("lock", "fork-0", Some("Philosopher-0"), 3.1)),
+            holds: &["fork-1"],
+        },
+        Spec {
+            key: 3,
+            name: "Lock-Holder",
+            state: Waiting,
+            daemon: false,
+            waiting_on: Some(("sleep", "sleep", None, 0.4)),
+            holds: &["config"],
+        },
+        Spec {
+            key: 4,
+            name: "Config-Reader-1",
+            state: Waiting,
+            daemon: false,
+            waiting_on: Some(("lock", "config", Some("Lock-Holder"), 1.2)),
+            holds: &[],
+        },
         Spec { key: 5, name: "Config-Reader-2", state: Running, daemon: false, waiting_on: None, holds: &[] },
-        Spec { key: 6, name: "Producer", state: Waiting, daemon: false, waiting_on: Some(("queue", "jobs", None, 0.2)), holds: &[] },
+        Spec {
+            key: 6,
+            name: "Producer",
+            state: Waiting,
+            daemon: false,
+            waiting_on: Some(("queue", "jobs", None, 0.2)),
+            holds: &[],
+        },
         Spec { key: 7, name: "Late-Starter", state: Created, daemon: false, waiting_on: None, holds: &[] },
-        Spec { key: 8, name: "Housekeeper", state: Waiting, daemon: true, waiting_on: Some(("sleep", "sleep", None, 4.0)), holds: &[] },
-        Spec { key: 9, name: "Faulty-Worker", state: Terminated, daemon: false, waiting_on: None, holds: &[] },
+        Spec {
+            key: 8,
+            name: "Housekeeper",
+            state: Waiting,
+            daemon: true,
+            waiting_on: Some(("sleep", "sleep", None, 4.0)),
+            holds: &[],
+        },
+        Spec {
+            key: 9,
+            name: "Faulty-Worker",
+            state: Terminated,
+            daemon: false,
+            waiting_on: None,
+            holds: &[],
+        },
     ];
     let mut threads: Vec<ThreadView> = specs.iter().map(thread).collect();
-    threads[5].waiting_on.as_mut().map(|w| w.role = Some("put".into()));
+    if let Some(w) = threads[5].waiting_on.as_mut() {
+        w.role = Some("put".into());
+    }
     threads[8].outcome = Some(Outcome::Panicked {
         message: "division by zero".into(),
         location: Some("src/worker.rs:12:5".into()),
@@ -133,18 +193,40 @@ pub fn snapshot(extra: usize) -> Snapshot {
     }
     for i in 0..extra {
         let name = format!("Worker-{i}");
-        let mut t = thread(&Spec { key: 100 + i as u64, name: &name, state: Waiting, daemon: true, waiting_on: Some(("sleep", "sleep", None, 0.5)), holds: &[] });
+        let mut t = thread(&Spec {
+            key: 100 + i as u64,
+            name: &name,
+            state: Waiting,
+            daemon: true,
+            waiting_on: Some(("sleep", "sleep", None, 0.5)),
+            holds: &[],
+        });
         if i % 3 == 0 {
             t.state = Running;
             t.waiting_on = None;
         }
         threads.push(t);
     }
-    let mut main = thread(&Spec { key: 50, name: "MainThread", state: Running, daemon: false, waiting_on: None, holds: &[] });
+    let mut main = thread(&Spec {
+        key: 50,
+        name: "MainThread",
+        state: Running,
+        daemon: false,
+        waiting_on: None,
+        holds: &[],
+    });
     main.origin = Origin::Inspector;
     threads.push(main);
-    let mut foreign = thread(&Spec { key: (1 << 63) | 77, name: "tokio-runtime-w", state: Waiting, daemon: false, waiting_on: None, holds: &[] });
-    (foreign.origin, foreign.ident, foreign.daemon, foreign.time_in_state) = (Origin::Foreign, None, None, None);
+    let mut foreign = thread(&Spec {
+        key: (1 << 63) | 77,
+        name: "tokio-runtime-w",
+        state: Waiting,
+        daemon: false,
+        waiting_on: None,
+        holds: &[],
+    });
+    (foreign.origin, foreign.ident, foreign.daemon, foreign.time_in_state) =
+        (Origin::Foreign, None, None, None);
     threads.push(foreign);
 
     Snapshot {
@@ -185,8 +267,16 @@ pub fn snapshot(extra: usize) -> Snapshot {
         }],
         naming: NamingView {
             patterns: vec![
-                NamePattern { shape: "{Name}-{N}".into(), count: 4, examples: vec!["Philosopher-0".into(), "Config-Reader-1".into()] },
-                NamePattern { shape: "{Name}".into(), count: 4, examples: vec!["Producer".into(), "Housekeeper".into()] },
+                NamePattern {
+                    shape: "{Name}-{N}".into(),
+                    count: 4,
+                    examples: vec!["Philosopher-0".into(), "Config-Reader-1".into()],
+                },
+                NamePattern {
+                    shape: "{Name}".into(),
+                    count: 4,
+                    examples: vec!["Producer".into(), "Housekeeper".into()],
+                },
             ],
             findings: vec![NamingFinding {
                 kind: NamingFindingKind::Truncated,
@@ -221,7 +311,10 @@ pub fn app(extra: usize, width: u16, height: u16, start: Instant) -> App {
         source: Source::Own(info),
         theme: Theme::colored(),
         debug_panic: false,
-        scenarios: vec![("tour".into(), "A little of everything".into()), ("deadlock".into(), "Two locks, two threads".into())],
+        scenarios: vec![
+            ("tour".into(), "A little of everything".into()),
+            ("deadlock".into(), "Two locks, two threads".into()),
+        ],
         size: (width, height),
         now: start,
     });

@@ -23,7 +23,8 @@ impl App {
         }
         self.history.prune(at);
         self.log_changes(&snapshot);
-        self.primitive_index = snapshot.primitives.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
+        self.primitive_index =
+            snapshot.primitives.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
         self.progress = progress.into_iter().map(|p| (p.name.clone(), p)).collect();
         self.kernel_rows = kernel_order(&snapshot);
         self.snapshot = Some(snapshot);
@@ -86,7 +87,9 @@ impl App {
         notes.extend(sorted(findings.difference(&self.seen.findings)).cloned());
         notes.extend(sorted(self.seen.findings.difference(&findings)).map(|f| format!("cleared: {f}")));
         notes.extend(sorted(deadlocks.difference(&self.seen.deadlocks)).map(|d| format!("DEADLOCK: {d}")));
-        notes.extend(sorted(self.seen.deadlocks.difference(&deadlocks)).map(|d| format!("deadlock broken: {d}")));
+        notes.extend(
+            sorted(self.seen.deadlocks.difference(&deadlocks)).map(|d| format!("deadlock broken: {d}")),
+        );
         for note in notes {
             self.log.push(at, LogKind::Finding, &note);
         }
@@ -139,7 +142,8 @@ fn ended(t: &ThreadView) -> String {
 fn kernel_order(snapshot: &Snapshot) -> Vec<usize> {
     let group_of: HashMap<&str, usize> =
         snapshot.futex_groups.iter().enumerate().map(|(i, g)| (g.address.as_str(), i)).collect();
-    let mut rows: Vec<usize> = (0..snapshot.threads.len()).filter(|&i| snapshot.threads[i].kernel.is_some()).collect();
+    let mut rows: Vec<usize> =
+        (0..snapshot.threads.len()).filter(|&i| snapshot.threads[i].kernel.is_some()).collect();
     rows.sort_by_key(|&i| {
         let k = snapshot.threads[i].kernel.as_ref();
         let group = k.and_then(|k| k.futex.as_deref()).and_then(|a| group_of.get(a).copied());

@@ -35,7 +35,9 @@ impl Key {
     /// characters, BackTab kept as it is.
     pub fn from_event(event: &KeyEvent) -> Self {
         let modifiers = match event.code {
-            KeyCode::Char(_) | KeyCode::BackTab => event.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT),
+            KeyCode::Char(_) | KeyCode::BackTab => {
+                event.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT)
+            }
             _ => event.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT),
         };
         Self { code: event.code, modifiers }
@@ -251,19 +253,40 @@ mod tests {
         let keymap = Keymap::default();
         let shift_s = press(KeyCode::Char('S'), KeyModifiers::SHIFT);
         assert_eq!(keymap.normal_action(&shift_s), Some(Action::SortPrev));
-        assert_eq!(keymap.normal_action(&press(KeyCode::Char('s'), KeyModifiers::NONE)), Some(Action::SortNext));
-        assert_eq!(keymap.normal_action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
+        assert_eq!(
+            keymap.normal_action(&press(KeyCode::Char('s'), KeyModifiers::NONE)),
+            Some(Action::SortNext)
+        );
+        assert_eq!(
+            keymap.normal_action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
         assert_eq!(keymap.normal_action(&press(KeyCode::Char('c'), KeyModifiers::NONE)), None);
-        assert_eq!(keymap.normal_action(&press(KeyCode::BackTab, KeyModifiers::SHIFT)), Some(Action::PrevTab));
+        assert_eq!(
+            keymap.normal_action(&press(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(Action::PrevTab)
+        );
     }
 
     #[test]
     fn prompts_take_characters_but_not_control_keys() {
         let keymap = Keymap::default();
-        assert_eq!(keymap.dialog_action(&press(KeyCode::Char('q'), KeyModifiers::NONE), true), Some(Action::Input('q')));
-        assert_eq!(keymap.dialog_action(&press(KeyCode::Char('q'), KeyModifiers::NONE), false), Some(Action::QuitNow));
-        assert_eq!(keymap.dialog_action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL), true), Some(Action::QuitNow));
-        assert_eq!(keymap.dialog_action(&press(KeyCode::Esc, KeyModifiers::NONE), true), Some(Action::Cancel));
+        assert_eq!(
+            keymap.dialog_action(&press(KeyCode::Char('q'), KeyModifiers::NONE), true),
+            Some(Action::Input('q'))
+        );
+        assert_eq!(
+            keymap.dialog_action(&press(KeyCode::Char('q'), KeyModifiers::NONE), false),
+            Some(Action::QuitNow)
+        );
+        assert_eq!(
+            keymap.dialog_action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL), true),
+            Some(Action::QuitNow)
+        );
+        assert_eq!(
+            keymap.dialog_action(&press(KeyCode::Esc, KeyModifiers::NONE), true),
+            Some(Action::Cancel)
+        );
     }
 
     #[test]

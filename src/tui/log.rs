@@ -63,7 +63,11 @@ mod tests {
     #[test]
     fn lines_are_split_made_safe_and_bounded() {
         let mut log = LogState::default();
-        log.push(Duration::ZERO, LogKind::Exception, "Exception in thread \x1b[2Jx:\npanicked at a.rs:1:1:\nboom\n");
+        log.push(
+            Duration::ZERO,
+            LogKind::Exception,
+            "Exception in thread \x1b[2Jx:\npanicked at a.rs:1:1:\nboom\n",
+        );
         assert_eq!(log.entries.len(), 3);
         assert_eq!(log.entries[0].text, "Exception in thread \\e[2Jx:");
         for i in 0..MAX_ENTRIES + 10 {

@@ -36,7 +36,8 @@ impl App {
                     };
                 }
                 let rows = layout::table_rows(&areas, self.tab);
-                let offset = visible_offset(self.table.offset, self.table.selected, rows, self.table.rows.len());
+                let offset =
+                    visible_offset(self.table.offset, self.table.selected, rows, self.table.rows.len());
                 let row = offset + usize::from(at.y - table.y - 1);
                 (row < self.table.rows.len()).then_some(Action::SelectRow(row))
             }

@@ -71,7 +71,10 @@ pub fn run(options: &Options) -> Result<u8, String> {
         }
     };
     if !std::io::stdout().is_terminal() {
-        return Err("the TUI needs a terminal; use `threadscope run NAME --headless` or `threadscope snapshot`".into());
+        return Err(
+            "the TUI needs a terminal; use `threadscope run NAME --headless` or `threadscope snapshot`"
+                .into(),
+        );
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -92,7 +95,11 @@ pub fn run(options: &Options) -> Result<u8, String> {
     }
 }
 
-async fn session(options: &Options, scenario: Option<Scenario>, inspector: Inspector) -> Result<Exit, String> {
+async fn session(
+    options: &Options,
+    scenario: Option<Scenario>,
+    inspector: Inspector,
+) -> Result<Exit, String> {
     let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
     let (samples_tx, mut samples) = mpsc::channel::<Event>(2);
     let (mut terminal, guard) = terminal::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
@@ -116,8 +123,8 @@ async fn session(options: &Options, scenario: Option<Scenario>, inspector: Inspe
         (None, Target::Attach(pid)) => Source::Attach { pid: *pid },
         (None, Target::Scenario(_)) => Source::Own(Default::default()),
     };
-    let sampler =
-        SamplerHandle::spawn(inspector, options.interval, samples_tx).map_err(|e| format!("cannot start the sampler: {e}"))?;
+    let sampler = SamplerHandle::spawn(inspector, options.interval, samples_tx)
+        .map_err(|e| format!("cannot start the sampler: {e}"))?;
     let size = terminal.size().map_err(|e| e.to_string())?;
     let mut app = App::new(Config {
         source,

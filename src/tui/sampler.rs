@@ -57,7 +57,12 @@ impl Drop for SamplerHandle {
     }
 }
 
-fn sample_loop(mut inspector: Inspector, interval: Duration, inbox: &mpsc::Receiver<Control>, out: &Sender<Event>) {
+fn sample_loop(
+    mut inspector: Inspector,
+    interval: Duration,
+    inbox: &mpsc::Receiver<Control>,
+    out: &Sender<Event>,
+) {
     mark_inspector_thread();
     let mut paused = false;
     let mut carry = CarryForward::default();

@@ -96,7 +96,9 @@ fn compare(column: Column, a: &ThreadView, b: &ThreadView) -> Ordering {
         Column::Ident => a.ident.cmp(&b.ident),
         Column::Tid => a.native_id.cmp(&b.native_id),
         Column::Name => a.name.shown().cmp(b.name.shown()),
-        Column::Comm => a.kernel.as_ref().map(|k| k.comm.shown()).cmp(&b.kernel.as_ref().map(|k| k.comm.shown())),
+        Column::Comm => {
+            a.kernel.as_ref().map(|k| k.comm.shown()).cmp(&b.kernel.as_ref().map(|k| k.comm.shown()))
+        }
         Column::State => (a.state as u8).cmp(&(b.state as u8)),
         Column::Kernel => a.kernel.as_ref().map(|k| k.state).cmp(&b.kernel.as_ref().map(|k| k.state)),
         Column::WaitsOn => waits_key(a).cmp(&waits_key(b)),

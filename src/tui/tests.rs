@@ -26,7 +26,8 @@ fn app() -> App {
 
 /// Selects the thread named `name` (through the filter, then clears it).
 fn select(app: &mut App, name: &str) {
-    let index = app.table().rows.iter().position(|&i| app.snapshot().unwrap().threads[i].name.shown() == name);
+    let index =
+        app.table().rows.iter().position(|&i| app.snapshot().unwrap().threads[i].name.shown() == name);
     app.update(Action::SelectRow(index.unwrap()));
     assert_eq!(app.selected_thread().unwrap().name.shown(), name);
 }
@@ -44,7 +45,12 @@ fn filter_then_stop_acts_on_the_filtered_thread() {
     typed(&mut app, "/Producer\r");
     assert_eq!(app.table().rows.len(), 1);
     let effect = key(&mut app, KeyCode::Char('x'));
-    assert_eq!(effect, Effect::Command(Command::Stop { key: 6, name: "Producer".into() }), "{:?}", app.status());
+    assert_eq!(
+        effect,
+        Effect::Command(Command::Stop { key: 6, name: "Producer".into() }),
+        "{:?}",
+        app.status()
+    );
 }
 
 /// The screen as text, one line per row, trailing blanks trimmed.
@@ -65,7 +71,6 @@ pub(super) fn screen_text(app: &App, width: u16, height: u16) -> String {
     }
     out
 }
-
 
 #[test]
 fn tabs_cycle_and_jump() {
@@ -117,7 +122,11 @@ fn the_selection_follows_its_thread_across_samples_and_sorts() {
     select(&mut app, "Producer");
     app.update(Action::SortBy(Column::Name));
     assert_eq!(app.selected_thread().unwrap().name.shown(), "Producer");
-    let sample = Sample { snapshot: fixtures::snapshot(3), at: Instant::now() + std::time::Duration::from_secs(60), progress: Vec::new() };
+    let sample = Sample {
+        snapshot: fixtures::snapshot(3),
+        at: Instant::now() + std::time::Duration::from_secs(60),
+        progress: Vec::new(),
+    };
     app.handle_event(Event::Sample(Box::new(sample)));
     assert_eq!(app.selected_thread().unwrap().name.shown(), "Producer");
 }
@@ -144,7 +153,10 @@ fn sorting_by_every_column_and_reversing() {
     assert_eq!(first(&app), "Config-Reader-1");
     app.update(Action::SortBy(Column::Cpu));
     assert!(app.table().descending, "busiest first");
-    assert_eq!(app.snapshot().unwrap().threads[app.table().rows[0]].kernel.as_ref().unwrap().cpu_percent, Some(97.5));
+    assert_eq!(
+        app.snapshot().unwrap().threads[app.table().rows[0]].kernel.as_ref().unwrap().cpu_percent,
+        Some(97.5)
+    );
 }
 
 #[test]
@@ -230,7 +242,8 @@ fn join_asks_for_a_timeout_and_checks_it() {
         app.update(Action::Backspace);
     }
     typed(&mut app, "250ms");
-    let expected = Command::Join { key: 6, name: "Producer".into(), timeout: std::time::Duration::from_millis(250) };
+    let expected =
+        Command::Join { key: 6, name: "Producer".into(), timeout: std::time::Duration::from_millis(250) };
     assert_eq!(command(app.update(Action::Confirm)), expected);
     assert_eq!(app.dialog(), None);
 }
@@ -300,7 +313,10 @@ fn events_locks_interrupt_and_load() {
 #[test]
 fn a_scenario_without_the_primitive_says_so() {
     let mut app = app();
-    app.handle_event(Event::Report(Report::Loaded(ScenarioInfo { name: "bare".into(), ..ScenarioInfo::default() })));
+    app.handle_event(Event::Report(Report::Loaded(ScenarioInfo {
+        name: "bare".into(),
+        ..ScenarioInfo::default()
+    })));
     assert!(app.take_scenario_changed());
     assert!(!app.take_scenario_changed());
     app.update(Action::SetEvent);
@@ -316,10 +332,14 @@ fn outcomes_reach_the_status_line_and_the_log() {
     assert_eq!(app.handle_event(Event::Report(report)), Effect::None);
     assert_eq!(app.status(), Some(format!("Producer.daemon = True: {error}").as_str()));
     assert_eq!(app.log().last().unwrap().kind, LogKind::Error);
-    let report = Report::Done { what: "rename Producer → P".into(), result: Ok("kernel comm is now \"P\"".into()) };
+    let report =
+        Report::Done { what: "rename Producer → P".into(), result: Ok("kernel comm is now \"P\"".into()) };
     app.handle_event(Event::Report(report));
     assert_eq!(app.log().last().unwrap().kind, LogKind::Action);
-    app.handle_event(Event::Log(LogKind::Exception, "Exception in thread W:\npanicked at a.rs:1:1:\nboom\n".into()));
+    app.handle_event(Event::Log(
+        LogKind::Exception,
+        "Exception in thread W:\npanicked at a.rs:1:1:\nboom\n".into(),
+    ));
     assert_eq!(app.status(), Some("Exception in thread W:"));
     assert_eq!(app.log().last().unwrap().text, "boom");
     app.handle_event(Event::SamplerError("permission denied".into()));
@@ -371,8 +391,13 @@ fn attach_mode_is_read_only_and_quits_at_once() {
         size: (120, 40),
         now: Instant::now(),
     });
-    app.handle_event(Event::Sample(Box::new(Sample { snapshot: fixtures::snapshot(0), at: Instant::now(), progress: Vec::new() })));
-    for action in [Action::Spawn, Action::Stop, Action::SetEvent, Action::LoadScenario, Action::InterruptMain] {
+    app.handle_event(Event::Sample(Box::new(Sample {
+        snapshot: fixtures::snapshot(0),
+        at: Instant::now(),
+        progress: Vec::new(),
+    })));
+    for action in [Action::Spawn, Action::Stop, Action::SetEvent, Action::LoadScenario, Action::InterruptMain]
+    {
         assert_eq!(app.update(action), Effect::None);
         assert!(app.status().unwrap().starts_with("read-only"));
         assert_eq!(app.dialog(), None);
@@ -407,7 +432,13 @@ fn samples_log_lifecycle_findings_and_deadlocks() {
     let mut first = fixtures::snapshot(0);
     first.deadlocks.clear();
     first.threads[6].state = crate::threading::ThreadState::Created;
-    let sample = |snapshot, secs| Event::Sample(Box::new(Sample { snapshot, at: start + std::time::Duration::from_secs(secs), progress: Vec::new() }));
+    let sample = |snapshot, secs| {
+        Event::Sample(Box::new(Sample {
+            snapshot,
+            at: start + std::time::Duration::from_secs(secs),
+            progress: Vec::new(),
+        }))
+    };
     app.handle_event(sample(first.clone(), 1));
     assert!(app.log().last().unwrap().text.starts_with("lock config held"), "{:?}", app.log());
     let mut second = fixtures::snapshot(0);
@@ -450,14 +481,24 @@ fn mouse_selects_rows_switches_tabs_and_sorts() {
     use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
     let mut app = app();
     let click = |column, row| {
-        Event::Mouse(MouseEvent { kind: MouseEventKind::Down(MouseButton::Left), column, row, modifiers: KeyModifiers::NONE })
+        Event::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
     };
     let table = app.areas().unwrap().table;
     app.handle_event(click(30, table.y + 1 + 5));
     assert_eq!(app.selected_thread().unwrap().name.shown(), "Producer");
     app.handle_event(click(1, table.y));
     assert!(app.table().sort.is_some(), "a header click sorts");
-    let wheel = Event::Mouse(MouseEvent { kind: MouseEventKind::ScrollDown, column: 5, row: 10, modifiers: KeyModifiers::NONE });
+    let wheel = Event::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 5,
+        row: 10,
+        modifiers: KeyModifiers::NONE,
+    });
     let before = app.table().selected;
     app.handle_event(wheel);
     assert_eq!(app.table().selected, before + 1);

@@ -63,11 +63,7 @@ impl Theme {
 
     /// A tab title; `active` for the current screen.
     pub fn tab(&self, active: bool) -> Style {
-        if active {
-            Style::new().add_modifier(Modifier::REVERSED | BOLD)
-        } else {
-            self.fg(Color::Gray)
-        }
+        if active { Style::new().add_modifier(Modifier::REVERSED | BOLD) } else { self.fg(Color::Gray) }
     }
 
     /// The key number next to a tab title.

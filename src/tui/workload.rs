@@ -58,7 +58,10 @@ impl Workload {
             Command::InterruptMain => {
                 return done(
                     interrupt_main(libc::SIGINT)
-                        .map(|()| "SIGINT sent to the main thread (Python would raise KeyboardInterrupt there)".to_owned())
+                        .map(|()| {
+                            "SIGINT sent to the main thread (Python would raise KeyboardInterrupt there)"
+                                .to_owned()
+                        })
                         .map_err(|e| e.to_string()),
                 );
             }
@@ -80,9 +83,13 @@ impl Workload {
                 .spawn_worker(worker, target.as_deref())
                 .map(|t| format!("started {}", sanitize(&t.name())))
                 .map_err(|e| e.to_string()),
-            Command::Start { key, .. } => thread(key).and_then(|t| t.start().map_err(|e| e.to_string())).map(|()| "started".to_owned()),
+            Command::Start { key, .. } => {
+                thread(key).and_then(|t| t.start().map_err(|e| e.to_string())).map(|()| "started".to_owned())
+            }
             Command::Stop { name, .. } => match running.stop_thread(&name) {
-                Ok(StopThread::Stopping) => Ok("asked to stop; it stops at its next step, sleep or timed wait".to_owned()),
+                Ok(StopThread::Stopping) => {
+                    Ok("asked to stop; it stops at its next step, sleep or timed wait".to_owned())
+                }
                 Ok(StopThread::NotRunning) => Ok("it is not running".to_owned()),
                 Ok(StopThread::CannotStop(why)) => Err(why),
                 Err(e) => Err(e.to_string()),
@@ -102,11 +109,16 @@ impl Workload {
             Command::SetDaemon { key, daemon, .. } => thread(key)
                 .and_then(|t| t.set_daemon(daemon).map_err(|e| e.to_string()))
                 .map(|()| format!("daemon = {}", if daemon { "True" } else { "False" })),
-            Command::SetEvent(name) => running.set_event(&name).map(|()| "set".to_owned()).map_err(|e| e.to_string()),
-            Command::ClearEvent(name) => running.clear_event(&name).map(|()| "cleared".to_owned()).map_err(|e| e.to_string()),
-            Command::ReleaseLock(name) => {
-                running.release_lock(&name).map(|()| "released from the UI thread".to_owned()).map_err(|e| e.to_string())
+            Command::SetEvent(name) => {
+                running.set_event(&name).map(|()| "set".to_owned()).map_err(|e| e.to_string())
             }
+            Command::ClearEvent(name) => {
+                running.clear_event(&name).map(|()| "cleared".to_owned()).map_err(|e| e.to_string())
+            }
+            Command::ReleaseLock(name) => running
+                .release_lock(&name)
+                .map(|()| "released from the UI thread".to_owned())
+                .map_err(|e| e.to_string()),
             Command::Load(_) | Command::StopAll { .. } | Command::InterruptMain => return None,
         };
         done(result)
@@ -200,13 +212,17 @@ fn stop_summary(report: &StopReport) -> String {
 /// A command in words, for the status line and the log.
 pub fn describe(command: &Command) -> String {
     match command {
-        Command::Spawn { worker, target: Some(target) } => format!("spawn {} on {}", worker.stem(), sanitize(target)),
+        Command::Spawn { worker, target: Some(target) } => {
+            format!("spawn {} on {}", worker.stem(), sanitize(target))
+        }
         Command::Spawn { worker, target: None } => format!("spawn {}", worker.stem()),
         Command::Start { name, .. } => format!("start {}", sanitize(name)),
         Command::Stop { name, .. } => format!("stop {}", sanitize(name)),
         Command::Join { name, timeout, .. } => format!("join {} (timeout {timeout:?})", sanitize(name)),
         Command::Rename { from, to, .. } => format!("rename {} → {}", sanitize(from), sanitize(to)),
-        Command::SetDaemon { name, daemon, .. } => format!("{}.daemon = {}", sanitize(name), if *daemon { "True" } else { "False" }),
+        Command::SetDaemon { name, daemon, .. } => {
+            format!("{}.daemon = {}", sanitize(name), if *daemon { "True" } else { "False" })
+        }
         Command::SetEvent(name) => format!("set event {}", sanitize(name)),
         Command::ClearEvent(name) => format!("clear event {}", sanitize(name)),
         Command::ReleaseLock(name) => format!("release lock {}", sanitize(name)),

@@ -21,7 +21,8 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     let Some(t) = thread else { return };
-    let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(inner);
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(inner);
     draw_pairs(app, &library(app, t), left, buf);
     draw_pairs(app, &kernel(t), right, buf);
 }
@@ -29,10 +30,8 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
 fn draw_pairs(app: &App, pairs: &[(&'static str, String)], area: Rect, buf: &mut Buffer) {
     let theme = &app.theme;
     for (i, (label, value)) in pairs.iter().take(usize::from(area.height)).enumerate() {
-        let line = Line::from(vec![
-            Span::styled(format!("{label:>10} "), theme.dim()),
-            Span::raw(value.as_str()),
-        ]);
+        let line =
+            Line::from(vec![Span::styled(format!("{label:>10} "), theme.dim()), Span::raw(value.as_str())]);
         buf.set_line(area.x, area.y + i as u16, &line, area.width);
     }
 }
@@ -40,7 +39,10 @@ fn draw_pairs(app: &App, pairs: &[(&'static str, String)], area: Rect, buf: &mut
 fn library(app: &App, t: &ThreadView) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     let daemon = t.daemon.map_or_else(|| "—".to_owned(), |d| if d { "yes".into() } else { "no".into() });
-    out.push(("thread", format!("{} · {} · daemon {daemon}", words::state_word(t.state), words::origin_word(t.origin))));
+    out.push((
+        "thread",
+        format!("{} · {} · daemon {daemon}", words::state_word(t.state), words::origin_word(t.origin)),
+    ));
     out.push(("ident", t.ident.map_or_else(|| "— (not started)".to_owned(), |i| format!("0x{i:x}  ({i})"))));
     if let Some(w) = &t.waiting_on {
         let snapshot = app.snapshot.as_ref();
@@ -89,7 +91,10 @@ fn kernel(t: &ThreadView) -> Vec<(&'static str, String)> {
     let field = |f: &Field<u64>| f.value().map_or_else(|| "—".to_owned(), u64::to_string);
     let mut out = vec![
         ("tid", k.tid.to_string()),
-        ("comm", format!("{}{}", k.comm, words::comm(t).filter(|c| c.1).map_or("", |_| "  (cut by the kernel)"))),
+        (
+            "comm",
+            format!("{}{}", k.comm, words::comm(t).filter(|c| c.1).map_or("", |_| "  (cut by the kernel)")),
+        ),
         ("state", format!("{} ({})", k.state, describe_state(k.state))),
         ("wchan", words::wchan(t).unwrap_or_else(|| "—".to_owned())),
         (

@@ -24,7 +24,8 @@ pub(super) fn render(app: &App, dialog: &Dialog, area: Rect, buf: &mut Buffer) {
     };
     let width = lines.iter().map(Line::width).max().unwrap_or(0).max(title.chars().count() + 4) as u16 + 4;
     let height = lines.len() as u16 + 2;
-    let popup = area.centered(Constraint::Length(width.min(area.width)), Constraint::Length(height.min(area.height)));
+    let popup =
+        area.centered(Constraint::Length(width.min(area.width)), Constraint::Length(height.min(area.height)));
     Clear.render(popup, buf);
     let block = Block::bordered()
         .border_type(BorderType::Rounded)

@@ -24,7 +24,9 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
             first.push(Span::styled("scenario ", theme.dim()));
             first.push(Span::styled(safe(&info.name).into_owned(), theme.heading()));
         }
-        Source::Attach { pid } => first.push(Span::styled(format!("attached to {pid} (read-only)"), theme.warning())),
+        Source::Attach { pid } => {
+            first.push(Span::styled(format!("attached to {pid} (read-only)"), theme.warning()))
+        }
     }
     let Some(snapshot) = &app.snapshot else {
         first.push(Span::styled("  waiting for the first sample…", theme.dim()));
@@ -75,7 +77,10 @@ fn counts<'a>(app: &App, snapshot: &Snapshot) -> Vec<Span<'a>> {
         (created, ThreadState::Created),
         (terminated, ThreadState::Terminated),
     ] {
-        spans.push(Span::styled(format!(" {n} {}", words::state_word(state).to_lowercase()), theme.state(state)));
+        spans.push(Span::styled(
+            format!(" {n} {}", words::state_word(state).to_lowercase()),
+            theme.state(state),
+        ));
     }
     spans
 }
@@ -98,7 +103,10 @@ fn system_line<'a>(app: &App, snapshot: &Snapshot, width: u16) -> Line<'a> {
         words::bytes(snapshot.process.rss_bytes)
     )));
     if let Some(load) = &system.load_average {
-        tail.push(Span::styled(format!("  load {:.2} {:.2} {:.2}", load.one, load.five, load.fifteen), theme.dim()));
+        tail.push(Span::styled(
+            format!("  load {:.2} {:.2} {:.2}", load.one, load.five, load.fifteen),
+            theme.dim(),
+        ));
     }
     let tail_width: usize = tail.iter().map(Span::width).sum();
     let room = usize::from(width).saturating_sub(tail_width + 5);

@@ -27,14 +27,13 @@ pub(crate) fn lines(app: &App) -> Vec<Line<'static>> {
             out.push(Line::styled(g.title(), theme.heading()));
             group = Some(g);
         }
-        out.push(Line::from(vec![
-            Span::styled(format!("  {keys:<18}"), theme.key()),
-            Span::raw(help),
-        ]));
+        out.push(Line::from(vec![Span::styled(format!("  {keys:<18}"), theme.key()), Span::raw(help)]));
     }
     out.push(Line::raw(""));
     out.push(Line::styled("Mouse", theme.heading()));
-    out.push(Line::raw("  click a tab to show it, a row to select it, a column header to sort by it; the wheel scrolls"));
+    out.push(Line::raw(
+        "  click a tab to show it, a row to select it, a column header to sort by it; the wheel scrolls",
+    ));
     out.push(Line::raw(""));
     out.push(Line::styled("Legend", theme.heading()));
     let mut states = vec![Span::raw("  states: ")];
@@ -52,7 +51,9 @@ pub(crate) fn lines(app: &App) -> Vec<Line<'static>> {
         Span::styled("ending in …", theme.truncated()),
         Span::raw(": the kernel cut the name to 15 bytes"),
     ]));
-    out.push(Line::raw("  D: daemon · CTXT: voluntary/involuntary context switches · AGE: time since created"));
+    out.push(Line::raw(
+        "  D: daemon · CTXT: voluntary/involuntary context switches · AGE: time since created",
+    ));
     if let Source::Own(info) = &app.source
         && !info.notes.trim().is_empty()
     {

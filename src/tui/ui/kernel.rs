@@ -16,12 +16,18 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(snapshot) = &app.snapshot else { return };
     let count = |origin| snapshot.threads.iter().filter(|t| t.kernel.is_some() && t.origin == origin).count();
     let summary = Line::from(vec![
-        Span::styled(format!("{} tasks in /proc/{}/task: ", app.kernel_rows.len(), snapshot.process.pid), theme.heading()),
+        Span::styled(
+            format!("{} tasks in /proc/{}/task: ", app.kernel_rows.len(), snapshot.process.pid),
+            theme.heading(),
+        ),
         Span::raw(format!("{} ours, ", count(Origin::Managed))),
         Span::styled(format!("{} threadscope's own, ", count(Origin::Inspector)), theme.inspector()),
         Span::styled(format!("{} foreign", count(Origin::Foreign)), theme.foreign()),
         Span::styled(
-            format!("  · {} futex group(s): asleep on one address, likely one lock", snapshot.futex_groups.len()),
+            format!(
+                "  · {} futex group(s): asleep on one address, likely one lock",
+                snapshot.futex_groups.len()
+            ),
             theme.dim(),
         ),
     ]);

@@ -37,7 +37,10 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
         theme.table_header(false),
     ));
     if snapshot.primitives.is_empty() {
-        out.push(Line::styled("no primitives (attached processes show none: the kernel does not know them)", theme.dim()));
+        out.push(Line::styled(
+            "no primitives (attached processes show none: the kernel does not know them)",
+            theme.dim(),
+        ));
     }
     for p in &snapshot.primitives {
         let style = if in_cycle.contains(p.name.as_str()) { theme.cycle() } else { Style::new() };
@@ -59,7 +62,10 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
             Span::raw("  "),
             Span::styled(t.name.to_string(), if cycle { theme.cycle() } else { theme.state(t.state) }),
             Span::styled(format!(" ──{}──▶ ", w.role.as_deref().map_or("waits", |r| r)), edge),
-            Span::styled(format!("{} {}", safe(&w.kind), safe(&w.name)), if cycle { theme.cycle() } else { Style::new() }),
+            Span::styled(
+                format!("{} {}", safe(&w.kind), safe(&w.name)),
+                if cycle { theme.cycle() } else { Style::new() },
+            ),
         ];
         match w.holders.as_slice() {
             [] => spans.push(Span::styled("  (nobody holds it)", theme.dim())),
@@ -68,7 +74,10 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
                 spans.push(Span::styled(verb, edge));
                 if w.kind != "join" {
                     let names: Vec<String> = holders.iter().map(|h| safe(h).into_owned()).collect();
-                    spans.push(Span::styled(names.join(", "), if cycle { theme.cycle() } else { Style::new() }));
+                    spans.push(Span::styled(
+                        names.join(", "),
+                        if cycle { theme.cycle() } else { Style::new() },
+                    ));
                 }
             }
         }
@@ -107,7 +116,11 @@ fn primitive_row(p: &PrimitiveView, name_w: usize, people_w: usize) -> String {
         kind = format!("{kind} on {}", safe(related));
     }
     let gauges: Vec<String> = p.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let holders = if gauges.is_empty() { names(&p.holders) } else { format!("{} [{}]", names(&p.holders), gauges.join(" ")) };
+    let holders = if gauges.is_empty() {
+        names(&p.holders)
+    } else {
+        format!("{} [{}]", names(&p.holders), gauges.join(" "))
+    };
     format!(
         "{:<name_w$} {:<12} {:<people_w$} {:<people_w$} {:>8} {:>7} {:>7} {:>8}",
         fit(&safe(&p.name), name_w),

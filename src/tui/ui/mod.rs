@@ -118,7 +118,15 @@ fn hint_line(app: &App) -> Line<'static> {
     let hints: &[(&str, &str)] = if app.read_only() {
         &[("?", "help"), ("/", "filter"), ("s", "sort"), ("p", "pause"), ("q", "quit")]
     } else {
-        &[("?", "help"), ("/", "filter"), ("s", "sort"), ("n", "spawn"), ("x", "stop"), ("l", "load"), ("q", "quit")]
+        &[
+            ("?", "help"),
+            ("/", "filter"),
+            ("s", "sort"),
+            ("n", "spawn"),
+            ("x", "stop"),
+            ("l", "load"),
+            ("q", "quit"),
+        ]
     };
     let mut spans = Vec::new();
     for (key, what) in hints {

@@ -29,7 +29,10 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     lines.push(Line::raw(""));
     lines.push(Line::styled("Naming findings", theme.heading()));
     if snapshot.naming.findings.is_empty() {
-        lines.push(Line::styled("  none: every name is distinct, descriptive and fits the kernel's 15 bytes", theme.dim()));
+        lines.push(Line::styled(
+            "  none: every name is distinct, descriptive and fits the kernel's 15 bytes",
+            theme.dim(),
+        ));
     }
     for f in &snapshot.naming.findings {
         lines.push(Line::styled(format!("  • {}", safe(&f.message)), theme.warning()));

@@ -92,11 +92,23 @@ pub(crate) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         if sorted {
             title.push(if app.table.descending { '▼' } else { '▲' });
         }
-        buf.set_stringn(area.x + x, area.y, fit(&title, usize::from(w)), usize::from(w), theme.table_header(sorted));
+        buf.set_stringn(
+            area.x + x,
+            area.y,
+            fit(&title, usize::from(w)),
+            usize::from(w),
+            theme.table_header(sorted),
+        );
     }
     let Some(snapshot) = &app.snapshot else {
         if area.height > 1 {
-            buf.set_stringn(area.x, area.y + 1, "waiting for the first sample…", usize::from(area.width), theme.dim());
+            buf.set_stringn(
+                area.x,
+                area.y + 1,
+                "waiting for the first sample…",
+                usize::from(area.width),
+                theme.dim(),
+            );
         }
         return;
     };
@@ -152,7 +164,9 @@ fn cell<'a>(
             (ThreadState::Terminated, Some(outcome)) => (outcome, theme.dim()),
             _ => plain(words::waits_on(t, primitive)),
         },
-        Column::Cpu => plain(t.kernel.as_ref().and_then(|k| k.cpu_percent).map_or_else(String::new, |c| format!("{c:5.1}"))),
+        Column::Cpu => plain(
+            t.kernel.as_ref().and_then(|k| k.cpu_percent).map_or_else(String::new, |c| format!("{c:5.1}")),
+        ),
         Column::Ctxt => plain(words::ctxt(t).map_or_else(String::new, |(v, n)| format!("{v}/{n}"))),
         Column::Daemon => plain(if t.daemon == Some(true) { "d".to_owned() } else { String::new() }),
         Column::Age => plain(words::age(t).map_or_else(String::new, words::human)),

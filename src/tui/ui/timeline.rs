@@ -42,7 +42,10 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let bar_width = area.width.saturating_sub(NAME_WIDTH + SHARE_WIDTH + 2);
     let bar_x = area.x + NAME_WIDTH + 1;
     let share_x = bar_x + bar_width + 1;
-    let mut legend = vec![Span::styled(format!("{:<w$}", "THREAD", w = usize::from(NAME_WIDTH)), theme.table_header(false))];
+    let mut legend = vec![Span::styled(
+        format!("{:<w$}", "THREAD", w = usize::from(NAME_WIDTH)),
+        theme.table_header(false),
+    )];
     legend.push(Span::raw(" "));
     let axis = axis(usize::from(bar_width));
     legend.push(Span::styled(axis, theme.dim()));
@@ -64,7 +67,13 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let t = &snapshot.threads[index];
         let selected = offset + line == app.table.selected;
         let name_style = if selected { theme.selected() } else { theme.state(t.state) };
-        buf.set_stringn(area.x, y, fit(t.name.shown(), usize::from(NAME_WIDTH)), usize::from(NAME_WIDTH), name_style);
+        buf.set_stringn(
+            area.x,
+            y,
+            fit(t.name.shown(), usize::from(NAME_WIDTH)),
+            usize::from(NAME_WIDTH),
+            name_style,
+        );
         let segments = app.history.segments(t.key, now, HISTORY_SPAN);
         for cell in 0..bar_width {
             let ago = cell_time(cell, bar_width);
@@ -77,7 +86,10 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         for state in STATES {
             let share = shares[state_index(state)];
             if share > 0.0 {
-                spans.push(Span::styled(format!("{}{:.0}% ", letter(state), share * 100.0), theme.state(state)));
+                spans.push(Span::styled(
+                    format!("{}{:.0}% ", letter(state), share * 100.0),
+                    theme.state(state),
+                ));
             }
         }
         buf.set_line(share_x, y, &Line::from(spans), SHARE_WIDTH);
@@ -132,8 +144,16 @@ mod tests {
         assert!(cell_time(0, 60) > Duration::from_secs(59));
         assert!(cell_time(59, 60) < Duration::from_secs(1));
         let segments = [
-            Segment { state: ThreadState::Running, from_ago: Duration::from_secs(10), until_ago: Duration::from_secs(4) },
-            Segment { state: ThreadState::Waiting, from_ago: Duration::from_secs(4), until_ago: Duration::ZERO },
+            Segment {
+                state: ThreadState::Running,
+                from_ago: Duration::from_secs(10),
+                until_ago: Duration::from_secs(4),
+            },
+            Segment {
+                state: ThreadState::Waiting,
+                from_ago: Duration::from_secs(4),
+                until_ago: Duration::ZERO,
+            },
         ];
         assert_eq!(state_at(&segments, Duration::from_secs(5)), Some(ThreadState::Running));
         assert_eq!(state_at(&segments, Duration::from_secs(1)), Some(ThreadState::Waiting));
