@@ -306,3 +306,28 @@ fn exceptions_interrupts_and_loading_another_scenario() {
     s.assert_restored();
     assert!(s.output().contains("abandoned 2 daemon thread(s)"), "{}", s.output());
 }
+
+/// Not a test: prints each screen of a live `tour`, to refresh the
+/// captures in `docs/user-guide.md`:
+/// `cargo test --test tui_pty capture -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn capture_screens_for_the_guide() {
+    let mut s = Session::start(&["run", "tour", "--interval", "500ms"], &[], 120, 36);
+    s.wait_for("up 0:00:12");
+    for (key, shown) in [
+        ("1", "WAITS ON"),
+        ("2", "Wait-for graph"),
+        ("3", "-60s"),
+        ("4", "Naming patterns"),
+        ("5", "tasks in /proc/"),
+        ("6", "watching pid"),
+        ("?", "Navigate"),
+    ] {
+        s.press(key);
+        println!("==== {key}\n{}", s.wait_for(shown));
+    }
+    let mut s = Session::start(&["run", "exceptions"], &[], 120, 20);
+    s.press("6");
+    println!("==== exceptions log\n{}", s.wait_for("Quitter terminated"));
+}
