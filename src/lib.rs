@@ -20,7 +20,8 @@
 //!   `parking_lot_core` lock underneath [`threading::Lock`].
 //!
 //! Kernel cross-reference, scenarios and the terminal UI build on these
-//! (see `docs/architecture.md`).
+//! (see `docs/architecture.md`); the terminal UI is the `tui` module,
+//! behind the default `tui` feature.
 
 pub mod cli;
 pub mod display;

@@ -1,6 +1,6 @@
 //! The terminal UI: watch, poke and understand threads.
 //!
-//! Data flows one way. The sampler thread ([`sampler`]) turns the registry
+//! Data flows one way. The sampler thread (`sampler.rs`) turns the registry
 //! and `/proc` into owned [`Snapshot`](crate::inspect::Snapshot)s; the loop
 //! ([`run`]) turns input, ticks, samples and reports into one [`Event`]
 //! type; [`App::handle_event`] maps keys through the [`Keymap`] to an
