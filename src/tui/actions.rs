@@ -230,7 +230,6 @@ impl App {
         if dialog.waiting_for.is_empty() {
             return Effect::Quit(dialog.farewell());
         }
-        self.quitting = true;
         self.dialog = Some(Dialog::Quit(dialog));
         Effect::None
     }
@@ -238,10 +237,7 @@ impl App {
     fn quit_update(&mut self, mut dialog: QuitDialog, action: Action) -> Effect {
         match action {
             Action::QuitNow => return Effect::Quit(dialog.farewell()),
-            Action::Cancel => {
-                self.quitting = false;
-                return Effect::None;
-            }
+            Action::Cancel => return Effect::None,
             Action::StopAndQuit | Action::Confirm if !dialog.stopping && dialog.stuck.is_empty() => {
                 dialog.stopping = true;
                 self.dialog = Some(Dialog::Quit(dialog));

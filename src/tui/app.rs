@@ -100,7 +100,6 @@ pub struct App {
     pub(crate) debug_panic: bool,
     pub(crate) scenarios: Vec<(String, String)>,
     pub(crate) seen: Seen,
-    pub(crate) quitting: bool,
     pub(crate) scenario_changed: bool,
 }
 
@@ -133,7 +132,6 @@ impl App {
             debug_panic: config.debug_panic,
             scenarios: config.scenarios,
             seen: Seen::default(),
-            quitting: false,
             scenario_changed: false,
         }
     }

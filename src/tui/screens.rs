@@ -89,3 +89,56 @@ fn every_size_renders_without_panic() {
         app.update(Action::Cancel);
     }
 }
+
+#[test]
+fn hostile_names_are_escaped_on_every_screen() {
+    use crate::inspect::DisplayName;
+    let evil = "\x1b[2J\x1b]0;pwned\x07x\u{202e}y\u{200b}";
+    let mut snapshot = fixtures::snapshot(0);
+    snapshot.threads[0].name = DisplayName::from_text(evil);
+    if let Some(k) = snapshot.threads[0].kernel.as_mut() {
+        k.comm = DisplayName::from_bytes(b"\x1b[31mred\xe2\x82");
+        k.wchan = crate::kernel::Field::Available(Some(evil.to_owned()));
+    }
+    if let Some(w) = snapshot.threads[3].waiting_on.as_mut() {
+        (w.name, w.holders, w.role) = (evil.into(), vec![evil.into()], Some(evil.into()));
+    }
+    snapshot.primitives[0].name = evil.into();
+    snapshot.primitives[0].holders = vec![evil.into()];
+    snapshot.deadlocks[0].cycle[0] = evil.into();
+    snapshot.naming.findings[0].message = evil.into();
+    snapshot.naming.findings[0].threads = vec![evil.into()];
+    snapshot.naming.patterns[0].examples = vec![evil.into()];
+    snapshot.findings[0].message = evil.into();
+    snapshot.scenario = Some(evil.into());
+    let mut app = fixtures::app(0, 120, 40, Instant::now());
+    let sample =
+        Sample { snapshot, at: Instant::now() + std::time::Duration::from_secs(90), progress: Vec::new() };
+    app.handle_event(Event::Sample(Box::new(sample)));
+    app.handle_event(Event::Log(LogKind::Exception, format!("Exception in thread {evil}:\nboom {evil}")));
+    app.handle_event(Event::Report(Report::Loaded(ScenarioInfo {
+        name: evil.into(),
+        notes: evil.into(),
+        primitives: vec![(evil.into(), "event".into())],
+    })));
+    for tab in Tab::ALL {
+        app.update(Action::ShowTab(tab));
+        for open in [None, Some(Action::SetEvent), Some(Action::Quit), Some(Action::Filter)] {
+            if let Some(open) = open.clone() {
+                app.update(open);
+            }
+            let text = screen_text(&app, 120, 40);
+            let bad = text.chars().find(|&c| c != '\n' && crate::display::is_unsafe(c));
+            assert_eq!(bad, None, "{tab:?}:\n{text}");
+            // ratatui would drop raw control characters silently; shown
+            // escaped, the text says what the name really holds.
+            for (at, _) in text.match_indices("pwned") {
+                assert!(text[..at].ends_with("\\e]0;"), "{tab:?}: unescaped name:\n{text}");
+            }
+            if open.is_none() && tab != Tab::Timeline {
+                assert!(text.contains("\\e]0;pwned"), "{tab:?} shows the name:\n{text}");
+            }
+            app.update(Action::Cancel);
+        }
+    }
+}

@@ -61,7 +61,7 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
         let mut spans = vec![
             Span::raw("  "),
             Span::styled(t.name.to_string(), if cycle { theme.cycle() } else { theme.state(t.state) }),
-            Span::styled(format!(" ──{}──▶ ", w.role.as_deref().map_or("waits", |r| r)), edge),
+            Span::styled(format!(" ──{}──▶ ", safe(w.role.as_deref().unwrap_or("waits"))), edge),
             Span::styled(
                 format!("{} {}", safe(&w.kind), safe(&w.name)),
                 if cycle { theme.cycle() } else { Style::new() },

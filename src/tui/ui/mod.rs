@@ -103,7 +103,7 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
     let left = match (&app.dialog, app.fresh_status()) {
         (Some(Dialog::Filter), _) => Line::from(vec![
             Span::styled("/", theme.key()),
-            Span::raw(format!("{}▏", app.table.filter)),
+            Span::raw(format!("{}▏", crate::display::sanitize(&app.table.filter))),
             Span::styled("  Enter keeps · Esc clears", theme.dim()),
         ]),
         (_, Some((kind, text))) => Line::from(Span::styled(text.as_str(), theme.log(*kind))),
