@@ -75,7 +75,7 @@ impl Waiter {
     /// Futures done since the last look, waiting for one until `deadline`.
     fn next_done(&self, deadline: Deadline, watch: Watch<'_>) -> Vec<usize> {
         let mut finished = self.finished.lock();
-        if finished.is_empty() && !deadline.is_some_and(|d| Instant::now() >= d) {
+        if finished.is_empty() && deadline.is_none_or(|d| Instant::now() < d) {
             let scope = match watch {
                 Watch::One(record, role) => WaitScope::on_primitive(record, role),
                 Watch::AnyOf(n) => {
@@ -108,7 +108,7 @@ where
     I::Item: Borrow<Future<T>>,
 {
     let mut seen = HashSet::new();
-    futures.into_iter().map(|f| f.borrow().clone()).filter(|f| seen.insert(f.clone())).collect()
+    futures.into_iter().map(|f| f.borrow().clone()).filter(|f| seen.insert(f.identity())).collect()
 }
 
 /// Registers `waiter` with every future; the flags say which were done already.
