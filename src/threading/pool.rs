@@ -187,7 +187,7 @@ impl ThreadPoolExecutor {
     /// # Blocking
     ///
     /// Each `next()` waits for its task's future (role "result").
-    pub fn map<I, F, T>(&self, f: F, items: I, timeout: Option<Duration>) -> Result<Map<T>>
+    pub fn map<I, F, T>(&self, f: F, items: I, timeout: Option<Duration>) -> Result<MapResults<T>>
     where
         I: IntoIterator,
         I::Item: Send + 'static,
@@ -203,7 +203,7 @@ impl ThreadPoolExecutor {
                 self.submit(move || f(item))
             })
             .collect::<Result<_>>()?;
-        Ok(Map { futures, deadline })
+        Ok(MapResults { futures, deadline })
     }
 
     /// Takes no new work and, with `wait`, waits until every worker has
@@ -256,12 +256,12 @@ impl fmt::Debug for ThreadPoolExecutor {
 
 /// The iterator [`ThreadPoolExecutor::map`] returns: each task's result in
 /// order. Dropping it cancels the tasks that have not started.
-pub struct Map<T> {
+pub struct MapResults<T> {
     futures: VecDeque<Future<T>>,
     deadline: Deadline,
 }
 
-impl<T> Map<T> {
+impl<T> MapResults<T> {
     fn cancel_rest(&mut self) {
         for future in self.futures.drain(..) {
             future.cancel();
@@ -269,7 +269,7 @@ impl<T> Map<T> {
     }
 }
 
-impl<T> Iterator for Map<T> {
+impl<T> Iterator for MapResults<T> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Result<T>> {
@@ -288,7 +288,7 @@ impl<T> Iterator for Map<T> {
     }
 }
 
-impl<T> Drop for Map<T> {
+impl<T> Drop for MapResults<T> {
     fn drop(&mut self) {
         self.cancel_rest();
     }
