@@ -167,6 +167,11 @@ struct State<S> {
 /// assert_eq!(err.error.kind(), ErrorKind::Full);
 /// assert_eq!(err.item, "second"); // nothing is lost
 /// ```
+///
+/// # Differences from Python
+///
+/// Python raises `Full` / `ShutDown` and the caller still has the item; a
+/// Rust `put` moves the item, so the error carries it back.
 pub struct PutError<T> {
     /// The item that was not stored.
     pub item: T,
@@ -369,6 +374,17 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
 
     /// Changes the limit. Items already in stay; a lower limit applies to
     /// later puts, a higher one lets blocked puts in at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadscope::threading::Queue;
+    /// let q = Queue::new(3);
+    /// (1..=3).for_each(|n| q.put(n).unwrap());
+    /// q.set_maxsize(2); // Python: q.maxsize = 2
+    /// assert_eq!(q.qsize(), 3);
+    /// assert!(q.put_nowait(4).is_err());
+    /// ```
     pub fn set_maxsize(&self, maxsize: isize) {
         let mut st = self.lock();
         st.maxsize = maxsize;
@@ -454,6 +470,17 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     /// # Blocking
     ///
     /// As [`put`](Self::put) when `block`, for at most `timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadscope::threading::{ErrorKind, Queue};
+    /// let q = Queue::new(1);
+    /// q.put_with("a", true, None).unwrap(); // q.put("a")
+    /// let err = q.put_with("b", true, Some(0.01)).unwrap_err(); // q.put("b", timeout=0.01)
+    /// assert_eq!(err.error.kind(), ErrorKind::Full);
+    /// assert_eq!(q.get_with(false, None).unwrap(), "a"); // q.get(block=False)
+    /// ```
     pub fn put_with(&self, item: T, block: bool, timeout: Option<f64>) -> Result<(), PutError<T>> {
         self.put_patiently(item, Patience::python(block, timeout))
     }
@@ -515,6 +542,19 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     /// # Errors
     ///
     /// `ValueError: task_done() called too many times` when no item is unfinished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadscope::threading::Queue;
+    /// let q = Queue::new(0);
+    /// q.put("work").unwrap();
+    /// let _work = q.get().unwrap();
+    /// assert_eq!(q.unfinished_tasks(), 1);
+    /// q.task_done().unwrap();
+    /// q.join(); // returns at once: nothing unfinished
+    /// assert!(q.task_done().is_err());
+    /// ```
     pub fn task_done(&self) -> Result<()> {
         let mut st = self.lock();
         if st.unfinished == 0 {
@@ -554,6 +594,17 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     /// with `ShutDown`. With `immediate`, the items left are dropped and
     /// count as done, so [`join`](Self::join) returns. Calling it again
     /// (say, with `immediate` the second time) is allowed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadscope::threading::{ErrorKind, Queue};
+    /// let q = Queue::new(0);
+    /// q.put(1).unwrap();
+    /// q.shutdown(false);
+    /// assert_eq!(q.get().unwrap(), 1); // what is left still comes out
+    /// assert_eq!(q.get().unwrap_err().kind(), ErrorKind::ShutDown);
+    /// ```
     pub fn shutdown(&self, immediate: bool) {
         let mut st = self.lock();
         st.shutdown = true;
