@@ -6,19 +6,19 @@
 //! A call that has to wait spins briefly with the queue unlocked, then
 //! records the thread as Waiting on the queue (outside the mutex) and sleeps.
 
-use super::error::{Error, ErrorKind, Result};
+use super::error::{Error, Result};
 use super::queue_order::{Fifo, Lifo, Order, Priority};
 use super::registry::{PrimitiveKind, PrimitiveRecord, Registry};
-use super::timeout::{self, Deadline};
 use super::wait::WaitScope;
-use crate::sys::Backoff;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const NEGATIVE_TIMEOUT: &str = "'timeout' must be a non-negative number";
+mod blocking;
+
+use blocking::Patience;
 
 /// The queue's gauges in its registry record, by index.
 const GAUGES: [&str; 7] = ["depth", "maxsize", "high_water", "puts", "gets", "tasks_done", "unfinished"];
@@ -199,61 +199,6 @@ impl<T> From<PutError<T>> for Error {
     }
 }
 
-/// How long a call may block, as its caller put it.
-#[derive(Clone, Copy)]
-enum Patience {
-    NoWait,
-    Until(Deadline),
-    /// Python's `timeout=` in seconds, checked where Python checks it.
-    Seconds(f64),
-}
-
-impl Patience {
-    fn python(block: bool, timeout: Option<f64>) -> Self {
-        match (block, timeout) {
-            (false, _) => Self::NoWait,
-            (true, None) => Self::Until(None),
-            (true, Some(seconds)) => Self::Seconds(seconds),
-        }
-    }
-
-    fn duration(timeout: Option<Duration>) -> Result<Self> {
-        Ok(Self::Until(match timeout {
-            None => None,
-            Some(timeout) => timeout::duration_deadline(timeout)?,
-        }))
-    }
-
-    /// `None`: do not block; `Some(deadline)`: block until then.
-    #[inline]
-    fn resolve(self) -> Result<Option<Deadline>> {
-        match self {
-            Self::NoWait => Ok(None),
-            Self::Until(deadline) => Ok(Some(deadline)),
-            Self::Seconds(seconds) => timeout::seconds_deadline(seconds, NEGATIVE_TIMEOUT).map(Some),
-        }
-    }
-}
-
-/// Which way a blocked call waits.
-#[derive(Clone, Copy)]
-enum Side {
-    Get,
-    Put,
-}
-
-fn full() -> Error {
-    Error::new(ErrorKind::Full, "")
-}
-
-fn empty() -> Error {
-    Error::new(ErrorKind::Empty, "")
-}
-
-fn shut_down() -> Error {
-    Error::new(ErrorKind::ShutDown, "")
-}
-
 impl<T> Queue<T> {
     /// An empty FIFO queue holding at most `maxsize` items (`<= 0`:
     /// unbounded), in the global registry.
@@ -301,39 +246,6 @@ impl<T, S: Order<T>> Default for BaseQueue<T, S> {
 }
 
 impl<T, S: Order<T>> BaseQueue<T, S> {
-    /// Locks the queue. Its critical sections are a few nanoseconds, so a
-    /// contended lock is worth a longer spin than `parking_lot` gives it
-    /// before yielding: watching the lock word, not hammering it.
-    #[inline]
-    fn lock(&self) -> MutexGuard<'_, State<S>> {
-        match self.state.0.try_lock() {
-            Some(st) => st,
-            None => self.lock_contended(),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn lock_contended(&self) -> MutexGuard<'_, State<S>> {
-        // A few microseconds of pauses: far longer than any critical section
-        // here, short of what a yield to another process would cost.
-        for round in 0..12 {
-            for _ in 0..1u32 << round.min(6) {
-                std::hint::spin_loop();
-            }
-            if !self.state.0.is_locked()
-                && let Some(st) = self.state.0.try_lock()
-            {
-                return st;
-            }
-        }
-        self.state.0.lock()
-    }
-
-    fn is_full(st: &State<S>) -> bool {
-        st.maxsize > 0 && st.items.len() >= st.maxsize.unsigned_abs()
-    }
-
     fn create(registry: &Registry, maxsize: isize) -> Self {
         let record = registry.new_primitive_with(PrimitiveKind::Queue, &GAUGES);
         record.set_detail(MAXSIZE, maxsize.max(0).unsigned_abs() as u64);
@@ -628,148 +540,6 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     pub fn repr(&self) -> String {
         format!("<{} object at {:p}>", S::PYTHON_CLASS, self)
     }
-
-    #[inline]
-    fn put_patiently(&self, item: T, patience: Patience) -> Result<(), PutError<T>> {
-        let mut scope = None;
-        let result = self.put_locked(item, patience, &mut scope);
-        if let Some(scope) = scope {
-            scope.end_on(&self.record);
-        }
-        result
-    }
-
-    #[inline]
-    fn put_locked(
-        &self,
-        item: T,
-        patience: Patience,
-        scope: &mut Option<WaitScope>,
-    ) -> Result<(), PutError<T>> {
-        let mut st = self.lock();
-        if st.shutdown {
-            return Err(PutError { item, error: shut_down() });
-        }
-        if st.maxsize > 0 {
-            // Python checks the timeout here, full or not, bounded queues only.
-            let room = patience.resolve().and_then(|wait| match wait {
-                _ if !Self::is_full(&st) => Ok(()),
-                None => Err(full()),
-                Some(deadline) => self.block(&mut st, Side::Put, deadline, scope),
-            });
-            if let Err(error) = room {
-                return Err(PutError { item, error });
-            }
-        }
-        st.items.push(item);
-        st.unfinished += 1;
-        let depth = st.items.len() as u64;
-        self.record.set_detail(DEPTH, depth);
-        self.record.bump_detail(PUTS, 1);
-        self.record.set_detail(UNFINISHED, st.unfinished as u64);
-        if depth > self.record.detail(HIGH_WATER) {
-            self.record.set_detail(HIGH_WATER, depth);
-        }
-        self.not_empty.notify_one();
-        Ok(())
-    }
-
-    #[inline]
-    fn get_patiently(&self, patience: Patience) -> Result<T> {
-        let mut scope = None;
-        let result = self.get_locked(patience, &mut scope);
-        if let Some(scope) = scope {
-            scope.end_on(&self.record);
-        }
-        result
-    }
-
-    #[inline]
-    fn get_locked(&self, patience: Patience, scope: &mut Option<WaitScope>) -> Result<T> {
-        let mut st = self.lock();
-        if st.shutdown && st.items.len() == 0 {
-            return Err(shut_down());
-        }
-        // Python checks a blocking call's timeout even when an item is there.
-        let wait = patience.resolve()?;
-        let item = match st.items.pop() {
-            Some(item) => item,
-            None => {
-                let Some(deadline) = wait else { return Err(empty()) };
-                self.block(&mut st, Side::Get, deadline, scope)?;
-                st.items.pop().ok_or_else(empty)?
-            }
-        };
-        self.record.set_detail(DEPTH, st.items.len() as u64);
-        self.record.bump_detail(GETS, 1);
-        self.not_full.notify_one();
-        Ok(item)
-    }
-
-    /// The slow path: waits until `side` may go on (`Ok`), the queue shuts
-    /// down, or `deadline` passes (`Empty` / `Full`). Spins first with the
-    /// queue unlocked, watching the depth gauge; a thread about to sleep
-    /// becomes Waiting in `scope`, which the caller ends once it has
-    /// unlocked the queue.
-    #[cold]
-    #[inline(never)]
-    fn block(
-        &self,
-        st: &mut MutexGuard<'_, State<S>>,
-        side: Side,
-        deadline: Deadline,
-        scope: &mut Option<WaitScope>,
-    ) -> Result<()> {
-        let mut backoff = Backoff::default();
-        loop {
-            match side {
-                Side::Get if st.items.len() > 0 => return Ok(()),
-                Side::Get | Side::Put if st.shutdown => return Err(shut_down()),
-                Side::Put if !Self::is_full(st) => return Ok(()),
-                _ => {}
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(match side {
-                    Side::Get => empty(),
-                    Side::Put => full(),
-                });
-            }
-            if scope.is_none() {
-                let maxsize = st.maxsize;
-                let spun = MutexGuard::unlocked(st, || self.spin(side, maxsize, &mut backoff));
-                if !spun {
-                    let role = if let Side::Get = side { "get" } else { "put" };
-                    *scope = Some(MutexGuard::unlocked(st, || WaitScope::on_primitive(&self.record, role)));
-                }
-                continue;
-            }
-            let condvar = match side {
-                Side::Get => &self.not_empty,
-                Side::Put => &self.not_full,
-            };
-            // A timeout shows at the top of the loop, after one more look.
-            match deadline {
-                None => condvar.wait(st),
-                Some(deadline) => drop(condvar.wait_until(st, deadline)),
-            }
-        }
-    }
-
-    /// Spins until the depth gauge says `side` may go on (true) or it is
-    /// time to sleep (false).
-    fn spin(&self, side: Side, maxsize: isize, backoff: &mut Backoff) -> bool {
-        while backoff.spin() {
-            let depth = self.record.detail(DEPTH);
-            let ready = match side {
-                Side::Get => depth > 0,
-                Side::Put => maxsize <= 0 || depth < maxsize.unsigned_abs() as u64,
-            };
-            if ready {
-                return true;
-            }
-        }
-        false
-    }
 }
 
 impl<T, S: Order<T>> fmt::Debug for BaseQueue<T, S> {
@@ -781,6 +551,7 @@ impl<T, S: Order<T>> fmt::Debug for BaseQueue<T, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::threading::ErrorKind;
     use std::mem::size_of;
 
     #[test]
