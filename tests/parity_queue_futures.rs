@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{blocked_in, eventually, not_early};
+use common::{Gate, blocked_in, eventually, not_early};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -265,17 +265,15 @@ fn p72_workers_start_lazily_are_reused_and_capped() {
 
     // test_saturation: 15 × max_workers blocked tasks start only max_workers threads.
     let pool = ThreadPoolExecutor::builder().max_workers(4).registry(&registry).build().unwrap();
-    let gate = Arc::new(Queue::<()>::new(0));
+    let gate = Gate::new();
     let futures: Vec<_> = (0..60)
         .map(|_| {
-            let gate = gate.clone();
-            pool.submit(move || gate.get().unwrap()).unwrap()
+            let pass = gate.pass();
+            pool.submit(move || pass.wait()).unwrap()
         })
         .collect();
     assert_eq!(pool.workers().len(), 4);
-    for _ in 0..60 {
-        gate.put(()).unwrap();
-    }
+    gate.open(60);
     for future in futures {
         future.result().unwrap();
     }
@@ -289,16 +287,14 @@ fn p73_thread_names() {
     }
     let registry = Registry::new();
     let start_all = |pool: &ThreadPoolExecutor| {
-        let gate = Arc::new(Queue::<()>::new(0));
+        let gate = Gate::new();
         let futures: Vec<_> = (0..5)
             .map(|_| {
-                let gate = gate.clone();
-                pool.submit(move || gate.get().unwrap()).unwrap()
+                let pass = gate.pass();
+                pool.submit(move || pass.wait()).unwrap()
             })
             .collect();
-        for _ in 0..5 {
-            gate.put(()).unwrap();
-        }
+        gate.open(5);
         futures.into_iter().for_each(|f| f.result().unwrap());
     };
 
@@ -373,16 +369,16 @@ fn p76_map() {
 
     // Timeout: TimeoutError after the finished items; unstarted items are cancelled.
     let one = ThreadPoolExecutor::builder().max_workers(1).registry(&registry).build().unwrap();
-    let gate = Arc::new(Queue::<()>::new(0));
+    let gate = Gate::new();
     let ran = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut results = {
-        let (gate, ran) = (gate.clone(), ran.clone());
+        let (pass, ran) = (gate.pass(), ran.clone());
         one.map(
             move |n: i32| {
                 ran.fetch_add(1, Ordering::SeqCst);
                 if n == 2 {
-                    gate.get().unwrap();
+                    pass.wait();
                 }
                 n
             },
@@ -396,31 +392,31 @@ fn p76_map() {
     assert_eq!(results.next().unwrap().unwrap_err().kind(), ErrorKind::TimeoutError);
     not_early(start.elapsed(), SHORT * 2);
     assert!(results.next().is_none());
-    gate.put(()).unwrap();
+    gate.open(1);
     one.shutdown(true, false);
     assert_eq!(ran.load(Ordering::SeqCst), 3, "items 3 and 4 were cancelled before they started");
 }
 
 #[test]
 fn p77_shutdown_wait_no_wait_and_cancel() {
-    let registry = Registry::new();
-    let gate = Arc::new(Queue::<()>::new(0));
-    let blocked_tasks = |pool: &ThreadPoolExecutor, n: usize| -> Vec<Future<usize>> {
+    fn held_tasks(pool: &ThreadPoolExecutor, gate: &Gate, n: usize) -> Vec<Future<usize>> {
         (0..n)
             .map(|i| {
-                let gate = gate.clone();
+                let pass = gate.pass();
                 pool.submit(move || {
-                    gate.get().unwrap();
+                    pass.wait();
                     i
                 })
                 .unwrap()
             })
             .collect()
-    };
+    }
+    let registry = Registry::new();
 
     // shutdown(wait=True) waits for queued and running work.
     let pool = Arc::new(ThreadPoolExecutor::builder().max_workers(2).registry(&registry).build().unwrap());
-    let futures = blocked_tasks(&pool, 5);
+    let gate = Gate::new();
+    let futures = held_tasks(&pool, &gate, 5);
     let (tx, rx) = mpsc::channel();
     let closer = {
         let (pool, futures) = (pool.clone(), futures.clone());
@@ -434,20 +430,17 @@ fn p77_shutdown_wait_no_wait_and_cancel() {
         let closer = snapshot.thread("closer")?;
         (closer.state == ThreadState::Waiting && closer.waiting_on.as_ref()?.kind == "join").then_some(())
     });
-    for _ in 0..5 {
-        gate.put(()).unwrap();
-    }
+    gate.open(5);
     assert!(rx.recv().unwrap(), "shutdown(wait=True) returned before the work was done");
     closer.join().unwrap();
 
     // shutdown(wait=False) returns at once and the queued work still runs.
     let pool = ThreadPoolExecutor::builder().max_workers(1).registry(&registry).build().unwrap();
-    let futures = blocked_tasks(&pool, 3);
+    let gate = Gate::new();
+    let futures = held_tasks(&pool, &gate, 3);
     pool.shutdown(false, false);
     assert!(!futures[2].done());
-    for _ in 0..3 {
-        gate.put(()).unwrap();
-    }
+    gate.open(3);
     let results: Vec<usize> = futures.iter().map(|f| f.result().unwrap()).collect();
     assert_eq!(results, [0, 1, 2]);
 
@@ -462,11 +455,12 @@ fn p77_shutdown_wait_no_wait_and_cancel() {
 
     // cancel_futures=True cancels what has not started.
     let pool = ThreadPoolExecutor::builder().max_workers(1).registry(&registry).build().unwrap();
-    let futures = blocked_tasks(&pool, 4);
+    let gate = Gate::new();
+    let futures = held_tasks(&pool, &gate, 4);
     eventually("the first task to run", || futures[0].running().then_some(()));
     pool.shutdown(false, true);
     assert!(futures[1..].iter().all(Future::cancelled));
-    gate.put(()).unwrap();
+    gate.open(1);
     assert_eq!(futures[0].result().unwrap(), 0);
     assert_eq!(futures[3].result().unwrap_err().kind(), ErrorKind::CancelledError);
 }

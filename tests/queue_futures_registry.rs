@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{blocked_in, eventually};
+use common::{Gate, blocked_in, eventually};
 use std::sync::Arc;
 use threadscope::threading::{
     ALL_COMPLETED, FIRST_COMPLETED, Future, PrimitiveKind, Queue, Registry, Thread, ThreadPoolExecutor,
@@ -84,16 +84,18 @@ fn a_result_waiter_points_at_the_worker_running_the_future() {
         .registry(&registry)
         .build()
         .unwrap();
-    let gate = Arc::new(Queue::<()>::with_registry(&registry, 0));
+    let gate = Gate::new();
     let future = {
-        let gate = gate.clone();
+        let pass = gate.pass();
         pool.submit(move || {
-            gate.get().unwrap();
+            pass.wait();
             7
         })
         .unwrap()
     };
     future.set_name("frame");
+    // The worker runs the task: it is blocked at the gate.
+    blocked_in(&registry, "render_0", "get");
     let waiter = {
         let future = future.clone();
         spawn_in(&registry, "viewer", move || assert_eq!(future.result().unwrap(), 7))
@@ -115,7 +117,7 @@ fn a_result_waiter_points_at_the_worker_running_the_future() {
         snapshot.thread("render_0").unwrap().holds.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(holds, ["frame"]);
 
-    gate.put(()).unwrap();
+    gate.open(1);
     waiter.join().unwrap();
     let snapshot = registry.snapshot();
     assert!(
@@ -141,17 +143,15 @@ fn pool_gauges_and_idle_workers() {
     };
     assert_eq!(gauges(), [0, 0, 3, 0]);
 
-    let gate = Arc::new(Queue::<()>::with_registry(&registry, 0));
+    let gate = Gate::new();
     let futures: Vec<_> = (0..5)
         .map(|_| {
-            let gate = gate.clone();
-            pool.submit(move || gate.get().unwrap()).unwrap()
+            let pass = gate.pass();
+            pool.submit(move || pass.wait()).unwrap()
         })
         .collect();
     eventually("3 busy workers and 2 queued tasks", || (gauges() == [3, 0, 3, 2]).then_some(()));
-    for _ in 0..5 {
-        gate.put(()).unwrap();
-    }
+    gate.open(5);
     futures.iter().for_each(|f| f.result().unwrap());
     eventually("3 idle workers", || (gauges() == [3, 3, 3, 0]).then_some(()));
     let idle = blocked_in(&registry, "gauged_0", "idle");

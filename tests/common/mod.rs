@@ -2,8 +2,9 @@
 //! generous deadline, and for a thread to be blocked in the registry.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use threadscope::threading::{Registry, ThreadSnapshot, ThreadState};
+use threadscope::threading::{Queue, Registry, ThreadSnapshot, ThreadState};
 
 /// Long enough for a loaded 2-core machine; only failures wait this long.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -34,4 +35,44 @@ pub fn blocked_in(registry: &Registry, name: &str, role: &str) -> ThreadSnapshot
 /// Asserts that `elapsed` is at least `timeout` (a timed call did not return early).
 pub fn not_early(elapsed: Duration, timeout: Duration) {
     assert!(elapsed >= timeout, "returned after {elapsed:?}, before {timeout:?}");
+}
+
+/// Holds pool tasks until opened. Dropping it lets every held task go, so
+/// when a test fails first, the pool's drop (which waits for its tasks)
+/// cannot hang: declare the gate after the pool, so it drops first.
+pub struct Gate(Arc<Queue<()>>);
+
+/// What a held task waits at.
+#[derive(Clone)]
+pub struct GatePass(Arc<Queue<()>>);
+
+impl Gate {
+    pub fn new() -> Self {
+        Self(Arc::new(Queue::new(0)))
+    }
+
+    /// A pass for one task to [`wait`](GatePass::wait) with.
+    pub fn pass(&self) -> GatePass {
+        GatePass(self.0.clone())
+    }
+
+    /// Lets `n` waiting (or future) tasks through.
+    pub fn open(&self, n: usize) {
+        for _ in 0..n {
+            self.0.put(()).unwrap();
+        }
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.0.shutdown(false);
+    }
+}
+
+impl GatePass {
+    /// Waits until the gate lets this task through (or is dropped).
+    pub fn wait(&self) {
+        let _ = self.0.get();
+    }
 }
