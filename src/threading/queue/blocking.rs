@@ -83,12 +83,8 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     #[cold]
     #[inline(never)]
     fn lock_contended(&self) -> MutexGuard<'_, State<S>> {
-        // A few microseconds of pauses: far longer than any critical section
-        // here, short of what a yield to another process would cost.
-        for round in 0..12 {
-            for _ in 0..1u32 << round.min(6) {
-                std::hint::spin_loop();
-            }
+        let mut backoff = Backoff::default();
+        while backoff.spin() {
             if !self.state.0.is_locked()
                 && let Some(st) = self.state.0.try_lock()
             {
