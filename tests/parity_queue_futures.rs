@@ -1,9 +1,9 @@
 //! Python parity for `queue` and `concurrent.futures`: one test per PARITY.md item 65–84.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod queue_support;
 
-use common::{Gate, blocked_in, eventually, not_early};
+use queue_support::{Gate, blocked_in, eventually, not_early};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};

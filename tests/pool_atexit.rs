@@ -4,9 +4,9 @@
 //! this test binary to itself.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod queue_support;
 
-use common::eventually;
+use queue_support::eventually;
 use std::sync::Arc;
 use threadscope::threading::{Queue, Registry, ThreadPoolExecutor, ThreadState, current_thread};
 

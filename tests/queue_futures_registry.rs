@@ -2,9 +2,9 @@
 //! threads are really blocked on them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod queue_support;
 
-use common::{Gate, blocked_in, eventually};
+use queue_support::{Gate, blocked_in, eventually};
 use std::sync::Arc;
 use threadscope::threading::{
     ALL_COMPLETED, FIRST_COMPLETED, Future, PrimitiveKind, Queue, Registry, Thread, ThreadPoolExecutor,
