@@ -20,6 +20,11 @@ fn spawn_join(c: &mut Criterion) {
     group.bench_function("std", |b| {
         b.iter(|| std::thread::Builder::new().spawn(|| ()).unwrap().join().unwrap())
     });
+    // For context: std setting a name pays the same prctl(PR_SET_NAME) that
+    // every threadscope thread pays to put its name in the kernel.
+    group.bench_function("std_named", |b| {
+        b.iter(|| std::thread::Builder::new().name("bench".into()).spawn(|| ()).unwrap().join().unwrap())
+    });
     group.finish();
 }
 

@@ -171,6 +171,7 @@ impl RawLock {
 /// switch, while a typical critical section lasts nanoseconds, so it pays to
 /// spin longer than `parking_lot`'s `SpinWait` before yielding: a few
 /// hundred pause instructions, then a few yields, then park.
+///
 /// The queues in `threading` spin the same way before they block.
 #[derive(Default)]
 pub(crate) struct Backoff {

@@ -138,7 +138,7 @@ impl<T> Eq for Future<T> {}
 
 impl<T> Hash for Future<T> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        Arc::as_ptr(&self.inner).hash(state);
+        self.identity().hash(state);
     }
 }
 
@@ -194,6 +194,18 @@ impl<T> Future<T> {
 
     /// Cancels a pending future; true if it is (now or already) cancelled,
     /// false if it is running or finished. Done callbacks run now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadscope::threading::{ErrorKind, Future};
+    /// let future = Future::<u8>::new();
+    /// assert!(future.cancel());
+    /// assert!(future.cancelled() && future.done());
+    /// assert_eq!(future.result().unwrap_err().kind(), ErrorKind::CancelledError);
+    /// // An executor that reaches it acknowledges it instead of running it.
+    /// assert!(!future.set_running_or_notify_cancel().unwrap());
+    /// ```
     pub fn cancel(&self) -> bool {
         let mut st = self.inner.state.lock();
         match st.status {
@@ -226,6 +238,21 @@ impl<T> Future<T> {
     /// thread that finishes or cancels the future; a panicking callback is
     /// reported on stderr ("exception calling callback for <Future …>") and
     /// the others still run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadscope::threading::Future;
+    /// use std::sync::{Arc, Mutex};
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let future = Future::new();
+    /// for tag in ["first", "second"] {
+    ///     let seen = seen.clone();
+    ///     future.add_done_callback(move |f| seen.lock().unwrap().push((tag, f.result().unwrap())));
+    /// }
+    /// future.set_result(7).unwrap();
+    /// assert_eq!(*seen.lock().unwrap(), [("first", 7), ("second", 7)]);
+    /// ```
     pub fn add_done_callback(&self, callback: impl FnOnce(&Future<T>) + Send + 'static) {
         let mut st = self.inner.state.lock();
         if !st.status.is_done() {
@@ -283,6 +310,17 @@ impl<T> Future<T> {
     /// # Errors
     ///
     /// `InvalidStateError`, as [`set_result`](Self::set_result).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadscope::threading::{Error, ErrorKind, Future};
+    /// let future = Future::<u8>::new();
+    /// future.set_exception(Error::new(ErrorKind::ValueError, "bad input")).unwrap();
+    /// assert_eq!(future.result().unwrap_err().to_string(), "ValueError: bad input");
+    /// assert_eq!(future.exception().unwrap().unwrap().kind(), ErrorKind::ValueError);
+    /// assert!(future.repr().ends_with("state=finished raised ValueError>"));
+    /// ```
     pub fn set_exception(&self, exception: Error) -> Result<()> {
         self.complete(Err(exception))
     }
@@ -337,6 +375,11 @@ impl<T> Future<T> {
             status if status.is_cancelled() => Err(cancelled()),
             _ => Err(timed_out()),
         }
+    }
+
+    /// What tells futures apart: the address of the shared state.
+    pub(crate) fn identity(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
     }
 
     /// True if it finished with an exception.
@@ -480,6 +523,16 @@ impl<T: Clone> Future<T> {
     /// # Errors
     ///
     /// As [`result_timeout`](Self::result_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadscope::threading::{ErrorKind, Future};
+    /// let future = Future::<u8>::new();
+    /// assert_eq!(future.result_with(Some(0.0)).unwrap_err().kind(), ErrorKind::TimeoutError);
+    /// future.set_result(1).unwrap();
+    /// assert_eq!(future.result_with(None).unwrap(), 1);
+    /// ```
     pub fn result_with(&self, timeout: Option<f64>) -> Result<T> {
         self.result_until(seconds_deadline(timeout)?)
     }

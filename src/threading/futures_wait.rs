@@ -14,6 +14,18 @@ use std::time::{Duration, Instant};
 
 /// When [`wait`] returns: Python's `FIRST_COMPLETED`, `FIRST_EXCEPTION`,
 /// `ALL_COMPLETED`.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::{ALL_COMPLETED, ReturnWhen};
+/// assert_eq!(ReturnWhen::default(), ALL_COMPLETED);
+/// ```
+///
+/// # Differences from Python
+///
+/// Python's constants are strings; here they are an enum, with the
+/// constants as aliases.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ReturnWhen {
     /// As soon as any future is done (finished or cancelled).
@@ -33,6 +45,21 @@ pub const FIRST_EXCEPTION: ReturnWhen = ReturnWhen::FirstException;
 pub const ALL_COMPLETED: ReturnWhen = ReturnWhen::AllCompleted;
 
 /// What [`wait`] returns: Python's `DoneAndNotDoneFutures(done, not_done)`.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::{Future, FIRST_COMPLETED, wait};
+/// let (ready, pending) = (Future::new(), Future::new());
+/// ready.set_result("ok").unwrap();
+/// let sets = wait([&ready, &pending], None, FIRST_COMPLETED).unwrap();
+/// assert!(sets.done.contains(&ready) && sets.not_done.contains(&pending));
+/// ```
+///
+/// # Differences from Python
+///
+/// A struct, not a named tuple; the sets hold futures by identity, as
+/// Python's do.
 #[derive(Debug)]
 pub struct DoneAndNotDone<T> {
     /// Futures finished or cancelled.
@@ -110,7 +137,7 @@ where
     // A future hashes by identity (its Arc's address), which never changes.
     #[allow(clippy::mutable_key_type)]
     let mut seen = HashSet::new();
-    futures.into_iter().map(|f| f.borrow().clone()).filter(|f| seen.insert(f.clone())).collect()
+    futures.into_iter().map(|f| f.borrow().clone()).filter(|f| seen.insert(f.identity())).collect()
 }
 
 /// Registers `waiter` with every future; the flags say which were done already.
@@ -229,6 +256,26 @@ where
 
 /// The iterator [`as_completed`] returns; yields `Ok(future)` as each one
 /// completes, or one `Err(TimeoutError)` and then nothing.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::{Future, as_completed};
+/// use std::time::Duration;
+/// let (done, stuck) = (Future::new(), Future::new());
+/// done.set_result(1).unwrap();
+/// let mut completed = as_completed([&done, &stuck], Some(Duration::from_millis(10))).unwrap();
+/// assert_eq!(completed.next().unwrap().unwrap(), done);
+/// let err = completed.next().unwrap().unwrap_err();
+/// assert_eq!(err.to_string(), "TimeoutError: 1 (of 2) futures unfinished");
+/// assert!(completed.next().is_none());
+/// ```
+///
+/// # Differences from Python
+///
+/// Python's generator raises `TimeoutError`; this iterator yields it, then
+/// ends. Dropping it early unregisters it from the futures, as closing the
+/// generator does.
 pub struct AsCompleted<T> {
     futures: Vec<Future<T>>,
     waiter: Arc<Waiter>,

@@ -83,7 +83,7 @@ pub use futures_wait::{
 pub use local::{Local, Namespace};
 pub use lock::{Lock, LockGuard};
 pub use naming::{COMM_MAX_BYTES, kernel_comm};
-pub use pool::{Map, PoolBuilder, ThreadPoolExecutor};
+pub use pool::{MapResults, PoolBuilder, ThreadPoolExecutor};
 pub use queue::{BaseQueue, LifoQueue, PriorityQueue, PutError, Queue};
 pub use queue_order::{Fifo, Lifo, Order, Priority};
 pub use registry::{

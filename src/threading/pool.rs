@@ -71,6 +71,11 @@ pub struct ThreadPoolExecutor {
 ///     .unwrap();
 /// assert_eq!(pool.max_workers(), 4);
 /// ```
+///
+/// # Differences from Python
+///
+/// Python takes these as constructor keywords; `initargs` has no analog,
+/// since the initializer is a closure.
 #[derive(Default)]
 #[must_use = "a builder does nothing until built"]
 pub struct PoolBuilder {
@@ -164,6 +169,19 @@ impl ThreadPoolExecutor {
     ///   once [`shutdown`](super::shutdown) has run
     /// - `BrokenThreadPool: A thread initializer failed, the thread pool is not usable anymore`
     /// - `RuntimeError: can't start new thread` if no worker could be started
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadscope::threading::{ErrorKind, ThreadPoolExecutor};
+    /// let pool = ThreadPoolExecutor::new(Some(1)).unwrap();
+    /// let answer = pool.submit(|| 6 * 7).unwrap();
+    /// let failed = pool.submit(|| -> u8 { panic!("no luck") }).unwrap();
+    /// assert_eq!(answer.result().unwrap(), 42);
+    /// assert_eq!(failed.result().unwrap_err().to_string(), "Exception: no luck");
+    /// pool.shutdown(true, false);
+    /// assert_eq!(pool.submit(|| 0).unwrap_err().kind(), ErrorKind::RuntimeError);
+    /// ```
     pub fn submit<T, F>(&self, task: F) -> Result<Future<T>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -187,7 +205,20 @@ impl ThreadPoolExecutor {
     /// # Blocking
     ///
     /// Each `next()` waits for its task's future (role "result").
-    pub fn map<I, F, T>(&self, f: F, items: I, timeout: Option<Duration>) -> Result<Map<T>>
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadscope::threading::ThreadPoolExecutor;
+    /// let pool = ThreadPoolExecutor::new(Some(4)).unwrap();
+    /// let lengths = pool.map(|word: &str| word.len(), ["a", "bb", "ccc"], None).unwrap();
+    /// assert_eq!(lengths.collect::<Result<Vec<_>, _>>().unwrap(), [1, 2, 3]);
+    /// let mut checked = pool.map(|n: u8| if n == 2 { panic!("two") } else { n }, 1..=3, None).unwrap();
+    /// assert_eq!(checked.next().unwrap().unwrap(), 1);
+    /// assert_eq!(checked.next().unwrap().unwrap_err().to_string(), "Exception: two");
+    /// assert!(checked.next().is_none()); // the rest was cancelled
+    /// ```
+    pub fn map<I, F, T>(&self, f: F, items: I, timeout: Option<Duration>) -> Result<MapResults<T>>
     where
         I: IntoIterator,
         I::Item: Send + 'static,
@@ -203,7 +234,7 @@ impl ThreadPoolExecutor {
                 self.submit(move || f(item))
             })
             .collect::<Result<_>>()?;
-        Ok(Map { futures, deadline })
+        Ok(MapResults { futures, deadline })
     }
 
     /// Takes no new work and, with `wait`, waits until every worker has
@@ -213,6 +244,22 @@ impl ThreadPoolExecutor {
     /// # Blocking
     ///
     /// With `wait`, joins each worker (recorded as Waiting on its join).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadscope::threading::{Queue, ThreadPoolExecutor};
+    /// use std::sync::Arc;
+    /// let pool = ThreadPoolExecutor::new(Some(1)).unwrap();
+    /// let gate = Arc::new(Queue::new(0));
+    /// let first = { let gate = gate.clone(); pool.submit(move || gate.get().unwrap()).unwrap() };
+    /// let second = pool.submit(|| ()).unwrap();
+    /// while !first.running() { std::thread::yield_now(); }
+    /// pool.shutdown(false, true); // cancel what has not started
+    /// assert!(second.cancelled());
+    /// gate.put(()).unwrap();
+    /// first.result().unwrap();
+    /// ```
     pub fn shutdown(&self, wait: bool, cancel_futures: bool) {
         self.shared.shut_down(cancel_futures);
         if wait {
@@ -256,12 +303,27 @@ impl fmt::Debug for ThreadPoolExecutor {
 
 /// The iterator [`ThreadPoolExecutor::map`] returns: each task's result in
 /// order. Dropping it cancels the tasks that have not started.
-pub struct Map<T> {
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::ThreadPoolExecutor;
+/// let pool = ThreadPoolExecutor::new(Some(2)).unwrap();
+/// let mut doubled = pool.map(|n: u32| n * 2, [5, 6], None).unwrap();
+/// assert_eq!(doubled.next().unwrap().unwrap(), 10);
+/// drop(doubled); // the second task is cancelled if it has not started
+/// ```
+///
+/// # Differences from Python
+///
+/// Python's generator raises; this iterator yields the error as an item,
+/// then ends.
+pub struct MapResults<T> {
     futures: VecDeque<Future<T>>,
     deadline: Deadline,
 }
 
-impl<T> Map<T> {
+impl<T> MapResults<T> {
     fn cancel_rest(&mut self) {
         for future in self.futures.drain(..) {
             future.cancel();
@@ -269,7 +331,7 @@ impl<T> Map<T> {
     }
 }
 
-impl<T> Iterator for Map<T> {
+impl<T> Iterator for MapResults<T> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Result<T>> {
@@ -288,7 +350,7 @@ impl<T> Iterator for Map<T> {
     }
 }
 
-impl<T> Drop for Map<T> {
+impl<T> Drop for MapResults<T> {
     fn drop(&mut self) {
         self.cancel_rest();
     }

@@ -197,7 +197,8 @@ impl Shared {
             counted_idle = false;
             // Before the result is published, take the next task or count
             // as idle: a caller who sees the result and submits again finds
-            // this worker free instead of starting another.
+            // this worker free instead of starting another. (The future's
+            // done callbacks still run here first.)
             work.run(&mut || {
                 let mut st = self.state.lock();
                 match st.queue.pop_front() {

@@ -6,19 +6,19 @@
 //! A call that has to wait spins briefly with the queue unlocked, then
 //! records the thread as Waiting on the queue (outside the mutex) and sleeps.
 
-use super::error::{Error, ErrorKind, Result};
+use super::error::{Error, Result};
 use super::queue_order::{Fifo, Lifo, Order, Priority};
 use super::registry::{PrimitiveKind, PrimitiveRecord, Registry};
-use super::timeout::{self, Deadline};
 use super::wait::WaitScope;
-use crate::sys::Backoff;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const NEGATIVE_TIMEOUT: &str = "'timeout' must be a non-negative number";
+mod blocking;
+
+use blocking::Patience;
 
 /// The queue's gauges in its registry record, by index.
 const GAUGES: [&str; 7] = ["depth", "maxsize", "high_water", "puts", "gets", "tasks_done", "unfinished"];
@@ -134,7 +134,7 @@ pub type PriorityQueue<T> = BaseQueue<T, Priority<T>>;
 ///
 /// See [`Queue`].
 pub struct BaseQueue<T, S> {
-    state: Mutex<State<S>>,
+    state: CacheLine<Mutex<State<S>>>,
     not_empty: Condvar,
     not_full: Condvar,
     all_done: Condvar,
@@ -142,15 +142,17 @@ pub struct BaseQueue<T, S> {
     items: PhantomData<fn() -> T>,
 }
 
+/// The lock word and everything it guards share one cache line, so an
+/// operation moves one line between cores, not two. (Waiters are counted by
+/// the condvars themselves: notifying none is one load of a quiet line.)
+#[repr(align(64))]
+struct CacheLine<T>(T);
+
 struct State<S> {
     items: S,
     maxsize: isize,
     unfinished: usize,
     shutdown: bool,
-    /// Threads asleep in `get`, `put`, `join`: notify only if there are any.
-    getters: u32,
-    putters: u32,
-    joiners: u32,
 }
 
 /// A `put` that failed, with the item it did not store.
@@ -165,6 +167,11 @@ struct State<S> {
 /// assert_eq!(err.error.kind(), ErrorKind::Full);
 /// assert_eq!(err.item, "second"); // nothing is lost
 /// ```
+///
+/// # Differences from Python
+///
+/// Python raises `Full` / `ShutDown` and the caller still has the item; a
+/// Rust `put` moves the item, so the error carries it back.
 pub struct PutError<T> {
     /// The item that was not stored.
     pub item: T,
@@ -190,60 +197,6 @@ impl<T> From<PutError<T>> for Error {
     fn from(err: PutError<T>) -> Self {
         err.error
     }
-}
-
-/// How long a call may block, as its caller put it.
-#[derive(Clone, Copy)]
-enum Patience {
-    NoWait,
-    Until(Deadline),
-    /// Python's `timeout=` in seconds, checked where Python checks it.
-    Seconds(f64),
-}
-
-impl Patience {
-    fn python(block: bool, timeout: Option<f64>) -> Self {
-        match (block, timeout) {
-            (false, _) => Self::NoWait,
-            (true, None) => Self::Until(None),
-            (true, Some(seconds)) => Self::Seconds(seconds),
-        }
-    }
-
-    fn duration(timeout: Option<Duration>) -> Result<Self> {
-        Ok(Self::Until(match timeout {
-            None => None,
-            Some(timeout) => timeout::duration_deadline(timeout)?,
-        }))
-    }
-
-    /// `None`: do not block; `Some(deadline)`: block until then.
-    fn resolve(self) -> Result<Option<Deadline>> {
-        match self {
-            Self::NoWait => Ok(None),
-            Self::Until(deadline) => Ok(Some(deadline)),
-            Self::Seconds(seconds) => timeout::seconds_deadline(seconds, NEGATIVE_TIMEOUT).map(Some),
-        }
-    }
-}
-
-/// Which way a blocked call waits.
-#[derive(Clone, Copy)]
-enum Side {
-    Get,
-    Put,
-}
-
-fn full() -> Error {
-    Error::new(ErrorKind::Full, "")
-}
-
-fn empty() -> Error {
-    Error::new(ErrorKind::Empty, "")
-}
-
-fn shut_down() -> Error {
-    Error::new(ErrorKind::ShutDown, "")
 }
 
 impl<T> Queue<T> {
@@ -293,23 +246,16 @@ impl<T, S: Order<T>> Default for BaseQueue<T, S> {
 }
 
 impl<T, S: Order<T>> BaseQueue<T, S> {
-    fn is_full(st: &State<S>) -> bool {
-        st.maxsize > 0 && st.items.len() >= st.maxsize.unsigned_abs()
-    }
-
     fn create(registry: &Registry, maxsize: isize) -> Self {
         let record = registry.new_primitive_with(PrimitiveKind::Queue, &GAUGES);
         record.set_detail(MAXSIZE, maxsize.max(0).unsigned_abs() as u64);
         Self {
-            state: Mutex::new(State {
+            state: CacheLine(Mutex::new(State {
                 items: S::empty(),
                 maxsize,
                 unfinished: 0,
                 shutdown: false,
-                getters: 0,
-                putters: 0,
-                joiners: 0,
-            }),
+            })),
             not_empty: Condvar::new(),
             not_full: Condvar::new(),
             all_done: Condvar::new(),
@@ -335,23 +281,32 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
 
     /// The most items it holds; `<= 0` means no limit (Python's `maxsize`).
     pub fn maxsize(&self) -> isize {
-        self.state.lock().maxsize
+        self.lock().maxsize
     }
 
     /// Changes the limit. Items already in stay; a lower limit applies to
     /// later puts, a higher one lets blocked puts in at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadscope::threading::Queue;
+    /// let q = Queue::new(3);
+    /// (1..=3).for_each(|n| q.put(n).unwrap());
+    /// q.set_maxsize(2); // Python: q.maxsize = 2
+    /// assert_eq!(q.qsize(), 3);
+    /// assert!(q.put_nowait(4).is_err());
+    /// ```
     pub fn set_maxsize(&self, maxsize: isize) {
-        let mut st = self.state.lock();
+        let mut st = self.lock();
         st.maxsize = maxsize;
         self.record.set_detail(MAXSIZE, maxsize.max(0).unsigned_abs() as u64);
-        if st.putters > 0 {
-            self.not_full.notify_all();
-        }
+        self.not_full.notify_all();
     }
 
     /// Items in the queue now (Python's `qsize()`; stale as soon as it returns).
     pub fn qsize(&self) -> usize {
-        self.state.lock().items.len()
+        self.lock().items.len()
     }
 
     /// True if the queue holds no items now.
@@ -361,17 +316,17 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
 
     /// True if the queue is bounded and at its limit now.
     pub fn full(&self) -> bool {
-        Self::is_full(&self.state.lock())
+        Self::is_full(&self.lock())
     }
 
     /// Items put but not yet marked [`task_done`](Self::task_done).
     pub fn unfinished_tasks(&self) -> usize {
-        self.state.lock().unfinished
+        self.lock().unfinished
     }
 
     /// True once [`shutdown`](Self::shutdown) was called.
     pub fn is_shutdown(&self) -> bool {
-        self.state.lock().shutdown
+        self.lock().shutdown
     }
 
     /// Adds `item`, waiting as long as it takes for room.
@@ -427,6 +382,17 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     /// # Blocking
     ///
     /// As [`put`](Self::put) when `block`, for at most `timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadscope::threading::{ErrorKind, Queue};
+    /// let q = Queue::new(1);
+    /// q.put_with("a", true, None).unwrap(); // q.put("a")
+    /// let err = q.put_with("b", true, Some(0.01)).unwrap_err(); // q.put("b", timeout=0.01)
+    /// assert_eq!(err.error.kind(), ErrorKind::Full);
+    /// assert_eq!(q.get_with(false, None).unwrap(), "a"); // q.get(block=False)
+    /// ```
     pub fn put_with(&self, item: T, block: bool, timeout: Option<f64>) -> Result<(), PutError<T>> {
         self.put_patiently(item, Patience::python(block, timeout))
     }
@@ -488,15 +454,28 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     /// # Errors
     ///
     /// `ValueError: task_done() called too many times` when no item is unfinished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadscope::threading::Queue;
+    /// let q = Queue::new(0);
+    /// q.put("work").unwrap();
+    /// let _work = q.get().unwrap();
+    /// assert_eq!(q.unfinished_tasks(), 1);
+    /// q.task_done().unwrap();
+    /// q.join(); // returns at once: nothing unfinished
+    /// assert!(q.task_done().is_err());
+    /// ```
     pub fn task_done(&self) -> Result<()> {
-        let mut st = self.state.lock();
+        let mut st = self.lock();
         if st.unfinished == 0 {
             return Err(Error::value("task_done() called too many times"));
         }
         st.unfinished -= 1;
         self.record.bump_detail(TASKS_DONE, 1);
         self.record.set_detail(UNFINISHED, st.unfinished as u64);
-        if st.unfinished == 0 && st.joiners > 0 {
+        if st.unfinished == 0 {
             self.all_done.notify_all();
         }
         Ok(())
@@ -510,16 +489,14 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     /// While items are unfinished; recorded as Waiting on the queue in the
     /// role "join".
     pub fn join(&self) {
-        let mut st = self.state.lock();
+        let mut st = self.lock();
         if st.unfinished == 0 {
             return;
         }
         let scope = MutexGuard::unlocked(&mut st, || WaitScope::on_primitive(&self.record, "join"));
-        st.joiners += 1;
         while st.unfinished > 0 {
             self.all_done.wait(&mut st);
         }
-        st.joiners -= 1;
         drop(st);
         scope.end_on(&self.record);
     }
@@ -529,8 +506,19 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     /// with `ShutDown`. With `immediate`, the items left are dropped and
     /// count as done, so [`join`](Self::join) returns. Calling it again
     /// (say, with `immediate` the second time) is allowed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use threadscope::threading::{ErrorKind, Queue};
+    /// let q = Queue::new(0);
+    /// q.put(1).unwrap();
+    /// q.shutdown(false);
+    /// assert_eq!(q.get().unwrap(), 1); // what is left still comes out
+    /// assert_eq!(q.get().unwrap_err().kind(), ErrorKind::ShutDown);
+    /// ```
     pub fn shutdown(&self, immediate: bool) {
-        let mut st = self.state.lock();
+        let mut st = self.lock();
         st.shutdown = true;
         let mut dropped = None;
         if immediate {
@@ -552,166 +540,47 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     pub fn repr(&self) -> String {
         format!("<{} object at {:p}>", S::PYTHON_CLASS, self)
     }
-
-    #[inline]
-    fn put_patiently(&self, item: T, patience: Patience) -> Result<(), PutError<T>> {
-        let mut scope = None;
-        let result = self.put_locked(item, patience, &mut scope);
-        if let Some(scope) = scope {
-            scope.end_on(&self.record);
-        }
-        result
-    }
-
-    #[inline]
-    fn put_locked(
-        &self,
-        item: T,
-        patience: Patience,
-        scope: &mut Option<WaitScope>,
-    ) -> Result<(), PutError<T>> {
-        let mut st = self.state.lock();
-        if st.shutdown {
-            return Err(PutError { item, error: shut_down() });
-        }
-        if st.maxsize > 0 {
-            // Python checks the timeout here, full or not, bounded queues only.
-            let room = patience.resolve().and_then(|wait| match wait {
-                _ if !Self::is_full(&st) => Ok(()),
-                None => Err(full()),
-                Some(deadline) => self.block(&mut st, Side::Put, deadline, scope),
-            });
-            if let Err(error) = room {
-                return Err(PutError { item, error });
-            }
-        }
-        st.items.push(item);
-        st.unfinished += 1;
-        let depth = st.items.len() as u64;
-        self.record.set_detail(DEPTH, depth);
-        self.record.bump_detail(PUTS, 1);
-        self.record.set_detail(UNFINISHED, st.unfinished as u64);
-        if depth > self.record.detail(HIGH_WATER) {
-            self.record.set_detail(HIGH_WATER, depth);
-        }
-        if st.getters > 0 {
-            self.not_empty.notify_one();
-        }
-        Ok(())
-    }
-
-    #[inline]
-    fn get_patiently(&self, patience: Patience) -> Result<T> {
-        let mut scope = None;
-        let result = self.get_locked(patience, &mut scope);
-        if let Some(scope) = scope {
-            scope.end_on(&self.record);
-        }
-        result
-    }
-
-    #[inline]
-    fn get_locked(&self, patience: Patience, scope: &mut Option<WaitScope>) -> Result<T> {
-        let mut st = self.state.lock();
-        if st.shutdown && st.items.len() == 0 {
-            return Err(shut_down());
-        }
-        // Python checks a blocking call's timeout even when an item is there.
-        let wait = patience.resolve()?;
-        let item = match st.items.pop() {
-            Some(item) => item,
-            None => {
-                let Some(deadline) = wait else { return Err(empty()) };
-                self.block(&mut st, Side::Get, deadline, scope)?;
-                st.items.pop().ok_or_else(empty)?
-            }
-        };
-        self.record.set_detail(DEPTH, st.items.len() as u64);
-        self.record.bump_detail(GETS, 1);
-        if st.putters > 0 {
-            self.not_full.notify_one();
-        }
-        Ok(item)
-    }
-
-    /// The slow path: waits until `side` may go on (`Ok`), the queue shuts
-    /// down, or `deadline` passes (`Empty` / `Full`). Spins first with the
-    /// queue unlocked, watching the depth gauge; a thread about to sleep
-    /// becomes Waiting in `scope`, which the caller ends once it has
-    /// unlocked the queue.
-    #[cold]
-    #[inline(never)]
-    fn block(
-        &self,
-        st: &mut MutexGuard<'_, State<S>>,
-        side: Side,
-        deadline: Deadline,
-        scope: &mut Option<WaitScope>,
-    ) -> Result<()> {
-        let mut backoff = Backoff::default();
-        loop {
-            match side {
-                Side::Get if st.items.len() > 0 => return Ok(()),
-                Side::Get | Side::Put if st.shutdown => return Err(shut_down()),
-                Side::Put if !Self::is_full(st) => return Ok(()),
-                _ => {}
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(match side {
-                    Side::Get => empty(),
-                    Side::Put => full(),
-                });
-            }
-            if scope.is_none() {
-                let maxsize = st.maxsize;
-                let spun = MutexGuard::unlocked(st, || self.spin(side, maxsize, &mut backoff));
-                if !spun {
-                    let role = if let Side::Get = side { "get" } else { "put" };
-                    *scope = Some(MutexGuard::unlocked(st, || WaitScope::on_primitive(&self.record, role)));
-                }
-                continue;
-            }
-            let condvar = match side {
-                Side::Get => {
-                    st.getters += 1;
-                    &self.not_empty
-                }
-                Side::Put => {
-                    st.putters += 1;
-                    &self.not_full
-                }
-            };
-            // A timeout shows at the top of the loop, after one more look.
-            match deadline {
-                None => condvar.wait(st),
-                Some(deadline) => drop(condvar.wait_until(st, deadline)),
-            }
-            match side {
-                Side::Get => st.getters -= 1,
-                Side::Put => st.putters -= 1,
-            }
-        }
-    }
-
-    /// Spins until the depth gauge says `side` may go on (true) or it is
-    /// time to sleep (false).
-    fn spin(&self, side: Side, maxsize: isize, backoff: &mut Backoff) -> bool {
-        while backoff.spin() {
-            let depth = self.record.detail(DEPTH);
-            let ready = match side {
-                Side::Get => depth > 0,
-                Side::Put => maxsize <= 0 || depth < maxsize.unsigned_abs() as u64,
-            };
-            if ready {
-                return true;
-            }
-        }
-        false
-    }
 }
 
 impl<T, S: Order<T>> fmt::Debug for BaseQueue<T, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.repr())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::threading::ErrorKind;
+    use std::mem::size_of;
+
+    #[test]
+    fn the_lock_and_what_it_guards_fit_one_cache_line() {
+        assert_eq!(size_of::<CacheLine<Mutex<State<Fifo<String>>>>>(), 64);
+        assert_eq!(size_of::<CacheLine<Mutex<State<Lifo<String>>>>>(), 64);
+        assert_eq!(size_of::<CacheLine<Mutex<State<Priority<String>>>>>(), 64);
+    }
+
+    #[test]
+    fn python_timeouts_are_checked_only_where_python_checks_them() {
+        let unbounded = Queue::with_registry(&Registry::new(), 0);
+        // An unbounded put never waits, so Python never looks at its timeout.
+        unbounded.put_with(1, true, Some(-1.0)).unwrap();
+        // A non-blocking get ignores it too.
+        assert_eq!(unbounded.get_with(false, Some(-1.0)).unwrap(), 1);
+        let nan = unbounded.get_with(true, Some(f64::NAN)).unwrap_err();
+        assert_eq!(nan.kind(), ErrorKind::ValueError);
+    }
+
+    #[test]
+    fn a_failed_timed_put_gives_the_item_back() {
+        let q = Queue::with_registry(&Registry::new(), 1);
+        q.put(vec![1]).unwrap();
+        let huge = Duration::from_secs(u64::MAX);
+        let err = q.put_timeout(vec![2], Some(huge)).unwrap_err();
+        assert_eq!((err.error.kind(), err.item), (ErrorKind::OverflowError, vec![2]));
+        let err: Error = q.put_nowait(vec![3]).unwrap_err().into();
+        assert_eq!(err.kind(), ErrorKind::Full);
+        assert!(format!("{:?}", q).starts_with("<queue.Queue object at 0x"));
     }
 }

@@ -23,17 +23,64 @@ pub(crate) mod sealed {
 
 /// The order a [`BaseQueue`](super::BaseQueue) hands items out in: [`Fifo`],
 /// [`Lifo`] or [`Priority`]. Sealed: the three are all there is.
+///
+/// Code that works with any of the three queues is generic over it.
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::{BaseQueue, LifoQueue, Order, Queue};
+/// fn drain<S: Order<i32>>(q: &BaseQueue<i32, S>) -> Vec<i32> {
+///     std::iter::from_fn(|| q.get_nowait().ok()).collect()
+/// }
+/// let (fifo, lifo) = (Queue::new(0), LifoQueue::new(0));
+/// for n in 1..=3 {
+///     fifo.put(n).unwrap();
+///     lifo.put(n).unwrap();
+/// }
+/// assert_eq!((drain(&fifo), drain(&lifo)), (vec![1, 2, 3], vec![3, 2, 1]));
+/// ```
+///
+/// # Differences from Python
+///
+/// Python's `LifoQueue` and `PriorityQueue` subclass `Queue` and override
+/// `_put` / `_get`; here the order is a type parameter, and user-defined
+/// orders are not possible.
 pub trait Order<T>: sealed::Store<T> {}
 
 /// First in, first out: the order of [`Queue`](super::Queue).
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::{BaseQueue, Fifo, Queue};
+/// let q: BaseQueue<u8, Fifo<u8>> = Queue::new(0);
+/// assert!(q.empty());
+/// ```
 #[derive(Debug)]
 pub struct Fifo<T>(VecDeque<T>);
 
 /// Last in, first out: the order of [`LifoQueue`](super::LifoQueue).
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::{BaseQueue, Lifo, LifoQueue};
+/// let q: BaseQueue<u8, Lifo<u8>> = LifoQueue::new(0);
+/// assert!(q.empty());
+/// ```
 #[derive(Debug)]
 pub struct Lifo<T>(Vec<T>);
 
 /// Smallest first: the order of [`PriorityQueue`](super::PriorityQueue).
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::threading::{BaseQueue, Priority, PriorityQueue};
+/// let q: BaseQueue<u8, Priority<u8>> = PriorityQueue::new(0);
+/// assert!(q.empty());
+/// ```
 #[derive(Debug)]
 pub struct Priority<T>(BinaryHeap<Reverse<T>>);
 

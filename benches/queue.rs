@@ -1,0 +1,132 @@
+//! Bounded queue throughput against std's `sync_channel` and crossbeam's
+//! bounded channel, same capacity, in one run. The time reported is per
+//! message.
+//!
+//! `cargo bench --bench queue`
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::sync::{Arc, Barrier, Mutex, mpsc};
+use std::time::{Duration, Instant};
+use threadscope::threading::Queue;
+
+const CAPACITY: usize = 1024;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs every job on its own thread, all released at once; the time from
+/// release until the last one ends.
+fn run(jobs: Vec<Job>) -> Duration {
+    let barrier = Arc::new(Barrier::new(jobs.len() + 1));
+    let threads: Vec<_> = jobs
+        .into_iter()
+        .map(|job| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                job();
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    start.elapsed()
+}
+
+/// `total` split into `n` shares.
+fn shares(total: u64, n: u64) -> impl Iterator<Item = u64> {
+    (0..n).map(move |i| total / n + u64::from(i < total % n))
+}
+
+fn threadscope(iters: u64, producers: u64, consumers: u64) -> Duration {
+    let q = Arc::new(Queue::new(CAPACITY as isize));
+    let mut jobs: Vec<Job> = Vec::new();
+    for share in shares(iters, producers) {
+        let q = q.clone();
+        jobs.push(Box::new(move || (0..share).for_each(|i| q.put(i).unwrap())));
+    }
+    for share in shares(iters, consumers) {
+        let q = q.clone();
+        jobs.push(Box::new(move || {
+            (0..share).for_each(|_| {
+                black_box(q.get().unwrap());
+            })
+        }));
+    }
+    run(jobs)
+}
+
+/// std's receiver is single-consumer: two consumers share it behind a mutex.
+fn std_sync_channel(iters: u64, producers: u64, consumers: u64) -> Duration {
+    let (tx, rx) = mpsc::sync_channel(CAPACITY);
+    let mut jobs: Vec<Job> = Vec::new();
+    for share in shares(iters, producers) {
+        let tx = tx.clone();
+        jobs.push(Box::new(move || (0..share).for_each(|i| tx.send(i).unwrap())));
+    }
+    if consumers == 1 {
+        jobs.push(Box::new(move || {
+            (0..iters).for_each(|_| {
+                black_box(rx.recv().unwrap());
+            })
+        }));
+    } else {
+        let rx = Arc::new(Mutex::new(rx));
+        for share in shares(iters, consumers) {
+            let rx = rx.clone();
+            jobs.push(Box::new(move || {
+                (0..share).for_each(|_| {
+                    black_box(rx.lock().unwrap().recv().unwrap());
+                })
+            }));
+        }
+    }
+    run(jobs)
+}
+
+fn crossbeam(iters: u64, producers: u64, consumers: u64) -> Duration {
+    let (tx, rx) = crossbeam_channel::bounded(CAPACITY);
+    let mut jobs: Vec<Job> = Vec::new();
+    for share in shares(iters, producers) {
+        let tx = tx.clone();
+        jobs.push(Box::new(move || (0..share).for_each(|i| tx.send(i).unwrap())));
+    }
+    for share in shares(iters, consumers) {
+        let rx = rx.clone();
+        jobs.push(Box::new(move || {
+            (0..share).for_each(|_| {
+                black_box(rx.recv().unwrap());
+            })
+        }));
+    }
+    run(jobs)
+}
+
+fn group(c: &mut Criterion, name: &str, producers: u64, consumers: u64) {
+    let mut group = c.benchmark_group(name);
+    group.bench_function("threadscope", |b| b.iter_custom(|iters| threadscope(iters, producers, consumers)));
+    group.bench_function("std_sync_channel", |b| {
+        b.iter_custom(|iters| std_sync_channel(iters, producers, consumers))
+    });
+    group.bench_function("crossbeam", |b| b.iter_custom(|iters| crossbeam(iters, producers, consumers)));
+    group.finish();
+}
+
+fn one_to_one(c: &mut Criterion) {
+    group(c, "queue_1p1c", 1, 1);
+}
+
+fn two_to_two(c: &mut Criterion) {
+    group(c, "queue_2p2c", 2, 2);
+}
+
+fn config() -> Criterion {
+    Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3))
+}
+
+criterion_group! { name = benches; config = config(); targets = one_to_one, two_to_two }
+criterion_main!(benches);
