@@ -134,8 +134,6 @@ where
     I: IntoIterator,
     I::Item: Borrow<Future<T>>,
 {
-    // A future hashes by identity (its Arc's address), which never changes.
-    #[allow(clippy::mutable_key_type)]
     let mut seen = HashSet::new();
     futures.into_iter().map(|f| f.borrow().clone()).filter(|f| seen.insert(f.identity())).collect()
 }
