@@ -164,20 +164,7 @@ impl Barrier {
         self
     }
 
-    /// Names the barrier for snapshots.
-    pub fn set_name(&self, name: impl Into<String>) {
-        self.record.set_name(Some(name.into()));
-    }
-
-    /// The barrier's name, if it has one.
-    pub fn name(&self) -> Option<String> {
-        self.record.name()
-    }
-
-    /// The barrier's registry record.
-    pub fn record(&self) -> &Arc<PrimitiveRecord> {
-        &self.record
-    }
+    record_accessors!("barrier", record);
 
     /// How many threads must call [`wait`](Self::wait) to pass it.
     pub fn parties(&self) -> usize {

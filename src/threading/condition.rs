@@ -171,20 +171,7 @@ impl Condition {
         Self { lock, queue: Mutex::new(VecDeque::new()), record }
     }
 
-    /// Names the condition for snapshots.
-    pub fn set_name(&self, name: impl Into<String>) {
-        self.record.set_name(Some(name.into()));
-    }
-
-    /// The condition's name, if it has one.
-    pub fn name(&self) -> Option<String> {
-        self.record.name()
-    }
-
-    /// The condition's registry record.
-    pub fn record(&self) -> &Arc<PrimitiveRecord> {
-        &self.record
-    }
+    record_accessors!("condition", record);
 
     /// The lock it stands on.
     pub fn lock(&self) -> &ConditionLock {

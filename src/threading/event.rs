@@ -106,20 +106,7 @@ impl Event {
     /// Index of the first gauge given to [`with_gauges`](Self::with_gauges).
     pub(crate) const EXTRA_GAUGES: usize = GAUGES.len();
 
-    /// Names the event for snapshots.
-    pub fn set_name(&self, name: impl Into<String>) {
-        self.record.set_name(Some(name.into()));
-    }
-
-    /// The event's name, if it has one.
-    pub fn name(&self) -> Option<String> {
-        self.record.name()
-    }
-
-    /// The event's registry record.
-    pub fn record(&self) -> &Arc<PrimitiveRecord> {
-        &self.record
-    }
+    record_accessors!("event", record);
 
     /// True once [`set`](Self::set), until [`clear`](Self::clear).
     #[inline]

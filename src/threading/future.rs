@@ -177,20 +177,7 @@ impl<T> Future<T> {
         Self { inner: Arc::new(Inner { state: Mutex::new(state), changed: Condvar::new(), record }) }
     }
 
-    /// Names the future for snapshots.
-    pub fn set_name(&self, name: impl Into<String>) {
-        self.inner.record.set_name(Some(name.into()));
-    }
-
-    /// The future's name, if it has one.
-    pub fn name(&self) -> Option<String> {
-        self.inner.record.name()
-    }
-
-    /// The future's registry record.
-    pub fn record(&self) -> &Arc<PrimitiveRecord> {
-        &self.inner.record
-    }
+    record_accessors!("future", inner.record);
 
     /// Cancels a pending future; true if it is (now or already) cancelled,
     /// false if it is running or finished. Done callbacks run now.

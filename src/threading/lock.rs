@@ -67,20 +67,7 @@ impl Lock {
         Self { record: registry.new_primitive(PrimitiveKind::Lock) }
     }
 
-    /// Names the lock for snapshots.
-    pub fn set_name(&self, name: impl Into<String>) {
-        self.record.set_name(Some(name.into()));
-    }
-
-    /// The lock's name, if it has one.
-    pub fn name(&self) -> Option<String> {
-        self.record.name()
-    }
-
-    /// The lock's registry record.
-    pub fn record(&self) -> &Arc<PrimitiveRecord> {
-        &self.record
-    }
+    record_accessors!("lock", record);
 
     /// Blocks until the lock is acquired.
     ///

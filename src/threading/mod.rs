@@ -34,6 +34,8 @@
 //! waiter.join().unwrap();
 //! ```
 
+#[macro_use]
+mod accessors;
 mod barrier;
 mod budget;
 mod builder;

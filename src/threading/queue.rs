@@ -264,20 +264,7 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
         }
     }
 
-    /// Names the queue for snapshots.
-    pub fn set_name(&self, name: impl Into<String>) {
-        self.record.set_name(Some(name.into()));
-    }
-
-    /// The queue's name, if it has one.
-    pub fn name(&self) -> Option<String> {
-        self.record.name()
-    }
-
-    /// The queue's registry record.
-    pub fn record(&self) -> &Arc<PrimitiveRecord> {
-        &self.record
-    }
+    record_accessors!("queue", record);
 
     /// The most items it holds; `<= 0` means no limit (Python's `maxsize`).
     pub fn maxsize(&self) -> isize {

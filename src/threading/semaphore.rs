@@ -116,20 +116,7 @@ impl Semaphore {
         Self { state: Mutex::new(State { value, waiters: 0 }), available: Condvar::new(), bound, record }
     }
 
-    /// Names the semaphore for snapshots.
-    pub fn set_name(&self, name: impl Into<String>) {
-        self.record.set_name(Some(name.into()));
-    }
-
-    /// The semaphore's name, if it has one.
-    pub fn name(&self) -> Option<String> {
-        self.record.name()
-    }
-
-    /// The semaphore's registry record.
-    pub fn record(&self) -> &Arc<PrimitiveRecord> {
-        &self.record
-    }
+    record_accessors!("semaphore", record);
 
     /// Permits available now (Python's `_value`).
     pub fn value(&self) -> usize {
