@@ -1,4 +1,4 @@
-//! CPU per refresh of a process with 10,000 sleeping threads: `kernel::Sampler`
+//! CPU per refresh of a process with 10,000 threads: `kernel::Sampler`
 //! against `top -H -b -d 1 -n 3 -p PID`, in one run.
 //!
 //! `cargo bench --bench sampler`
@@ -8,9 +8,18 @@
 //! (`CLOCK_THREAD_CPUTIME_ID`, user + system) per `sample()`; top's is its
 //! user + system time (reaped children's `cutime + cstime`) divided by its
 //! refreshes. Samples are taken 200 ms apart (sysinfo refreshes CPU figures
-//! no more often), so each includes every cost a live view would pay. The
-//! floor is one `pread` of every thread's kept-open `stat` and nothing else:
-//! the kernel's own cost, which no `/proc` reader can go below.
+//! no more often), so each includes every cost a live view would pay.
+//!
+//! The sampler reads a thread's `stat` only if its `schedstat` moved (it
+//! ran), and every `stat` on every 10th sample, so the bench measures it
+//! twice: with the threads asleep throughout (most threads of a big process,
+//! most of the time), and with every thread woken to run a little before
+//! each sample (the gate's worst case: every `stat` is read too). Means
+//! count the full samples in; medians mostly do not. Without the gate
+//! (`stat_every: 1`, every `stat` every sample) is there to compare. The
+//! floors are one `pread` of every thread's kept-open `stat`, or
+//! `schedstat`, and nothing else: the kernel's own cost, which no `/proc`
+//! reader reading those files can go below.
 //!
 //! Without `--bench` (as under `cargo test --benches`) it runs a small smoke
 //! version and skips top.
@@ -18,8 +27,10 @@
 
 use procfs::process::Process;
 use rustix::time::{ClockId, clock_gettime};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 use threadscope::kernel::{SampleOptions, Sampler, ticks_to_duration};
 
@@ -34,32 +45,44 @@ fn main() {
     }
     let full = std::env::args().any(|arg| arg == "--bench");
     let threads = if full { 10_000 } else { 200 };
-    let mut child = spawn_child(threads);
-    let pid = child.id();
+    let mut child = Sleepers::spawn(threads);
+    let pid = child.pid();
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().count();
     println!("child {pid}: {tasks} threads (rustc {}, {} CPUs)", rustc(), cpus());
 
     let stat_only = SampleOptions { detail_every: 0, ..SampleOptions::default() };
+    println!("defaults: stat_every {}, file cap {}", stat_only.stat_every, nofile_share());
     let mut sampler = Sampler::with_options(pid, stat_only.clone()).unwrap();
     let (first, sample) = cpu_time(|| sampler.sample().unwrap());
     assert_eq!(sample.threads.len(), tasks, "every thread sampled");
-    println!("threadscope first sample (opens {} stat files): {}", sampler.open_files(), ms(first));
+    println!("threadscope first sample (opens {} files): {}", sampler.open_files(), ms(first));
 
-    let samples = if full { SAMPLES } else { 3 };
-    let steady = per_sample(&mut sampler, samples);
-    report("threadscope refresh, stat only (detail_every: 0)", &steady);
+    let samples = if full { SAMPLES } else { 10 };
+    let idle = per_sample(&mut sampler, samples, || ());
+    report("threadscope refresh, threads asleep (detail_every: 0)", &idle);
+
+    let busy = per_sample(&mut sampler, samples, || child.wake_all());
+    report("threadscope refresh, every thread ran since the last", &busy);
+    let woken = busy.stat_reads.iter().min().copied().unwrap_or(0);
+    assert!(woken + 1 >= tasks, "the woken threads were all read: {woken} of {tasks}");
+
+    sampler.set_options(SampleOptions { stat_every: 1, ..stat_only.clone() });
+    let ungated = per_sample(&mut sampler, samples, || ());
+    report("threadscope refresh without the gate (stat_every: 1)", &ungated);
 
     sampler.set_options(SampleOptions { detail_every: 1, ..stat_only.clone() });
-    let detailed = per_sample(&mut sampler, if full { 3 } else { 1 });
+    let detailed = per_sample(&mut sampler, if full { 3 } else { 1 }, || ());
     report("threadscope refresh with status+wchan+syscall of every thread", &detailed);
 
     sampler.set_options(SampleOptions { detail_every: 10, ..stat_only });
-    let amortised = per_sample(&mut sampler, if full { 20 } else { 10 });
+    let amortised = per_sample(&mut sampler, if full { 20 } else { 10 }, || ());
     report("threadscope refresh, details every 10th (detail_every: 10)", &amortised);
 
-    drop(sampler); // gives back its descriptors for the floor's own
-    let floor = pread_floor(pid, samples);
+    drop(sampler); // gives back its descriptors for the floors' own
+    let floor = pread_floor(pid, "stat", samples);
     report("floor: pread of every kept-open stat file, no parsing", &floor);
+    let schedstat_floor = pread_floor(pid, "schedstat", samples);
+    report("floor: pread of every kept-open schedstat file, no parsing", &schedstat_floor);
 
     if full {
         let top_cmd = format!("top -H -b -d 1 -n 3 -p {pid}");
@@ -70,57 +93,114 @@ fn main() {
         println!("\n`{top_cmd}`: {} CPU for 3 refreshes", ms(three));
         println!("  top per refresh (total / 3):                 {}", ms(per_refresh));
         println!("  top per refresh after the first ((n3-n1)/2):  {}", ms(marginal));
-        let ours = median(&steady);
-        println!("\nratio top / threadscope (stat only, median):    {:.1}x", ratio(per_refresh, ours));
-        println!(
-            "ratio top / floor (pread only, median):         {:.1}x",
-            ratio(per_refresh, median(&floor))
-        );
-        println!(
-            "ratio top / threadscope (details every 10th):   {:.1}x",
-            ratio(per_refresh, mean(&amortised))
-        );
-        println!(
-            "ratio top / threadscope (all details, median):  {:.1}x",
-            ratio(per_refresh, median(&detailed))
-        );
+        println!();
+        for (what, ours) in [
+            ("threads asleep, median", median(&idle.cpu)),
+            ("threads asleep, mean", mean(&idle.cpu)),
+            ("every thread ran, median", median(&busy.cpu)),
+            ("every thread ran, mean", mean(&busy.cpu)),
+            ("without the gate, median", median(&ungated.cpu)),
+            ("details every 10th, mean", mean(&amortised.cpu)),
+            ("all details, median", median(&detailed.cpu)),
+            ("floor, stat pread only", median(&floor.cpu)),
+            ("floor, schedstat pread only", median(&schedstat_floor.cpu)),
+        ] {
+            println!(
+                "ratio top / threadscope ({what}):{:>w$.1}x",
+                ratio(per_refresh, ours),
+                w = 34 - what.len()
+            );
+        }
     }
-
-    drop(child.stdin.take());
-    assert!(child.wait().unwrap().success());
+    child.finish();
 }
 
-/// The child: `count` threads with 64 KiB stacks parked for good, then
-/// "ready" on stdout; exits when stdin closes.
+/// The child: `count` threads with 64 KiB stacks, parked; "ready" on
+/// stdout. Each line on stdin wakes every thread once, and "woke" says
+/// they have all run; it exits when stdin closes.
 fn hold_threads(count: usize) {
-    for i in 0..count {
-        std::thread::Builder::new()
-            .name(format!("sleeper-{i}"))
-            .stack_size(64 * 1024)
-            .spawn(|| {
-                loop {
-                    std::thread::park();
-                }
-            })
-            .unwrap();
+    static GENERATION: AtomicU64 = AtomicU64::new(0);
+    static RAN: AtomicU64 = AtomicU64::new(0);
+    let threads: Vec<Thread> = (0..count)
+        .map(|i| {
+            let spawned =
+                std::thread::Builder::new().name(format!("sleeper-{i}")).stack_size(64 * 1024).spawn(|| {
+                    let mut seen = 0;
+                    loop {
+                        std::thread::park();
+                        let now = GENERATION.load(Ordering::Acquire);
+                        if now != seen {
+                            seen = now;
+                            RAN.fetch_add(1, Ordering::Release);
+                        }
+                    }
+                });
+            spawned.unwrap().thread().clone()
+        })
+        .collect();
+    let mut out = std::io::stdout();
+    writeln!(out, "ready").unwrap();
+    out.flush().unwrap();
+    for line in std::io::stdin().lines() {
+        line.unwrap();
+        let generation = GENERATION.fetch_add(1, Ordering::AcqRel) + 1;
+        threads.iter().for_each(Thread::unpark);
+        while RAN.load(Ordering::Acquire) < generation * count as u64 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        writeln!(out, "woke").unwrap();
+        out.flush().unwrap();
     }
-    println!("ready");
-    std::io::stdout().flush().unwrap();
-    std::io::stdin().read_to_end(&mut Vec::new()).unwrap();
     std::process::exit(0);
 }
 
-fn spawn_child(threads: usize) -> Child {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .env(CHILD_ENV, threads.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert_eq!(line, "ready\n");
-    child
+/// The child process and its pipes.
+struct Sleepers {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Sleepers {
+    fn spawn(threads: usize) -> Sleepers {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .env(CHILD_ENV, threads.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut sleepers = Sleepers { stdin, stdout: BufReader::new(child.stdout.take().unwrap()), child };
+        assert_eq!(sleepers.line(), "ready\n");
+        sleepers
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        line
+    }
+
+    /// Makes every thread run a little, and waits until they all have.
+    fn wake_all(&mut self) {
+        writeln!(self.stdin, "wake").unwrap();
+        assert_eq!(self.line(), "woke\n");
+    }
+
+    fn finish(self) {
+        let Sleepers { mut child, stdin, .. } = self;
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+    }
+}
+
+/// Half the soft `RLIMIT_NOFILE`: the sampler's default file cap.
+fn nofile_share() -> u64 {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current.map_or(u64::MAX, |soft| soft / 2)
 }
 
 fn thread_cpu() -> Duration {
@@ -134,32 +214,45 @@ fn cpu_time<T>(work: impl FnOnce() -> T) -> (Duration, T) {
     (thread_cpu() - start, value)
 }
 
-/// Samples `count` times, at least `CPU_INTERVAL` apart as a UI would, so
-/// every sample also pays for sysinfo's CPU refresh (skipped by sysinfo
-/// for refreshes closer together).
-fn per_sample(sampler: &mut Sampler, count: usize) -> Vec<Duration> {
-    (0..count)
-        .map(|_| {
-            let due = Instant::now() + CPU_INTERVAL;
-            let (cpu, sample) = cpu_time(|| sampler.sample().unwrap());
-            assert!(!sample.exited);
-            std::thread::sleep(due.saturating_duration_since(Instant::now()));
-            cpu
-        })
-        .collect()
+/// CPU per sample, and how many `stat` files each sample read.
+struct Run {
+    cpu: Vec<Duration>,
+    stat_reads: Vec<usize>,
 }
 
-/// What the kernel alone costs: one `pread` of every thread's `stat`,
-/// kept open, per pass — the least any `/proc` reader can spend.
-fn pread_floor(pid: u32, passes: usize) -> Vec<Duration> {
+/// Samples `count` times, at least `CPU_INTERVAL` apart as a UI would, so
+/// every sample also pays for sysinfo's CPU refresh (skipped by sysinfo
+/// for refreshes closer together). `between` runs before each sample,
+/// outside the measurement.
+fn per_sample(sampler: &mut Sampler, count: usize, mut between: impl FnMut()) -> Run {
+    let mut run = Run { cpu: Vec::new(), stat_reads: Vec::new() };
+    for _ in 0..count {
+        let due = Instant::now() + CPU_INTERVAL;
+        between();
+        let (cpu, sample) = cpu_time(|| sampler.sample().unwrap());
+        assert!(!sample.exited);
+        run.cpu.push(cpu);
+        run.stat_reads.push(sampler.stat_reads());
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+    }
+    run
+}
+
+/// What the kernel alone costs: one `pread` of every thread's `name` file
+/// (`stat` or `schedstat`), kept open, per pass — the least any reader of
+/// that file can spend. Passes are `CPU_INTERVAL` apart like the samples:
+/// back to back, with the kernel's task structures still in cache, they
+/// cost half as much.
+fn pread_floor(pid: u32, name: &str, passes: usize) -> Run {
     use std::os::unix::fs::FileExt;
     let files: Vec<std::fs::File> = std::fs::read_dir(format!("/proc/{pid}/task"))
         .unwrap()
-        .map(|entry| std::fs::File::open(entry.unwrap().path().join("stat")).unwrap())
+        .map(|entry| std::fs::File::open(entry.unwrap().path().join(name)).unwrap())
         .collect();
     let mut buf = [0u8; 4096];
-    (0..passes)
+    let cpu = (0..passes)
         .map(|_| {
+            std::thread::sleep(CPU_INTERVAL);
             let (cpu, ()) = cpu_time(|| {
                 for file in &files {
                     assert!(file.read_at(&mut buf, 0).unwrap() > 0);
@@ -167,7 +260,8 @@ fn pread_floor(pid: u32, passes: usize) -> Vec<Duration> {
             });
             cpu
         })
-        .collect()
+        .collect();
+    Run { cpu, stat_reads: Vec::new() }
 }
 
 /// CPU time (user + system) of `top -H -b -d 1 -n <refreshes> -p <pid>`.
@@ -189,11 +283,19 @@ fn top_cpu(pid: u32, refreshes: u32) -> Duration {
     cpu
 }
 
-fn report(what: &str, cpu: &[Duration]) {
+fn report(what: &str, run: &Run) {
+    let cpu = &run.cpu;
     let min = cpu.iter().min().copied().unwrap_or_default();
     let max = cpu.iter().max().copied().unwrap_or_default();
+    let reads = if run.stat_reads.is_empty() {
+        String::new()
+    } else {
+        let mean = run.stat_reads.iter().sum::<usize>() / run.stat_reads.len();
+        let max = run.stat_reads.iter().max().copied().unwrap_or(0);
+        format!("; stat read for {mean} threads a sample on average, {max} at most")
+    };
     println!(
-        "{what}: median {} mean {} (min {}, max {}, {} samples)",
+        "{what}: median {} mean {} (min {}, max {}, {} samples{reads})",
         ms(median(cpu)),
         ms(mean(cpu)),
         ms(min),

@@ -4,7 +4,9 @@
 //!
 //! ```text
 //!  /proc/<pid>/task/         listed when the thread count changes
-//!     <tid>/stat             kept open, pread each sample ──▶ KernelThread (always)
+//!     <tid>/schedstat        kept open, pread each sample: has it run?
+//!     <tid>/stat             kept open, pread if it ran ───▶ KernelThread (always;
+//!                                                             else the last one)
 //!     <tid>/status, wchan,   opened when due ──────────────▶ its Field<…>s
 //!          syscall           (SampleOptions)                  (or NotSampled)
 //!  sysinfo::System           CPU, memory, load ────────────▶ ProcessFigures,
@@ -26,6 +28,8 @@ mod error;
 mod field;
 mod figures;
 mod sampler;
+mod schedstat;
+mod slot;
 mod stat;
 mod status;
 mod syscall;

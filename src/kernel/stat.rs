@@ -7,10 +7,14 @@
 //! takes the nine fields threadscope needs in about 0.15 µs, keeps the comm
 //! as raw bytes, and is checked against procfs's parser in the tests below.
 
-/// The figures taken from one `stat` line. `comm` borrows the line.
+use std::fmt;
+
+/// The figures taken from one `stat` line, owned (the comm is copied into
+/// a fixed array) so that a line can be kept and reused while its thread
+/// has not run: see `tasks`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct StatLine<'a> {
-    pub(crate) comm: &'a [u8],
+pub(crate) struct StatLine {
+    pub(crate) comm: Comm,
     pub(crate) state: u8,
     pub(crate) utime: u64,
     pub(crate) stime: u64,
@@ -24,6 +28,35 @@ pub(crate) struct StatLine<'a> {
     pub(crate) processor: u32,
 }
 
+/// A comm as raw bytes: at most [`COMM_MAX`], any byte but NUL.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Comm {
+    len: u8,
+    bytes: [u8; COMM_MAX],
+}
+
+impl Comm {
+    fn new(raw: &[u8]) -> Result<Comm, &'static str> {
+        let mut bytes = [0; COMM_MAX];
+        bytes.get_mut(..raw.len()).ok_or("a comm longer than 63 bytes")?.copy_from_slice(raw);
+        // At most COMM_MAX, so it fits.
+        Ok(Comm { len: raw.len() as u8, bytes })
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl fmt::Debug for Comm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_bytes().escape_ascii().to_string())
+    }
+}
+
+/// The longest comm the kernel prints: `tcomm[64]` in `proc_task_name`,
+/// less its NUL.
+const COMM_MAX: usize = 63;
 /// Bytes after the '(' within which the closing ')' must lie.
 const COMM_WINDOW: usize = 128;
 
@@ -41,14 +74,14 @@ const PROCESSOR: usize = 36;
 /// Parses a `stat` line. The comm runs from the first `(` to the *last*
 /// `)`, since a comm may itself contain parentheses, spaces or any byte but
 /// NUL; nothing after it contains a `)`.
-pub(crate) fn parse_stat(line: &[u8]) -> Result<StatLine<'_>, &'static str> {
+pub(crate) fn parse_stat(line: &[u8]) -> Result<StatLine, &'static str> {
     let open = line.iter().position(|&b| b == b'(').ok_or("no '(' before the comm")?;
     // The kernel prints at most 63 bytes of comm (`tcomm[64]` in
     // `proc_task_name`), so the last ')' is near the '(': looking only
     // there halves the parse time of a 300-byte line.
     let near = &line[open..line.len().min(open + COMM_WINDOW)];
     let close = open + near.iter().rposition(|&b| b == b')').ok_or("no ')' after the comm")?;
-    let comm = &line[open + 1..close];
+    let comm = Comm::new(&line[open + 1..close])?;
     let rest = line.get(close + 2..).ok_or("nothing after the comm")?;
     let mut fields = rest.split(|&b| b == b' ' || b == b'\n');
     let state = match fields.next() {
@@ -88,7 +121,8 @@ pub(crate) fn parse_stat(line: &[u8]) -> Result<StatLine<'_>, &'static str> {
     if seen_processor { Ok(parsed) } else { Err("the line ends before the processor field") }
 }
 
-fn unsigned(digits: &[u8]) -> Result<u64, &'static str> {
+/// A decimal number of ASCII digits (no sign, no spaces).
+pub(super) fn unsigned(digits: &[u8]) -> Result<u64, &'static str> {
     if digits.is_empty() {
         return Err("an empty number");
     }
@@ -135,7 +169,7 @@ mod tests {
     #[test]
     fn a_plain_line() {
         let stat = parse_stat(SLEEP).unwrap();
-        assert_eq!(stat.comm, b"sleep");
+        assert_eq!(stat.comm.as_bytes(), b"sleep");
         assert_eq!(stat.state, b'S');
         assert_eq!((stat.utime, stat.stime), (3, 5));
         assert_eq!((stat.priority, stat.nice), (20, 0));
@@ -147,7 +181,7 @@ mod tests {
     fn a_comm_with_spaces_and_parentheses() {
         let line = with_comm(b"my (weird) name");
         let stat = parse_stat(&line).unwrap();
-        assert_eq!(stat.comm, b"my (weird) name");
+        assert_eq!(stat.comm.as_bytes(), b"my (weird) name");
         assert_eq!(stat.state, b'R');
         assert_eq!((stat.utime, stat.stime, stat.priority, stat.nice), (1234, 56, -51, -20));
         assert_eq!((stat.num_threads, stat.starttime, stat.processor), (3, 987654, 1));
@@ -159,13 +193,13 @@ mod tests {
         // ignored character boundaries would leave.
         let comm = b"\xc3\xbcn\xc3\xafc\xc3\xb6d\xc3\xa9-w\xc3";
         let line = with_comm(comm);
-        assert_eq!(parse_stat(&line).unwrap().comm, comm);
+        assert_eq!(parse_stat(&line).unwrap().comm.as_bytes(), comm);
     }
 
     #[test]
     fn a_comm_with_a_closing_parenthesis_and_fake_fields() {
         let line = with_comm(b") S 1 2 3 (");
-        assert_eq!(parse_stat(&line).unwrap().comm, b") S 1 2 3 (");
+        assert_eq!(parse_stat(&line).unwrap().comm.as_bytes(), b") S 1 2 3 (");
         assert_eq!(parse_stat(&line).unwrap().state, b'R');
     }
 
@@ -174,7 +208,7 @@ mod tests {
         for line in [SLEEP.to_vec(), with_comm(b"my (weird) name"), with_comm(b"a b")] {
             let ours = parse_stat(&line).unwrap();
             let theirs = procfs::process::Stat::from_read(&line[..]).unwrap();
-            assert_eq!(ours.comm, theirs.comm.as_bytes());
+            assert_eq!(ours.comm.as_bytes(), theirs.comm.as_bytes());
             assert_eq!(char::from(ours.state), theirs.state);
             assert_eq!((ours.utime, ours.stime), (theirs.utime, theirs.stime));
             assert_eq!((ours.priority, ours.nice), (theirs.priority, theirs.nice));
@@ -201,6 +235,8 @@ mod tests {
         assert!(parse_stat(b"12 (x").is_err());
         assert!(parse_stat(b"12 (x) S 1 2 3\n").is_err(), "too short");
         assert!(parse_stat(b"12 (x) SS 1").is_err());
+        assert!(parse_stat(&with_comm(&[b'x'; 64])).is_err(), "no comm is that long");
+        assert!(parse_stat(&with_comm(&[b'x'; 63])).is_ok());
         let mut bad = with_comm(b"x");
         let at = bad.windows(4).position(|w| w == b"1234").unwrap();
         bad[at] = b'z';

@@ -3,11 +3,24 @@
 //!
 //! Costs measured on this project's machine with 10,000 threads: opening,
 //! reading and closing a `stat` takes ~3.9 µs; `pread` on a file kept open
-//! ~2.4 µs (nearly all of it the kernel formatting the line); listing the
-//! directory ~0.9 µs a thread. So:
+//! ~2.4 µs (nearly all of it the kernel formatting the line), on a kept
+//! `schedstat` ~1.4 µs; listing the directory ~0.9 µs a thread. So:
 //!
-//! - each thread's `stat` stays open between refreshes (up to a share of
-//!   `RLIMIT_NOFILE`; threads beyond it are read the slow way);
+//! - each thread's files stay open between refreshes (up to a share of
+//!   `RLIMIT_NOFILE`, see `slot`; threads beyond it are read the slow way);
+//! - a thread's `stat` is read only when its `schedstat` has moved since
+//!   the last refresh (it has run), when the thread is new, and for every
+//!   thread on every `stat_every`-th refresh; otherwise its last `stat` is
+//!   given out again. A thread seen to run is read without asking
+//!   `schedstat` until the next such full refresh, since asking would only
+//!   add 1.4 µs to every read of a busy thread. `schedstat` is read before
+//!   `stat`, so a thread that runs between the two reads is read again on
+//!   the next refresh. A full refresh re-reads `schedstat` only for busy
+//!   threads, whose last one is stale: any other thread's was taken before
+//!   the `stat` now read, so later readings can still be compared with
+//!   it. The main thread's `stat` is read every refresh (its
+//!   thread count is needed below). Without `schedstat` (a kernel without
+//!   `CONFIG_SCHED_INFO`) every `stat` is read every refresh;
 //! - the directory is listed only when the set of threads may have changed:
 //!   every `stat` line carries the kernel's count of threads in the
 //!   process, and the main thread's is read first. If every known thread
@@ -15,12 +28,22 @@
 //!   is unknown. Otherwise one `getdents64` pass over the kept-open
 //!   directory, into a reused buffer, finds the new ones.
 //!
+//! What the gate gets wrong: `stat` fields another task can change while
+//! this one does not run. A sleeper that was woken and waits for a CPU
+//! still shows its old state (`S`, not `R`) until it runs, normally by the
+//! next refresh; the nice value and priority after `setpriority` from
+//! another thread, the comm after another thread renames it, and the CPU
+//! of a waiting task the scheduler moved, stay as they were until the
+//! thread runs or the next full refresh.
+//!
 //! A kept file belongs to its thread, not its TID: once the thread is
 //! reaped, reads give ESRCH even if a new thread got the same TID. Likewise
 //! the kept directory gives ENOENT once the process is reaped, even if its
 //! pid was reused.
 
 use super::error::{ReadFailure, SamplerError, classify, process_error};
+use super::schedstat::{Schedstat, Verdict, decide, parse_schedstat};
+use super::slot::{Budget, Kind, Opened, Slot, kept_limit};
 use super::stat::{StatLine, parse_stat};
 use rustix::fs::{Mode, OFlags, RawDir, SeekFrom};
 use rustix::io::Errno;
@@ -33,19 +56,12 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 
 /// A stat line is under 1.2 KiB even with every field at its widest.
-const STAT_BUF: usize = 4096;
+const READ_BUF: usize = 4096;
 /// Enough for ~2,700 directory entries per `getdents64` call.
 const DIR_BUF: usize = 64 * 1024;
-/// The share of the soft `RLIMIT_NOFILE` kept stat files may use by default.
-const NOFILE_SHARE: u64 = 2;
 
-/// A thread known from an earlier refresh, with its `stat` if kept open.
-struct Slot {
-    tid: u32,
-    stat: Option<File>,
-}
-
-/// `/proc/<pid>/task`, kept open, with the `stat` files of its threads.
+/// `/proc/<pid>/task`, kept open, with the `stat` and `schedstat` files of
+/// its threads.
 pub(crate) struct TaskDir {
     pid: u32,
     dir: OwnedFd,
@@ -53,31 +69,40 @@ pub(crate) struct TaskDir {
     listing: Vec<u32>,
     /// Known threads, main thread first, in the order last read.
     slots: Vec<Slot>,
-    kept: usize,
-    max_kept: usize,
-    stat_buf: Box<[u8]>,
+    budget: Budget,
+    buf: Box<[u8]>,
     path: String,
     listed_last_time: bool,
+    /// Whether this kernel keeps `schedstat` figures to gate on.
+    has_schedstat: bool,
+    stat_every: u32,
+    refreshes: u64,
+    stat_reads: usize,
 }
 
 impl TaskDir {
-    /// Opens the task directory of `pid`.
-    pub(crate) fn open(pid: u32, max_kept: Option<usize>) -> Result<TaskDir, SamplerError> {
+    /// Opens the task directory of `pid`. `stat_every` as in
+    /// [`set_stat_every`](Self::set_stat_every).
+    pub(crate) fn open(pid: u32, max_kept: Option<usize>, stat_every: u32) -> Result<TaskDir, SamplerError> {
         let path = format!("/proc/{pid}/task");
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let dir = rustix::fs::open(path.as_str(), flags, Mode::empty())
             .map_err(|errno| process_error(pid, path, errno.into()))?;
+        let has_schedstat = keeps_schedstat(&dir, pid);
         Ok(TaskDir {
             pid,
             dir,
             dir_buf: vec![MaybeUninit::uninit(); DIR_BUF],
             listing: Vec::new(),
             slots: Vec::new(),
-            kept: 0,
-            max_kept: kept_limit(max_kept),
-            stat_buf: vec![0; STAT_BUF].into_boxed_slice(),
+            budget: Budget::new(kept_limit(max_kept)),
+            buf: vec![0; READ_BUF].into_boxed_slice(),
             path: String::new(),
             listed_last_time: false,
+            has_schedstat,
+            stat_every,
+            refreshes: 0,
+            stat_reads: 0,
         })
     }
 
@@ -86,9 +111,15 @@ impl TaskDir {
         self.dir.as_fd()
     }
 
-    /// How many `stat` files are kept open.
+    /// How many `stat` and `schedstat` files are kept open.
     pub(crate) fn kept_files(&self) -> usize {
-        self.kept
+        self.budget.kept()
+    }
+
+    /// How many threads' `stat` the last refresh read (the others' were
+    /// given out again).
+    pub(crate) fn stat_reads(&self) -> usize {
+        self.stat_reads
     }
 
     /// Whether the last refresh had to list the directory.
@@ -97,36 +128,65 @@ impl TaskDir {
         self.listed_last_time
     }
 
-    /// Changes how many `stat` files may stay open, closing any beyond it.
+    /// Whether the last refresh read thread `tid`'s `stat` (`None` if it
+    /// is not known).
+    #[cfg(test)]
+    pub(crate) fn stat_was_read(&self, tid: u32) -> Option<bool> {
+        self.slots.iter().find(|slot| slot.tid == tid).map(|slot| slot.stat_read)
+    }
+
+    /// Changes how many files may stay open, closing any beyond it.
     pub(crate) fn set_max_kept(&mut self, max_kept: Option<usize>) {
-        self.max_kept = kept_limit(max_kept);
-        for slot in &mut self.slots {
-            if self.kept <= self.max_kept {
-                break;
-            }
-            if slot.stat.take().is_some() {
-                self.kept -= 1;
+        let primary = self.primary();
+        self.budget.set_max(kept_limit(max_kept), &mut self.slots, primary);
+    }
+
+    /// Reads every thread's `stat` on every `stat_every`-th refresh,
+    /// counting from the first, whatever `schedstat` says: 1 means every
+    /// refresh (no gating), 0 never.
+    pub(crate) fn set_stat_every(&mut self, stat_every: u32) {
+        self.stat_every = stat_every;
+        if !self.gating() {
+            self.budget.close_all(Kind::Schedstat, &mut self.slots);
+            for slot in &mut self.slots {
+                slot.last_schedstat = None;
+                slot.busy = false;
             }
         }
     }
 
-    /// Reads the `stat` line of every thread and hands it to `visit`, main
-    /// thread first. Threads that end meanwhile are skipped. `Ok(false)`
-    /// when the process is gone (reaped); what was visited is then moot.
+    fn gating(&self) -> bool {
+        self.has_schedstat && self.stat_every != 1
+    }
+
+    /// Which file each thread reads every refresh, and so keeps first.
+    fn primary(&self) -> impl Fn(&Slot) -> Kind + use<> {
+        let (gating, pid) = (self.gating(), self.pid);
+        move |slot| if gating && slot.tid != pid && !slot.busy { Kind::Schedstat } else { Kind::Stat }
+    }
+
+    /// Reads the `stat` line of every thread (or gives out its last one,
+    /// see the module's documentation) and hands it to `visit`, main thread
+    /// first. Threads that end meanwhile are skipped. `Ok(false)` when the
+    /// process is gone (reaped); what was visited is then moot.
     pub(crate) fn refresh(
         &mut self,
-        mut visit: impl FnMut(u32, &StatLine<'_>) -> Result<(), SamplerError>,
+        mut visit: impl FnMut(u32, &StatLine) -> Result<(), SamplerError>,
     ) -> Result<bool, SamplerError> {
+        let every = u64::from(self.stat_every);
+        let full = every != 0 && self.refreshes.is_multiple_of(every);
+        self.refreshes += 1;
+        self.stat_reads = 0;
+        self.budget.set_threads(self.slots.len());
         let mut complete = !self.slots.is_empty();
         let mut counted = None;
         let mut alive = 0;
         for index in 0..self.slots.len() {
-            let Some(len) = self.read_slot(index)? else {
+            let Some(stat) = self.read_thread(index, full)? else {
                 complete = false;
                 continue;
             };
             let tid = self.slots[index].tid;
-            let stat = self.parse(tid, len)?;
             if tid == self.pid {
                 counted = Some(stat.num_threads);
             }
@@ -141,24 +201,80 @@ impl TaskDir {
         if !complete {
             if !self.list()? {
                 self.slots.clear();
-                self.kept = 0;
+                self.budget.settle(&mut self.slots, |_| Kind::Stat);
                 return Ok(false);
             }
+            self.budget.set_threads(self.listing.len().max(self.slots.len()));
             let seen: HashSet<u32> = self.slots.iter().map(|slot| slot.tid).collect();
             for index in 0..self.listing.len() {
                 let tid = self.listing[index];
                 if seen.contains(&tid) {
                     continue;
                 }
-                self.slots.push(Slot { tid, stat: None });
-                match self.read_slot(self.slots.len() - 1)? {
-                    Some(len) => visit(tid, &self.parse(tid, len)?)?,
+                self.slots.push(Slot::new(tid));
+                match self.read_thread(self.slots.len() - 1, full)? {
+                    Some(stat) => visit(tid, &stat)?,
                     None => drop(self.slots.pop()),
                 }
             }
         }
-        self.kept = self.slots.iter().filter(|slot| slot.stat.is_some()).count();
+        let primary = self.primary();
+        self.budget.settle(&mut self.slots, primary);
         Ok(true)
+    }
+
+    /// The `stat` of `slots[index]`: read now, or the last one if its
+    /// `schedstat` says the thread has not run since. `Ok(None)` when the
+    /// thread has ended.
+    fn read_thread(&mut self, index: usize, full: bool) -> Result<Option<StatLine>, SamplerError> {
+        let mut opened = Opened::default();
+        let gated = self.gating() && self.slots[index].tid != self.pid;
+        let slot = &mut self.slots[index];
+        let busy = slot.busy;
+        slot.busy &= !full;
+        // A full refresh needs a `schedstat` only to replace a baseline
+        // that is missing or stale (busy): any other was taken before the
+        // `stat` about to be read, so comparing with it stays sound.
+        let check = if full { busy || slot.last_schedstat.is_none() } else { !busy };
+        if gated && check {
+            let Some(len) = self.read_file(index, Kind::Schedstat, &mut opened)? else { return Ok(None) };
+            let now = self.parse_schedstat(index, len)?;
+            let slot = &mut self.slots[index];
+            let before = slot.last_schedstat.replace(now);
+            match (decide(before, now, full), slot.last_stat) {
+                (Verdict::Unchanged, Some(stat)) => {
+                    slot.stat_read = false;
+                    self.keep(index, opened);
+                    return Ok(Some(stat));
+                }
+                // Busy until the next full refresh, if there is one.
+                (Verdict::Ran, _) => slot.busy = self.stat_every != 0,
+                _ => {}
+            }
+        }
+        let Some(len) = self.read_file(index, Kind::Stat, &mut opened)? else { return Ok(None) };
+        let stat = parse_stat(&self.buf[..len]).map_err(|what| SamplerError::Parse {
+            path: self.path_of(self.slots[index].tid, Kind::Stat),
+            what,
+        })?;
+        let slot = &mut self.slots[index];
+        slot.last_stat = Some(stat);
+        slot.stat_read = true;
+        self.stat_reads += 1;
+        self.keep(index, opened);
+        Ok(Some(stat))
+    }
+
+    fn keep(&mut self, index: usize, opened: Opened) {
+        let primary = self.primary()(&self.slots[index]);
+        self.budget.keep(&mut self.slots[index], primary, opened);
+    }
+
+    fn parse_schedstat(&self, index: usize, len: usize) -> Result<Schedstat, SamplerError> {
+        parse_schedstat(&self.buf[..len]).map_err(|what| SamplerError::Parse {
+            path: self.path_of(self.slots[index].tid, Kind::Schedstat),
+            what,
+        })
     }
 
     /// Lists the TIDs with one pass over the directory. `Ok(false)` when
@@ -195,50 +311,55 @@ impl TaskDir {
         }
     }
 
-    /// Reads the stat line of `slots[index]` into `stat_buf`: `Ok(None)`
-    /// when the thread has ended. A kept file that finds its thread gone is
-    /// closed and the TID opened afresh, in case a new thread of this
-    /// process holds it now.
-    fn read_slot(&mut self, index: usize) -> Result<Option<usize>, SamplerError> {
+    /// Reads `slots[index]`'s `kind` file into `buf`: `Ok(None)` when the
+    /// thread has ended. A kept file that finds its thread gone is closed,
+    /// with all the slot remembers, and the TID opened afresh, in case a
+    /// new thread of this process holds it now. A file opened here goes
+    /// into `opened`, for [`Budget::keep`] to keep or close.
+    fn read_file(
+        &mut self,
+        index: usize,
+        kind: Kind,
+        opened: &mut Opened,
+    ) -> Result<Option<usize>, SamplerError> {
         let tid = self.slots[index].tid;
-        if let Some(file) = &self.slots[index].stat {
-            match file.read_at(&mut self.stat_buf, 0) {
-                Ok(len) if len > 0 => return self.checked_len(tid, len).map(Some),
+        if let Some(file) = self.slots[index].file(kind) {
+            match file.read_at(&mut self.buf, 0) {
+                Ok(len) if len > 0 => return self.checked_len(tid, kind, len).map(Some),
                 Ok(_) => {}
-                Err(err) => self.failure(tid, classify(err))?,
+                Err(err) => self.failure(tid, kind, classify(err))?,
             }
-            self.slots[index].stat = None;
-            self.kept -= 1;
+            self.budget.forget(&mut self.slots[index]);
         }
-        let Some(file) = self.open_stat(tid)? else { return Ok(None) };
-        let len = match file.read_at(&mut self.stat_buf, 0) {
+        let Some(file) = self.open_file(tid, kind)? else { return Ok(None) };
+        let len = match file.read_at(&mut self.buf, 0) {
             Ok(0) => return Ok(None),
             Ok(len) => len,
             Err(err) => {
-                self.failure(tid, classify(err))?;
+                self.failure(tid, kind, classify(err))?;
                 return Ok(None);
             }
         };
-        if self.kept < self.max_kept {
-            self.slots[index].stat = Some(file);
-            self.kept += 1;
-        }
-        self.checked_len(tid, len).map(Some)
+        opened.put(kind, file);
+        self.checked_len(tid, kind, len).map(Some)
     }
 
-    /// Opens `<tid>/stat`: `Ok(None)` when the thread has ended. When this
-    /// process is out of file descriptors, gives back half the kept ones
-    /// and tries once more.
-    fn open_stat(&mut self, tid: u32) -> Result<Option<File>, SamplerError> {
+    /// Opens `<tid>/<kind>`: `Ok(None)` when the thread has ended. When
+    /// this process is out of file descriptors, gives back half the kept
+    /// ones and tries once more.
+    fn open_file(&mut self, tid: u32, kind: Kind) -> Result<Option<File>, SamplerError> {
         for attempt in 0..2 {
             self.path.clear();
-            let _ = write!(self.path, "{tid}/stat");
+            let _ = write!(self.path, "{tid}/{}", kind.name());
             let flags = OFlags::RDONLY | OFlags::CLOEXEC;
             match rustix::fs::openat(&self.dir, self.path.as_str(), flags, Mode::empty()) {
                 Ok(fd) => return Ok(Some(File::from(fd))),
-                Err(Errno::MFILE | Errno::NFILE) if attempt == 0 => self.set_max_kept(Some(self.kept / 2)),
+                Err(Errno::MFILE | Errno::NFILE) if attempt == 0 => {
+                    let primary = self.primary();
+                    self.budget.set_max(self.budget.kept() / 2, &mut self.slots, primary);
+                }
                 Err(errno) => {
-                    self.failure(tid, classify(errno.into()))?;
+                    self.failure(tid, kind, classify(errno.into()))?;
                     return Ok(None);
                 }
             }
@@ -246,45 +367,40 @@ impl TaskDir {
         Ok(None)
     }
 
-    fn parse(&self, tid: u32, len: usize) -> Result<StatLine<'_>, SamplerError> {
-        parse_stat(&self.stat_buf[..len])
-            .map_err(|what| SamplerError::Parse { path: self.stat_path(tid), what })
-    }
-
     /// Turns a read failure into an error, or `Ok` when the thread ended.
-    fn failure(&self, tid: u32, failure: ReadFailure) -> Result<(), SamplerError> {
+    fn failure(&self, tid: u32, kind: Kind, failure: ReadFailure) -> Result<(), SamplerError> {
         match failure {
             ReadFailure::Gone => Ok(()),
             ReadFailure::Denied => Err(SamplerError::PermissionDenied(self.pid)),
-            ReadFailure::Other(source) => Err(SamplerError::Io { path: self.stat_path(tid), source }),
+            ReadFailure::Other(source) => Err(SamplerError::Io { path: self.path_of(tid, kind), source }),
         }
     }
 
-    fn checked_len(&self, tid: u32, len: usize) -> Result<usize, SamplerError> {
-        if len < self.stat_buf.len() {
+    fn checked_len(&self, tid: u32, kind: Kind, len: usize) -> Result<usize, SamplerError> {
+        if len < self.buf.len() {
             Ok(len)
         } else {
-            Err(SamplerError::Parse { path: self.stat_path(tid), what: "a stat line longer than 4 KiB" })
+            Err(SamplerError::Parse { path: self.path_of(tid, kind), what: "a line longer than 4 KiB" })
         }
     }
 
-    fn stat_path(&self, tid: u32) -> String {
-        format!("/proc/{}/task/{tid}/stat", self.pid)
+    fn path_of(&self, tid: u32, kind: Kind) -> String {
+        format!("/proc/{}/task/{tid}/{}", self.pid, kind.name())
     }
 }
 
-/// How many stat files to keep open: what was asked, but never more than
-/// half the soft `RLIMIT_NOFILE`, so the rest of the program (and the
-/// sampler's own detail reads) keep room.
-fn kept_limit(asked: Option<usize>) -> usize {
-    asked.map_or_else(nofile_share, |asked| asked.min(nofile_share()))
-}
-
-/// Half the soft `RLIMIT_NOFILE` (or 2^19 files when there is no limit).
-fn nofile_share() -> usize {
-    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
-    let share = soft.map_or(1 << 19, |soft| soft / NOFILE_SHARE);
-    usize::try_from(share).unwrap_or(usize::MAX)
+/// Whether `schedstat` is there and kept up to date, judged by the main
+/// thread's: missing without `CONFIG_SCHED_INFO`, all zeros when the
+/// kernel keeps no scheduler statistics at run time.
+fn keeps_schedstat(dir: &OwnedFd, pid: u32) -> bool {
+    let path = format!("{pid}/schedstat");
+    let Ok(fd) = rustix::fs::openat(dir, path.as_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+    else {
+        return false;
+    };
+    let mut buf = [0; 128];
+    let len = File::from(fd).read_at(&mut buf, 0).unwrap_or(0);
+    parse_schedstat(&buf[..len]).is_ok_and(|schedstat| schedstat.is_kept())
 }
 
 /// A directory entry's name as a TID (`.` and `..` are not).
@@ -337,7 +453,7 @@ mod tests {
 
     #[test]
     fn lists_this_process_and_keeps_files_open() {
-        let mut dir = TaskDir::open(std::process::id(), None).unwrap();
+        let mut dir = TaskDir::open(std::process::id(), None, 10).unwrap();
         assert!(own_tids(&mut dir).contains(&gettid()));
         assert!(dir.listed_last_time());
         assert!(dir.kept_files() >= 1);
@@ -346,7 +462,7 @@ mod tests {
 
     #[test]
     fn past_the_cap_threads_are_still_read() {
-        let mut dir = TaskDir::open(std::process::id(), Some(0)).unwrap();
+        let mut dir = TaskDir::open(std::process::id(), Some(0), 10).unwrap();
         assert!(own_tids(&mut dir).contains(&gettid()));
         assert!(own_tids(&mut dir).contains(&gettid()));
         assert_eq!(dir.kept_files(), 0);
@@ -354,7 +470,7 @@ mod tests {
 
     #[test]
     fn new_and_ended_threads_are_noticed() {
-        let mut dir = TaskDir::open(std::process::id(), None).unwrap();
+        let mut dir = TaskDir::open(std::process::id(), None, 10).unwrap();
         own_tids(&mut dir);
         let (tid, end, handle) = helper();
         assert!(own_tids(&mut dir).contains(&tid), "a new thread makes the count differ: listed");
@@ -362,5 +478,160 @@ mod tests {
         handle.join().unwrap();
         assert!(!own_tids(&mut dir).contains(&tid));
         assert!(dir.slots.iter().all(|slot| slot.tid != tid), "its file is closed");
+    }
+
+    /// Refreshes once; `tid`'s comm as handed out, and whether its `stat`
+    /// was read for it.
+    fn comm_of(dir: &mut TaskDir, tid: u32) -> (Vec<u8>, bool) {
+        let mut comm = None;
+        assert!(
+            dir.refresh(|seen, stat| {
+                if seen == tid {
+                    comm = Some(stat.comm.as_bytes().to_vec());
+                }
+                Ok(())
+            })
+            .unwrap()
+        );
+        (comm.expect("the thread is listed"), dir.stat_was_read(tid).unwrap())
+    }
+
+    /// Refreshes until `tid`'s last `stat` is handed out unread: it has
+    /// slept since a full refresh took its `schedstat`.
+    fn until_reused(dir: &mut TaskDir, tid: u32) {
+        for _ in 0..100 {
+            if !comm_of(dir, tid).1 {
+                return;
+            }
+        }
+        panic!("thread {tid} never slept through a refresh");
+    }
+
+    type Job = Box<dyn FnOnce() + Send>;
+
+    /// A thread that runs the jobs it is sent, acknowledging each, and
+    /// sleeps in between; it ends when the sender is dropped.
+    fn worker() -> (u32, mpsc::Sender<Job>, mpsc::Receiver<()>, std::thread::JoinHandle<()>) {
+        let (tid_tx, tid_rx) = mpsc::channel();
+        let (job_tx, job_rx) = mpsc::channel::<Job>();
+        let (done_tx, done_rx) = mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            tid_tx.send(gettid()).unwrap();
+            for job in job_rx {
+                job();
+                done_tx.send(()).unwrap();
+            }
+        });
+        (tid_rx.recv().unwrap(), job_tx, done_rx, handle)
+    }
+
+    #[test]
+    fn a_thread_that_has_not_run_keeps_its_stat() {
+        let (tid, end, handle) = helper();
+        let mut dir = TaskDir::open(std::process::id(), None, 1000).unwrap();
+        assert!(dir.has_schedstat, "this kernel has CONFIG_SCHED_INFO");
+        let (comm, read) = comm_of(&mut dir, tid);
+        assert!(read, "first seen: read");
+        until_reused(&mut dir, tid);
+        for _ in 0..3 {
+            assert_eq!(comm_of(&mut dir, tid), (comm.clone(), false));
+        }
+        assert_eq!(dir.stat_was_read(std::process::id()), Some(true), "the main thread is always read");
+        assert!(dir.stat_reads() < dir.slots.len());
+        let main = dir.slots.iter().find(|slot| slot.tid == std::process::id()).unwrap();
+        assert!(main.file(Kind::Schedstat).is_none(), "its schedstat is never needed");
+        drop(end);
+        handle.join().unwrap();
+    }
+
+    #[test]
+    fn a_thread_that_ran_is_read_again_and_directly_until_the_next_full_refresh() {
+        let (tid, jobs, done, handle) = worker();
+        let mut dir = TaskDir::open(std::process::id(), None, 4).unwrap();
+        until_reused(&mut dir, tid);
+        jobs.send(Box::new(|| std::fs::write("/proc/thread-self/comm", "by-itself").unwrap())).unwrap();
+        done.recv().unwrap();
+        let ran_at = dir.refreshes;
+        assert_eq!(comm_of(&mut dir, tid), (b"by-itself".to_vec(), true));
+        assert!(dir.slots.iter().any(|slot| slot.tid == tid && slot.busy));
+        // Busy: read without asking schedstat, up to and including the
+        // next full refresh; then gated again.
+        while !dir.refreshes.is_multiple_of(4) {
+            assert!(comm_of(&mut dir, tid).1, "refresh {} after it ran", dir.refreshes - ran_at);
+        }
+        assert!(comm_of(&mut dir, tid).1, "the full refresh");
+        assert!(!comm_of(&mut dir, tid).1, "it has slept since");
+        drop(jobs);
+        handle.join().unwrap();
+    }
+
+    #[test]
+    fn every_stat_is_read_on_every_nth_refresh() {
+        let (tid, end, handle) = helper();
+        let mut dir = TaskDir::open(std::process::id(), None, 3).unwrap();
+        until_reused(&mut dir, tid);
+        for _ in 0..7 {
+            let due = dir.refreshes.is_multiple_of(3);
+            assert_eq!(comm_of(&mut dir, tid).1, due, "refresh {}", dir.refreshes - 1);
+            if due {
+                assert_eq!(dir.stat_reads(), dir.slots.len(), "every thread");
+            }
+        }
+        drop(end);
+        handle.join().unwrap();
+    }
+
+    #[test]
+    fn a_name_set_by_another_thread_waits_for_the_full_refresh() {
+        // The trade-off: the thread itself did not run, so its schedstat
+        // did not move.
+        let (tid, end, handle) = helper();
+        let mut dir = TaskDir::open(std::process::id(), None, 1000).unwrap();
+        until_reused(&mut dir, tid);
+        let (before, _) = comm_of(&mut dir, tid);
+        std::fs::write(format!("/proc/self/task/{tid}/comm"), "by-other").unwrap();
+        assert_eq!(comm_of(&mut dir, tid), (before, false), "out of date until the thread runs");
+        dir.set_stat_every(1);
+        assert_eq!(comm_of(&mut dir, tid), (b"by-other".to_vec(), true));
+        drop(end);
+        handle.join().unwrap();
+    }
+
+    #[test]
+    fn without_schedstat_every_stat_is_read_every_time() {
+        let (tid, end, handle) = helper();
+        for no_gate in
+            [|dir: &mut TaskDir| dir.has_schedstat = false, |dir: &mut TaskDir| dir.set_stat_every(1)]
+        {
+            let mut dir = TaskDir::open(std::process::id(), None, 10).unwrap();
+            no_gate(&mut dir);
+            for _ in 0..3 {
+                assert!(comm_of(&mut dir, tid).1);
+                assert_eq!(dir.stat_reads(), dir.slots.len());
+            }
+            assert!(dir.slots.iter().all(|slot| slot.file(Kind::Schedstat).is_none()));
+            assert_eq!(dir.kept_files(), dir.slots.len(), "one stat file each");
+        }
+        drop(end);
+        handle.join().unwrap();
+    }
+
+    #[test]
+    fn primary_files_first_when_the_cap_is_tight() {
+        let (tid, end, handle) = helper();
+        let mut dir = TaskDir::open(std::process::id(), Some(2), 10).unwrap();
+        comm_of(&mut dir, tid);
+        assert_eq!(dir.kept_files(), 2);
+        let main = &dir.slots[0];
+        assert_eq!(main.tid, std::process::id());
+        assert!(main.file(Kind::Stat).is_some(), "the main thread's stat is read every time");
+        assert!(
+            dir.slots
+                .iter()
+                .all(|slot| slot.file(Kind::Schedstat).is_none() || slot.file(Kind::Stat).is_none())
+        );
+        comm_of(&mut dir, tid); // read the slow way still
+        drop(end);
+        handle.join().unwrap();
     }
 }

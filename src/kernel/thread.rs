@@ -19,7 +19,9 @@ pub struct ThreadKey {
 /// One thread of the sampled process, as the kernel saw it in one sample.
 ///
 /// The figures from `stat` are always there (a thread whose `stat` could
-/// not be read is not in the sample at all). The ones from `status`,
+/// not be read is not in the sample at all); for a thread that has not run
+/// since the last sample they are carried over from it (see
+/// [`SampleOptions::stat_every`](super::SampleOptions::stat_every)). The ones from `status`,
 /// `wchan` and `syscall` cost more to read and may be
 /// [`Unavailable`](Field::Unavailable): see
 /// [`SampleOptions`](super::SampleOptions).
@@ -64,12 +66,12 @@ pub struct KernelThread {
 impl KernelThread {
     /// A thread from its `stat` line, with every costlier field
     /// [`NotSampled`](Reason::NotSampled).
-    pub(crate) fn from_stat(tid: u32, stat: &StatLine<'_>) -> KernelThread {
+    pub(crate) fn from_stat(tid: u32, stat: &StatLine) -> KernelThread {
         let skipped = Reason::NotSampled;
         KernelThread {
             tid,
             starttime: stat.starttime,
-            comm_raw: stat.comm.to_vec(),
+            comm_raw: stat.comm.as_bytes().to_vec(),
             state: char::from(stat.state),
             utime_ticks: stat.utime,
             stime_ticks: stat.stime,
