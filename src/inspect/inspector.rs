@@ -32,6 +32,11 @@ pub fn mark_inspector_tid(tid: u32) {
 const LOCK_HELD_TOO_LONG: Duration = Duration::from_secs(1);
 /// Every how many samples the costly per-thread files are read.
 const DETAIL_EVERY: u32 = 4;
+/// From this many threads on, a thread's `stat` is re-read only when its
+/// `schedstat` shows it ran (see `SampleOptions::stat_every`). Below it,
+/// every `stat` is read every time: cheap, and never stale (a comm renamed
+/// by another thread shows at once, so the naming findings stay true).
+const GATE_FROM_THREADS: usize = 1000;
 
 /// Turns samples into snapshots.
 pub struct Inspector {
@@ -65,7 +70,7 @@ impl Inspector {
     }
 
     fn build(pid: u32, registry: Option<Registry>) -> Result<Self, SamplerError> {
-        let options = SampleOptions { detail_every: DETAIL_EVERY, ..SampleOptions::default() };
+        let options = SampleOptions { detail_every: DETAIL_EVERY, stat_every: 1, ..SampleOptions::default() };
         Ok(Self {
             registry,
             sampler: Sampler::with_options(pid, options)?,
@@ -104,6 +109,7 @@ impl Inspector {
     pub fn refresh(&mut self) -> Result<Snapshot, SamplerError> {
         let library = self.registry.as_ref().map(Registry::snapshot);
         let kernel = self.sampler.sample()?;
+        self.gate_stat_reads(kernel.threads.len());
         let now = kernel.taken_at;
         let inspector_tids = INSPECTOR_TIDS.lock().clone();
         let by_tid: HashMap<u32, &KernelThread> = kernel.threads.iter().map(|t| (t.tid, t)).collect();
@@ -176,6 +182,16 @@ impl Inspector {
             naming: NamingView { patterns: naming::patterns(&named), findings: naming::findings(&named) },
             findings,
         })
+    }
+
+    /// Gates `stat` reads on `schedstat` only for processes big enough to need it.
+    fn gate_stat_reads(&mut self, threads: usize) {
+        let wanted = if threads >= GATE_FROM_THREADS { SampleOptions::default().stat_every } else { 1 };
+        if self.sampler.options().stat_every != wanted {
+            let mut options = self.sampler.options().clone();
+            options.stat_every = wanted;
+            self.sampler.set_options(options);
+        }
     }
 
     fn cpu_percent(&self, kt: &KernelThread, now: Instant) -> Option<f32> {
