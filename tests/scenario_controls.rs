@@ -79,7 +79,7 @@ fn stopping_one_thread_says_when_it_cannot_be_interrupted() {
     });
     match running.stop_thread("Transfer-AB").unwrap() {
         StopThread::CannotStop(why) => assert!(
-            why.starts_with("Transfer-AB is blocked in acquire of lock account-B held by Transfer-BA: a plain blocking call cannot be interrupted"),
+            why.starts_with("Transfer-AB is blocked in acquire of lock account-B held by Transfer-BA; asked to stop once that returns"),
             "{why}"
         ),
         other => panic!("{other:?}"),

@@ -219,6 +219,8 @@ fn input_stream() -> EventStream {
     let stream = EventStream::new();
     for tid in own_tids().difference(&before) {
         crate::inspect::mark_inspector_tid(*tid);
+        // Named, so it is not a second "threadscope" beside the UI thread.
+        let _ = std::fs::write(format!("/proc/self/task/{tid}/comm"), "ts-input");
     }
     stream
 }

@@ -91,7 +91,8 @@ impl Workload {
                     Ok("asked to stop; it stops at its next step, sleep or timed wait".to_owned())
                 }
                 Ok(StopThread::NotRunning) => Ok("it is not running".to_owned()),
-                Ok(StopThread::CannotStop(why)) => Err(why),
+                // Asked all the same: it stops once the call returns. Not an error.
+                Ok(StopThread::CannotStop(why)) => Ok(why),
                 Err(e) => Err(e.to_string()),
             },
             Command::Join { key, name, timeout } => {

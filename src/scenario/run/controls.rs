@@ -67,7 +67,7 @@ impl RunningScenario {
             (w.kind != "sleep").then(|| {
                 let held = w.holders.first().map(|h| format!(" held by {}", h.name)).unwrap_or_default();
                 format!(
-                    "{} is blocked in {} of {} {}{held}: a plain blocking call cannot be interrupted (in Python neither); it stops once that returns",
+                    "{} is blocked in {} of {} {}{held}; asked to stop once that returns (a plain blocking call cannot be interrupted, in Python neither)",
                     member.thread.name(),
                     w.role.as_deref().unwrap_or("wait"),
                     w.kind,

@@ -95,6 +95,11 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
         } else {
             format!("{}/{total} threads", app.table.rows.len())
         };
+        let shown = if app.table.filter.is_empty() {
+            shown
+        } else {
+            format!("filter \"{}\" · {shown}", crate::display::sanitize(&app.table.filter))
+        };
         right.push(Span::styled(format!(" sort: {sort} · {shown} "), theme.dim()));
     }
     let right = Line::from(right);
