@@ -45,6 +45,12 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
     for p in &snapshot.primitives {
         let style = if in_cycle.contains(p.name.as_str()) { theme.cycle() } else { Style::new() };
         out.push(Line::styled(primitive_row(p, name_w, people_w), style));
+        // Kind-specific gauges (a queue's depth, an event's flag) on a line
+        // of their own, where they are not cut to a column's width.
+        if !p.details.is_empty() {
+            let gauges: Vec<String> = p.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            out.push(Line::styled(format!("{:name_w$}   {}", "", gauges.join("  ")), theme.dim()));
+        }
     }
 
     out.push(Line::raw(""));
@@ -115,12 +121,7 @@ fn primitive_row(p: &PrimitiveView, name_w: usize, people_w: usize) -> String {
     if let Some(related) = &p.related {
         kind = format!("{kind} on {}", safe(related));
     }
-    let gauges: Vec<String> = p.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let holders = if gauges.is_empty() {
-        names(&p.holders)
-    } else {
-        format!("{} [{}]", names(&p.holders), gauges.join(" "))
-    };
+    let holders = names(&p.holders);
     format!(
         "{:<name_w$} {:<12} {:<people_w$} {:<people_w$} {:>8} {:>7} {:>7} {:>8}",
         fit(&safe(&p.name), name_w),
