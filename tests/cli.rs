@@ -81,6 +81,10 @@ fn bad_arguments_are_rejected_by_the_parser() {
     assert!(stderr(&out).contains("bad duration `forever`"), "{}", stderr(&out));
     let out = threadscope(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
+    // Past TIMEOUT_MAX a duration is refused, not left to overflow later.
+    let out = threadscope(&["snapshot", "--scenario", "tour", "--after", "18000000000000000000s"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("out of range"), "{}", stderr(&out));
 }
 
 #[test]
@@ -122,6 +126,16 @@ fn hostile_names_in_a_scenario_are_printed_escaped() {
     let text = stdout(&out);
     assert!(!text.contains('\x1b') && !text.contains('\x07') && !text.contains('\u{202e}'), "{text:?}");
     assert!(text.contains("evil\\e]0;pwned\\u{7}") && text.contains("\\e[2Jclear"), "{text}");
+    // A hostile name and message in an uncaught panic reach stderr escaped.
+    std::fs::write(
+        &file,
+        "name = \"x\"\ndescription = \"y\"\n[[threads]]\nname = \"\\u001b[31mRED\"\nsteps = [{ panic = \"boom\\u001b[2J\" }]\n",
+    )
+    .unwrap();
+    let out = threadscope(&["run", file.to_str().unwrap(), "--for", "300ms"]);
+    let err = stderr(&out);
+    assert!(!err.contains('\x1b'), "{err:?}");
+    assert!(err.contains("Exception in thread \\e[31mRED:") && err.contains("boom\\e[2J"), "{err}");
     // An error quoting hostile text is escaped too.
     std::fs::write(&file, "name = \"x\"\ndescription = \"y\"\n[[threads]]\nname = \"T\"\nsteps = [{ acquire = \"\\u001b[31mred\" }]\n").unwrap();
     let out = threadscope(&["run", file.to_str().unwrap()]);

@@ -45,11 +45,8 @@ pub fn load(name_or_path: &str) -> Result<Scenario, String> {
 /// A scenario that cannot be loaded or started.
 pub fn run(name_or_path: &str, run_for: Option<Duration>) -> Result<(), String> {
     let scenario = load(name_or_path)?;
-    let interrupted = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
-        signal_hook::flag::register(signal, interrupted.clone())
-            .map_err(|e| format!("cannot handle signals: {e}"))?;
-    }
+    let interrupted = interrupt_flag()?;
+    install_safe_excepthook();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{}: {}", sanitize(&scenario.name), sanitize(&scenario.description));
     let _ = writeln!(out, "(Ctrl-C to stop)");
@@ -82,6 +79,17 @@ pub fn run(name_or_path: &str, run_for: Option<Duration>) -> Result<(), String> 
         let _ = writeln!(out, "  could not stop {stuck}");
     }
     Ok(())
+}
+
+/// Reports a thread's uncaught panic as Python's default hook does, but
+/// with the thread name and message made safe for the terminal: both come
+/// from the scenario file.
+pub(crate) fn install_safe_excepthook() {
+    crate::threading::set_excepthook(|args| {
+        let text = crate::threading::format_exception(args);
+        let safe: Vec<String> = text.lines().map(|l| sanitize(l).into_owned()).collect();
+        let _ = writeln!(std::io::stderr().lock(), "{}", safe.join("\n"));
+    });
 }
 
 /// A flag set by SIGINT, SIGTERM or SIGHUP, so the program can stop its
@@ -122,7 +130,7 @@ impl EventPrinter {
 
 fn event_text(thread: &ThreadSnapshot) -> Option<String> {
     Some(match thread.state {
-        ThreadState::Created => "created (start it by hand)".to_owned(),
+        ThreadState::Created => "created".to_owned(),
         ThreadState::Running => "running".to_owned(),
         ThreadState::Waiting => {
             let on = thread.waiting_on.as_ref()?;

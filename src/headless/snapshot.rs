@@ -45,6 +45,7 @@ pub struct SnapshotArgs {
 pub fn snapshot(args: &SnapshotArgs) -> Result<(), String> {
     mark_inspector_thread();
     let interrupted = interrupt_flag()?;
+    super::run::install_safe_excepthook();
     let (mut inspector, mut running) = match args.pid {
         Some(pid) => (Inspector::pid(pid).map_err(|e| e.to_string())?, None),
         None => {

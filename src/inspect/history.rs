@@ -30,13 +30,15 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 /// State changes per thread key, as seen at each sample.
 #[derive(Debug, Default)]
 pub struct History {
-    threads: HashMap<u64, VecDeque<(Instant, ThreadState)>>,
+    /// Per key: state changes, oldest first, and when the key was last seen.
+    threads: HashMap<u64, (VecDeque<(Instant, ThreadState)>, Instant)>,
 }
 
 impl History {
     /// Records that thread `key` was in `state` at `at` (only changes are stored).
     pub fn observe(&mut self, key: u64, state: ThreadState, at: Instant) {
-        let changes = self.threads.entry(key).or_default();
+        let (changes, seen) = self.threads.entry(key).or_insert_with(|| (VecDeque::new(), at));
+        *seen = at;
         if changes.back().is_none_or(|&(_, last)| last != state) {
             changes.push_back((at, state));
             if changes.len() > MAX_CHANGES {
@@ -49,18 +51,20 @@ impl History {
     /// force at the window's start) and threads not seen for that long.
     pub fn prune(&mut self, now: Instant) {
         let horizon = now.checked_sub(HISTORY_SPAN).unwrap_or(now);
-        self.threads.retain(|_, changes| {
+        self.threads.retain(|_, (changes, seen)| {
             while changes.len() > 1 && changes.get(1).is_some_and(|&(at, _)| at <= horizon) {
                 changes.pop_front();
             }
-            let last = changes.back().copied();
-            !(last.is_some_and(|(at, state)| state == ThreadState::Terminated && at < horizon))
+            // Threads that vanish (a foreign task that exits, a record the
+            // registry dropped) are never seen Terminated: forget them once
+            // unseen for the whole span.
+            *seen >= horizon
         });
     }
 
     /// The timeline of `key` over the last `window` before `now`, oldest first.
     pub fn segments(&self, key: u64, now: Instant, window: Duration) -> Vec<Segment> {
-        let Some(changes) = self.threads.get(&key) else { return Vec::new() };
+        let Some((changes, _)) = self.threads.get(&key) else { return Vec::new() };
         let start = now.checked_sub(window).unwrap_or(now);
         let mut out = Vec::new();
         for (i, &(at, state)) in changes.iter().enumerate() {
@@ -81,23 +85,28 @@ impl History {
     /// Share of the last `window` spent in each state (created, running,
     /// waiting, terminated), as fractions of the time observed.
     pub fn shares(&self, key: u64, now: Instant, window: Duration) -> [f64; 4] {
-        let segments = self.segments(key, now, window);
-        let mut totals = [0f64; 4];
-        for s in &segments {
-            let index = match s.state {
-                ThreadState::Created => 0,
-                ThreadState::Running => 1,
-                ThreadState::Waiting => 2,
-                ThreadState::Terminated => 3,
-            };
-            totals[index] += (s.from_ago - s.until_ago).as_secs_f64();
-        }
-        let sum: f64 = totals.iter().sum();
-        if sum > 0.0 {
-            totals.iter_mut().for_each(|t| *t /= sum);
-        }
-        totals
+        shares_of(&self.segments(key, now, window))
     }
+}
+
+/// Share of the time covered by `segments` spent in each state (created,
+/// running, waiting, terminated).
+pub fn shares_of(segments: &[Segment]) -> [f64; 4] {
+    let mut totals = [0f64; 4];
+    for s in segments {
+        let index = match s.state {
+            ThreadState::Created => 0,
+            ThreadState::Running => 1,
+            ThreadState::Waiting => 2,
+            ThreadState::Terminated => 3,
+        };
+        totals[index] += (s.from_ago - s.until_ago).as_secs_f64();
+    }
+    let sum: f64 = totals.iter().sum();
+    if sum > 0.0 {
+        totals.iter_mut().for_each(|t| *t /= sum);
+    }
+    totals
 }
 
 #[cfg(test)]
@@ -131,10 +140,12 @@ mod tests {
             let state = if i % 2 == 0 { ThreadState::Running } else { ThreadState::Waiting };
             h.observe(7, state, t0 + Duration::from_millis(i));
         }
-        assert!(h.threads[&7].len() <= MAX_CHANGES);
-        h.observe(8, ThreadState::Terminated, t0);
-        h.prune(t0 + HISTORY_SPAN + Duration::from_secs(1));
-        assert!(!h.threads.contains_key(&8), "long-dead threads are forgotten");
+        assert!(h.threads[&7].0.len() <= MAX_CHANGES);
+        h.observe(8, ThreadState::Running, t0);
+        let later = t0 + HISTORY_SPAN + Duration::from_secs(1);
+        h.observe(7, ThreadState::Running, later);
+        h.prune(later);
+        assert!(!h.threads.contains_key(&8), "threads unseen for the whole span are forgotten");
         assert!(h.threads.contains_key(&7));
     }
 }

@@ -1,9 +1,10 @@
 //! [`Inspector`]: samples the registry and the kernel and joins them, by
 //! `native_id`, into a [`Snapshot`]; keeps what needs more than one sample
-//! (CPU deltas, debounced findings, history).
+//! (CPU deltas, debounced findings). The timeline's history is kept by
+//! whoever shows it, from the snapshots.
 
 use super::snapshot::*;
-use super::{Candidate, Debouncer, DisplayName, History, LintKind, NamedThread, WaitGraph, naming};
+use super::{Candidate, Debouncer, DisplayName, LintKind, NamedThread, WaitGraph, naming};
 use crate::kernel::{
     KernelSample, KernelThread, SampleOptions, Sampler, SamplerError, ThreadKey, ticks_per_second,
     ticks_to_duration,
@@ -19,6 +20,26 @@ static INSPECTOR_TIDS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
 /// so snapshots show it with origin `inspector` rather than as workload.
 pub fn mark_inspector_thread() {
     mark_inspector_tid(crate::threading::get_native_id());
+}
+
+/// Marks the calling thread as threadscope's own until the returned guard
+/// drops: for short-lived helpers, whose TID the kernel may give a
+/// workload thread once they end.
+#[must_use = "the thread is unmarked when the guard drops"]
+pub fn mark_inspector_thread_scoped() -> InspectorThreadGuard {
+    let tid = crate::threading::get_native_id();
+    mark_inspector_tid(tid);
+    InspectorThreadGuard(tid)
+}
+
+/// Unmarks a short-lived helper thread on drop (see [`mark_inspector_thread_scoped`]).
+#[derive(Debug)]
+pub struct InspectorThreadGuard(u32);
+
+impl Drop for InspectorThreadGuard {
+    fn drop(&mut self) {
+        INSPECTOR_TIDS.lock().remove(&self.0);
+    }
 }
 
 /// Marks thread `tid` of this process as threadscope's own: for helper
@@ -45,7 +66,6 @@ pub struct Inspector {
     scenario: Option<String>,
     previous_cpu: HashMap<ThreadKey, (u64, Instant)>,
     debouncer: Debouncer,
-    history: History,
     started: Instant,
 }
 
@@ -77,7 +97,6 @@ impl Inspector {
             scenario: None,
             previous_cpu: HashMap::new(),
             debouncer: Debouncer::default(),
-            history: History::default(),
             started: Instant::now(),
         })
     }
@@ -93,11 +112,6 @@ impl Inspector {
     /// Names the scenario shown in snapshots.
     pub fn set_scenario(&mut self, name: Option<String>) {
         self.scenario = name;
-    }
-
-    /// The history kept for the timeline.
-    pub fn history(&self) -> &History {
-        &self.history
     }
 
     /// Samples now.
@@ -136,11 +150,6 @@ impl Inspector {
             threads.push(self.kernel_only_view(kt, origin, now));
         }
         self.remember_cpu(&kernel);
-
-        for t in &threads {
-            self.history.observe(t.key, t.state, now);
-        }
-        self.history.prune(now);
 
         let primitives = library.as_ref().map(primitive_views).unwrap_or_default();
         let deadlocks = library.as_ref().map(|l| WaitGraph::from_snapshot(l).deadlocks()).unwrap_or_default();
@@ -323,18 +332,22 @@ fn lint_candidates(threads: &[ThreadView], library: Option<&RegistrySnapshot>) -
             (ThreadState::Running, 'S' | 'D') => out.push(Candidate {
                 kind: LintKind::BlockedOutsideLibrary,
                 subject: t.key,
+                // No wchan here: it is read only every few samples, and the
+                // text must not flip between samples.
                 message: format!(
-                    "{} is Running in the library but asleep in the kernel ({}{}): blocked outside the library",
-                    t.name,
-                    k.state,
-                    k.wchan.value().cloned().flatten().map(|w| format!(", in {w}")).unwrap_or_default()
+                    "{} is Running in the library but asleep in the kernel ({}): blocked outside the library",
+                    t.name, k.state
                 ),
             }),
-            (ThreadState::Waiting, 'R') if t.waiting_on.as_ref().is_some_and(|w| w.kind != "sleep") => out.push(Candidate {
-                kind: LintKind::Spinning,
-                subject: t.key,
-                message: format!("{} is Waiting in the library but running in the kernel: it spins", t.name),
-            }),
+            (ThreadState::Waiting, 'R') if t.waiting_on.as_ref().is_some_and(|w| w.kind != "sleep") => out
+                .push(Candidate {
+                    kind: LintKind::Spinning,
+                    subject: t.key,
+                    message: format!(
+                        "{} is Waiting in the library but running in the kernel: it spins",
+                        t.name
+                    ),
+                }),
             _ => {}
         }
     }
@@ -372,4 +385,22 @@ fn futex_groups(threads: &[ThreadView]) -> Vec<FutexGroup> {
         .filter(|(_, names)| names.len() > 1)
         .map(|(address, threads)| FutexGroup { address: address.to_owned(), threads })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scoped_mark_ends_with_its_guard() {
+        let tid = std::thread::spawn(|| {
+            let _own = mark_inspector_thread_scoped();
+            let tid = crate::threading::get_native_id();
+            assert!(INSPECTOR_TIDS.lock().contains(&tid));
+            tid
+        })
+        .join()
+        .unwrap_or_default();
+        assert!(!INSPECTOR_TIDS.lock().contains(&tid), "a reused TID must not stay ours");
+    }
 }

@@ -16,7 +16,9 @@ pub mod waitgraph;
 
 pub use display_name::DisplayName;
 pub use history::{History, Segment};
-pub use inspector::{Inspector, mark_inspector_thread, mark_inspector_tid};
+pub use inspector::{
+    Inspector, InspectorThreadGuard, mark_inspector_thread, mark_inspector_thread_scoped, mark_inspector_tid,
+};
 pub use lints::{Candidate, Debouncer, Lint, LintKind};
 pub use naming::{NamePattern, NamedThread, NamingFinding, NamingFindingKind};
 pub use snapshot::{

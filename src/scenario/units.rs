@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 /// Parses `"500us"`, `"250ms"`, `"1.5s"`, `"2m"`. A bare number is an error:
-/// the unit is what makes a file readable.
+/// the unit is what makes a file readable. Anything past Python's
+/// `TIMEOUT_MAX` (about 292 years) is refused, so that no caller's
+/// `Instant + duration` can overflow.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
@@ -19,7 +21,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "" => return Err(format!("duration `{text}` needs a unit: ns, us, ms, s or m")),
         other => return Err(format!("unknown duration unit `{other}` in `{text}` (use ns, us, ms, s or m)")),
     };
-    Duration::try_from_secs_f64(value * scale).map_err(|_| format!("duration `{text}` is out of range"))
+    let seconds = value * scale;
+    if !(0.0..=crate::threading::TIMEOUT_MAX).contains(&seconds) {
+        return Err(format!(
+            "duration `{text}` is out of range (at most {} s)",
+            crate::threading::TIMEOUT_MAX
+        ));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("duration `{text}` is out of range"))
 }
 
 /// Parses `"64KiB"`, `"1MiB"`, `"32768"` (bytes).
@@ -50,7 +59,9 @@ mod tests {
         assert!(parse_duration("10").unwrap_err().contains("needs a unit"));
         assert!(parse_duration("10 parsecs").unwrap_err().contains("unknown duration unit"));
         assert!(parse_duration("fast").unwrap_err().contains("bad duration"));
-        assert!(parse_duration("1e400s").is_err());
+        let huge = parse_duration("18000000000000000000s").unwrap_err();
+        assert!(huge.contains("out of range"), "{huge}");
+        assert!(parse_duration("9223372036s").is_ok(), "TIMEOUT_MAX itself is fine");
     }
 
     #[test]

@@ -225,9 +225,18 @@ impl Thread {
             return;
         }
         let mut lifecycle = self.inner.lifecycle.lock();
-        while !lifecycle.running {
+        // A start that failed resets `started` and notifies: stop waiting.
+        while !lifecycle.running && self.inner.started.load(Ordering::Acquire) {
             self.inner.changed.wait(&mut lifecycle);
         }
+    }
+
+    /// Undoes `started` after a start that could not spawn, waking anyone
+    /// in [`wait_running`](Self::wait_running).
+    fn start_failed(&self) {
+        let _lifecycle = self.inner.lifecycle.lock();
+        self.inner.started.store(false, Ordering::Release);
+        self.inner.changed.notify_all();
     }
 
     /// The daemon flag.
@@ -281,7 +290,7 @@ impl Thread {
             return Err(Error::runtime("threads can only be started once"));
         }
         if let Err(err) = BUDGET.admit() {
-            self.inner.started.store(false, Ordering::Release);
+            self.start_failed();
             return Err(err);
         }
         self.inner.record.mark_started();
@@ -300,7 +309,7 @@ impl Thread {
             Err(_) => {
                 BUDGET.release();
                 self.inner.record.unmark_started();
-                self.inner.started.store(false, Ordering::Release);
+                self.start_failed();
                 Err(Error::runtime("can't start new thread"))
             }
         }

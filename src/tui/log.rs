@@ -28,8 +28,8 @@ pub struct LogState {
 }
 
 impl LogState {
-    /// Adds an entry; multi-line text becomes several entries. Text must
-    /// already be sanitized line by line, so it is split here first.
+    /// Adds an entry; multi-line text becomes several entries, each made
+    /// safe for the terminal here.
     pub fn push(&mut self, at: Duration, kind: LogKind, text: &str) {
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             let text = crate::display::sanitize(line).into_owned();

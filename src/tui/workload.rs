@@ -128,7 +128,7 @@ impl Workload {
     fn join_in_background(&self, thread: Thread, what: String, name: String, timeout: Duration) {
         let events = self.events.clone();
         let spawned = std::thread::Builder::new().name("ts-join".into()).spawn(move || {
-            crate::inspect::mark_inspector_thread();
+            let _own = crate::inspect::mark_inspector_thread_scoped();
             let result = thread.join_timeout(timeout).map_err(|e| e.to_string()).map(|()| {
                 if thread.is_alive() {
                     format!(
@@ -191,7 +191,7 @@ impl Workload {
     ) {
         let events = self.events.clone();
         let spawned = std::thread::Builder::new().name("ts-stop".into()).spawn(move || {
-            crate::inspect::mark_inspector_thread();
+            let _own = crate::inspect::mark_inspector_thread_scoped();
             let _ = events.send(Event::Report(report(running.stop(grace))));
         });
         if spawned.is_err() {

@@ -81,7 +81,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 buf.set_stringn(bar_x + cell, y, glyph(state), 1, theme.state_bar(state));
             }
         }
-        let shares = app.history.shares(t.key, now, HISTORY_SPAN);
+        let shares = crate::inspect::history::shares_of(&segments);
         let mut spans = Vec::new();
         for state in STATES {
             let share = shares[state_index(state)];
