@@ -448,7 +448,18 @@ mod tests {
             tid_tx.send(gettid()).unwrap();
             let _ = end_rx.recv();
         });
-        (tid_rx.recv().unwrap(), end_tx, handle)
+        let tid = tid_rx.recv().unwrap();
+        // Wait until it is really asleep in recv(): a thread the first
+        // refresh sees running is read directly until the next full refresh,
+        // which would make the gating tests depend on scheduling.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+            .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('S')))
+        {
+            assert!(std::time::Instant::now() < deadline, "helper never slept");
+            std::thread::yield_now();
+        }
+        (tid, end_tx, handle)
     }
 
     #[test]
