@@ -4,6 +4,10 @@
 use std::time::{Duration, Instant};
 use threadscope::threading::{Registry, RegistrySnapshot, Thread, WaitSnapshot};
 
+#[path = "../common/mod.rs"]
+mod common;
+pub use common::wait_for_snapshot;
+
 /// How long a test waits for something that should happen at once, before
 /// failing instead of hanging.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -13,19 +17,6 @@ pub fn eventually(what: &str, ready: impl Fn() -> bool) {
     let deadline = Instant::now() + PATIENCE;
     while !ready() {
         assert!(Instant::now() < deadline, "never happened: {what}");
-        std::thread::yield_now();
-    }
-}
-
-/// Polls `registry` until `ready` holds on a snapshot; panics after [`PATIENCE`].
-pub fn wait_for_snapshot(registry: &Registry, ready: impl Fn(&RegistrySnapshot) -> bool) -> RegistrySnapshot {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let snapshot = registry.snapshot();
-        if ready(&snapshot) {
-            return snapshot;
-        }
-        assert!(Instant::now() < deadline, "condition never held; last snapshot: {snapshot:#?}");
         std::thread::yield_now();
     }
 }
