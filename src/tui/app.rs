@@ -203,9 +203,8 @@ impl App {
             Action::Home => self.move_by(isize::MIN / 2),
             Action::End => self.move_by(isize::MAX / 2),
             Action::SelectRow(row) => self.select_row(row),
-            Action::SortNext => self.sort(self.table.sort.map_or(Column::ALL[0], |c| c.step(true)), false),
-            Action::SortPrev => self
-                .sort(self.table.sort.map_or(Column::ALL[Column::ALL.len() - 1], |c| c.step(false)), false),
+            Action::SortNext => self.sort(self.next_shown_column(true), false),
+            Action::SortPrev => self.sort(self.next_shown_column(false), false),
             Action::SortReverse => {
                 self.table.descending = !self.table.descending;
                 self.rebuild_table();
@@ -268,6 +267,26 @@ impl App {
             self.table.rebuild(snapshot);
         }
         self.keep_selection_visible();
+    }
+
+    /// The next (or previous) column to sort by among those the threads
+    /// table shows at the current width: sorting by a hidden column would
+    /// reorder the rows with no arrow in sight.
+    fn next_shown_column(&self, forward: bool) -> Column {
+        let shown: Vec<Column> =
+            crate::tui::ui::threads::columns(self.size.0).into_iter().map(|(c, _, _)| c).collect();
+        let mut column = self.table.sort.unwrap_or(if forward {
+            Column::ALL[Column::ALL.len() - 1]
+        } else {
+            Column::ALL[0]
+        });
+        for _ in 0..Column::ALL.len() {
+            column = column.step(forward);
+            if shown.contains(&column) {
+                return column;
+            }
+        }
+        column
     }
 
     fn move_by(&mut self, delta: isize) {
