@@ -193,17 +193,23 @@ impl Thread {
         let name = name.to_string();
         let comm = kernel_comm(&name).to_owned();
         self.inner.record.set_name(name);
-        if !self.is_alive() {
+        // Held across the check and the write: a managed thread marks itself
+        // done under this lock before its OS thread exits, so its TID cannot
+        // have been given to another thread while we write to it.
+        let lifecycle = self.inner.lifecycle.lock();
+        if lifecycle.done || !self.is_alive() {
             return;
         }
         if let Some(tid) = self.inner.record.native_id() {
             if tid == sys::gettid() {
                 sys::set_current_comm(&comm);
             } else {
-                // A sibling's comm is writable; if the thread just ended, there is nothing to rename.
+                // A sibling's comm is writable. (A thread that has not yet
+                // published its TID picks the new name up itself.)
                 let _ = std::fs::write(format!("/proc/self/task/{tid}/comm"), comm.as_bytes());
             }
         }
+        drop(lifecycle);
     }
 
     /// The pthread cookie (Python's `ident`), `None` before start.
