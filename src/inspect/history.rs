@@ -16,15 +16,11 @@ pub struct Segment {
     /// The state during the stretch.
     pub state: ThreadState,
     /// How long before the snapshot it began.
-    #[serde(serialize_with = "secs")]
+    #[serde(with = "crate::threading::secs")]
     pub from_ago: Duration,
     /// How long before the snapshot it ended (zero: still going).
-    #[serde(serialize_with = "secs")]
+    #[serde(with = "crate::threading::secs")]
     pub until_ago: Duration,
-}
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
 }
 
 /// State changes per thread key, as seen at each sample.

@@ -53,12 +53,8 @@ pub struct Lint {
     /// In words.
     pub message: String,
     /// How long it has held.
-    #[serde(serialize_with = "secs")]
+    #[serde(with = "crate::threading::secs")]
     pub held_for: Duration,
-}
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
 }
 
 /// Remembers candidates across samples.

@@ -3,6 +3,7 @@
 
 use super::{Deadlock, DisplayName, Lint, NamePattern, NamingFinding};
 use crate::kernel::{Field, LoadAverage};
+use crate::threading::secs;
 use crate::threading::{Outcome, PrimitiveKind, PrimitiveStats, StateTimes, ThreadState};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -226,14 +227,4 @@ pub struct NamingView {
     pub patterns: Vec<NamePattern>,
     /// Naming problems.
     pub findings: Vec<NamingFinding>,
-}
-
-/// Serialises a `Duration` as fractional seconds.
-mod secs {
-    use serde::Serializer;
-    use std::time::Duration;
-
-    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(d.as_secs_f64())
-    }
 }

@@ -103,4 +103,6 @@ pub use wait::{blocking, sleep};
 // For the scenario interpreter: its interruptible sleeps record themselves
 // the way `threading::sleep` does.
 pub(crate) use registry::WaitTarget;
+// One way to write a `Duration` in JSON (fractional seconds), for every snapshot type.
+pub(crate) use registry::snapshot::secs;
 pub(crate) use wait::WaitScope;
