@@ -36,39 +36,29 @@
 
 #[macro_use]
 mod accessors;
-mod barrier;
 mod budget;
 mod builder;
-mod condition;
-mod contention;
 mod current;
 mod error;
-mod event;
 mod excepthook;
 mod functions;
 mod future;
 mod futures_wait;
 mod local;
-mod lock;
 mod naming;
 mod pool;
 mod pool_worker;
 mod queue;
 mod queue_order;
 mod registry;
-mod rlock;
-mod semaphore;
+mod sync;
 mod thread;
 mod timeout;
-mod timer;
 mod wait;
 
-pub use barrier::Barrier;
 pub use builder::{Builder, Run};
-pub use condition::{Condition, ConditionGuard, ConditionLock};
 pub use current::{current_thread, get_ident, get_native_id, main_thread};
 pub use error::{Error, ErrorKind, Result};
-pub use event::Event;
 pub use excepthook::{
     ExceptHook, ExceptHookArgs, default_excepthook, excepthook, exit, format_exception, reset_excepthook,
     set_excepthook,
@@ -83,7 +73,6 @@ pub use futures_wait::{
     wait,
 };
 pub use local::{Local, Namespace};
-pub use lock::{Lock, LockGuard};
 pub use naming::{COMM_MAX_BYTES, kernel_comm};
 pub use pool::{MapResults, PoolBuilder, ThreadPoolExecutor};
 pub use queue::{BaseQueue, LifoQueue, PriorityQueue, PutError, Queue};
@@ -93,11 +82,12 @@ pub use registry::{
     RegistrySnapshot, Retention, StateTimes, ThreadOrigin, ThreadRecord, ThreadRef, ThreadSnapshot,
     ThreadState, WaitSnapshot,
 };
-pub use rlock::{RLock, RLockGuard};
-pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
+pub use sync::{
+    Barrier, BoundedSemaphore, Condition, ConditionGuard, ConditionLock, Event, Lock, LockGuard, Lockable,
+    RLock, RLockGuard, Semaphore, SemaphoreGuard, Timer,
+};
 pub use thread::Thread;
 pub use timeout::TIMEOUT_MAX;
-pub use timer::Timer;
 pub use wait::{blocking, sleep};
 
 // For the scenario interpreter: its interruptible sleeps record themselves

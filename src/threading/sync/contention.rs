@@ -1,11 +1,11 @@
 //! The slow path shared by `Lock` and `RLock`: wait for a held lock and
 //! record, only if the thread really sleeps, that it waits and on what.
 
-use super::current::current_id;
-use super::registry::{PrimitiveRecord, WaitTarget};
-use super::timeout::Deadline;
-use super::wait::WaitScope;
 use crate::sys::RawLock;
+use crate::threading::current::current_id;
+use crate::threading::registry::{PrimitiveRecord, WaitTarget};
+use crate::threading::timeout::Deadline;
+use crate::threading::wait::WaitScope;
 
 /// Blocks on `raw` until it is ours (true) or `deadline` passes (false).
 ///

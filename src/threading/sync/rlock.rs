@@ -1,10 +1,10 @@
 //! [`RLock`]: Python's re-entrant lock, owned by the thread that acquired it.
 
 use super::contention::acquire_contended;
-use super::current::current_id;
-use super::error::{Error, Result};
-use super::registry::{PrimitiveKind, PrimitiveRecord, Registry};
-use super::timeout::{self, Deadline};
+use crate::threading::current::current_id;
+use crate::threading::error::{Error, Result};
+use crate::threading::registry::{PrimitiveKind, PrimitiveRecord, Registry};
+use crate::threading::timeout::{self, Deadline};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -104,7 +104,7 @@ impl RLock {
     ///
     /// # Errors
     ///
-    /// `OverflowError` past [`TIMEOUT_MAX`](super::TIMEOUT_MAX).
+    /// `OverflowError` past [`TIMEOUT_MAX`](crate::threading::TIMEOUT_MAX).
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<bool> {
         Ok(self.acquire_until(timeout::duration_deadline(timeout)?))
     }
@@ -113,7 +113,7 @@ impl RLock {
     ///
     /// # Errors
     ///
-    /// As [`Lock::acquire_with`](super::Lock::acquire_with).
+    /// As [`Lock::acquire_with`](crate::threading::Lock::acquire_with).
     pub fn acquire_with(&self, blocking: bool, timeout: f64) -> Result<bool> {
         let deadline = timeout::lock_deadline(blocking, timeout)?;
         if !blocking {

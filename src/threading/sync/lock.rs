@@ -1,10 +1,10 @@
 //! [`Lock`]: Python's `_thread.lock`, a binary semaphore any thread may release.
 
 use super::contention::acquire_contended;
-use super::current::current_id;
-use super::error::{Error, Result};
-use super::registry::{PrimitiveKind, PrimitiveRecord, Registry};
-use super::timeout::{self, Deadline};
+use crate::threading::current::current_id;
+use crate::threading::error::{Error, Result};
+use crate::threading::registry::{PrimitiveKind, PrimitiveRecord, Registry};
+use crate::threading::timeout::{self, Deadline};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,7 +97,7 @@ impl Lock {
     ///
     /// # Errors
     ///
-    /// `OverflowError` if `timeout` exceeds [`TIMEOUT_MAX`](super::TIMEOUT_MAX).
+    /// `OverflowError` if `timeout` exceeds [`TIMEOUT_MAX`](crate::threading::TIMEOUT_MAX).
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<bool> {
         let deadline = timeout::duration_deadline(timeout)?;
         Ok(self.acquire_until(deadline))

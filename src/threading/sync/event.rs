@@ -1,9 +1,9 @@
 //! [`Event`]: Python's `threading.Event`, a flag that threads wait for.
 
-use super::error::Result;
-use super::registry::{PrimitiveKind, PrimitiveRecord, Registry};
-use super::timeout::{self, Deadline};
-use super::wait::{WaitScope, condvar_wait};
+use crate::threading::error::Result;
+use crate::threading::registry::{PrimitiveKind, PrimitiveRecord, Registry};
+use crate::threading::timeout::{self, Deadline};
+use crate::threading::wait::{WaitScope, condvar_wait};
 use parking_lot::{Condvar, Mutex};
 use std::fmt;
 use std::sync::Arc;
@@ -54,7 +54,7 @@ struct State {
 ///
 /// - `wait(timeout)` takes an `Option<Duration>` (`None` waits forever) and
 ///   returns `Result<bool>`: the only error is an `OverflowError` past
-///   [`TIMEOUT_MAX`](super::TIMEOUT_MAX).
+///   [`TIMEOUT_MAX`](crate::threading::TIMEOUT_MAX).
 /// - A timed `wait` that times out just as another thread sets the event
 ///   returns `true` (Python may return `False` then).
 /// - Only a wait that really blocks is recorded in the registry; one that
@@ -149,7 +149,7 @@ impl Event {
     ///
     /// # Errors
     ///
-    /// `OverflowError` if `timeout` exceeds [`TIMEOUT_MAX`](super::TIMEOUT_MAX).
+    /// `OverflowError` if `timeout` exceeds [`TIMEOUT_MAX`](crate::threading::TIMEOUT_MAX).
     ///
     /// # Blocking
     ///

@@ -1,12 +1,12 @@
 //! [`Condition`]: Python's `threading.Condition`, waiting for a change
 //! announced under a lock.
 
-use super::error::{Error, Result};
 use super::lock::Lock;
-use super::registry::{PrimitiveKind, PrimitiveRecord, Registry};
 use super::rlock::RLock;
-use super::timeout::{self, Deadline};
-use super::wait::{WaitScope, condvar_wait};
+use crate::threading::error::{Error, Result};
+use crate::threading::registry::{PrimitiveKind, PrimitiveRecord, Registry};
+use crate::threading::timeout::{self, Deadline};
+use crate::threading::wait::{WaitScope, condvar_wait};
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::fmt;
@@ -198,7 +198,7 @@ impl Condition {
     ///
     /// # Errors
     ///
-    /// `OverflowError` past [`TIMEOUT_MAX`](super::TIMEOUT_MAX).
+    /// `OverflowError` past [`TIMEOUT_MAX`](crate::threading::TIMEOUT_MAX).
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<bool> {
         match &self.lock {
             ConditionLock::Lock(lock) => lock.acquire_timeout(timeout),
@@ -269,7 +269,7 @@ impl Condition {
     ///
     /// - `RuntimeError: cannot wait on un-acquired lock` unless the caller
     ///   holds the lock.
-    /// - `OverflowError` past [`TIMEOUT_MAX`](super::TIMEOUT_MAX).
+    /// - `OverflowError` past [`TIMEOUT_MAX`](crate::threading::TIMEOUT_MAX).
     ///
     /// # Blocking
     ///

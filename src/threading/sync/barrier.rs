@@ -1,10 +1,10 @@
 //! [`Barrier`]: Python's `threading.Barrier`, a meeting point for a fixed
 //! number of threads.
 
-use super::error::{Error, ErrorKind, Result};
-use super::registry::{PrimitiveKind, PrimitiveRecord, Registry};
-use super::timeout::{self, Deadline};
-use super::wait::{WaitScope, condvar_wait};
+use crate::threading::error::{Error, ErrorKind, Result};
+use crate::threading::registry::{PrimitiveKind, PrimitiveRecord, Registry};
+use crate::threading::timeout::{self, Deadline};
+use crate::threading::wait::{WaitScope, condvar_wait};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
@@ -193,7 +193,7 @@ impl Barrier {
     /// - `BrokenBarrierError` if the barrier is or becomes broken or is
     ///   reset while waiting, or this wait times out (which breaks it for
     ///   every waiter).
-    /// - `OverflowError` past [`TIMEOUT_MAX`](super::TIMEOUT_MAX).
+    /// - `OverflowError` past [`TIMEOUT_MAX`](crate::threading::TIMEOUT_MAX).
     ///
     /// # Panics
     ///

@@ -2,8 +2,8 @@
 //! after a delay unless cancelled.
 
 use super::event::Event;
-use super::registry::Registry;
-use super::thread::Thread;
+use crate::threading::registry::Registry;
+use crate::threading::thread::Thread;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
