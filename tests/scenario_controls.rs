@@ -8,7 +8,7 @@ mod common;
 use common::{wait_for_snapshot, wait_for_state};
 use std::time::Duration;
 use threadscope::scenario::{self, RunningScenario, StopThread, WorkerKind};
-use threadscope::threading::{ErrorKind, Registry, ThreadState};
+use threadscope::threading::{ErrorKind, PrimitiveKind, Registry, ThreadState};
 
 fn start(name: &str) -> (RunningScenario, Registry) {
     let registry = Registry::new();
@@ -118,6 +118,9 @@ fn releasing_an_unlocked_lock_is_pythons_error() {
     assert_eq!(running.release_lock("e").unwrap_err().to_string(), "ValueError: \"e\" is not a lock");
     assert_eq!(running.set_event("idle").unwrap_err().to_string(), "ValueError: \"idle\" is not an event");
     assert_eq!(running.clear_event("zzz").unwrap_err().kind(), ErrorKind::ValueError);
-    assert_eq!(running.primitive_names(), [("idle".to_owned(), "lock"), ("e".to_owned(), "event")]);
+    assert_eq!(
+        running.primitive_names(),
+        [("idle".to_owned(), PrimitiveKind::Lock), ("e".to_owned(), PrimitiveKind::Event)]
+    );
     running.stop(Duration::from_secs(1));
 }

@@ -12,7 +12,9 @@ pub mod expr;
 mod format;
 mod model;
 mod run;
+mod step_table;
 mod steps;
+pub mod target;
 pub mod units;
 mod validate;
 

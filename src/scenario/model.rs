@@ -1,6 +1,9 @@
 //! A validated scenario: every name resolved, every template expanded.
 //! Nothing here can fail at run time for a reason the file could have shown.
 
+use super::target::Target;
+use super::target::class::{Barriers, Conditions, Events, Lockables, Pools, Queues};
+use crate::threading::PrimitiveKind;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -107,18 +110,19 @@ pub enum PrimitiveSpecKind {
 }
 
 impl PrimitiveSpecKind {
-    /// The word used in files and messages.
-    pub fn word(&self) -> &'static str {
+    /// What it is, in the library's one vocabulary (its label is the word
+    /// messages use).
+    pub fn kind(&self) -> PrimitiveKind {
         match self {
-            Self::Lock => "lock",
-            Self::RLock => "rlock",
-            Self::Event => "event",
-            Self::Condition { .. } => "condition",
-            Self::Semaphore { bounded: false, .. } => "semaphore",
-            Self::Semaphore { bounded: true, .. } => "bounded semaphore",
-            Self::Barrier { .. } => "barrier",
-            Self::Queue { .. } => "queue",
-            Self::Pool { .. } => "pool",
+            Self::Lock => PrimitiveKind::Lock,
+            Self::RLock => PrimitiveKind::RLock,
+            Self::Event => PrimitiveKind::Event,
+            Self::Condition { .. } => PrimitiveKind::Condition,
+            Self::Semaphore { bounded: false, .. } => PrimitiveKind::Semaphore,
+            Self::Semaphore { bounded: true, .. } => PrimitiveKind::BoundedSemaphore,
+            Self::Barrier { .. } => PrimitiveKind::Barrier,
+            Self::Queue { .. } => PrimitiveKind::Queue,
+            Self::Pool { .. } => PrimitiveKind::ThreadPool,
         }
     }
 }
@@ -199,8 +203,9 @@ pub enum Times {
 
 /// One step of a thread's script.
 ///
-/// Field names mean the same in every variant: `target` and `pool` index
-/// [`Scenario::primitives`], `thread` indexes [`Scenario::threads`],
+/// Field names mean the same in every variant: `target` and `pool` are
+/// typed [`Target`]s (a primitive of the class the step needs; validation
+/// makes them), `thread` indexes [`Scenario::threads`],
 /// `timeout` is `None` for "wait for ever", `n` counts permits or threads
 /// to notify, `count` counts pool tasks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -208,37 +213,37 @@ pub enum Times {
 #[allow(missing_docs)] // the fields are documented above, once for all variants
 pub enum Step {
     /// Acquire a lock, rlock, semaphore or a condition's lock.
-    Acquire { target: usize, mode: AcquireMode },
+    Acquire { target: Target<Lockables>, mode: AcquireMode },
     /// Release a lock (any thread may), rlock, semaphore (`n` permits) or condition's lock.
-    Release { target: usize, n: usize },
+    Release { target: Target<Lockables>, n: usize },
     /// Sleep (recorded as Waiting on a sleep).
     Sleep(Wait),
     /// Burn CPU (holding the GIL if emulated).
     Spin(Wait),
     /// `event.wait(timeout)`.
-    EventWait { target: usize, timeout: Option<Duration> },
+    EventWait { target: Target<Events>, timeout: Option<Duration> },
     /// `event.set()`.
-    Set { target: usize },
+    Set { target: Target<Events> },
     /// `event.clear()`.
-    Clear { target: usize },
+    Clear { target: Target<Events> },
     /// `with cond: cond.wait(timeout)`.
-    ConditionWait { target: usize, timeout: Option<Duration> },
+    ConditionWait { target: Target<Conditions>, timeout: Option<Duration> },
     /// `with cond: cond.notify(n)`; `None` notifies all.
-    Notify { target: usize, n: Option<usize> },
+    Notify { target: Target<Conditions>, n: Option<usize> },
     /// `barrier.wait(timeout)`.
-    BarrierWait { target: usize, timeout: Option<Duration> },
+    BarrierWait { target: Target<Barriers>, timeout: Option<Duration> },
     /// `queue.put(item, timeout=…)`.
-    Put { target: usize, item: i64, timeout: Option<Duration> },
+    Put { target: Target<Queues>, item: i64, timeout: Option<Duration> },
     /// `queue.get(timeout=…)`.
-    Get { target: usize, timeout: Option<Duration> },
+    Get { target: Target<Queues>, timeout: Option<Duration> },
     /// `queue.task_done()`.
-    TaskDone { target: usize },
+    TaskDone { target: Target<Queues> },
     /// `queue.join()`.
-    JoinQueue { target: usize },
+    JoinQueue { target: Target<Queues> },
     /// `thread.join(timeout)`.
     JoinThread { thread: usize, timeout: Option<Duration> },
     /// Submit `count` tasks running `task` to a pool, then wait for them.
-    Submit { pool: usize, task: Vec<Step>, count: usize },
+    Submit { pool: Target<Pools>, task: Vec<Step>, count: usize },
     /// Rename the running thread (template expanded at validation).
     Rename { name: String },
     /// Panic with a message (Python: raise).

@@ -1,107 +1,58 @@
 //! Validating one step: exactly one action, only the modifiers it takes,
-//! and targets of the right kind.
+//! and targets of the right kind — all as the step table says.
 
 use super::format::RawStep;
-use super::model::{AcquireMode, PrimitiveSpecKind, Step, Wait};
+use super::model::{AcquireMode, PrimitiveSpecKind, Step, Times, Wait};
+use super::step_table::{self, Action, StepSpec, Targets};
+use super::target::class::{Barriers, Conditions, Events, Lockables, Pools, Queues};
+use super::target::{ClassMarker, Target};
 use super::validate::{Result, StepContext, Validator};
+use crate::scenario::ScenarioError;
 use std::ops::Range;
 use std::time::Duration;
 use toml::Spanned;
-
-const ACTIONS: &str = "acquire, release, sleep, spin, wait, set, clear, notify, notify_all, put, get, \
-                       task_done, join, submit, rename, panic, exit, interrupt_main or repeat";
-
-/// Which modifiers each action accepts.
-fn modifiers_of(action: &str) -> &'static [&'static str] {
-    match action {
-        "acquire" => &["timeout", "blocking"],
-        "release" | "notify" => &["n"],
-        "sleep" | "spin" => &["jitter"],
-        "wait" | "get" | "join" => &["timeout"],
-        "put" => &["item", "timeout"],
-        "submit" => &["task", "count"],
-        "repeat" => &["steps"],
-        _ => &[],
-    }
-}
-
-fn span_of<T>(field: &Option<Spanned<T>>) -> Option<Range<usize>> {
-    field.as_ref().map(Spanned::span)
-}
-
-fn list_span(field: &Option<Vec<Spanned<RawStep>>>, whole: &Range<usize>) -> Option<Range<usize>> {
-    field.as_ref().map(|steps| steps.first().map_or_else(|| whole.clone(), Spanned::span))
-}
 
 impl Validator<'_> {
     pub(super) fn step(&self, step: &Spanned<RawStep>, cx: &StepContext<'_>) -> Result<Step> {
         let raw = step.get_ref();
         let whole = step.span();
-        let actions = [
-            ("acquire", span_of(&raw.acquire)),
-            ("release", span_of(&raw.release)),
-            ("sleep", span_of(&raw.sleep)),
-            ("spin", span_of(&raw.spin)),
-            ("wait", span_of(&raw.wait)),
-            ("set", span_of(&raw.set)),
-            ("clear", span_of(&raw.clear)),
-            ("notify", span_of(&raw.notify)),
-            ("notify_all", span_of(&raw.notify_all)),
-            ("put", span_of(&raw.put)),
-            ("get", span_of(&raw.get)),
-            ("task_done", span_of(&raw.task_done)),
-            ("join", span_of(&raw.join)),
-            ("submit", span_of(&raw.submit)),
-            ("rename", span_of(&raw.rename)),
-            ("panic", span_of(&raw.panic)),
-            ("exit", span_of(&raw.exit)),
-            ("interrupt_main", span_of(&raw.interrupt_main)),
-            ("repeat", span_of(&raw.repeat)),
-        ];
-        let present: Vec<(&str, Range<usize>)> =
-            actions.into_iter().filter_map(|(name, span)| span.map(|s| (name, s))).collect();
+        let present: Vec<(Action, Range<usize>)> =
+            raw.actions().into_iter().filter_map(|(action, span)| span.map(|s| (action, s))).collect();
         let action = match present.as_slice() {
-            [] => return Err(self.err(whole, format!("a step needs an action: one of {ACTIONS}"))),
+            [] => {
+                return Err(
+                    self.err(whole, format!("a step needs an action: one of {}", step_table::action_list()))
+                );
+            }
             [(action, _)] => *action,
             [(first, _), (second, span), ..] => {
                 return Err(self.err(
                     span.clone(),
-                    format!("one action per step: `{first}` and `{second}` are both here; split them into two steps"),
+                    format!(
+                        "one action per step: `{}` and `{}` are both here; split them into two steps",
+                        step_table::spec(*first).key,
+                        step_table::spec(*second).key
+                    ),
                 ));
             }
         };
-        let modifiers = [
-            ("timeout", span_of(&raw.timeout)),
-            ("blocking", span_of(&raw.blocking)),
-            ("jitter", span_of(&raw.jitter)),
-            ("n", span_of(&raw.n)),
-            ("item", span_of(&raw.item)),
-            ("count", span_of(&raw.count)),
-            ("steps", list_span(&raw.steps, &whole)),
-            ("task", list_span(&raw.task, &whole)),
-        ];
-        for (modifier, span) in modifiers {
+        let spec = step_table::spec(action);
+        for (modifier, span) in raw.modifiers(&whole) {
             if let Some(span) = span
-                && !modifiers_of(action).contains(&modifier)
+                && !spec.modifiers.contains(&modifier)
             {
-                return Err(self.err(span, format!("`{modifier}` does not apply to `{action}`")));
+                return Err(self.err(span, format!("`{modifier}` does not apply to `{}`", spec.key)));
             }
         }
         let timeout = raw.timeout.as_ref().map(|t| self.duration(t)).transpose()?;
-        let target =
-            |field: &Option<Spanned<String>>, kinds: &[&str]| -> Result<(usize, &PrimitiveSpecKind)> {
-                let template = field.as_ref().ok_or_else(|| self.err(whole.clone(), "missing target"))?;
-                self.resolve(template, kinds, action, cx)
-            };
+        let target = StepTarget { validator: self, raw, spec, whole: &whole, cx };
         Ok(match action {
-            "acquire" => {
-                let (target, _) =
-                    target(&raw.acquire, &["lock", "rlock", "semaphore", "bounded semaphore", "condition"])?;
+            Action::Acquire => {
                 let blocking = raw.blocking.as_ref().is_none_or(|b| *b.get_ref());
                 let mode = match (blocking, timeout) {
                     (false, Some(_)) => {
                         return Err(self.err(
-                            span_of(&raw.timeout).unwrap_or(whole),
+                            raw.timeout.as_ref().map_or(whole, Spanned::span),
                             "can't specify a timeout for a non-blocking call",
                         ));
                     }
@@ -109,47 +60,54 @@ impl Validator<'_> {
                     (true, Some(t)) => AcquireMode::Timeout(t),
                     (true, None) => AcquireMode::Blocking,
                 };
-                Step::Acquire { target, mode }
+                Step::Acquire { target: target.of::<Lockables>()?, mode }
             }
-            "release" => {
-                let (target, kind) =
-                    target(&raw.release, &["lock", "rlock", "semaphore", "bounded semaphore", "condition"])?;
+            Action::Release => {
+                let target = target.of::<Lockables>()?;
                 let n = raw.n.as_ref().map(|n| self.positive(n, "n", 1_000_000)).transpose()?.unwrap_or(1);
-                if n > 1 && !matches!(kind, PrimitiveSpecKind::Semaphore { .. }) {
-                    return Err(
-                        self.err(span_of(&raw.n).unwrap_or(whole), "`n` above 1 applies only to a semaphore")
-                    );
+                if n > 1
+                    && !matches!(cx.primitives[target.primitive].kind, PrimitiveSpecKind::Semaphore { .. })
+                {
+                    return Err(self.err(
+                        raw.n.as_ref().map_or(whole, Spanned::span),
+                        "`n` above 1 applies only to a semaphore",
+                    ));
                 }
                 Step::Release { target, n }
             }
-            "sleep" | "spin" => {
+            Action::Sleep | Action::Spin => {
                 let base = raw.sleep.as_ref().or(raw.spin.as_ref()).map(|d| self.duration(d)).transpose()?;
                 let jitter =
                     raw.jitter.as_ref().map(|j| self.duration(j)).transpose()?.unwrap_or(Duration::ZERO);
                 let wait = Wait { base: base.unwrap_or_default(), jitter };
-                if action == "sleep" { Step::Sleep(wait) } else { Step::Spin(wait) }
+                if action == Action::Sleep { Step::Sleep(wait) } else { Step::Spin(wait) }
             }
-            "wait" => match target(&raw.wait, &["event", "condition", "barrier"])? {
-                (target, PrimitiveSpecKind::Event) => Step::EventWait { target, timeout },
-                (target, PrimitiveSpecKind::Condition { .. }) => Step::ConditionWait { target, timeout },
-                (target, _) => Step::BarrierWait { target, timeout },
-            },
-            "set" => Step::Set { target: target(&raw.set, &["event"])?.0 },
-            "clear" => Step::Clear { target: target(&raw.clear, &["event"])?.0 },
-            "notify" => {
+            Action::Wait => {
+                let index = target.index()?;
+                if let Some(target) = Target::<Events>::of(cx.primitives, index) {
+                    Step::EventWait { target, timeout }
+                } else if let Some(target) = Target::<Conditions>::of(cx.primitives, index) {
+                    Step::ConditionWait { target, timeout }
+                } else {
+                    Step::BarrierWait { target: target.of::<Barriers>()?, timeout }
+                }
+            }
+            Action::Set => Step::Set { target: target.of::<Events>()? },
+            Action::Clear => Step::Clear { target: target.of::<Events>()? },
+            Action::Notify => {
                 let n = raw.n.as_ref().map(|n| self.positive(n, "n", 1_000_000)).transpose()?.unwrap_or(1);
-                Step::Notify { target: target(&raw.notify, &["condition"])?.0, n: Some(n) }
+                Step::Notify { target: target.of::<Conditions>()?, n: Some(n) }
             }
-            "notify_all" => Step::Notify { target: target(&raw.notify_all, &["condition"])?.0, n: None },
-            "put" => {
+            Action::NotifyAll => Step::Notify { target: target.of::<Conditions>()?, n: None },
+            Action::Put => {
                 let item = raw.item.as_ref().map_or(cx.vars.i, |i| *i.get_ref());
-                Step::Put { target: target(&raw.put, &["queue"])?.0, item, timeout }
+                Step::Put { target: target.of::<Queues>()?, item, timeout }
             }
-            "get" => Step::Get { target: target(&raw.get, &["queue"])?.0, timeout },
-            "task_done" => Step::TaskDone { target: target(&raw.task_done, &["queue"])?.0 },
-            "join" => self.join(raw, timeout, cx)?,
-            "submit" => {
-                let pool = target(&raw.submit, &["pool"])?.0;
+            Action::Get => Step::Get { target: target.of::<Queues>()?, timeout },
+            Action::TaskDone => Step::TaskDone { target: target.of::<Queues>()? },
+            Action::Join => self.join(&target, timeout)?,
+            Action::Submit => {
+                let pool = target.of::<Pools>()?;
                 let task = self.steps(raw.task.as_deref().unwrap_or_default(), cx)?;
                 if task.is_empty() {
                     return Err(self.err(whole, "`submit` needs a `task`: the steps each pool task runs"));
@@ -158,88 +116,57 @@ impl Validator<'_> {
                     raw.count.as_ref().map(|c| self.positive(c, "count", 100_000)).transpose()?.unwrap_or(1);
                 Step::Submit { pool, task, count }
             }
-            "rename" => Step::Rename {
+            Action::Rename => Step::Rename {
                 name: self.expand(
                     raw.rename.as_ref().ok_or_else(|| self.err(whole.clone(), "missing name"))?,
                     cx.vars,
                 )?,
             },
-            "panic" => Step::Panic {
+            Action::Panic => Step::Panic {
                 message: self.expand(
                     raw.panic.as_ref().ok_or_else(|| self.err(whole.clone(), "missing message"))?,
                     cx.vars,
                 )?,
             },
-            "exit" => match &raw.exit {
+            Action::Exit => match &raw.exit {
                 Some(flag) if *flag.get_ref() => Step::Exit,
                 _ => return Err(self.err(whole, "write `exit = true` (or leave the step out)")),
             },
-            "interrupt_main" => {
+            Action::InterruptMain => {
                 Step::InterruptMain { signum: self.signal(raw.interrupt_main.as_ref(), whole)? }
             }
-            _ => {
+            Action::Repeat => {
                 let times = raw.repeat.as_ref().map(|r| self.times(r)).transpose()?;
                 let steps = self.steps(raw.steps.as_deref().unwrap_or_default(), cx)?;
                 if steps.is_empty() {
                     return Err(self.err(whole, "`repeat` needs `steps`"));
                 }
-                Step::Repeat { times: times.unwrap_or(super::model::Times::Forever), steps }
+                Step::Repeat { times: times.unwrap_or(Times::Forever), steps }
             }
         })
     }
 
-    /// Expands a target template and checks it names a primitive of one of `kinds`.
-    fn resolve<'c>(
-        &self,
-        template: &Spanned<String>,
-        kinds: &[&str],
-        action: &str,
-        cx: &'c StepContext<'_>,
-    ) -> Result<(usize, &'c PrimitiveSpecKind)> {
-        let name = self.expand(template, cx.vars)?;
-        let from = if &name == template.get_ref() {
-            String::new()
-        } else {
-            format!(" (from `{}` with i={})", template.get_ref(), cx.vars.i)
-        };
-        let Some(&index) = cx.by_name.get(name.as_str()) else {
-            let mut declared: Vec<&str> = cx.primitives.iter().map(|p| p.name.as_str()).take(8).collect();
-            if cx.primitives.len() > 8 {
-                declared.push("…");
-            }
-            let declared = if declared.is_empty() { "none".to_owned() } else { declared.join(", ") };
-            return Err(
-                self.err(template.span(), format!("unknown primitive `{name}`{from}; declared: {declared}"))
-            );
-        };
-        let kind = &cx.primitives[index].kind;
-        if !kinds.contains(&kind.word()) {
-            return Err(self.err(
-                template.span(),
-                format!("`{action}` needs a {}, but `{name}` is a {}", kinds.join(" or "), kind.word()),
-            ));
-        }
-        Ok((index, kind))
-    }
-
-    fn join(&self, raw: &RawStep, timeout: Option<Duration>, cx: &StepContext<'_>) -> Result<Step> {
-        let Some(template) = raw.join.as_ref() else { unreachable_step() };
-        let name = self.expand(template, cx.vars)?;
+    /// `join` names a thread (uniquely) or a queue.
+    fn join(&self, target: &StepTarget<'_, '_>, timeout: Option<Duration>) -> Result<Step> {
+        let (template, name) = target.name()?;
+        let cx = target.cx;
         if let Some(&index) = cx.by_name.get(name.as_str()) {
-            if !matches!(cx.primitives[index].kind, PrimitiveSpecKind::Queue { .. }) {
+            let Some(queue) = Target::<Queues>::of(cx.primitives, index) else {
                 return Err(self.err(
                     template.span(),
                     format!(
                         "`join` needs a thread or a queue, but `{name}` is a {}",
-                        cx.primitives[index].kind.word()
+                        cx.primitives[index].kind.kind().label()
                     ),
                 ));
-            }
+            };
             if timeout.is_some() {
-                return Err(self
-                    .err(span_of(&raw.timeout).unwrap_or(template.span()), "a queue join takes no timeout"));
+                return Err(self.err(
+                    target.raw.timeout.as_ref().map_or(template.span(), Spanned::span),
+                    "a queue join takes no timeout",
+                ));
             }
-            return Ok(Step::JoinQueue { target: index });
+            return Ok(Step::JoinQueue { target: queue });
         }
         let matches: Vec<usize> =
             cx.names.iter().enumerate().filter(|(_, n)| **n == name).map(|(i, _)| i).collect();
@@ -275,6 +202,69 @@ impl Validator<'_> {
     }
 }
 
-fn unreachable_step() -> ! {
-    unreachable!("join() is called only for steps whose action is join")
+/// Resolving one step's target, as its row of the step table allows.
+struct StepTarget<'v, 'c> {
+    validator: &'v Validator<'v>,
+    raw: &'c RawStep,
+    spec: &'static StepSpec,
+    whole: &'c Range<usize>,
+    cx: &'c StepContext<'c>,
+}
+
+impl StepTarget<'_, '_> {
+    /// The target template and the name it expands to.
+    fn name(&self) -> Result<(&Spanned<String>, String)> {
+        let template = self
+            .raw
+            .target(self.spec.action)
+            .ok_or_else(|| self.validator.err(self.whole.clone(), "missing target"))?;
+        Ok((template, self.validator.expand(template, self.cx.vars)?))
+    }
+
+    /// The index of the declared primitive the step names.
+    fn index(&self) -> Result<usize> {
+        let (template, name) = self.name()?;
+        let from = if &name == template.get_ref() {
+            String::new()
+        } else {
+            format!(" (from `{}` with i={})", template.get_ref(), self.cx.vars.i)
+        };
+        let primitives = self.cx.primitives;
+        let Some(&index) = self.cx.by_name.get(name.as_str()) else {
+            let mut declared: Vec<&str> = primitives.iter().map(|p| p.name.as_str()).take(8).collect();
+            if primitives.len() > 8 {
+                declared.push("…");
+            }
+            let declared = if declared.is_empty() { "none".to_owned() } else { declared.join(", ") };
+            return Err(self
+                .validator
+                .err(template.span(), format!("unknown primitive `{name}`{from}; declared: {declared}")));
+        };
+        Ok(index)
+    }
+
+    /// The target as class `C`, or the error naming what the step accepts.
+    fn of<C: ClassMarker>(&self) -> Result<Target<C>> {
+        let index = self.index()?;
+        Target::<C>::of(self.cx.primitives, index).ok_or_else(|| self.wrong_kind(index))
+    }
+
+    fn wrong_kind(&self, index: usize) -> ScenarioError {
+        let span = self.raw.target(self.spec.action).map_or_else(|| self.whole.clone(), Spanned::span);
+        let accepted = match self.spec.targets {
+            Targets::Classes(classes) => step_table::kinds_in_words(classes),
+            Targets::ThreadOrQueue => "a thread or a queue".to_owned(),
+            Targets::Nothing => "nothing".to_owned(),
+        };
+        let primitive = &self.cx.primitives[index];
+        self.validator.err(
+            span,
+            format!(
+                "`{}` needs {accepted}, but `{}` is a {}",
+                self.spec.key,
+                primitive.name,
+                primitive.kind.kind().label()
+            ),
+        )
+    }
 }

@@ -142,7 +142,11 @@ impl Validator<'_> {
             if !matches!(out[target].kind, PrimitiveSpecKind::Lock | PrimitiveSpecKind::RLock) {
                 return Err(self.err(
                     lock.span(),
-                    format!("`{}` is a {}, not a lock or rlock", lock.get_ref(), out[target].kind.word()),
+                    format!(
+                        "`{}` is a {}, not a lock or rlock",
+                        lock.get_ref(),
+                        out[target].kind.kind().label()
+                    ),
                 ));
             }
             out[index].kind = PrimitiveSpecKind::Condition { lock: Some(target) };

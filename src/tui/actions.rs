@@ -9,7 +9,7 @@ use super::event::{LogKind, Report};
 use super::words::safe;
 use crate::inspect::{Origin, ThreadView};
 use crate::scenario::WorkerKind;
-use crate::threading::ThreadState;
+use crate::threading::{PrimitiveKind, ThreadState};
 use std::time::Duration;
 
 /// How long quitting waits for threads asked to stop.
@@ -36,10 +36,10 @@ impl App {
                 return Effect::None;
             }
         };
-        let primitives = |kinds: &[&str]| -> Vec<PickItem> {
+        let primitives = |kinds: &[PrimitiveKind]| -> Vec<PickItem> {
             (info.primitives.iter())
-                .filter(|(_, kind)| kinds.contains(&kind.as_str()))
-                .map(|(name, kind)| PickItem { value: name.clone(), detail: kind.clone() })
+                .filter(|(_, kind)| kinds.contains(kind))
+                .map(|(name, kind)| PickItem { value: name.clone(), detail: kind.label().to_owned() })
                 .collect()
         };
         match action {
@@ -50,11 +50,17 @@ impl App {
                     .collect();
                 self.open_picker(PickPurpose::Worker, items, "")
             }
-            Action::SetEvent => self.open_picker(PickPurpose::SetEvent, primitives(&["event"]), "event"),
-            Action::ClearEvent => self.open_picker(PickPurpose::ClearEvent, primitives(&["event"]), "event"),
-            Action::ReleaseLock => {
-                self.open_picker(PickPurpose::ReleaseLock, primitives(&["lock", "rlock"]), "lock")
+            Action::SetEvent => {
+                self.open_picker(PickPurpose::SetEvent, primitives(&[PrimitiveKind::Event]), "event")
             }
+            Action::ClearEvent => {
+                self.open_picker(PickPurpose::ClearEvent, primitives(&[PrimitiveKind::Event]), "event")
+            }
+            Action::ReleaseLock => self.open_picker(
+                PickPurpose::ReleaseLock,
+                primitives(&[PrimitiveKind::Lock, PrimitiveKind::RLock]),
+                "lock",
+            ),
             Action::LoadScenario => {
                 let items = (self.scenarios.iter())
                     .map(|(name, about)| PickItem { value: name.clone(), detail: about.clone() })
@@ -197,12 +203,12 @@ impl App {
                 };
                 let items: Vec<PickItem> = match &self.source {
                     Source::Own(info) => (info.primitives.iter())
-                        .filter(|(_, k)| k == kind || (kind == "lock" && k == "rlock"))
-                        .map(|(name, k)| PickItem { value: name.clone(), detail: k.clone() })
+                        .filter(|(_, k)| worker.accepts(*k))
+                        .map(|(name, k)| PickItem { value: name.clone(), detail: k.label().to_owned() })
                         .collect(),
                     Source::Attach { .. } => Vec::new(),
                 };
-                self.open_picker(PickPurpose::Target(worker), items, kind);
+                self.open_picker(PickPurpose::Target(worker), items, kind.label());
                 return Effect::None;
             }
             PickPurpose::Target(worker) => Command::Spawn { worker, target: Some(chosen) },

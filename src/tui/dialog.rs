@@ -102,7 +102,11 @@ impl PickPurpose {
         match self {
             PickPurpose::Worker => "Spawn a worker".to_owned(),
             PickPurpose::Target(worker) => {
-                format!("Spawn a {} on which {}?", worker.stem(), worker.target_kind().unwrap_or("primitive"))
+                format!(
+                    "Spawn a {} on which {}?",
+                    worker.stem(),
+                    worker.target_kind().map_or("primitive", |k| k.label())
+                )
             }
             PickPurpose::SetEvent => "Set which event?".to_owned(),
             PickPurpose::ClearEvent => "Clear which event?".to_owned(),

@@ -3,6 +3,7 @@
 
 use crate::inspect::Snapshot;
 use crate::scenario::ThreadProgress;
+use crate::threading::PrimitiveKind;
 use crossterm::event::{KeyEvent, MouseEvent};
 use std::time::Instant;
 
@@ -100,5 +101,5 @@ pub struct ScenarioInfo {
     /// Its notes (what to look at).
     pub notes: String,
     /// Its primitives that workers can use: name and kind word.
-    pub primitives: Vec<(String, String)>,
+    pub primitives: Vec<(String, PrimitiveKind)>,
 }

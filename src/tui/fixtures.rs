@@ -300,11 +300,11 @@ pub fn app(extra: usize, width: u16, height: u16, start: Instant) -> App {
         name: "fixture".into(),
         notes: "A made-up workload for tests.".into(),
         primitives: vec![
-            ("fork-0".into(), "lock".into()),
-            ("fork-1".into(), "lock".into()),
-            ("config".into(), "lock".into()),
-            ("jobs".into(), "queue".into()),
-            ("done".into(), "event".into()),
+            ("fork-0".into(), PrimitiveKind::Lock),
+            ("fork-1".into(), PrimitiveKind::Lock),
+            ("config".into(), PrimitiveKind::Lock),
+            ("jobs".into(), PrimitiveKind::Queue),
+            ("done".into(), PrimitiveKind::Event),
         ],
     };
     let mut app = App::new(Config {

@@ -4,6 +4,7 @@
 
 use super::tests::screen_text;
 use super::*;
+use crate::threading::PrimitiveKind;
 use std::time::Instant;
 
 /// Redacts what would change between runs if the fixture used real
@@ -119,7 +120,7 @@ fn hostile_names_are_escaped_on_every_screen() {
     app.handle_event(Event::Report(Report::Loaded(ScenarioInfo {
         name: evil.into(),
         notes: evil.into(),
-        primitives: vec![(evil.into(), "event".into())],
+        primitives: vec![(evil.into(), PrimitiveKind::Event)],
     })));
     for tab in Tab::ALL {
         app.update(Action::ShowTab(tab));

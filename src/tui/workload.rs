@@ -38,7 +38,7 @@ impl Workload {
         ScenarioInfo {
             name: scenario.name.clone(),
             notes: scenario.notes.clone(),
-            primitives: running.primitive_names().into_iter().map(|(n, k)| (n, k.to_owned())).collect(),
+            primitives: running.primitive_names(),
         }
     }
 

@@ -2,8 +2,10 @@
 //! thread, start one, set or clear an event, release a lock from outside.
 
 use super::workers::WorkerKind;
-use super::{Instance, RunningScenario, make_member};
-use crate::threading::{Error, Result, Thread, ThreadState};
+use super::{RunningScenario, make_member};
+use crate::scenario::target::Target;
+use crate::scenario::target::class::{Events, Lockables};
+use crate::threading::{Error, PrimitiveKind, Result, Thread, ThreadState};
 
 /// What [`RunningScenario::stop_thread`] achieved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,21 +31,22 @@ impl RunningScenario {
         if self.shared.stop.is_stopped() {
             return Err(Error::runtime("the scenario is stopping"));
         }
-        let index = match (kind.target_kind(), target) {
+        let primitives = &self.shared.scenario.primitives;
+        let index = match (kind.target_kind().map(PrimitiveKind::label), target) {
             (None, _) => 0,
             (Some(wanted), None) => return Err(Error::value(format!("a {} needs a {wanted}", kind.stem()))),
-            (Some(wanted), Some(name)) => {
-                let found = self.shared.scenario.primitives.iter().position(|p| p.name == name);
-                match found {
-                    Some(i) if kind.accepts(&self.shared.scenario.primitives[i].kind) => i,
-                    Some(_) => return Err(Error::value(format!("{name:?} is not a {wanted}"))),
-                    None => return Err(Error::value(format!("no {wanted} named {name:?} in this scenario"))),
-                }
-            }
+            (Some(wanted), Some(name)) => match primitives.iter().position(|p| p.name == name) {
+                Some(i) => i,
+                None => return Err(Error::value(format!("no {wanted} named {name:?} in this scenario"))),
+            },
         };
+        let steps = kind.steps(primitives, index).ok_or_else(|| {
+            let wanted = kind.target_kind().map_or("primitive", PrimitiveKind::label);
+            Error::value(format!("{:?} is not a {wanted}", target.unwrap_or_default()))
+        })?;
         let count = self.shared.members.lock().iter().filter(|m| m.name.starts_with(kind.stem())).count();
         let name = format!("{}-{}", kind.stem(), count + 1);
-        let member = make_member(&self.shared, &self.registry, name, false, None, kind.steps(index));
+        let member = make_member(&self.shared, &self.registry, name, false, None, steps);
         member.thread.start()?;
         let thread = member.thread.clone();
         self.shared.members.lock().push(member);
@@ -78,11 +81,19 @@ impl RunningScenario {
         Ok(blocked.map_or(StopThread::Stopping, StopThread::CannotStop))
     }
 
-    fn instance(&self, name: &str) -> Result<&Instance> {
-        let index = self.shared.scenario.primitives.iter().position(|p| p.name == name);
-        index
-            .and_then(|i| self.shared.instances.get(i))
+    fn index(&self, name: &str) -> Result<usize> {
+        self.shared
+            .scenario
+            .primitives
+            .iter()
+            .position(|p| p.name == name)
             .ok_or_else(|| Error::value(format!("no primitive named {name:?} in this scenario")))
+    }
+
+    fn event(&self, name: &str) -> Result<&crate::threading::Event> {
+        let target = Target::<Events>::of(&self.shared.scenario.primitives, self.index(name)?)
+            .ok_or_else(|| Error::value(format!("{name:?} is not an event")))?;
+        Ok(self.shared.instances.event(target))
     }
 
     /// `event.set()` on the scenario's event `name`.
@@ -91,13 +102,8 @@ impl RunningScenario {
     ///
     /// `ValueError` if there is no such event.
     pub fn set_event(&self, name: &str) -> Result<()> {
-        match self.instance(name)? {
-            Instance::Event(event) => {
-                event.set();
-                Ok(())
-            }
-            _ => Err(Error::value(format!("{name:?} is not an event"))),
-        }
+        self.event(name)?.set();
+        Ok(())
     }
 
     /// `event.clear()` on the scenario's event `name`.
@@ -106,13 +112,8 @@ impl RunningScenario {
     ///
     /// `ValueError` if there is no such event.
     pub fn clear_event(&self, name: &str) -> Result<()> {
-        match self.instance(name)? {
-            Instance::Event(event) => {
-                event.clear();
-                Ok(())
-            }
-            _ => Err(Error::value(format!("{name:?} is not an event"))),
-        }
+        self.event(name)?.clear();
+        Ok(())
     }
 
     /// Releases the lock `name` from this (another) thread, as Python
@@ -124,15 +125,17 @@ impl RunningScenario {
     /// RLock, `RuntimeError: cannot release un-acquired lock` (only its
     /// owner may); `ValueError` if there is no such lock.
     pub fn release_lock(&self, name: &str) -> Result<()> {
-        match self.instance(name)? {
-            Instance::Lock(lock) => lock.release(),
-            Instance::RLock(lock) => lock.release(),
+        let primitives = &self.shared.scenario.primitives;
+        let index = self.index(name)?;
+        let is_lock = matches!(primitives[index].kind.kind(), PrimitiveKind::Lock | PrimitiveKind::RLock);
+        match Target::<Lockables>::of(primitives, index) {
+            Some(target) if is_lock => self.shared.instances.lockable(target).release(),
             _ => Err(Error::value(format!("{name:?} is not a lock"))),
         }
     }
 
-    /// Every primitive of the scenario: name and kind word (`lock`, `event`…).
-    pub fn primitive_names(&self) -> Vec<(String, &'static str)> {
-        self.shared.scenario.primitives.iter().map(|p| (p.name.clone(), p.kind.word())).collect()
+    /// Every primitive of the scenario: name and kind.
+    pub fn primitive_names(&self) -> Vec<(String, PrimitiveKind)> {
+        self.shared.scenario.primitives.iter().map(|p| (p.name.clone(), p.kind.kind())).collect()
     }
 }

@@ -6,10 +6,12 @@
 
 use super::Shared;
 use super::control::{Control, StopSignal};
-use super::instances::Instance;
+use super::instances::Instances;
 use super::jitter::Jitter;
+use crate::scenario::target::Target;
+use crate::scenario::target::class::{Lockables, Pools};
 use crate::scenario::{AcquireMode, Step, Times, Wait};
-use crate::threading::{self, BaseQueue, Error, ErrorKind, Order, Result};
+use crate::threading::{self, Error, ErrorKind, Result};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -27,7 +29,7 @@ pub(crate) struct Interpreter<'a> {
     control: Option<&'a Control>,
     /// What this thread acquired and has not released, oldest first, so a
     /// stopped thread can let go of it (as if its script used `with`).
-    held: Vec<usize>,
+    held: Vec<Target<Lockables>>,
 }
 
 /// How long one unit of spinning lasts (one op on the throughput counter).
@@ -59,14 +61,7 @@ impl<'a> Interpreter<'a> {
 
     fn release_held(&mut self) {
         while let Some(target) = self.held.pop() {
-            let _ = match self.instance(target) {
-                Instance::Lock(lock) => lock.release(),
-                Instance::RLock(lock) => lock.release(),
-                Instance::Condition(cond) => cond.release(),
-                Instance::Semaphore(sem) => sem.release(),
-                Instance::Bounded(sem) => sem.release(),
-                _ => Ok(()),
-            };
+            let _ = self.live().lockable(target).release();
         }
     }
 
@@ -101,8 +96,8 @@ impl<'a> Interpreter<'a> {
         self.shared.scenario.threads.len() + self.jitter.next_stream() + n
     }
 
-    fn instance(&self, index: usize) -> &'a Instance {
-        &self.shared.instances[index]
+    fn live(&self) -> &'a Instances {
+        &self.shared.instances
     }
 
     fn step(&mut self, step: &Step, top: bool) -> Result<Flow> {
@@ -113,14 +108,7 @@ impl<'a> Interpreter<'a> {
                 }
             }
             Step::Release { target, n } => {
-                match self.instance(*target) {
-                    Instance::Lock(lock) => lock.release()?,
-                    Instance::RLock(lock) => lock.release()?,
-                    Instance::Condition(cond) => cond.release()?,
-                    Instance::Semaphore(sem) => sem.release_n(*n)?,
-                    Instance::Bounded(sem) => sem.release_n(*n)?,
-                    _ => unreachable_kind(step),
-                }
+                self.live().lockable(*target).release_n(*n)?;
                 for _ in 0..*n {
                     if let Some(pos) = self.held.iter().rposition(|t| t == target) {
                         self.held.remove(pos);
@@ -134,49 +122,40 @@ impl<'a> Interpreter<'a> {
                 }
             }
             Step::Spin(wait) => return Ok(self.spin(*wait)),
-            Step::EventWait { target, timeout } => match self.instance(*target) {
-                Instance::Event(event) => {
-                    event.wait(*timeout)?;
-                }
-                _ => unreachable_kind(step),
-            },
-            Step::Set { target } | Step::Clear { target } => match self.instance(*target) {
-                Instance::Event(event) if matches!(step, Step::Set { .. }) => event.set(),
-                Instance::Event(event) => event.clear(),
-                _ => unreachable_kind(step),
-            },
-            Step::ConditionWait { target, timeout } => match self.instance(*target) {
-                Instance::Condition(cond) => {
-                    let _held = cond.guard();
-                    cond.wait(*timeout)?;
-                }
-                _ => unreachable_kind(step),
-            },
-            Step::Notify { target, n } => match self.instance(*target) {
-                Instance::Condition(cond) => {
-                    let _held = cond.guard();
-                    match n {
-                        Some(n) => cond.notify(*n)?,
-                        None => cond.notify_all()?,
-                    }
-                }
-                _ => unreachable_kind(step),
-            },
-            Step::BarrierWait { target, timeout } => match self.instance(*target) {
-                Instance::Barrier(barrier) => {
-                    barrier.wait(*timeout)?;
-                }
-                _ => unreachable_kind(step),
-            },
-            Step::Put { .. } | Step::Get { .. } | Step::TaskDone { .. } | Step::JoinQueue { .. } => {
-                return self.queue_step(step);
+            Step::EventWait { target, timeout } => {
+                self.live().event(*target).wait(*timeout)?;
             }
-            Step::Submit { .. } => return self.submit(step),
+            Step::Set { target } => self.live().event(*target).set(),
+            Step::Clear { target } => self.live().event(*target).clear(),
+            Step::ConditionWait { target, timeout } => {
+                let cond = self.live().condition(*target);
+                let _held = cond.guard();
+                cond.wait(*timeout)?;
+            }
+            Step::Notify { target, n } => {
+                let cond = self.live().condition(*target);
+                let _held = cond.guard();
+                match n {
+                    Some(n) => cond.notify(*n)?,
+                    None => cond.notify_all()?,
+                }
+            }
+            Step::BarrierWait { target, timeout } => {
+                self.live().barrier(*target).wait(*timeout)?;
+            }
+            Step::Put { target, item, timeout } => self.live().queue(*target).put(*item, *timeout)?,
+            Step::Get { target, timeout } => self.live().queue(*target).get(*timeout)?,
+            Step::TaskDone { target } => self.live().queue(*target).task_done()?,
+            Step::JoinQueue { target } => self.live().queue(*target).join(),
+            Step::Submit { pool, task, count } => return self.submit(*pool, task, *count),
             Step::JoinThread { thread, timeout } => {
-                let Some(thread) = self.shared.thread(*thread) else { unreachable_kind(step) };
-                match timeout {
-                    Some(t) => thread.join_timeout(*t)?,
-                    None => thread.join()?,
+                // Members are made for every thread of the file before any
+                // runs, so a validated index is always there.
+                if let Some(thread) = self.shared.thread(*thread) {
+                    match timeout {
+                        Some(t) => thread.join_timeout(*t)?,
+                        None => thread.join()?,
+                    }
                 }
             }
             Step::Rename { name } => threading::current_thread().set_name(name),
@@ -190,26 +169,15 @@ impl<'a> Interpreter<'a> {
 
     /// Acquires in `mode`; true if the thread now holds it (a try or a
     /// timed acquire may not).
-    fn acquire(&self, target: usize, mode: AcquireMode) -> Result<bool> {
-        macro_rules! acquire_with_mode {
-            ($p:expr) => {
-                match mode {
-                    AcquireMode::Blocking => {
-                        $p.acquire();
-                        true
-                    }
-                    AcquireMode::Try => $p.try_acquire(),
-                    AcquireMode::Timeout(t) => $p.acquire_timeout(t)?,
-                }
-            };
-        }
-        Ok(match self.instance(target) {
-            Instance::Lock(p) => acquire_with_mode!(p),
-            Instance::RLock(p) => acquire_with_mode!(p),
-            Instance::Condition(p) => acquire_with_mode!(p),
-            Instance::Semaphore(p) => acquire_with_mode!(p),
-            Instance::Bounded(p) => acquire_with_mode!(p),
-            _ => unreachable!("validation only lets acquire reach lockable primitives"),
+    fn acquire(&self, target: Target<Lockables>, mode: AcquireMode) -> Result<bool> {
+        let lockable = self.live().lockable(target);
+        Ok(match mode {
+            AcquireMode::Blocking => {
+                lockable.acquire();
+                true
+            }
+            AcquireMode::Try => lockable.try_acquire(),
+            AcquireMode::Timeout(t) => lockable.acquire_timeout(t)?,
         })
     }
 
@@ -271,39 +239,17 @@ fn raise(err: Error) -> ! {
     panic!("{err}")
 }
 
-fn unreachable_kind(step: &Step) -> ! {
-    unreachable!("validation checked the target kind of {step:?}")
-}
-
-/// Queue and pool steps.
+/// Pool steps.
 impl Interpreter<'_> {
-    fn queue_step(&mut self, step: &Step) -> Result<Flow> {
-        let target = match step {
-            Step::Put { target, .. }
-            | Step::Get { target, .. }
-            | Step::TaskDone { target }
-            | Step::JoinQueue { target } => *target,
-            _ => unreachable_kind(step),
-        };
-        match self.instance(target) {
-            Instance::Fifo(queue) => queue_op(queue, step),
-            Instance::Lifo(queue) => queue_op(queue, step),
-            Instance::Priority(queue) => queue_op(queue, step),
-            _ => unreachable_kind(step),
-        }?;
-        Ok(Flow::Next)
-    }
-
     /// Submits `count` tasks and waits for their futures. A task that
     /// raises leaves its error in its future, as in Python; the submitter
     /// carries on.
-    fn submit(&mut self, step: &Step) -> Result<Flow> {
-        let Step::Submit { pool, task, count } = step else { unreachable_kind(step) };
-        let Instance::Pool(executor) = self.instance(*pool) else { unreachable_kind(step) };
-        let mut futures = Vec::with_capacity(*count);
-        for n in 0..*count {
+    fn submit(&mut self, pool: Target<Pools>, task: &[Step], count: usize) -> Result<Flow> {
+        let executor = self.live().pool(pool);
+        let mut futures = Vec::with_capacity(count);
+        for n in 0..count {
             let shared = self.shared_weak();
-            let task = task.clone();
+            let task = task.to_vec();
             let stream = self.task_stream(n);
             futures.push(executor.submit(move || {
                 if let Some(shared) = shared.upgrade() {
@@ -332,18 +278,5 @@ impl Interpreter<'_> {
             }
         }
         Ok(Flow::Next)
-    }
-}
-
-fn queue_op<S: Order<i64>>(queue: &BaseQueue<i64, S>, step: &Step) -> Result<()> {
-    match step {
-        Step::Put { item, timeout, .. } => queue.put_timeout(*item, *timeout).map_err(|e| e.error),
-        Step::Get { timeout, .. } => queue.get_timeout(*timeout).map(drop),
-        Step::TaskDone { .. } => queue.task_done(),
-        Step::JoinQueue { .. } => {
-            queue.join();
-            Ok(())
-        }
-        _ => unreachable_kind(step),
     }
 }

@@ -23,7 +23,7 @@ pub use workers::WorkerKind;
 use crate::scenario::{Scenario, StartPolicy, Step, describe};
 use crate::threading::{Error, Lock, Registry, Result, Thread};
 use control::{Control, StopSignal};
-use instances::Instance;
+use instances::Instances;
 use interpreter::Interpreter;
 use parking_lot::Mutex;
 use std::sync::atomic::Ordering;
@@ -50,7 +50,7 @@ pub(crate) struct Shared {
     /// Itself, weakly, for pool tasks to reach the scenario.
     weak: Weak<Shared>,
     scenario: Scenario,
-    instances: Vec<Instance>,
+    instances: Instances,
     members: Mutex<Vec<Arc<Member>>>,
     /// Stops pool tasks and the delayed-start helper; each member also has
     /// its own signal, so one thread can be stopped alone.
@@ -230,10 +230,8 @@ impl RunningScenario {
         if let Some(starter) = self.starter.take() {
             let _ = starter.join();
         }
-        for instance in &self.shared.instances {
-            if let Instance::Pool(pool) = instance {
-                pool.shutdown(false, true);
-            }
+        for pool in self.shared.instances.pools() {
+            pool.shutdown(false, true);
         }
         let deadline = Instant::now() + grace;
         let threads = self.threads();

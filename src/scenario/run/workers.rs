@@ -1,7 +1,9 @@
 //! Workers a person can add to a running scenario from the TUI's palette:
 //! small scripts over the scenario's own primitives.
 
-use crate::scenario::{AcquireMode, PrimitiveSpecKind, Step, Times, Wait};
+use crate::scenario::target::Target;
+use crate::scenario::{AcquireMode, PrimitiveSpec, Step, Times, Wait};
+use crate::threading::PrimitiveKind;
 use std::time::Duration;
 
 /// The kinds of worker the palette offers.
@@ -44,13 +46,13 @@ impl WorkerKind {
         }
     }
 
-    /// What it needs as a target: a lock, an event, a queue, or nothing.
-    pub fn target_kind(self) -> Option<&'static str> {
+    /// What it needs as a target: a lock (or rlock), an event, a queue, or nothing.
+    pub fn target_kind(self) -> Option<PrimitiveKind> {
         match self {
             Self::Sleeper | Self::Spinner => None,
-            Self::LockContender => Some("lock"),
-            Self::EventWaiter => Some("event"),
-            Self::Producer | Self::Consumer => Some("queue"),
+            Self::LockContender => Some(PrimitiveKind::Lock),
+            Self::EventWaiter => Some(PrimitiveKind::Event),
+            Self::Producer | Self::Consumer => Some(PrimitiveKind::Queue),
         }
     }
 
@@ -66,35 +68,50 @@ impl WorkerKind {
         }
     }
 
-    /// True if `kind` is a fitting target.
-    pub(super) fn accepts(self, kind: &PrimitiveSpecKind) -> bool {
+    /// True if a primitive of `kind` is a fitting target (a contender
+    /// takes an RLock as well as a Lock).
+    pub fn accepts(self, kind: PrimitiveKind) -> bool {
         match self.target_kind() {
             None => false,
-            Some("lock") => matches!(kind, PrimitiveSpecKind::Lock | PrimitiveSpecKind::RLock),
-            Some("event") => matches!(kind, PrimitiveSpecKind::Event),
-            Some(_) => matches!(kind, PrimitiveSpecKind::Queue { .. }),
+            Some(PrimitiveKind::Lock) => matches!(kind, PrimitiveKind::Lock | PrimitiveKind::RLock),
+            Some(wanted) => kind == wanted,
         }
     }
 
-    /// The worker's script; `target` indexes the scenario's primitives.
-    pub(super) fn steps(self, target: usize) -> Vec<Step> {
+    /// The worker's script on `primitives[target]` (ignored by workers
+    /// that need none); `None` if that primitive does not fit.
+    pub(super) fn steps(self, primitives: &[PrimitiveSpec], target: usize) -> Option<Vec<Step>> {
         let ms = Duration::from_millis;
         let wait = |base, jitter| Wait { base: ms(base), jitter: ms(jitter) };
+        let fits = |spec: &PrimitiveSpec| self.accepts(spec.kind.kind());
+        if self.target_kind().is_some() && !primitives.get(target).is_some_and(fits) {
+            return None;
+        }
         let body = match self {
             Self::Sleeper => vec![Step::Sleep(wait(1000, 200))],
             Self::Spinner => vec![Step::Spin(wait(100, 0))],
-            Self::LockContender => vec![
-                Step::Acquire { target, mode: AcquireMode::Blocking },
-                Step::Spin(wait(50, 0)),
-                Step::Release { target, n: 1 },
-                Step::Sleep(wait(100, 50)),
+            Self::LockContender => {
+                let target = Target::of(primitives, target)?;
+                vec![
+                    Step::Acquire { target, mode: AcquireMode::Blocking },
+                    Step::Spin(wait(50, 0)),
+                    Step::Release { target, n: 1 },
+                    Step::Sleep(wait(100, 50)),
+                ]
+            }
+            Self::EventWaiter => vec![
+                Step::EventWait { target: Target::of(primitives, target)?, timeout: None },
+                Step::Sleep(wait(200, 0)),
             ],
-            Self::EventWaiter => vec![Step::EventWait { target, timeout: None }, Step::Sleep(wait(200, 0))],
-            Self::Producer => vec![Step::Put { target, item: 0, timeout: None }, Step::Sleep(wait(200, 100))],
+            Self::Producer => vec![
+                Step::Put { target: Target::of(primitives, target)?, item: 0, timeout: None },
+                Step::Sleep(wait(200, 100)),
+            ],
             Self::Consumer => {
+                let target = Target::of(primitives, target)?;
                 vec![Step::Get { target, timeout: None }, Step::Spin(wait(20, 0)), Step::TaskDone { target }]
             }
         };
-        vec![Step::Repeat { times: Times::Forever, steps: body }]
+        Some(vec![Step::Repeat { times: Times::Forever, steps: body }])
     }
 }

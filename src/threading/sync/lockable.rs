@@ -2,6 +2,8 @@
 
 use super::{BoundedSemaphore, Condition, Lock, RLock, Semaphore};
 use crate::threading::error::Result;
+use crate::threading::registry::PrimitiveRecord;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A primitive one acquires and releases: [`Lock`], [`RLock`], a
@@ -50,6 +52,8 @@ pub trait Lockable: Send + Sync {
     fn release_n(&self, n: usize) -> Result<()> {
         (0..n).try_for_each(|_| self.release())
     }
+    /// Its registry record.
+    fn record(&self) -> &Arc<PrimitiveRecord>;
 }
 
 /// Forwards the trait to the inherent methods of the same names (an
@@ -69,6 +73,9 @@ macro_rules! lockable_by_inherent {
             }
             fn release(&self) -> Result<()> {
                 <$ty>::release(self)
+            }
+            fn record(&self) -> &Arc<PrimitiveRecord> {
+                <$ty>::record(self)
             }
             $(
                 fn $release_n(&self, n: usize) -> Result<()> {
