@@ -49,7 +49,6 @@ mod naming;
 mod pool;
 mod pool_worker;
 mod queue;
-mod queue_order;
 mod registry;
 mod sync;
 mod thread;
@@ -75,8 +74,8 @@ pub use futures_wait::{
 pub use local::{Local, Namespace};
 pub use naming::{COMM_MAX_BYTES, kernel_comm};
 pub use pool::{MapResults, PoolBuilder, ThreadPoolExecutor};
+pub use queue::order::{Fifo, Lifo, Order, Priority};
 pub use queue::{BaseQueue, LifoQueue, PriorityQueue, PutError, Queue};
-pub use queue_order::{Fifo, Lifo, Order, Priority};
 pub use registry::{
     Outcome, PrimitiveKind, PrimitiveRecord, PrimitiveRef, PrimitiveSnapshot, PrimitiveStats, Registry,
     RegistrySnapshot, Retention, StateTimes, ThreadOrigin, ThreadRecord, ThreadRef, ThreadSnapshot,

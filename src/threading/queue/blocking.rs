@@ -2,10 +2,10 @@
 //! `get`, and the slow path that spins, then records the thread as Waiting
 //! and sleeps.
 
+use super::order::Order;
 use super::{BaseQueue, DEPTH, GETS, HIGH_WATER, PUTS, PutError, State, UNFINISHED};
 use crate::sys::Backoff;
 use crate::threading::error::{Error, ErrorKind, Result};
-use crate::threading::queue_order::Order;
 use crate::threading::timeout::{self, Deadline};
 use crate::threading::wait::WaitScope;
 use parking_lot::MutexGuard;

@@ -1,7 +1,7 @@
 //! [`Condition`]: Python's `threading.Condition`, waiting for a change
 //! announced under a lock.
 
-use super::lock::Lock;
+use super::condition_lock::ConditionLock;
 use super::rlock::RLock;
 use crate::threading::error::{Error, Result};
 use crate::threading::registry::{PrimitiveKind, PrimitiveRecord, Registry};
@@ -20,45 +20,6 @@ const GAUGES: [&str; 2] = ["waiters", "notified"];
 const WAITERS: usize = 0;
 /// Waiters woken by `notify` so far.
 const NOTIFIED: usize = 1;
-
-/// The lock a [`Condition`] stands on: Python's `Condition(lock)` argument.
-///
-/// # Examples
-///
-/// ```
-/// use threadscope::threading::{Condition, ConditionLock, RLock};
-/// use std::sync::Arc;
-/// let cond = Condition::with_lock(Arc::new(RLock::new()));
-/// assert!(matches!(cond.lock(), ConditionLock::RLock(_)));
-/// ```
-#[derive(Clone, Debug)]
-pub enum ConditionLock {
-    /// A plain [`Lock`]; "owned by the caller" then means "locked".
-    Lock(Arc<Lock>),
-    /// A re-entrant [`RLock`] (the default).
-    RLock(Arc<RLock>),
-}
-
-impl From<Arc<Lock>> for ConditionLock {
-    fn from(lock: Arc<Lock>) -> Self {
-        Self::Lock(lock)
-    }
-}
-
-impl From<Arc<RLock>> for ConditionLock {
-    fn from(lock: Arc<RLock>) -> Self {
-        Self::RLock(lock)
-    }
-}
-
-impl ConditionLock {
-    fn record(&self) -> &Arc<PrimitiveRecord> {
-        match self {
-            Self::Lock(lock) => lock.record(),
-            Self::RLock(lock) => lock.record(),
-        }
-    }
-}
 
 /// One thread in `wait()`: its own condvar, so `notify(n)` wakes exactly
 /// the `n` it picks (Python gives each waiter its own lock for the same
@@ -180,18 +141,12 @@ impl Condition {
 
     /// Acquires the lock, blocking: `cond.acquire()`.
     pub fn acquire(&self) {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.acquire(),
-            ConditionLock::RLock(lock) => lock.acquire(),
-        }
+        self.lock.lockable().acquire();
     }
 
     /// Acquires the lock if that needs no blocking.
     pub fn try_acquire(&self) -> bool {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.try_acquire(),
-            ConditionLock::RLock(lock) => lock.try_acquire(),
-        }
+        self.lock.lockable().try_acquire()
     }
 
     /// Acquires the lock, blocking at most `timeout`; true if acquired.
@@ -200,22 +155,16 @@ impl Condition {
     ///
     /// `OverflowError` past [`TIMEOUT_MAX`](crate::threading::TIMEOUT_MAX).
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<bool> {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.acquire_timeout(timeout),
-            ConditionLock::RLock(lock) => lock.acquire_timeout(timeout),
-        }
+        self.lock.lockable().acquire_timeout(timeout)
     }
 
     /// The lock's `acquire(blocking, timeout)`, argument errors included.
     ///
     /// # Errors
     ///
-    /// As [`Lock::acquire_with`].
+    /// As [`Lock::acquire_with`](super::Lock::acquire_with).
     pub fn acquire_with(&self, blocking: bool, timeout: f64) -> Result<bool> {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.acquire_with(blocking, timeout),
-            ConditionLock::RLock(lock) => lock.acquire_with(blocking, timeout),
-        }
+        self.lock.acquire_with(blocking, timeout)
     }
 
     /// Releases the lock (one level of an [`RLock`]).
@@ -225,41 +174,13 @@ impl Condition {
     /// The lock's: `RuntimeError: release unlocked lock` /
     /// `RuntimeError: cannot release un-acquired lock`.
     pub fn release(&self) -> Result<()> {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.release(),
-            ConditionLock::RLock(lock) => lock.release(),
-        }
+        self.lock.lockable().release()
     }
 
     /// Acquires the lock and returns a guard that releases it: `with cond:`.
     pub fn guard(&self) -> ConditionGuard<'_> {
         self.acquire();
         ConditionGuard { condition: self }
-    }
-
-    /// Python's `_is_owned()`: an RLock owned by the caller, or a Lock that
-    /// is locked (a plain lock has no owner to ask).
-    fn is_owned(&self) -> bool {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.locked(),
-            ConditionLock::RLock(lock) => lock.is_owned(),
-        }
-    }
-
-    /// Python's `_release_save()`: releases fully, returning the RLock's depth.
-    fn release_save(&self) -> Result<usize> {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.release().map(|()| 1),
-            ConditionLock::RLock(lock) => lock.release_all(),
-        }
-    }
-
-    /// Python's `_acquire_restore()`.
-    fn acquire_restore(&self, saved: usize) {
-        match &self.lock {
-            ConditionLock::Lock(lock) => lock.acquire(),
-            ConditionLock::RLock(lock) => lock.acquire_restore(saved),
-        }
     }
 
     /// Releases the lock, sleeps until notified or `timeout` passes (`None`:
@@ -281,7 +202,7 @@ impl Condition {
     }
 
     fn wait_until(&self, deadline: Deadline) -> Result<bool> {
-        if !self.is_owned() {
+        if !self.lock.is_owned() {
             return Err(Error::runtime("cannot wait on un-acquired lock"));
         }
         let waiter = Arc::new(Waiter::default());
@@ -290,7 +211,7 @@ impl Condition {
             queue.push_back(waiter.clone());
             self.record.set_detail(WAITERS, queue.len() as u64);
         }
-        let saved = match self.release_save() {
+        let saved = match self.lock.release_save() {
             Ok(saved) => saved,
             Err(err) => {
                 // Another thread released a plain Lock since the check.
@@ -316,7 +237,7 @@ impl Condition {
         if let Some(scope) = scope {
             scope.end_on(&self.record);
         }
-        self.acquire_restore(saved);
+        self.lock.acquire_restore(saved);
         Ok(notified)
     }
 
@@ -362,7 +283,7 @@ impl Condition {
     /// `RuntimeError: cannot notify on un-acquired lock` unless the caller
     /// holds the lock.
     pub fn notify(&self, n: usize) -> Result<()> {
-        if !self.is_owned() {
+        if !self.lock.is_owned() {
             return Err(Error::runtime("cannot notify on un-acquired lock"));
         }
         let mut queue = self.queue.lock();
@@ -431,6 +352,7 @@ impl Drop for ConditionGuard<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::threading::Lock;
 
     #[test]
     fn the_record_names_its_lock() {

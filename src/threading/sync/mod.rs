@@ -5,6 +5,7 @@
 
 mod barrier;
 mod condition;
+mod condition_lock;
 mod contention;
 mod event;
 mod lock;
@@ -15,7 +16,8 @@ mod semaphore;
 mod timer;
 
 pub use barrier::Barrier;
-pub use condition::{Condition, ConditionGuard, ConditionLock};
+pub use condition::{Condition, ConditionGuard};
+pub use condition_lock::ConditionLock;
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
 pub use lockable::Lockable;

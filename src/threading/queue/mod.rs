@@ -6,19 +6,22 @@
 //! A call that has to wait spins briefly with the queue unlocked, then
 //! records the thread as Waiting on the queue (outside the mutex) and sleeps.
 
-use super::error::{Error, Result};
-use super::queue_order::{Fifo, Lifo, Order, Priority};
+use super::error::Result;
 use super::registry::{PrimitiveKind, PrimitiveRecord, Registry};
-use super::wait::WaitScope;
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use order::{Fifo, Lifo, Order, Priority};
+use parking_lot::{Condvar, Mutex};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
 mod blocking;
+pub(super) mod order;
+mod put_error;
+mod tasks;
 
 use blocking::Patience;
+pub use put_error::PutError;
 
 /// The queue's gauges in its registry record, by index.
 const GAUGES: [&str; 7] = ["depth", "maxsize", "high_water", "puts", "gets", "tasks_done", "unfinished"];
@@ -153,50 +156,6 @@ struct State<S> {
     maxsize: isize,
     unfinished: usize,
     shutdown: bool,
-}
-
-/// A `put` that failed, with the item it did not store.
-///
-/// # Examples
-///
-/// ```
-/// use threadscope::threading::{ErrorKind, Queue};
-/// let q = Queue::new(1);
-/// q.put("first").unwrap();
-/// let err = q.put_nowait("second").unwrap_err();
-/// assert_eq!(err.error.kind(), ErrorKind::Full);
-/// assert_eq!(err.item, "second"); // nothing is lost
-/// ```
-///
-/// # Differences from Python
-///
-/// Python raises `Full` / `ShutDown` and the caller still has the item; a
-/// Rust `put` moves the item, so the error carries it back.
-pub struct PutError<T> {
-    /// The item that was not stored.
-    pub item: T,
-    /// Why: `Full`, `ShutDown`, or a bad timeout (`ValueError`, `OverflowError`).
-    pub error: Error,
-}
-
-impl<T> fmt::Debug for PutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PutError").field("error", &self.error).finish_non_exhaustive()
-    }
-}
-
-impl<T> fmt::Display for PutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.error.fmt(f)
-    }
-}
-
-impl<T> std::error::Error for PutError<T> {}
-
-impl<T> From<PutError<T>> for Error {
-    fn from(err: PutError<T>) -> Self {
-        err.error
-    }
 }
 
 impl<T> Queue<T> {
@@ -436,93 +395,6 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
         self.get_patiently(Patience::python(block, timeout))
     }
 
-    /// Marks one item taken with `get` as processed, for [`join`](Self::join).
-    ///
-    /// # Errors
-    ///
-    /// `ValueError: task_done() called too many times` when no item is unfinished.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use threadscope::threading::Queue;
-    /// let q = Queue::new(0);
-    /// q.put("work").unwrap();
-    /// let _work = q.get().unwrap();
-    /// assert_eq!(q.unfinished_tasks(), 1);
-    /// q.task_done().unwrap();
-    /// q.join(); // returns at once: nothing unfinished
-    /// assert!(q.task_done().is_err());
-    /// ```
-    pub fn task_done(&self) -> Result<()> {
-        let mut st = self.lock();
-        if st.unfinished == 0 {
-            return Err(Error::value("task_done() called too many times"));
-        }
-        st.unfinished -= 1;
-        self.record.bump_detail(TASKS_DONE, 1);
-        self.record.set_detail(UNFINISHED, st.unfinished as u64);
-        if st.unfinished == 0 {
-            self.all_done.notify_all();
-        }
-        Ok(())
-    }
-
-    /// Waits until every item put has been marked [`task_done`](Self::task_done).
-    /// May be called again, from any number of threads.
-    ///
-    /// # Blocking
-    ///
-    /// While items are unfinished; recorded as Waiting on the queue in the
-    /// role "join".
-    pub fn join(&self) {
-        let mut st = self.lock();
-        if st.unfinished == 0 {
-            return;
-        }
-        let scope = MutexGuard::unlocked(&mut st, || WaitScope::on_primitive(&self.record, "join"));
-        while st.unfinished > 0 {
-            self.all_done.wait(&mut st);
-        }
-        drop(st);
-        scope.end_on(&self.record);
-    }
-
-    /// Shuts the queue down (Python 3.13): later puts fail with `ShutDown`,
-    /// gets hand out what is left and then fail, and blocked callers wake up
-    /// with `ShutDown`. With `immediate`, the items left are dropped and
-    /// count as done, so [`join`](Self::join) returns. Calling it again
-    /// (say, with `immediate` the second time) is allowed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use threadscope::threading::{ErrorKind, Queue};
-    /// let q = Queue::new(0);
-    /// q.put(1).unwrap();
-    /// q.shutdown(false);
-    /// assert_eq!(q.get().unwrap(), 1); // what is left still comes out
-    /// assert_eq!(q.get().unwrap_err().kind(), ErrorKind::ShutDown);
-    /// ```
-    pub fn shutdown(&self, immediate: bool) {
-        let mut st = self.lock();
-        st.shutdown = true;
-        let mut dropped = None;
-        if immediate {
-            let items = std::mem::replace(&mut st.items, S::empty());
-            st.unfinished = st.unfinished.saturating_sub(items.len());
-            self.record.set_detail(DEPTH, 0);
-            self.record.set_detail(UNFINISHED, st.unfinished as u64);
-            dropped = Some(items);
-            self.all_done.notify_all();
-        }
-        self.not_empty.notify_all();
-        self.not_full.notify_all();
-        drop(st);
-        // Items' destructors run with the queue unlocked.
-        drop(dropped);
-    }
-
     /// Python's `repr()`: `<queue.Queue object at 0x…>`.
     pub fn repr(&self) -> String {
         format!("<{} object at {:p}>", S::PYTHON_CLASS, self)
@@ -538,6 +410,7 @@ impl<T, S: Order<T>> fmt::Debug for BaseQueue<T, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::threading::Error;
     use crate::threading::ErrorKind;
     use std::mem::size_of;
 
