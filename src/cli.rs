@@ -201,17 +201,8 @@ fn list_scenarios() -> Result<(), String> {
 }
 
 fn show_scenario(name: &str) -> Result<(), String> {
-    let builtin = scenario::builtin(name).ok_or_else(|| unknown_builtin(name))?;
+    let builtin = scenario::builtin(name)
+        .ok_or_else(|| scenario::LoadError::Unknown { name: name.to_owned() }.to_string())?;
     let _ = std::io::stdout().lock().write_all(builtin.source.as_bytes());
     Ok(())
-}
-
-/// "unknown scenario `x`", with the built-ins listed.
-pub(crate) fn unknown_builtin(name: &str) -> String {
-    let names: Vec<&str> = BUILTINS.iter().map(|b| b.name).collect();
-    format!(
-        "unknown scenario `{}` (built-ins: {}; or give a path to a .toml file)",
-        crate::display::sanitize(name),
-        names.join(", ")
-    )
 }
