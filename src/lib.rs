@@ -3,27 +3,47 @@
 //! The crate is a library with a thin binary. Data flows one way:
 //!
 //! ```text
-//!  scenario ──spawns──▶ threading::{Thread, Lock, RLock, …}
-//!                               │ every state change writes its record
-//!                               ▼
-//!                       threading::Registry ── snapshot() ──▶ RegistrySnapshot
-//!                                                            (owned, Serialize)
-//!                                                                 │
-//!                                              TUI · JSON · recordings
+//!  scenario::load (a built-in's name or a .toml path) ──▶ scenario::Scenario (validated)
+//!                                                                 │ RunningScenario::start
+//!                                                                 ▼
+//!                                                 threading::{Thread, Lock, Queue, …}
+//!                                                                 │ every state change writes its record
+//!                                                                 ▼
+//!  /proc/<pid>/task/*, sysinfo                       threading::Registry
+//!          │ kernel::Sampler                                      │ snapshot()
+//!          ▼                                                      ▼
+//!  kernel::KernelSample ──────────▶ inspect::Inspector ◀── RegistrySnapshot (own process only)
+//!                                           │ joined by native_id: waits, deadlocks, naming, findings
+//!                                           ▼
+//!                                 inspect::Snapshot (owned, Serialize)
+//!                                    │                          │
+//!                                    ▼                          ▼
+//!                          tui (feature `tui`)     headless: run (events as text),
+//!                                    ▲             snapshot (JSON, text dump)
+//!                                    │                          ▲
+//!                                    └──── the binary ──────────┘
+//!                              src/main.rs + src/cli/ (clap, feature `cli`)
 //! ```
 //!
 //! - [`threading`]: Python's `threading` / `_thread` model on real OS
 //!   threads, with a live registry of every thread and primitive.
 //! - [`kernel`]: what Linux says about every thread of a process
 //!   (`/proc/<pid>/task`), and process and system figures (sysinfo).
+//! - [`inspect`]: joins a registry snapshot and a kernel sample into one
+//!   owned [`inspect::Snapshot`], the only thing the views read.
+//! - [`scenario`]: the TOML scenario format, [`scenario::load`], and the
+//!   interpreter that runs each thread's steps through [`threading`].
+//! - [`headless`]: `threadscope run --headless` and `threadscope snapshot`.
+//! - `tui` (feature `tui`, default): the terminal UI.
+//! - [`display`]: untrusted text made safe to print, used by every output.
 //! - `sys` (private): the one module allowed `unsafe` — libc calls and the
 //!   `parking_lot_core` lock underneath [`threading::Lock`].
 //!
-//! Kernel cross-reference, scenarios and the terminal UI build on these
-//! (see `docs/architecture.md`); the terminal UI is the `tui` module,
-//! behind the default `tui` feature.
+//! The command line is not here: it is the binary's (`src/main.rs`,
+//! `src/cli/`), so a program that uses the library alone
+//! (`default-features = false`) compiles neither clap nor the TUI's crates.
+//! `docs/architecture.md` has the details.
 
-pub mod cli;
 pub mod display;
 pub mod headless;
 pub mod inspect;

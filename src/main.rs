@@ -1,5 +1,8 @@
-//! The `threadscope` binary: all the work is in the library.
+//! The `threadscope` binary: the command line ([`cli`]) over the library,
+//! which does all the work.
+
+mod cli;
 
 fn main() -> std::process::ExitCode {
-    threadscope::cli::main()
+    cli::main()
 }

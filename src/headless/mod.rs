@@ -5,6 +5,6 @@ mod run;
 mod snapshot;
 mod text;
 
-pub use run::{load, run};
+pub use run::run;
 pub use snapshot::{Format, SnapshotArgs, snapshot};
 pub use text::render_text;

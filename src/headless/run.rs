@@ -2,10 +2,8 @@
 //! until Ctrl-C (or SIGTERM, SIGHUP), `--for` elapses, or every thread ends.
 
 use crate::display::sanitize;
-use crate::scenario::{self, RunningScenario, Scenario};
-use crate::threading::{
-    Outcome, Registry, RegistrySnapshot, ThreadOrigin, ThreadSnapshot, ThreadState, thread_room,
-};
+use crate::scenario::{self, RunningScenario};
+use crate::threading::{Outcome, Registry, RegistrySnapshot, ThreadOrigin, ThreadSnapshot, ThreadState};
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
@@ -17,34 +15,13 @@ const TICK: Duration = Duration::from_millis(100);
 /// How long stopping waits for threads to finish.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
-/// Loads a scenario by built-in name or file path.
-///
-/// # Errors
-///
-/// The scenario's error (`file:line:column: message`), a file that cannot
-/// be read, or an unknown name.
-pub fn load(name_or_path: &str) -> Result<Scenario, String> {
-    let room = thread_room();
-    if let Some(builtin) = scenario::builtin(name_or_path) {
-        return builtin.load(room).map_err(|e| e.to_string());
-    }
-    let path = std::path::Path::new(name_or_path);
-    if path.extension().is_some_and(|e| e == "toml") || path.exists() {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", sanitize(&path.display().to_string())))?;
-        return scenario::parse(&path.display().to_string(), &text, room)
-            .map_err(|e| sanitize(&e.to_string()).into_owned());
-    }
-    Err(crate::cli::unknown_builtin(name_or_path))
-}
-
 /// Runs a scenario headless, printing what its threads do.
 ///
 /// # Errors
 ///
 /// A scenario that cannot be loaded or started.
 pub fn run(name_or_path: &str, run_for: Option<Duration>) -> Result<(), String> {
-    let scenario = load(name_or_path)?;
+    let scenario = scenario::load(name_or_path).map_err(|e| e.to_string())?;
     let interrupted = interrupt_flag()?;
     install_safe_excepthook();
     let mut out = std::io::stdout().lock();

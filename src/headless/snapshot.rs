@@ -1,7 +1,7 @@
 //! `threadscope snapshot`: one or more snapshots of a scenario run here or
 //! of another process, as JSON (one per line) or text.
 
-use super::run::{interrupt_flag, load};
+use super::run::interrupt_flag;
 use super::text::render_text;
 use crate::inspect::{Inspector, Snapshot, mark_inspector_thread};
 use crate::scenario::RunningScenario;
@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// One JSON object per snapshot, one per line.
     Json,
@@ -50,7 +50,7 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<(), String> {
         Some(pid) => (Inspector::pid(pid).map_err(|e| e.to_string())?, None),
         None => {
             let name = args.scenario.as_deref().unwrap_or(crate::scenario::DEFAULT);
-            let scenario = load(name)?;
+            let scenario = crate::scenario::load(name).map_err(|e| e.to_string())?;
             let registry = Registry::global();
             let mut inspector = Inspector::own(registry).map_err(|e| e.to_string())?;
             inspector.set_scenario(Some(scenario.name.clone()));

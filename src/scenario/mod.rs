@@ -3,13 +3,15 @@
 //!
 //! [`parse`] turns a file into a validated [`Scenario`] (or a
 //! [`ScenarioError`] naming the line and column); nothing runs until the
-//! whole file is valid. `docs/scenarios.md` is the format reference.
+//! whole file is valid; [`load`] finds one by a built-in's name or a
+//! file's path. `docs/scenarios.md` is the format reference.
 
 mod builtins;
 mod describe;
 mod error;
 pub mod expr;
 mod format;
+mod load;
 mod model;
 mod run;
 mod step_table;
@@ -21,6 +23,7 @@ mod validate;
 pub use builtins::{BUILTINS, Builtin, DEFAULT, builtin};
 pub use describe::{describe, human};
 pub use error::{ScenarioError, line_column};
+pub use load::{LoadError, load};
 pub use model::{
     AcquireMode, GilSpec, PrimitiveSpec, PrimitiveSpecKind, QueueOrder, Scenario, StartPolicy, Step,
     ThreadSpec, Times, Wait,

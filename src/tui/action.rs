@@ -1,6 +1,7 @@
 //! What a key means ([`Action`]), what the loop must do about it
-//! ([`Effect`], [`Command`]), and the names of screens and columns.
+//! ([`Effect`], [`Command`]), and the names of screens.
 
+use super::columns::Column;
 use crate::scenario::WorkerKind;
 use std::time::Duration;
 
@@ -44,78 +45,6 @@ impl Tab {
     /// Its position in [`Tab::ALL`].
     pub fn index(self) -> usize {
         Tab::ALL.iter().position(|&t| t == self).unwrap_or(0)
-    }
-}
-
-/// A column of the threads table (also a sort key).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Column {
-    /// pthread ident, hex.
-    Ident,
-    /// Kernel TID.
-    Tid,
-    /// Library name (or comm for foreign threads).
-    Name,
-    /// Kernel comm.
-    Comm,
-    /// Library state.
-    State,
-    /// Kernel state letter.
-    Kernel,
-    /// What it waits on.
-    WaitsOn,
-    /// CPU %.
-    Cpu,
-    /// Context switches.
-    Ctxt,
-    /// Daemon flag.
-    Daemon,
-    /// Time since creation.
-    Age,
-    /// Ours, inspector's, foreign.
-    Origin,
-}
-
-impl Column {
-    /// Every column, in display order.
-    pub const ALL: [Column; 12] = [
-        Column::Ident,
-        Column::Tid,
-        Column::Name,
-        Column::Comm,
-        Column::State,
-        Column::Kernel,
-        Column::WaitsOn,
-        Column::Cpu,
-        Column::Ctxt,
-        Column::Daemon,
-        Column::Age,
-        Column::Origin,
-    ];
-
-    /// Its header.
-    pub fn title(self) -> &'static str {
-        match self {
-            Column::Ident => "IDENT",
-            Column::Tid => "TID",
-            Column::Name => "NAME",
-            Column::Comm => "COMM",
-            Column::State => "STATE",
-            Column::Kernel => "K",
-            Column::WaitsOn => "WAITS ON",
-            Column::Cpu => "CPU%",
-            Column::Ctxt => "CTXT v/nv",
-            Column::Daemon => "D",
-            Column::Age => "AGE",
-            Column::Origin => "ORIGIN",
-        }
-    }
-
-    /// The next (or previous) column, wrapping.
-    pub fn step(self, forward: bool) -> Column {
-        let i = Column::ALL.iter().position(|&c| c == self).unwrap_or(0);
-        let n = Column::ALL.len();
-        Column::ALL[if forward { (i + 1) % n } else { (i + n - 1) % n }]
     }
 }
 

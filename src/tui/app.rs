@@ -2,7 +2,8 @@
 //! place it changes. No I/O here: what must happen outside comes back as
 //! an [`Effect`] for the loop to perform.
 
-use super::action::{Action, Column, Effect, Tab};
+use super::action::{Action, Effect, Tab};
+use super::columns::{self, Column};
 use super::dialog::Dialog;
 use super::event::{Event, LogKind, ScenarioInfo};
 use super::keymap::Keymap;
@@ -273,8 +274,7 @@ impl App {
     /// table shows at the current width: sorting by a hidden column would
     /// reorder the rows with no arrow in sight.
     fn next_shown_column(&self, forward: bool) -> Column {
-        let shown: Vec<Column> =
-            crate::tui::ui::threads::columns(self.size.0).into_iter().map(|(c, _, _)| c).collect();
+        let shown: Vec<Column> = columns::columns(self.size.0).into_iter().map(|(c, _, _)| c).collect();
         let mut column = self.table.sort.unwrap_or(if forward {
             Column::ALL[Column::ALL.len() - 1]
         } else {

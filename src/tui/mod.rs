@@ -12,6 +12,7 @@
 mod action;
 mod actions;
 mod app;
+mod columns;
 mod dialog;
 mod event;
 pub mod fixtures;
@@ -29,8 +30,9 @@ pub mod ui;
 mod words;
 mod workload;
 
-pub use action::{Action, Column, Command, Effect, Tab};
+pub use action::{Action, Command, Effect, Tab};
 pub use app::{App, Config, Source};
+pub use columns::Column;
 pub use dialog::{Dialog, PickItem, PickPurpose, Picker, Prompt, PromptPurpose, QuitDialog};
 pub use event::{Event, LogKind, Report, Sample, ScenarioInfo};
 pub use keymap::{Binding, Group, Key, Keymap};

@@ -2,9 +2,9 @@
 
 use super::action::{Action, Tab};
 use super::app::App;
+use super::columns::column_at;
 use super::layout;
 use super::table::visible_offset;
-use super::ui::threads::column_at;
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Position;
 

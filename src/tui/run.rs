@@ -60,7 +60,7 @@ pub fn run(options: &Options) -> Result<u8, String> {
     mark_inspector_thread();
     let (scenario, inspector) = match &options.target {
         Target::Scenario(name) => {
-            let scenario = crate::headless::load(name)?;
+            let scenario = crate::scenario::load(name).map_err(|e| e.to_string())?;
             let mut inspector = Inspector::own(Registry::global()).map_err(|e| e.to_string())?;
             inspector.set_scenario(Some(scenario.name.clone()));
             (Some(scenario), inspector)

@@ -2,7 +2,7 @@
 //! (sorted), and which one is selected. Rebuilt once per snapshot, sort or
 //! filter change, never per frame: drawing touches only the visible rows.
 
-use super::action::Column;
+use super::columns::Column;
 use super::words;
 use crate::inspect::{Snapshot, ThreadView};
 use std::cmp::Ordering;

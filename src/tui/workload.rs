@@ -151,9 +151,9 @@ impl Workload {
 
     fn load(&mut self, name: &str) -> Option<Report> {
         let what = format!("load {}", sanitize(name));
-        let scenario = match crate::headless::load(name) {
+        let scenario = match crate::scenario::load(name) {
             Ok(scenario) => scenario,
-            Err(e) => return Some(Report::Done { what, result: Err(e) }),
+            Err(e) => return Some(Report::Done { what, result: Err(e.to_string()) }),
         };
         if let Some(old) = self.running.take() {
             let label = format!("stop {}", sanitize(&old.scenario().name));

@@ -1,10 +1,9 @@
-//! The command line: parses arguments into a [`Command`] and runs it.
-//! `main.rs` only calls [`main`].
+//! The arguments, as clap parses them. Every type here is the binary's:
+//! the library takes plain values (`headless::Format`, `tui::Options`).
 
-use crate::scenario::{self, BUILTINS};
-use clap::{Args, Parser, Subcommand};
-use std::io::Write;
-use std::process::ExitCode;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::time::Duration;
+use threadscope::scenario;
 
 /// Watch threads live: Python's threading model in Rust, cross-referenced
 /// with the kernel.
@@ -24,7 +23,7 @@ pub struct Cli {
 pub struct ViewArgs {
     /// Time between samples in the TUI (e.g. "500ms", "2s").
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval_arg)]
-    pub interval: std::time::Duration,
+    pub interval: Duration,
     /// No colours in the TUI (also when the NO_COLOR variable is set).
     #[arg(long)]
     pub no_color: bool,
@@ -65,7 +64,7 @@ pub enum Command {
         headless: bool,
         /// Stop after this long (e.g. "10s"; implies --headless); default: until Ctrl-C.
         #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration_arg)]
-        run_for: Option<std::time::Duration>,
+        run_for: Option<Duration>,
         /// TUI options.
         #[command(flatten)]
         view: ViewArgs,
@@ -91,127 +90,46 @@ pub enum Command {
         pid: Option<u32>,
         /// How long to let it run before the (first) snapshot.
         #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration_arg)]
-        after: std::time::Duration,
+        after: Duration,
         /// How many snapshots to print.
         #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         count: u32,
         /// Time between snapshots.
         #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration_arg)]
-        interval: std::time::Duration,
+        interval: Duration,
         /// Output format.
         #[arg(long, value_enum, default_value = "json")]
-        format: crate::headless::Format,
+        format: Format,
     },
 }
 
-fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
+fn parse_duration_arg(text: &str) -> Result<Duration, String> {
     scenario::units::parse_duration(text)
 }
 
-fn parse_interval_arg(text: &str) -> Result<std::time::Duration, String> {
+fn parse_interval_arg(text: &str) -> Result<Duration, String> {
     let interval = scenario::units::parse_duration(text)?;
-    if interval < std::time::Duration::from_millis(50) {
+    if interval < Duration::from_millis(50) {
         return Err("the interval must be at least 50ms".to_owned());
     }
     Ok(interval)
 }
 
-/// Runs the command line; the process exit code.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Some(Command::Scenarios { show: None }) => list_scenarios(),
-        Some(Command::Scenarios { show: Some(name) }) => show_scenario(&name),
-        Some(Command::Run { scenario, headless, run_for, view }) => {
-            if headless || run_for.is_some() {
-                crate::headless::run(&scenario, run_for)
-            } else {
-                return tui(TuiTarget::Scenario(scenario), &view);
-            }
-        }
-        #[cfg(feature = "tui")]
-        Some(Command::Attach { pid, view }) => return tui(TuiTarget::Attach(pid), &view),
-        Some(Command::Snapshot { scenario, pid, after, count, interval, format }) => {
-            crate::headless::snapshot(&crate::headless::SnapshotArgs {
-                scenario,
-                pid,
-                after,
-                count,
-                interval,
-                format,
-            })
-        }
-        None => return tui(TuiTarget::Scenario(scenario::DEFAULT.to_owned()), &cli.view),
-    };
-    finish(result)
+/// Output format of `threadscope snapshot` (clap's mirror of
+/// [`threadscope::headless::Format`], which knows nothing of clap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One JSON object per snapshot, one per line.
+    Json,
+    /// A jstack-like dump.
+    Text,
 }
 
-fn finish(result: Result<(), String>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            let _ = writeln!(std::io::stderr(), "threadscope: {message}");
-            ExitCode::FAILURE
+impl From<Format> for threadscope::headless::Format {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Json => Self::Json,
+            Format::Text => Self::Text,
         }
     }
-}
-
-/// What the TUI watches (mirrors `tui::Target`, which exists only with the feature).
-enum TuiTarget {
-    Scenario(String),
-    #[cfg(feature = "tui")]
-    Attach(u32),
-}
-
-#[cfg(feature = "tui")]
-fn tui(target: TuiTarget, view: &ViewArgs) -> ExitCode {
-    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let options = crate::tui::Options {
-        target: match target {
-            TuiTarget::Scenario(name) => crate::tui::Target::Scenario(name),
-            TuiTarget::Attach(pid) => crate::tui::Target::Attach(pid),
-        },
-        interval: view.interval,
-        color: !(view.no_color || no_color_env),
-    };
-    match crate::tui::run(&options) {
-        Ok(code) => ExitCode::from(code),
-        Err(message) => {
-            let _ = writeln!(std::io::stderr(), "threadscope: {message}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Without the TUI, a scenario runs headless, as before the TUI existed.
-#[cfg(not(feature = "tui"))]
-fn tui(target: TuiTarget, _view: &ViewArgs) -> ExitCode {
-    let TuiTarget::Scenario(name) = target;
-    finish(crate::headless::run(&name, None))
-}
-
-fn list_scenarios() -> Result<(), String> {
-    let width = BUILTINS.iter().map(|b| b.name.len()).max().unwrap_or(0);
-    let mut out = std::io::stdout().lock();
-    for builtin in BUILTINS {
-        let scenario = builtin.load(None).map_err(|e| e.to_string())?;
-        let _ = writeln!(out, "{:width$}  {}", builtin.name, scenario.description);
-    }
-    Ok(())
-}
-
-fn show_scenario(name: &str) -> Result<(), String> {
-    let builtin = scenario::builtin(name).ok_or_else(|| unknown_builtin(name))?;
-    let _ = std::io::stdout().lock().write_all(builtin.source.as_bytes());
-    Ok(())
-}
-
-/// "unknown scenario `x`", with the built-ins listed.
-pub(crate) fn unknown_builtin(name: &str) -> String {
-    let names: Vec<&str> = BUILTINS.iter().map(|b| b.name).collect();
-    format!(
-        "unknown scenario `{}` (built-ins: {}; or give a path to a .toml file)",
-        crate::display::sanitize(name),
-        names.join(", ")
-    )
 }

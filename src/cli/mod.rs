@@ -1,0 +1,103 @@
+//! The command line, which belongs to the binary: [`args`] is what clap
+//! parses, and [`main`] hands each command to the library (`headless`,
+//! `tui`, `scenario`). Nothing here is reachable from the library, so a
+//! program that only wants the threading library never compiles clap.
+
+mod args;
+
+use args::{Cli, Command, ViewArgs};
+use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+use threadscope::scenario::{self, BUILTINS, LoadError};
+
+/// Runs the command line; the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Scenarios { show: None }) => list_scenarios(),
+        Some(Command::Scenarios { show: Some(name) }) => show_scenario(&name),
+        Some(Command::Run { scenario, headless, run_for, view }) => {
+            if headless || run_for.is_some() {
+                threadscope::headless::run(&scenario, run_for)
+            } else {
+                return tui(TuiTarget::Scenario(scenario), &view);
+            }
+        }
+        #[cfg(feature = "tui")]
+        Some(Command::Attach { pid, view }) => return tui(TuiTarget::Attach(pid), &view),
+        Some(Command::Snapshot { scenario, pid, after, count, interval, format }) => {
+            threadscope::headless::snapshot(&threadscope::headless::SnapshotArgs {
+                scenario,
+                pid,
+                after,
+                count,
+                interval,
+                format: format.into(),
+            })
+        }
+        None => return tui(TuiTarget::Scenario(scenario::DEFAULT.to_owned()), &cli.view),
+    };
+    finish(result)
+}
+
+fn finish(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            let _ = writeln!(std::io::stderr(), "threadscope: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What the TUI watches (mirrors `tui::Target`, which exists only with the feature).
+enum TuiTarget {
+    Scenario(String),
+    #[cfg(feature = "tui")]
+    Attach(u32),
+}
+
+#[cfg(feature = "tui")]
+fn tui(target: TuiTarget, view: &ViewArgs) -> ExitCode {
+    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let options = threadscope::tui::Options {
+        target: match target {
+            TuiTarget::Scenario(name) => threadscope::tui::Target::Scenario(name),
+            TuiTarget::Attach(pid) => threadscope::tui::Target::Attach(pid),
+        },
+        interval: view.interval,
+        color: !(view.no_color || no_color_env),
+    };
+    match threadscope::tui::run(&options) {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            let _ = writeln!(std::io::stderr(), "threadscope: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Without the TUI, a scenario runs headless, as before the TUI existed.
+#[cfg(not(feature = "tui"))]
+fn tui(target: TuiTarget, _view: &ViewArgs) -> ExitCode {
+    let TuiTarget::Scenario(name) = target;
+    finish(threadscope::headless::run(&name, None))
+}
+
+fn list_scenarios() -> Result<(), String> {
+    let width = BUILTINS.iter().map(|b| b.name.len()).max().unwrap_or(0);
+    let mut out = std::io::stdout().lock();
+    for builtin in BUILTINS {
+        let scenario = builtin.load(None).map_err(|e| e.to_string())?;
+        let _ = writeln!(out, "{:width$}  {}", builtin.name, scenario.description);
+    }
+    Ok(())
+}
+
+fn show_scenario(name: &str) -> Result<(), String> {
+    let builtin =
+        scenario::builtin(name).ok_or_else(|| LoadError::Unknown { name: name.to_owned() }.to_string())?;
+    let _ = std::io::stdout().lock().write_all(builtin.source.as_bytes());
+    Ok(())
+}
