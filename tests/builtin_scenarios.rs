@@ -181,9 +181,9 @@ fn event_cancellation_has_waiters_on_the_cancel_event() {
     let (running, registry) = start("event-cancellation");
     wait_for_snapshot(&registry, |s| {
         s.primitive_named("cancel").is_some_and(|e| !e.waiters.is_empty())
-            && s.threads
-                .iter()
-                .any(|t| t.waiting_on.as_ref().is_some_and(|w| w.kind == "event" && w.name == "cancel"))
+            && s.threads.iter().any(|t| {
+                t.waiting_on.as_ref().is_some_and(|w| w.kind.label() == "event" && w.name == "cancel")
+            })
     });
     stop_cleanly(running);
 }

@@ -42,7 +42,7 @@ fn p29_a_lock_is_not_reentrant() {
     });
     let snapshot = wait_for_state(&registry, "reacquirer", ThreadState::Waiting);
     let waiting = snapshot.thread("reacquirer").unwrap().waiting_on.clone().unwrap();
-    assert_eq!((waiting.kind.as_str(), waiting.name.as_str()), ("lock", "twice"));
+    assert_eq!((waiting.kind.label(), waiting.name.as_str()), ("lock", "twice"));
     assert_eq!(waiting.holders[0].name, "reacquirer", "it waits on a lock it holds itself");
     lock.release().unwrap();
     t.join().unwrap();

@@ -428,7 +428,8 @@ fn p77_shutdown_wait_no_wait_and_cancel() {
     eventually("closer to wait for a worker", || {
         let snapshot = registry.snapshot();
         let closer = snapshot.thread("closer")?;
-        (closer.state == ThreadState::Waiting && closer.waiting_on.as_ref()?.kind == "join").then_some(())
+        (closer.state == ThreadState::Waiting && closer.waiting_on.as_ref()?.kind.label() == "join")
+            .then_some(())
     });
     gate.open(5);
     assert!(rx.recv().unwrap(), "shutdown(wait=True) returned before the work was done");

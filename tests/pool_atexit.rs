@@ -33,7 +33,7 @@ fn shutdown_finishes_queued_work_and_ends_every_worker() {
         eventually("shutdown() to join a worker", || {
             let snapshot = Registry::global().snapshot();
             let me = snapshot.thread_by_id(me)?;
-            (me.state == ThreadState::Waiting && me.waiting_on.as_ref()?.kind == "join").then_some(())
+            (me.state == ThreadState::Waiting && me.waiting_on.as_ref()?.kind.label() == "join").then_some(())
         });
         for _ in 0..4 {
             gate.put(()).unwrap();

@@ -28,7 +28,7 @@ fn a_consumer_on_an_empty_queue_waits_on_it_to_get() {
     };
     let seen = blocked_in(&registry, "consumer", "get");
     let waiting = seen.waiting_on.unwrap();
-    assert_eq!((waiting.kind.as_str(), waiting.name.as_str()), ("queue", "jobs"));
+    assert_eq!((waiting.kind.label(), waiting.name.as_str()), ("queue", "jobs"));
     let snapshot = registry.snapshot();
     let queue = snapshot.primitive_named("jobs").unwrap();
     assert_eq!(queue.kind, PrimitiveKind::Queue);
@@ -102,7 +102,7 @@ fn a_result_waiter_points_at_the_worker_running_the_future() {
     };
     let seen = blocked_in(&registry, "viewer", "result");
     let waiting = seen.waiting_on.unwrap();
-    assert_eq!((waiting.kind.as_str(), waiting.name.as_str()), ("future", "frame"));
+    assert_eq!((waiting.kind.label(), waiting.name.as_str()), ("future", "frame"));
     assert_eq!(waiting.holders.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(), ["render_0"]);
 
     let snapshot = registry.snapshot();
@@ -180,7 +180,7 @@ fn waiting_on_several_futures_shows_what_is_awaited() {
     eventually("first to wait in a region", || {
         let snapshot = registry.snapshot();
         let waiting = snapshot.thread("first")?.waiting_on.clone()?;
-        (waiting.kind == "region" && waiting.name == "any of 2 futures").then_some(())
+        (waiting.kind.label() == "region" && waiting.name == "any of 2 futures").then_some(())
     });
 
     // All of them: the next one needed.

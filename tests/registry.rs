@@ -43,7 +43,7 @@ fn a_thread_blocked_on_a_held_lock_is_waiting_on_it() {
 
     let blocked = snapshot.thread("Philosopher-1").unwrap();
     let on = blocked.waiting_on.as_ref().unwrap();
-    assert_eq!((on.kind.as_str(), on.name.as_str(), on.role.as_deref()), ("lock", "fork-2", Some("acquire")));
+    assert_eq!((on.kind.label(), on.name.as_str(), on.role.as_deref()), ("lock", "fork-2", Some("acquire")));
     assert_eq!(on.holders.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(), ["Philosopher-3"]);
 
     let fork = snapshot.primitive_named("fork-2").unwrap();
@@ -109,12 +109,13 @@ fn join_sleep_and_declared_regions_are_visible() {
     });
     let snapshot = wait_for_snapshot(&registry, |s| {
         ["joiner", "sleeper"].iter().all(|n| s.thread(n).is_some_and(|t| t.state == ThreadState::Waiting))
-            && s.thread("reader").is_some_and(|t| t.waiting_on.as_ref().is_some_and(|w| w.kind == "lock"))
+            && s.thread("reader")
+                .is_some_and(|t| t.waiting_on.as_ref().is_some_and(|w| w.kind.label() == "lock"))
     });
     let join = snapshot.thread("joiner").unwrap().waiting_on.clone().unwrap();
-    assert_eq!((join.kind.as_str(), join.name.as_str()), ("join", "slow-target"));
+    assert_eq!((join.kind.label(), join.name.as_str()), ("join", "slow-target"));
     let sleep = snapshot.thread("sleeper").unwrap().waiting_on.clone().unwrap();
-    assert_eq!(sleep.kind, "sleep");
+    assert_eq!(sleep.kind.label(), "sleep");
     assert!(sleep.remaining.is_some_and(|r| r > Duration::from_secs(1)));
     gate.release().unwrap();
     let snapshot = wait_for_snapshot(&registry, |s| {
@@ -140,11 +141,11 @@ fn a_nested_wait_restores_the_outer_one() {
         })
     });
     wait_for_snapshot(&registry, |s| {
-        s.thread("nested").and_then(|t| t.waiting_on.as_ref()).is_some_and(|w| w.kind == "lock")
+        s.thread("nested").and_then(|t| t.waiting_on.as_ref()).is_some_and(|w| w.kind.label() == "lock")
     });
     inner_gate.release().unwrap();
     let snapshot = wait_for_snapshot(&registry, |s| {
-        s.thread("nested").and_then(|t| t.waiting_on.as_ref()).is_some_and(|w| w.kind == "region")
+        s.thread("nested").and_then(|t| t.waiting_on.as_ref()).is_some_and(|w| w.kind.label() == "region")
     });
     assert_eq!(snapshot.thread("nested").unwrap().waiting_on.as_ref().unwrap().name, "outer work");
     tx.send(()).unwrap();
@@ -252,7 +253,7 @@ fn rlock_owner_is_the_holder() {
     });
     let snapshot = wait_for_state(&registry, "rwaiter", ThreadState::Waiting);
     let on = snapshot.thread("rwaiter").unwrap().waiting_on.clone().unwrap();
-    assert_eq!((on.kind.as_str(), on.holders[0].name.as_str()), ("rlock", "owner"));
+    assert_eq!((on.kind.label(), on.holders[0].name.as_str()), ("rlock", "owner"));
     tx.send(()).unwrap();
     owner.join().unwrap();
     waiter.join().unwrap();

@@ -30,7 +30,7 @@ fn a_thread_in_event_wait_is_waiting_on_the_event() {
         s.primitive_named("shutdown").is_some_and(|p| p.details["waits"] == 1 && p.waiters.len() == 1)
     });
     assert_eq!(snapshot.thread("Worker-1").unwrap().state, ThreadState::Waiting);
-    assert_eq!(waiting_on(&snapshot, "Worker-1").unwrap().kind, "event");
+    assert_eq!(waiting_on(&snapshot, "Worker-1").unwrap().kind.label(), "event");
     let primitive = snapshot.primitive_named("shutdown").unwrap();
     assert_eq!(primitive.kind, PrimitiveKind::Event);
     assert_eq!(names(&primitive.waiters), ["Worker-1"]);
@@ -60,7 +60,7 @@ fn a_condition_waiter_waits_on_the_condition_then_on_its_lock() {
     });
 
     let snapshot = wait_blocked(&registry, "Consumer-1", "jobs-ready", "wait");
-    assert_eq!(waiting_on(&snapshot, "Consumer-1").unwrap().kind, "condition");
+    assert_eq!(waiting_on(&snapshot, "Consumer-1").unwrap().kind.label(), "condition");
     let primitive = snapshot.primitive_named("jobs-ready").unwrap();
     assert_eq!(primitive.kind, PrimitiveKind::Condition);
     assert_eq!(primitive.related.as_ref().unwrap().name, "jobs-lock");
@@ -125,7 +125,7 @@ fn semaphore_holders_are_the_permit_holders_and_the_blocked_thread_waits_on_it()
 
     let snapshot = wait_blocked(&registry, "Blocked-1", "db-pool", "acquire");
     let on = waiting_on(&snapshot, "Blocked-1").unwrap();
-    assert_eq!(on.kind, "semaphore");
+    assert_eq!(on.kind.label(), "semaphore");
     assert_eq!(names(&on.holders), ["Holder-1", "Holder-2"]);
     let primitive = snapshot.primitive_named("db-pool").unwrap();
     assert_eq!(names(&primitive.holders), ["Holder-1", "Holder-2"]);
@@ -160,7 +160,7 @@ fn barrier_waiters_and_gauges() {
     wait_blocked(&registry, "Party-1", "round", "wait");
     let threads = [first, party("Party-2")];
     let snapshot = wait_blocked(&registry, "Party-2", "round", "wait");
-    assert_eq!(waiting_on(&snapshot, "Party-1").unwrap().kind, "barrier");
+    assert_eq!(waiting_on(&snapshot, "Party-1").unwrap().kind.label(), "barrier");
     let primitive = snapshot.primitive_named("round").unwrap();
     assert_eq!(primitive.kind, PrimitiveKind::Barrier);
     assert_eq!(names(&primitive.waiters), ["Party-1", "Party-2"]);

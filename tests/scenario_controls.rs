@@ -42,7 +42,7 @@ fn every_worker_kind_can_be_spawned_on_a_fitting_primitive() {
     wait_for_snapshot(&registry, |s| {
         s.thread("EventWaiter-1")
             .and_then(|t| t.waiting_on.as_ref())
-            .is_some_and(|w| w.kind == "event" && w.name == "e")
+            .is_some_and(|w| w.kind.label() == "event" && w.name == "e")
             && s.primitive_named("q").is_some_and(|q| q.details["gets"] >= 1)
     });
     running.set_event("e").unwrap();
@@ -75,7 +75,7 @@ fn stopping_one_thread_says_when_it_cannot_be_interrupted() {
     let (mut running, registry) = start("deadlock");
     wait_for_state(&registry, "Transfer-AB", ThreadState::Waiting);
     wait_for_snapshot(&registry, |s| {
-        s.thread("Transfer-AB").and_then(|t| t.waiting_on.as_ref()).is_some_and(|w| w.kind == "lock")
+        s.thread("Transfer-AB").and_then(|t| t.waiting_on.as_ref()).is_some_and(|w| w.kind.label() == "lock")
     });
     match running.stop_thread("Transfer-AB").unwrap() {
         StopThread::CannotStop(why) => assert!(

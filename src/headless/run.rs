@@ -3,7 +3,9 @@
 
 use crate::display::sanitize;
 use crate::scenario::{self, RunningScenario};
-use crate::threading::{Outcome, Registry, RegistrySnapshot, ThreadOrigin, ThreadSnapshot, ThreadState};
+use crate::threading::{
+    Outcome, Registry, RegistrySnapshot, ThreadOrigin, ThreadSnapshot, ThreadState, WaitKind,
+};
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
@@ -111,7 +113,7 @@ fn event_text(thread: &ThreadSnapshot) -> Option<String> {
         ThreadState::Running => "running".to_owned(),
         ThreadState::Waiting => {
             let on = thread.waiting_on.as_ref()?;
-            if on.kind == "sleep" {
+            if on.kind == WaitKind::Sleep {
                 "running".to_owned()
             } else {
                 let held = match on.holders.as_slice() {

@@ -9,7 +9,7 @@ use crate::kernel::{
     KernelSample, KernelThread, SampleOptions, Sampler, SamplerError, ThreadKey, ticks_per_second,
     ticks_to_duration,
 };
-use crate::threading::{PrimitiveKind, Registry, RegistrySnapshot, ThreadSnapshot, ThreadState};
+use crate::threading::{PrimitiveKind, Registry, RegistrySnapshot, ThreadSnapshot, ThreadState, WaitKind};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -257,7 +257,7 @@ impl Inspector {
             daemon: Some(t.daemon),
             state: t.state,
             waiting_on: t.waiting_on.as_ref().map(|w| WaitView {
-                kind: w.kind.clone(),
+                kind: w.kind,
                 name: w.name.clone(),
                 role: w.role.clone(),
                 holder: w.holders.first().map(|h| h.name.clone()),
@@ -339,15 +339,18 @@ fn lint_candidates(threads: &[ThreadView], library: Option<&RegistrySnapshot>) -
                     t.name, k.state
                 ),
             }),
-            (ThreadState::Waiting, 'R') if t.waiting_on.as_ref().is_some_and(|w| w.kind != "sleep") => out
-                .push(Candidate {
+            (ThreadState::Waiting, 'R')
+                if t.waiting_on.as_ref().is_some_and(|w| w.kind != WaitKind::Sleep) =>
+            {
+                out.push(Candidate {
                     kind: LintKind::Spinning,
                     subject: t.key,
                     message: format!(
                         "{} is Waiting in the library but running in the kernel: it spins",
                         t.name
                     ),
-                }),
+                })
+            }
             _ => {}
         }
     }

@@ -4,7 +4,7 @@
 use super::{Deadlock, DisplayName, Lint, NamePattern, NamingFinding};
 use crate::kernel::{Field, LoadAverage};
 use crate::threading::secs;
-use crate::threading::{Outcome, PrimitiveKind, PrimitiveStats, StateTimes, ThreadState};
+use crate::threading::{Outcome, PrimitiveKind, PrimitiveStats, StateTimes, ThreadState, WaitKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -139,8 +139,8 @@ pub struct ThreadView {
 /// What a thread waits on.
 #[derive(Debug, Clone, Serialize)]
 pub struct WaitView {
-    /// "lock", "event", "queue", "join", "sleep", "region"…
-    pub kind: String,
+    /// A primitive's kind, or a join, a sleep, a region ("lock", "join"… in JSON).
+    pub kind: WaitKind,
     /// The primitive's (or joined thread's, or region's) name.
     pub name: String,
     /// How it waits ("acquire", "get", "put"…).

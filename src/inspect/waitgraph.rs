@@ -1,7 +1,7 @@
 //! The wait-for graph — thread → what it waits on → who holds that — and
 //! its cycles, which are deadlocks.
 
-use crate::threading::RegistrySnapshot;
+use crate::threading::{RegistrySnapshot, WaitKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -72,7 +72,7 @@ impl WaitGraph {
             let Some(on) = &t.waiting_on else { continue };
             match on.primitive {
                 Some(id) => graph.edge(node, Node::Primitive(id)),
-                None if on.kind == "join" => {
+                None if on.kind == WaitKind::Join => {
                     for joined in &on.holders {
                         graph.edge(node, Node::Thread(joined.id));
                     }
@@ -238,6 +238,14 @@ mod tests {
     /// (kind, primitive id, holders) of a wait.
     type Waits<'a> = (&'a str, Option<u64>, Vec<(u64, &'a str)>);
 
+    fn wait_kind(word: &str) -> WaitKind {
+        match word {
+            "join" => WaitKind::Join,
+            "semaphore" => WaitKind::Primitive(PrimitiveKind::Semaphore),
+            _ => WaitKind::Primitive(PrimitiveKind::Lock),
+        }
+    }
+
     fn thread(id: u64, name: &str, waits: Option<Waits<'_>>) -> ThreadSnapshot {
         ThreadSnapshot {
             id,
@@ -248,7 +256,7 @@ mod tests {
             origin: ThreadOrigin::Managed,
             state: if waits.is_some() { ThreadState::Waiting } else { ThreadState::Running },
             waiting_on: waits.map(|(kind, primitive, holders)| WaitSnapshot {
-                kind: kind.to_owned(),
+                kind: wait_kind(kind),
                 name: String::new(),
                 role: None,
                 primitive,

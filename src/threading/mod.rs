@@ -79,7 +79,7 @@ pub use queue::{BaseQueue, LifoQueue, PriorityQueue, PutError, Queue};
 pub use registry::{
     Outcome, PrimitiveKind, PrimitiveRecord, PrimitiveRef, PrimitiveSnapshot, PrimitiveStats, Registry,
     RegistrySnapshot, Retention, StateTimes, ThreadOrigin, ThreadRecord, ThreadRef, ThreadSnapshot,
-    ThreadState, WaitSnapshot,
+    ThreadState, WaitKind, WaitSnapshot,
 };
 pub use sync::{
     Barrier, BoundedSemaphore, Condition, ConditionGuard, ConditionLock, Event, Lock, LockGuard, Lockable,

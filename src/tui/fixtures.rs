@@ -13,7 +13,7 @@ use crate::inspect::{
     ThreadView, WaitView,
 };
 use crate::kernel::{Field, LoadAverage};
-use crate::threading::{Outcome, PrimitiveKind, PrimitiveStats, StateTimes, ThreadState};
+use crate::threading::{Outcome, PrimitiveKind, PrimitiveStats, StateTimes, ThreadState, WaitKind};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -46,7 +46,7 @@ struct Spec<'a> {
     name: &'a str,
     state: ThreadState,
     daemon: bool,
-    waiting_on: Option<(&'a str, &'a str, Option<&'a str>, f64)>,
+    waiting_on: Option<(WaitKind, &'a str, Option<&'a str>, f64)>,
     holds: &'a [&'a str],
 }
 
@@ -68,7 +68,7 @@ fn thread(spec: &Spec<'_>) -> ThreadView {
         daemon: Some(spec.daemon),
         state: spec.state,
         waiting_on: spec.waiting_on.map(|(kind, name, holder, waited)| WaitView {
-            kind: kind.to_owned(),
+            kind,
             name: name.to_owned(),
             role: None,
             holder: holder.map(str::to_owned),
@@ -123,7 +123,12 @@ pub fn snapshot(extra: usize) -> Snapshot {
             name: "Philosopher-0",
             state: Waiting,
             daemon: true,
-            waiting_on: Some(("lock", "fork-1", Some("Philosopher-1"), 3.2)),
+            waiting_on: Some((
+                WaitKind::Primitive(PrimitiveKind::Lock),
+                "fork-1",
+                Some("Philosopher-1"),
+                3.2,
+            )),
             holds: &["fork-0"],
         },
         Spec {
@@ -131,7 +136,12 @@ pub fn snapshot(extra: usize) -> Snapshot {
             name: "Philosopher-1",
             state: Waiting,
             daemon: true,
-            waiting_on: Some(("lock", "fork-0", Some("Philosopher-0"), 3.1)),
+            waiting_on: Some((
+                WaitKind::Primitive(PrimitiveKind::Lock),
+                "fork-0",
+                Some("Philosopher-0"),
+                3.1,
+            )),
             holds: &["fork-1"],
         },
         Spec {
@@ -139,7 +149,7 @@ pub fn snapshot(extra: usize) -> Snapshot {
             name: "Lock-Holder",
             state: Waiting,
             daemon: false,
-            waiting_on: Some(("sleep", "sleep", None, 0.4)),
+            waiting_on: Some((WaitKind::Sleep, "sleep", None, 0.4)),
             holds: &["config"],
         },
         Spec {
@@ -147,7 +157,7 @@ pub fn snapshot(extra: usize) -> Snapshot {
             name: "Config-Reader-1",
             state: Waiting,
             daemon: false,
-            waiting_on: Some(("lock", "config", Some("Lock-Holder"), 1.2)),
+            waiting_on: Some((WaitKind::Primitive(PrimitiveKind::Lock), "config", Some("Lock-Holder"), 1.2)),
             holds: &[],
         },
         Spec { key: 5, name: "Config-Reader-2", state: Running, daemon: false, waiting_on: None, holds: &[] },
@@ -156,7 +166,7 @@ pub fn snapshot(extra: usize) -> Snapshot {
             name: "Producer",
             state: Waiting,
             daemon: false,
-            waiting_on: Some(("queue", "jobs", None, 0.2)),
+            waiting_on: Some((WaitKind::Primitive(PrimitiveKind::Queue), "jobs", None, 0.2)),
             holds: &[],
         },
         Spec { key: 7, name: "Late-Starter", state: Created, daemon: false, waiting_on: None, holds: &[] },
@@ -165,7 +175,7 @@ pub fn snapshot(extra: usize) -> Snapshot {
             name: "Housekeeper",
             state: Waiting,
             daemon: true,
-            waiting_on: Some(("sleep", "sleep", None, 4.0)),
+            waiting_on: Some((WaitKind::Sleep, "sleep", None, 4.0)),
             holds: &[],
         },
         Spec {
@@ -198,7 +208,7 @@ pub fn snapshot(extra: usize) -> Snapshot {
             name: &name,
             state: Waiting,
             daemon: true,
-            waiting_on: Some(("sleep", "sleep", None, 0.5)),
+            waiting_on: Some((WaitKind::Sleep, "sleep", None, 0.5)),
             holds: &[],
         });
         if i % 3 == 0 {

@@ -4,7 +4,7 @@
 
 use crate::display::sanitize;
 use crate::inspect::{Origin, PrimitiveView, ThreadView};
-use crate::threading::{Outcome, ThreadState};
+use crate::threading::{Outcome, ThreadState, WaitKind};
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -104,16 +104,16 @@ pub fn wchan(t: &ThreadView) -> Option<String> {
 pub fn waits_on<'a>(t: &ThreadView, primitive: impl Fn(&str) -> Option<&'a PrimitiveView>) -> String {
     let Some(w) = &t.waiting_on else { return String::new() };
     let mut out = String::new();
-    match w.kind.as_str() {
-        "sleep" => out.push_str("sleep"),
+    match w.kind {
+        WaitKind::Sleep => out.push_str("sleep"),
         kind => {
-            let _ = write!(out, "{} {}", safe(kind), safe(&w.name));
+            let _ = write!(out, "{kind} {}", safe(&w.name));
         }
     }
     if let Some(role) = w.role.as_deref().filter(|r| !matches!(*r, "acquire" | "wait" | "join")) {
         let _ = write!(out, " ({})", safe(role));
     }
-    if !w.holders.is_empty() && w.kind != "join" {
+    if !w.holders.is_empty() && w.kind != WaitKind::Join {
         let names: Vec<Cow<'_, str>> = w.holders.iter().map(|h| safe(h)).collect();
         let _ = write!(out, " ← held by {}", names.join(", "));
         if let Some(held) = primitive(&w.name).and_then(|p| p.stats.held_for) {
@@ -140,7 +140,7 @@ pub fn haystack(t: &ThreadView) -> String {
     }
     let _ = write!(out, " {}", state_word(t.state).to_lowercase());
     if let Some(w) = &t.waiting_on {
-        let _ = write!(out, " {} {}", w.kind.to_lowercase(), safe(&w.name).to_lowercase());
+        let _ = write!(out, " {} {}", w.kind, safe(&w.name).to_lowercase());
     }
     out.push(' ');
     out.push_str(origin_word(t.origin));

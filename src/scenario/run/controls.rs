@@ -5,7 +5,7 @@ use super::workers::WorkerKind;
 use super::{RunningScenario, make_member};
 use crate::scenario::target::Target;
 use crate::scenario::target::class::{Events, Lockables};
-use crate::threading::{Error, PrimitiveKind, Result, Thread, ThreadState};
+use crate::threading::{Error, PrimitiveKind, Result, Thread, ThreadState, WaitKind};
 
 /// What [`RunningScenario::stop_thread`] achieved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +67,7 @@ impl RunningScenario {
         let snapshot = self.registry.snapshot();
         let blocked = snapshot.thread_by_id(member.thread.id()).filter(|t| t.state == ThreadState::Waiting).and_then(|t| {
             let w = t.waiting_on.as_ref()?;
-            (w.kind != "sleep").then(|| {
+            (w.kind != WaitKind::Sleep).then(|| {
                 let held = w.holders.first().map(|h| format!(" held by {}", h.name)).unwrap_or_default();
                 format!(
                     "{} is blocked in {} of {} {}{held}; asked to stop once that returns (a plain blocking call cannot be interrupted, in Python neither)",

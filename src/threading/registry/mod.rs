@@ -11,7 +11,7 @@ mod thread_record;
 
 pub use primitive_record::{PrimitiveKind, PrimitiveRecord, PrimitiveStats};
 pub use snapshot::{
-    PrimitiveRef, PrimitiveSnapshot, RegistrySnapshot, ThreadRef, ThreadSnapshot, WaitSnapshot,
+    PrimitiveRef, PrimitiveSnapshot, RegistrySnapshot, ThreadRef, ThreadSnapshot, WaitKind, WaitSnapshot,
 };
 pub(crate) use thread_record::WaitTarget;
 pub use thread_record::{Outcome, StateTimes, ThreadOrigin, ThreadRecord, ThreadState};
@@ -370,8 +370,8 @@ fn wait_snapshot(
     primitive: &dyn Fn(u64) -> Option<Arc<PrimitiveRecord>>,
 ) -> WaitSnapshot {
     let waited = now.saturating_duration_since(since);
-    let snapshot = |kind: &str, name: String| WaitSnapshot {
-        kind: kind.to_owned(),
+    let snapshot = |kind: WaitKind, name: String| WaitSnapshot {
+        kind,
         name,
         role: None,
         primitive: None,
@@ -387,18 +387,18 @@ fn wait_snapshot(
                 primitive: Some(*id),
                 holders: record.iter().flat_map(|r| r.holders()).map(thread_ref).collect(),
                 ..snapshot(
-                    kind.label(),
+                    WaitKind::Primitive(*kind),
                     record.map_or_else(|| format!("{}#{id}", kind.label()), |r| r.display_name()),
                 )
             }
         }
         WaitTarget::Join { thread } => {
-            WaitSnapshot { holders: vec![thread_ref(thread.id)], ..snapshot("join", thread.name()) }
+            WaitSnapshot { holders: vec![thread_ref(thread.id)], ..snapshot(WaitKind::Join, thread.name()) }
         }
         WaitTarget::Sleep { until } => WaitSnapshot {
             remaining: until.map(|u| u.saturating_duration_since(now)),
-            ..snapshot("sleep", "sleep".to_owned())
+            ..snapshot(WaitKind::Sleep, "sleep".to_owned())
         },
-        WaitTarget::Region { label } => snapshot("region", label.to_string()),
+        WaitTarget::Region { label } => snapshot(WaitKind::Region, label.to_string()),
     }
 }

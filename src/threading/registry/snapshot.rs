@@ -87,11 +87,58 @@ pub struct ThreadSnapshot {
     pub outcome: Option<Outcome>,
 }
 
+/// What kind of thing a thread waits on: a primitive of some kind, another
+/// thread's end, a sleep, or a region the program declared.
+///
+/// In JSON it is the word a person would use (`"lock"`, `"bounded
+/// semaphore"`, `"join"`, `"sleep"`, `"region"`), as it always was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WaitKind {
+    /// A primitive of this kind.
+    Primitive(PrimitiveKind),
+    /// `join()` of another thread.
+    Join,
+    /// `threading::sleep`.
+    Sleep,
+    /// A user-declared blocking region (`threading::blocking`).
+    Region,
+}
+
+impl WaitKind {
+    /// The word a person would use: the primitive's label, or "join",
+    /// "sleep", "region".
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Primitive(kind) => kind.label(),
+            Self::Join => "join",
+            Self::Sleep => "sleep",
+            Self::Region => "region",
+        }
+    }
+
+    /// True for a primitive of any kind.
+    pub fn is_primitive(self) -> bool {
+        matches!(self, Self::Primitive(_))
+    }
+}
+
+impl std::fmt::Display for WaitKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl Serialize for WaitKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.label())
+    }
+}
+
 /// What a waiting thread waits on, resolved to names.
 #[derive(Clone, Debug, Serialize)]
 pub struct WaitSnapshot {
-    /// "lock", "rlock", "join", "sleep", "region", "event"…
-    pub kind: String,
+    /// A primitive's kind, or a join, a sleep, a region.
+    pub kind: WaitKind,
     /// The primitive or region or thread name.
     pub name: String,
     /// How it waits on a primitive ("acquire", "get", "put", "wait"…).

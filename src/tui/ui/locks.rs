@@ -5,7 +5,7 @@ use super::super::app::App;
 use super::super::words::{fit, human, safe};
 use super::scrolled_lines;
 use crate::inspect::{PrimitiveView, Snapshot};
-use crate::threading::ThreadState;
+use crate::threading::{ThreadState, WaitKind};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -58,7 +58,7 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
     let mut any = false;
     for t in snapshot.threads.iter().filter(|t| t.state == ThreadState::Waiting) {
         let Some(w) = &t.waiting_on else { continue };
-        if w.kind == "sleep" {
+        if w.kind == WaitKind::Sleep {
             continue;
         }
         any = true;
@@ -69,16 +69,20 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
             Span::styled(t.name.to_string(), if cycle { theme.cycle() } else { theme.state(t.state) }),
             Span::styled(format!(" ──{}──▶ ", safe(w.role.as_deref().unwrap_or("waits"))), edge),
             Span::styled(
-                format!("{} {}", safe(&w.kind), safe(&w.name)),
+                format!("{} {}", w.kind, safe(&w.name)),
                 if cycle { theme.cycle() } else { Style::new() },
             ),
         ];
         match w.holders.as_slice() {
             [] => spans.push(Span::styled("  (nobody holds it)", theme.dim())),
             holders => {
-                let verb = if w.kind == "join" { " ──until it ends" } else { " ──held by──▶ " };
+                let verb = if w.kind == WaitKind::Join {
+                    " ──until it ends"
+                } else {
+                    " ──held by──▶ "
+                };
                 spans.push(Span::styled(verb, edge));
-                if w.kind != "join" {
+                if w.kind != WaitKind::Join {
                     let names: Vec<String> = holders.iter().map(|h| safe(h).into_owned()).collect();
                     spans.push(Span::styled(
                         names.join(", "),
