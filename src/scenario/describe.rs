@@ -1,6 +1,7 @@
 //! Steps in words, for progress displays: `acquire fork-2`, `sleep 50ms±20ms`.
 
 use super::model::{AcquireMode, Scenario, Step, Times, Wait};
+use crate::display::human;
 use std::time::Duration;
 
 /// A step as a person would say it.
@@ -58,30 +59,5 @@ fn wait_text(wait: Wait) -> String {
         human(wait.base)
     } else {
         format!("{}±{}", human(wait.base), human(wait.jitter))
-    }
-}
-
-/// `1.5s`, `250ms`, `80us`.
-pub fn human(d: Duration) -> String {
-    if d >= Duration::from_secs(1) {
-        let s = d.as_secs_f64();
-        if s.fract() == 0.0 { format!("{s:.0}s") } else { format!("{s:.1}s") }
-    } else if d >= Duration::from_millis(1) {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{}us", d.as_micros())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(human(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(human(Duration::from_secs(2)), "2s");
-        assert_eq!(human(Duration::from_millis(250)), "250ms");
-        assert_eq!(human(Duration::from_micros(80)), "80us");
     }
 }

@@ -21,7 +21,7 @@ pub mod units;
 mod validate;
 
 pub use builtins::{BUILTINS, Builtin, DEFAULT, builtin};
-pub use describe::{describe, human};
+pub use describe::describe;
 pub use error::{ScenarioError, line_column};
 pub use load::{LoadError, load};
 pub use model::{

@@ -38,19 +38,8 @@ pub fn ident_hex(ident: Option<u64>) -> String {
     ident.map_or_else(String::new, |i| format!("{i:x}"))
 }
 
-/// A duration the way people read it: `850 ms`, `1.2 s`, `3m05s`, `2h04m`.
-pub fn human(d: Duration) -> String {
-    let secs = d.as_secs_f64();
-    if secs < 1.0 {
-        format!("{} ms", d.as_millis())
-    } else if secs < 60.0 {
-        format!("{secs:.1} s")
-    } else if secs < 3600.0 {
-        format!("{}m{:02}s", d.as_secs() / 60, d.as_secs() % 60)
-    } else {
-        format!("{}h{:02}m", d.as_secs() / 3600, d.as_secs() / 60 % 60)
-    }
-}
+/// The one duration format, shared with the text dump.
+pub use crate::display::human;
 
 /// `h:mm:ss`, for the header's uptime.
 pub fn clock(d: Duration) -> String {

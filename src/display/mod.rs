@@ -7,6 +7,10 @@
 //! escape sequence), DEL, bidirectional overrides and isolates, and
 //! zero-width characters, each shown as `\u{…}` (or `\n`, `\t`, `\e`).
 
+mod duration;
+
+pub use duration::human;
+
 use std::borrow::Cow;
 
 /// True for characters that must not reach a terminal as themselves.
