@@ -397,6 +397,21 @@ impl Thread {
         Ok(())
     }
 
+    /// Ends the run of a thread the library did not start (the main thread
+    /// at [`shutdown`](super::shutdown)): the record says Terminated and
+    /// joiners return. Its OS thread goes on; its later waits leave the
+    /// record as it is.
+    pub(crate) fn mark_stopped(&self) {
+        let mut lifecycle = self.inner.lifecycle.lock();
+        if lifecycle.done {
+            return;
+        }
+        let ended = self.inner.record.terminate(Outcome::Returned);
+        self.inner.registry.thread_ended(self.inner.record.id, ended);
+        lifecycle.done = true;
+        self.inner.changed.notify_all();
+    }
+
     /// Collects the finished OS thread, so its TID is gone once join returns.
     fn reap(&self) {
         let handle = self.inner.handle.lock().take();
