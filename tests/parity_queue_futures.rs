@@ -465,6 +465,51 @@ fn p77_shutdown_wait_no_wait_and_cancel() {
     assert_eq!(futures[3].result().unwrap_err().kind(), ErrorKind::CancelledError);
 }
 
+/// CPython's `test_cancel_futures`: tasks that the started workers have
+/// already taken run even when `shutdown(cancel_futures=True)` comes right
+/// after the submits; the rest are cancelled.
+#[test]
+fn p77_cancel_futures_right_after_submitting_runs_what_workers_took() {
+    let registry = Registry::new();
+    let gate = Gate::new();
+    let (tx, rx) = mpsc::channel();
+    // Submits and shuts down in one thread, with nothing in between.
+    let closer = {
+        let (pool_registry, gate) = (registry.clone(), gate.pass());
+        spawn_in(&registry, "closer", move || {
+            let pool = ThreadPoolExecutor::builder().max_workers(5).registry(&pool_registry).build().unwrap();
+            let futures: Vec<Future<usize>> = (0..50)
+                .map(|i| {
+                    let gate = gate.clone();
+                    pool.submit(move || {
+                        gate.wait();
+                        i
+                    })
+                    .unwrap()
+                })
+                .collect();
+            pool.shutdown(true, true);
+            tx.send(futures).unwrap();
+        })
+    };
+    // Let the held tasks go once shutdown has cancelled and waits for workers
+    // (or has returned, when nothing ran).
+    eventually("closer to wait for a worker or finish", || {
+        let snapshot = registry.snapshot();
+        let closer = snapshot.thread("closer")?;
+        let joining = closer.state == ThreadState::Waiting && closer.waiting_on.as_ref()?.kind == "join";
+        (joining || closer.state == ThreadState::Terminated).then_some(())
+    });
+    gate.open(50);
+    let futures = rx.recv().unwrap();
+    closer.join().unwrap();
+
+    let (cancelled, ran): (Vec<_>, Vec<_>) = futures.iter().partition(|f| f.cancelled());
+    let ran: Vec<usize> = ran.iter().map(|f| f.result().unwrap()).collect();
+    assert_eq!(ran, [0, 1, 2, 3, 4], "each of the 5 workers ran the task it was started for");
+    assert_eq!(cancelled.len(), 45);
+}
+
 #[test]
 fn p78_initializer_failure_breaks_the_pool() {
     let broken = "BrokenThreadPool: A thread initializer failed, the thread pool is not usable anymore";
