@@ -712,6 +712,33 @@ fn p83_as_completed() {
     assert_eq!(&order[2..], [3, 2]);
 }
 
+/// bpo-14406: `as_completed` lets go of each future as it yields it, so a
+/// future the caller drops is freed while the iterator lives on.
+#[test]
+fn p83_as_completed_keeps_no_yielded_future_alive() {
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let registry = Registry::new();
+    let (done, pending) = (Future::with_registry(&registry), Future::with_registry(&registry));
+    done.set_result(Counted(dropped.clone())).unwrap();
+    let mut completed = as_completed([done, pending.clone()], None).unwrap();
+
+    let first = completed.next().unwrap().unwrap();
+    drop(first);
+    assert_eq!(dropped.load(Ordering::SeqCst), 1, "the iterator still holds the yielded future");
+
+    pending.set_result(Counted(dropped.clone())).unwrap();
+    assert_eq!(completed.next().unwrap().unwrap(), pending);
+    drop(pending);
+    assert_eq!(dropped.load(Ordering::SeqCst), 2, "the iterator still holds the last future");
+    assert!(completed.next().is_none());
+}
+
 #[test]
 fn p84_wait() {
     let registry = Registry::new();
