@@ -87,6 +87,10 @@ impl Drop for ThreadInner {
 /// - The target is a closure or a [`Run`] object; its return value is dropped.
 /// - A panic in the target is Python's uncaught exception: it goes to the
 ///   [`excepthook`](super::excepthook()) and the outcome records it.
+/// - `start()` returns without waiting for the new thread to run (Python's
+///   waits for it), which keeps a start cheap. `ident()` and `native_id()`
+///   wait for it instead, so after `start()` they are set, as in Python;
+///   the registry record may show no native id for a moment.
 #[derive(Clone)]
 pub struct Thread {
     inner: Arc<ThreadInner>,
