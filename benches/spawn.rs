@@ -1,10 +1,16 @@
 //! Thread start+join against std's spawn+join, in one run.
+//! `std_named_handshake` is what CPython's contract, a `start()` that
+//! returns once the new thread runs, would add: std with a name plus a
+//! park/unpark hand-shake (docs/benchmarks.md).
 //!
-//! `cargo bench --bench spawn`
+//! `cargo bench --bench spawn`; `SPAWN_INTERLEAVED=1 cargo bench --bench spawn`
+//! for the same comparison in alternating blocks (see `interleaved`).
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use criterion::{Criterion, criterion_group, criterion_main};
-use std::time::Duration;
+use criterion::{Criterion, criterion_group};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 use threadscope::threading::{Registry, Thread};
 
 fn spawn_join(c: &mut Criterion) {
@@ -22,10 +28,32 @@ fn spawn_join(c: &mut Criterion) {
     });
     // For context: std setting a name pays the same prctl(PR_SET_NAME) that
     // every threadscope thread pays to put its name in the kernel.
-    group.bench_function("std_named", |b| {
-        b.iter(|| std::thread::Builder::new().name("bench".into()).spawn(|| ()).unwrap().join().unwrap())
-    });
+    group.bench_function("std_named", |b| b.iter(std_named));
+    group.bench_function("std_named_handshake", |b| b.iter(std_named_handshake));
     group.finish();
+}
+
+fn std_named() {
+    std::thread::Builder::new().name("bench".into()).spawn(|| ()).unwrap().join().unwrap()
+}
+
+/// What a `start()` that waits for the new thread to run would add: the
+/// cheapest such wait, a park on the starter's own parker (a futex; no
+/// allocation but this bench's flag), unparked by the new thread.
+fn std_named_handshake() {
+    let running = Arc::new(AtomicBool::new(false));
+    let (flag, starter) = (running.clone(), std::thread::current());
+    let handle = std::thread::Builder::new()
+        .name("bench".into())
+        .spawn(move || {
+            flag.store(true, Ordering::Release);
+            starter.unpark();
+        })
+        .unwrap();
+    while !running.load(Ordering::Acquire) {
+        std::thread::park();
+    }
+    handle.join().unwrap()
 }
 
 fn config() -> Criterion {
@@ -33,4 +61,47 @@ fn config() -> Criterion {
 }
 
 criterion_group! { name = benches; config = config(); targets = spawn_join }
-criterion_main!(benches);
+
+/// `SPAWN_INTERLEAVED=1 cargo bench --bench spawn`: the same variants in
+/// alternating blocks of 200, medians of 40 blocks each. On a machine shared
+/// with other builds, load drifts between criterion's back-to-back groups
+/// by more than the differences measured; interleaving cancels the drift.
+fn interleaved() {
+    let registry = Registry::new();
+    let threadscope = || {
+        let t = Thread::builder().name("bench").registry(&registry).target(|| ());
+        t.start().unwrap();
+        t.join().unwrap();
+    };
+    let variants: [(&str, &dyn Fn()); 4] = [
+        ("std", &|| std::thread::Builder::new().spawn(|| ()).unwrap().join().unwrap()),
+        ("std_named", &std_named),
+        ("std_named_handshake", &std_named_handshake),
+        ("threadscope", &threadscope),
+    ];
+    const BLOCK: u32 = 200;
+    let mut blocks: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for _ in 0..40 {
+        for ((_, run), times) in variants.iter().zip(&mut blocks) {
+            let start = Instant::now();
+            (0..BLOCK).for_each(|_| run());
+            times.push(start.elapsed().as_secs_f64() * 1e6 / f64::from(BLOCK));
+        }
+    }
+    for ((name, _), times) in variants.iter().zip(&mut blocks) {
+        times.sort_by(f64::total_cmp);
+        println!(
+            "spawn_join/{name:20} median {:5.1} µs, quartiles [{:5.1}, {:5.1}]",
+            times[20], times[10], times[30]
+        );
+    }
+}
+
+fn main() {
+    if std::env::var_os("SPAWN_INTERLEAVED").is_some() {
+        interleaved();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -466,6 +466,52 @@ fn p77_shutdown_wait_no_wait_and_cancel() {
     assert_eq!(futures[3].result().unwrap_err().kind(), ErrorKind::CancelledError);
 }
 
+/// CPython's `test_cancel_futures`: tasks that the started workers have
+/// already taken run even when `shutdown(cancel_futures=True)` comes right
+/// after the submits; the rest are cancelled.
+#[test]
+fn p77_cancel_futures_right_after_submitting_runs_what_workers_took() {
+    let registry = Registry::new();
+    let gate = Gate::new();
+    let (tx, rx) = mpsc::channel();
+    // Submits and shuts down in one thread, with nothing in between.
+    let closer = {
+        let (pool_registry, gate) = (registry.clone(), gate.pass());
+        spawn_in(&registry, "closer", move || {
+            let pool = ThreadPoolExecutor::builder().max_workers(5).registry(&pool_registry).build().unwrap();
+            let futures: Vec<Future<usize>> = (0..50)
+                .map(|i| {
+                    let gate = gate.clone();
+                    pool.submit(move || {
+                        gate.wait();
+                        i
+                    })
+                    .unwrap()
+                })
+                .collect();
+            pool.shutdown(true, true);
+            tx.send(futures).unwrap();
+        })
+    };
+    // Let the held tasks go once shutdown has cancelled and waits for workers
+    // (or has returned, when nothing ran).
+    eventually("closer to wait for a worker or finish", || {
+        let snapshot = registry.snapshot();
+        let closer = snapshot.thread("closer")?;
+        let joining =
+            closer.state == ThreadState::Waiting && closer.waiting_on.as_ref()?.kind.label() == "join";
+        (joining || closer.state == ThreadState::Terminated).then_some(())
+    });
+    gate.open(50);
+    let futures = rx.recv().unwrap();
+    closer.join().unwrap();
+
+    let (cancelled, ran): (Vec<_>, Vec<_>) = futures.iter().partition(|f| f.cancelled());
+    let ran: Vec<usize> = ran.iter().map(|f| f.result().unwrap()).collect();
+    assert_eq!(ran, [0, 1, 2, 3, 4], "each of the 5 workers ran the task it was started for");
+    assert_eq!(cancelled.len(), 45);
+}
+
 #[test]
 fn p78_initializer_failure_breaks_the_pool() {
     let broken = "BrokenThreadPool: A thread initializer failed, the thread pool is not usable anymore";
@@ -666,6 +712,33 @@ fn p83_as_completed() {
     futures[2].set_result(2).unwrap();
     let order: Vec<i32> = completed.map(|f| f.unwrap().result().unwrap()).collect();
     assert_eq!(&order[2..], [3, 2]);
+}
+
+/// bpo-14406: `as_completed` lets go of each future as it yields it, so a
+/// future the caller drops is freed while the iterator lives on.
+#[test]
+fn p83_as_completed_keeps_no_yielded_future_alive() {
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let registry = Registry::new();
+    let (done, pending) = (Future::with_registry(&registry), Future::with_registry(&registry));
+    done.set_result(Counted(dropped.clone())).unwrap();
+    let mut completed = as_completed([done, pending.clone()], None).unwrap();
+
+    let first = completed.next().unwrap().unwrap();
+    drop(first);
+    assert_eq!(dropped.load(Ordering::SeqCst), 1, "the iterator still holds the yielded future");
+
+    pending.set_result(Counted(dropped.clone())).unwrap();
+    assert_eq!(completed.next().unwrap().unwrap(), pending);
+    drop(pending);
+    assert_eq!(dropped.load(Ordering::SeqCst), 2, "the iterator still holds the last future");
+    assert!(completed.next().is_none());
 }
 
 #[test]

@@ -106,10 +106,18 @@ pub fn interrupt_main(signum: i32) -> Result<()> {
 /// (their cleanup does not run). Python does this at interpreter exit;
 /// call it at the end of `main`, or hold a [`ShutdownGuard`].
 ///
+/// Called from the main thread, it first marks the main thread stopped,
+/// as CPython's `threading._shutdown` does: from then on
+/// `main_thread().is_alive()` is false and a thread joining it returns,
+/// instead of the process waiting for that thread for ever.
+///
 /// Threads started while waiting are waited for too.
 pub fn shutdown() {
     run_atexit_hooks();
     let me = current_thread();
+    if me.record().origin == ThreadOrigin::Main {
+        me.mark_stopped();
+    }
     loop {
         let pending: Vec<Thread> = Registry::global()
             .enumerate()

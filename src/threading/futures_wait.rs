@@ -249,7 +249,9 @@ where
     let done = install(&futures, &waiter);
     let ready = done.iter().enumerate().filter(|&(_, &d)| d).map(|(i, _)| i).collect();
     let pending = done.iter().filter(|&&d| !d).count();
-    Ok(AsCompleted { futures, waiter, ready, done, pending, deadline, ended: false })
+    let total = futures.len();
+    let futures = futures.into_iter().map(Some).collect();
+    Ok(AsCompleted { futures, total, waiter, ready, done, pending, deadline, ended: false })
 }
 
 /// The iterator [`as_completed`] returns; yields `Ok(future)` as each one
@@ -273,9 +275,13 @@ where
 ///
 /// Python's generator raises `TimeoutError`; this iterator yields it, then
 /// ends. Dropping it early unregisters it from the futures, as closing the
-/// generator does.
+/// generator does. As in Python (bpo-14406), it lets go of each future as
+/// it yields it, so a future the caller drops is freed at once.
 pub struct AsCompleted<T> {
-    futures: Vec<Future<T>>,
+    /// By index in the caller's list; a yielded future is taken out, so the
+    /// iterator never keeps one (and its result) alive for the caller.
+    futures: Vec<Option<Future<T>>>,
+    total: usize,
     waiter: Arc<Waiter>,
     ready: VecDeque<usize>,
     done: Vec<bool>,
@@ -290,18 +296,23 @@ impl<T> Iterator for AsCompleted<T> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(index) = self.ready.pop_front() {
-                return Some(Ok(self.futures[index].clone()));
+                // A done future has already dropped its waiters: nothing to unregister.
+                if let Some(future) = self.futures[index].take() {
+                    return Some(Ok(future));
+                }
+                continue;
             }
             if self.pending == 0 || self.ended {
                 return None;
             }
             if self.deadline.is_some_and(|d| Instant::now() >= d) {
                 self.ended = true;
-                let message = format!("{} (of {}) futures unfinished", self.pending, self.futures.len());
+                let message = format!("{} (of {}) futures unfinished", self.pending, self.total);
                 return Some(Err(Error::new(ErrorKind::TimeoutError, message)));
             }
-            let watch = match self.done.iter().position(|&d| !d) {
-                Some(next) if self.pending == 1 => Watch::One(self.futures[next].record(), "as_completed"),
+            let next = self.done.iter().position(|&d| !d).and_then(|i| self.futures[i].as_ref());
+            let watch = match next {
+                Some(next) if self.pending == 1 => Watch::One(next.record(), "as_completed"),
                 _ => Watch::AnyOf(self.pending),
             };
             for index in self.waiter.next_done(self.deadline, watch) {
@@ -315,7 +326,7 @@ impl<T> Iterator for AsCompleted<T> {
 
 impl<T> Drop for AsCompleted<T> {
     fn drop(&mut self) {
-        for future in &self.futures {
+        for future in self.futures.iter().flatten() {
             future.remove_waiter(&self.waiter);
         }
     }

@@ -90,6 +90,13 @@ struct PoolState {
     broken: bool,
 }
 
+/// A new worker's first task. It is handed over when the worker is started,
+/// not queued, so a `shutdown(cancel_futures=True)` right after the submit
+/// cannot cancel it: CPython's worker has taken its task from the queue by
+/// the time `start()` returns there (the new thread holds the GIL). The
+/// slot is how a failed start gives the task back.
+type FirstTask = Arc<Mutex<Option<Box<dyn Work>>>>;
+
 /// Set by the atexit hook: no pool takes new work, idle workers end.
 static EXITING: AtomicBool = AtomicBool::new(false);
 /// Every pool that may have workers, for the atexit hook.
@@ -141,38 +148,51 @@ impl Shared {
         if EXITING.load(Ordering::SeqCst) {
             return Err(Error::runtime("cannot schedule new futures after interpreter shutdown"));
         }
-        st.queue.push_back(work);
-        self.record.set_detail(QUEUE_LEN, st.queue.len() as u64);
-        if st.queue.len() <= st.idle {
+        if st.queue.len() < st.idle {
+            st.queue.push_back(work);
             self.work_ready.notify_one();
-        } else if st.threads.len() < self.max_workers
-            && let Err(error) = self.start_worker(&mut st)
-        {
-            // Queued work runs if some worker is left to run it.
-            if st.live == 0 {
-                st.queue.pop_back();
-                self.record.set_detail(QUEUE_LEN, st.queue.len() as u64);
-                return Err(error);
+        } else if st.threads.len() < self.max_workers {
+            if let Err((error, work)) = self.start_worker(&mut st, work) {
+                // Queued work runs if some worker is left to run it.
+                if st.live == 0 {
+                    return Err(error);
+                }
+                st.queue.extend(work);
             }
+        } else {
+            st.queue.push_back(work);
         }
+        self.record.set_detail(QUEUE_LEN, st.queue.len() as u64);
         Ok(())
     }
 
-    fn start_worker(self: &Arc<Self>, st: &mut PoolState) -> Result<()> {
-        let shared = self.clone();
+    /// Starts a worker whose first task is `first`; on failure, gives it back.
+    fn start_worker(
+        self: &Arc<Self>,
+        st: &mut PoolState,
+        first: Box<dyn Work>,
+    ) -> std::result::Result<(), (Error, Option<Box<dyn Work>>)> {
+        let slot: FirstTask = Arc::new(Mutex::new(Some(first)));
+        let (shared, taken) = (self.clone(), slot.clone());
         let thread = Thread::builder()
             .name(format!("{}_{}", self.prefix, st.threads.len()))
             .registry(&self.registry)
-            .target(move || shared.work());
-        thread.start()?;
+            .target(move || {
+                let first = taken.lock().take();
+                shared.work(first);
+            });
+        if let Err(error) = thread.start() {
+            // The thread never ran, so the task is still in the slot.
+            return Err((error, slot.lock().take()));
+        }
         st.threads.push(thread);
         st.live += 1;
         self.record.set_detail(WORKERS, st.live as u64);
         Ok(())
     }
 
-    /// A worker's life: the initializer, then tasks until shutdown.
-    fn work(&self) {
+    /// A worker's life: the initializer, its first task, then tasks until shutdown.
+    fn work(&self, first: Option<Box<dyn Work>>) {
         if let Some(initializer) = &self.initializer {
             let failure = match excepthook::catch(initializer) {
                 Caught::Returned(()) => None,
@@ -181,10 +201,13 @@ impl Shared {
             };
             if let Some((message, location)) = failure {
                 log_initializer_failure(&message, location.as_deref());
+                if let Some(first) = first {
+                    first.fail(Error::new(ErrorKind::BrokenThreadPool, BROKEN));
+                }
                 return self.initializer_failed();
             }
         }
-        let mut next = None;
+        let mut next = first;
         let mut counted_idle = false;
         loop {
             let work = match next.take() {

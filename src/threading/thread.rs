@@ -87,6 +87,10 @@ impl Drop for ThreadInner {
 /// - The target is a closure or a [`Run`] object; its return value is dropped.
 /// - A panic in the target is Python's uncaught exception: it goes to the
 ///   [`excepthook`](super::excepthook()) and the outcome records it.
+/// - `start()` returns without waiting for the new thread to run (Python's
+///   waits for it), which keeps a start cheap. `ident()` and `native_id()`
+///   wait for it instead, so after `start()` they are set, as in Python;
+///   the registry record may show no native id for a moment.
 #[derive(Clone)]
 pub struct Thread {
     inner: Arc<ThreadInner>,
@@ -395,6 +399,21 @@ impl Thread {
             self.reap();
         }
         Ok(())
+    }
+
+    /// Ends the run of a thread the library did not start (the main thread
+    /// at [`shutdown`](super::shutdown)): the record says Terminated and
+    /// joiners return. Its OS thread goes on; its later waits leave the
+    /// record as it is.
+    pub(crate) fn mark_stopped(&self) {
+        let mut lifecycle = self.inner.lifecycle.lock();
+        if lifecycle.done {
+            return;
+        }
+        let ended = self.inner.record.terminate(Outcome::Returned);
+        self.inner.registry.thread_ended(self.inner.record.id, ended);
+        lifecycle.done = true;
+        self.inner.changed.notify_all();
     }
 
     /// Collects the finished OS thread, so its TID is gone once join returns.

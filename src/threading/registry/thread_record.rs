@@ -209,9 +209,14 @@ impl ThreadRecord {
 
     /// Records that the thread now waits on `target`; returns what it waited
     /// on before (for nested waits), to hand back to [`end_wait`](Self::end_wait).
+    /// A Terminated record stays so: the main thread is marked stopped at
+    /// shutdown and then still waits for the other threads.
     pub(crate) fn begin_wait(&self, target: WaitTarget) -> (Option<WaitTarget>, Instant) {
         let now = Instant::now();
         let mut status = self.status.lock();
+        if status.state == ThreadState::Terminated {
+            return (None, now);
+        }
         status.enter(ThreadState::Waiting, now);
         (status.waiting_on.replace(target), now)
     }
