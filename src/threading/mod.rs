@@ -36,18 +36,8 @@
 
 #[macro_use]
 mod accessors;
-mod budget;
-mod builder;
-mod current;
 mod error;
-mod excepthook;
-mod functions;
-mod future;
-mod futures_wait;
-mod local;
-mod naming;
-mod pool;
-mod pool_worker;
+mod futures;
 mod queue;
 mod registry;
 mod sync;
@@ -55,25 +45,13 @@ mod thread;
 mod timeout;
 mod wait;
 
-pub use builder::{Builder, Run};
-pub use current::{current_thread, get_ident, get_native_id, main_thread};
 pub use error::{Error, ErrorKind, Result};
-pub use excepthook::{
-    ExceptHook, ExceptHookArgs, default_excepthook, excepthook, exit, format_exception, reset_excepthook,
-    set_excepthook,
-};
-pub use functions::{
-    ShutdownGuard, active_count, configured_stack_size, enumerate, interrupt_main, shutdown, stack_size,
-    start_new_thread, thread_room,
-};
-pub use future::Future;
-pub use futures_wait::{
+pub use futures::future::Future;
+pub use futures::pool::{MapResults, PoolBuilder, ThreadPoolExecutor};
+pub use futures::wait::{
     ALL_COMPLETED, AsCompleted, DoneAndNotDone, FIRST_COMPLETED, FIRST_EXCEPTION, ReturnWhen, as_completed,
     wait,
 };
-pub use local::{Local, Namespace};
-pub use naming::{COMM_MAX_BYTES, kernel_comm};
-pub use pool::{MapResults, PoolBuilder, ThreadPoolExecutor};
 pub use queue::order::{Fifo, Lifo, Order, Priority};
 pub use queue::{BaseQueue, LifoQueue, PriorityQueue, PutError, Queue};
 pub use registry::{
@@ -86,6 +64,18 @@ pub use sync::{
     RLock, RLockGuard, Semaphore, SemaphoreGuard, Timer,
 };
 pub use thread::Thread;
+pub use thread::builder::{Builder, Run};
+pub use thread::current::{current_thread, get_ident, get_native_id, main_thread};
+pub use thread::excepthook::{
+    ExceptHook, ExceptHookArgs, default_excepthook, excepthook, exit, format_exception, reset_excepthook,
+    set_excepthook,
+};
+pub use thread::functions::{
+    ShutdownGuard, active_count, configured_stack_size, enumerate, interrupt_main, shutdown, stack_size,
+    start_new_thread, thread_room,
+};
+pub use thread::local::{Local, Namespace};
+pub use thread::naming::{COMM_MAX_BYTES, kernel_comm};
 pub use timeout::TIMEOUT_MAX;
 pub use wait::{blocking, sleep};
 

@@ -1,8 +1,8 @@
 //! Marking the current thread Waiting for the length of a blocking call.
 
-use super::current;
 use super::registry::{PrimitiveRecord, ThreadRecord, WaitTarget};
 use super::timeout::Deadline;
+use crate::threading::thread::current;
 use parking_lot::{Condvar, MutexGuard};
 use std::borrow::Cow;
 use std::sync::Arc;

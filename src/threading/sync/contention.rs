@@ -2,8 +2,8 @@
 //! record, only if the thread really sleeps, that it waits and on what.
 
 use crate::sys::RawLock;
-use crate::threading::current::current_id;
 use crate::threading::registry::{PrimitiveRecord, WaitTarget};
+use crate::threading::thread::current::current_id;
 use crate::threading::timeout::Deadline;
 use crate::threading::wait::WaitScope;
 

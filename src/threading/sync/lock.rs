@@ -1,9 +1,9 @@
 //! [`Lock`]: Python's `_thread.lock`, a binary semaphore any thread may release.
 
 use super::contention::acquire_contended;
-use crate::threading::current::current_id;
 use crate::threading::error::{Error, Result};
 use crate::threading::registry::{PrimitiveKind, PrimitiveRecord, Registry};
+use crate::threading::thread::current::current_id;
 use crate::threading::timeout::{self, Deadline};
 use std::fmt;
 use std::sync::Arc;

@@ -2,9 +2,9 @@
 //! [`BoundedSemaphore`](super::BoundedSemaphore): one implementation, two
 //! public types (Python's subclass, without `Deref`).
 
-use crate::threading::current::current_id;
 use crate::threading::error::{Error, Result};
 use crate::threading::registry::{PrimitiveKind, PrimitiveRecord, Registry};
+use crate::threading::thread::current::current_id;
 use crate::threading::timeout::Deadline;
 use crate::threading::wait::{WaitScope, condvar_wait};
 use parking_lot::{Condvar, Mutex};

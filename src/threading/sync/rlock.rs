@@ -1,9 +1,9 @@
 //! [`RLock`]: Python's re-entrant lock, owned by the thread that acquired it.
 
 use super::contention::acquire_contended;
-use crate::threading::current::current_id;
 use crate::threading::error::{Error, Result};
 use crate::threading::registry::{PrimitiveKind, PrimitiveRecord, Registry};
+use crate::threading::thread::current::current_id;
 use crate::threading::timeout::{self, Deadline};
 use std::fmt;
 use std::sync::Arc;

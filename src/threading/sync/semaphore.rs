@@ -285,8 +285,8 @@ impl Drop for SemaphoreGuard<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::threading::current::current_id;
     use crate::threading::registry::PrimitiveKind;
+    use crate::threading::thread::current::current_id;
     use std::sync::Arc;
 
     #[test]

@@ -10,8 +10,8 @@
 //! more threads, the next `n / 2` starts are admitted with one atomic add.
 //! The number of measurements grows with the log of the headroom.
 
-use super::error::{Error, Result};
 use crate::sys;
+use crate::threading::error::{Error, Result};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

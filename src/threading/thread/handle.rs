@@ -2,21 +2,17 @@
 
 use super::budget::BUDGET;
 use super::builder::{Builder, Run};
-use super::current::{self, current_thread};
-use super::error::{Error, Result};
-use super::excepthook;
 use super::functions::configured_stack_size;
-use super::naming::{COMM_MAX_BYTES, kernel_comm};
-use super::registry::{Outcome, Registry, ThreadOrigin, ThreadRecord, ThreadState, WaitTarget, next_id};
-use super::wait::WaitScope;
+use super::naming::kernel_comm;
 use crate::sys;
+use crate::threading::error::{Error, Result};
+use crate::threading::registry::{Outcome, Registry, ThreadOrigin, ThreadRecord, ThreadState, next_id};
 use parking_lot::{Condvar, Mutex};
 use std::fmt;
 use std::os::unix::thread::JoinHandleExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 /// What a thread runs.
 pub(crate) enum Work {
@@ -25,7 +21,7 @@ pub(crate) enum Work {
 }
 
 impl Work {
-    fn call(self) {
+    pub(super) fn call(self) {
         match self {
             Work::Target(f) => f(),
             Work::Runnable(mut r) => r.run(),
@@ -34,22 +30,22 @@ impl Work {
 }
 
 #[derive(Default)]
-struct Lifecycle {
+pub(super) struct Lifecycle {
     /// The new thread has published its ident and native id.
-    running: bool,
+    pub(super) running: bool,
     /// The run has ended and the record says so.
-    done: bool,
+    pub(super) done: bool,
 }
 
 pub(crate) struct ThreadInner {
-    record: Arc<ThreadRecord>,
-    registry: Registry,
-    work: Mutex<Option<Work>>,
-    stack_size: Option<usize>,
-    started: AtomicBool,
-    handle: Mutex<Option<JoinHandle<()>>>,
-    lifecycle: Mutex<Lifecycle>,
-    changed: Condvar,
+    pub(super) record: Arc<ThreadRecord>,
+    pub(super) registry: Registry,
+    pub(super) work: Mutex<Option<Work>>,
+    pub(super) stack_size: Option<usize>,
+    pub(super) started: AtomicBool,
+    pub(super) handle: Mutex<Option<JoinHandle<()>>>,
+    pub(super) lifecycle: Mutex<Lifecycle>,
+    pub(super) changed: Condvar,
 }
 
 impl Drop for ThreadInner {
@@ -86,14 +82,14 @@ impl Drop for ThreadInner {
 ///   Like Python, a timed-out join is not an error; check `is_alive()`.
 /// - The target is a closure or a [`Run`] object; its return value is dropped.
 /// - A panic in the target is Python's uncaught exception: it goes to the
-///   [`excepthook`](super::excepthook()) and the outcome records it.
+///   [`excepthook`](crate::threading::excepthook()) and the outcome records it.
 /// - `start()` returns without waiting for the new thread to run (Python's
 ///   waits for it), which keeps a start cheap. `ident()` and `native_id()`
 ///   wait for it instead, so after `start()` they are set, as in Python;
 ///   the registry record may show no native id for a moment.
 #[derive(Clone)]
 pub struct Thread {
-    inner: Arc<ThreadInner>,
+    pub(super) inner: Arc<ThreadInner>,
 }
 
 impl PartialEq for Thread {
@@ -310,7 +306,7 @@ impl Thread {
         }
         let inner = self.inner.clone();
         // The new thread takes the work itself, so a failed spawn loses nothing.
-        match builder.spawn(move || run_managed(inner)) {
+        match builder.spawn(move || super::body::run_managed(inner)) {
             Ok(handle) => {
                 self.inner.record.set_ident(handle.as_pthread_t());
                 *self.inner.handle.lock() = Some(handle);
@@ -332,95 +328,6 @@ impl Thread {
         let work = self.inner.work.lock().take();
         if let Some(work) = work {
             work.call();
-        }
-    }
-
-    /// Waits until the thread ends.
-    ///
-    /// # Errors
-    ///
-    /// `RuntimeError`: "cannot join thread before it is started", "cannot
-    /// join current thread", "cannot join a dummy thread".
-    ///
-    /// # Blocking
-    ///
-    /// Recorded as Waiting on a join of this thread.
-    pub fn join(&self) -> Result<()> {
-        self.join_until(None)
-    }
-
-    /// Waits at most `timeout`. Returns `Ok(())` either way: as in Python,
-    /// call [`is_alive`](Self::is_alive) to learn whether it ended.
-    ///
-    /// # Errors
-    ///
-    /// As [`join`](Self::join).
-    pub fn join_timeout(&self, timeout: Duration) -> Result<()> {
-        self.join_until(Some(Instant::now().checked_add(timeout).unwrap_or_else(far_future)))
-    }
-
-    fn join_until(&self, deadline: Option<Instant>) -> Result<()> {
-        if !self.inner.started.load(Ordering::Acquire) {
-            return Err(Error::runtime("cannot join thread before it is started"));
-        }
-        if self.inner.record.origin == ThreadOrigin::Dummy {
-            return Err(Error::runtime("cannot join a dummy thread"));
-        }
-        if *self == current_thread() {
-            return Err(Error::runtime("cannot join current thread"));
-        }
-        if self.inner.lifecycle.lock().done {
-            self.reap();
-            return Ok(());
-        }
-        let _waiting = WaitScope::enter(WaitTarget::Join { thread: self.inner.record.clone() });
-        if deadline.is_none() {
-            // The common case: one wait, in pthread_join, as std does.
-            let handle = self.inner.handle.lock().take();
-            if let Some(handle) = handle {
-                let _ = handle.join();
-                return Ok(());
-            }
-        }
-        let mut lifecycle = self.inner.lifecycle.lock();
-        while !lifecycle.done {
-            match deadline {
-                None => self.inner.changed.wait(&mut lifecycle),
-                Some(deadline) => {
-                    if self.inner.changed.wait_until(&mut lifecycle, deadline).timed_out() {
-                        break;
-                    }
-                }
-            }
-        }
-        let done = lifecycle.done;
-        drop(lifecycle);
-        if done {
-            self.reap();
-        }
-        Ok(())
-    }
-
-    /// Ends the run of a thread the library did not start (the main thread
-    /// at [`shutdown`](super::shutdown)): the record says Terminated and
-    /// joiners return. Its OS thread goes on; its later waits leave the
-    /// record as it is.
-    pub(crate) fn mark_stopped(&self) {
-        let mut lifecycle = self.inner.lifecycle.lock();
-        if lifecycle.done {
-            return;
-        }
-        let ended = self.inner.record.terminate(Outcome::Returned);
-        self.inner.registry.thread_ended(self.inner.record.id, ended);
-        lifecycle.done = true;
-        self.inner.changed.notify_all();
-    }
-
-    /// Collects the finished OS thread, so its TID is gone once join returns.
-    fn reap(&self) {
-        let handle = self.inner.handle.lock().take();
-        if let Some(handle) = handle {
-            let _ = handle.join();
         }
     }
 
@@ -450,54 +357,5 @@ impl Thread {
 impl fmt::Debug for Thread {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.repr())
-    }
-}
-
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
-}
-
-/// The body of every thread the library starts.
-fn run_managed(inner: Arc<ThreadInner>) {
-    let work = inner.work.lock().take();
-    let record = inner.record.clone();
-    record.set_ident(sys::pthread_self());
-    record.set_native_id(sys::gettid());
-    name_kernel_thread(&record);
-    inner.lifecycle.lock().running = true;
-    inner.changed.notify_all();
-
-    let outcome = current::run_as(&inner, record.id, || {
-        let thread = Thread::from_inner(inner.clone());
-        excepthook::run_target(&thread, || {
-            if let Some(work) = work {
-                work.call();
-            }
-        })
-    });
-
-    let ended = record.terminate(outcome);
-    inner.registry.thread_ended(record.id, ended);
-    BUDGET.release();
-    inner.lifecycle.lock().done = true;
-    inner.changed.notify_all();
-}
-
-/// Sets the kernel comm from the name, again if a rename raced with it
-/// (the renamer writes /proc only once it sees our native id). Copies
-/// into a stack buffer: the new thread must not allocate (see `sys`).
-fn name_kernel_thread(record: &ThreadRecord) {
-    loop {
-        let mut comm = [0u8; COMM_MAX_BYTES];
-        let len = record.with_name(|name| {
-            let cut = kernel_comm(name);
-            comm[..cut.len()].copy_from_slice(cut.as_bytes());
-            cut.len()
-        });
-        let set = std::str::from_utf8(&comm[..len]).unwrap_or_default();
-        sys::set_current_comm(set);
-        if record.with_name(|name| kernel_comm(name) == set) {
-            return;
-        }
     }
 }

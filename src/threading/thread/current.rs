@@ -5,9 +5,9 @@
 //! touch the library ("MainThread", "Dummy-N"), like Python's
 //! `_MainThread` and `_DummyThread`.
 
-use super::registry::{Outcome, Registry, ThreadOrigin, ThreadRecord};
-use super::thread::{Thread, ThreadInner};
+use super::handle::{Thread, ThreadInner};
 use crate::sys;
+use crate::threading::registry::{Outcome, Registry, ThreadOrigin, ThreadRecord};
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 

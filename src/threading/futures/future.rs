@@ -1,19 +1,16 @@
 //! [`Future`]: Python's `concurrent.futures.Future`, a result that will be
 //! there once some thread sets it.
 
-use super::current::current_id;
-use super::error::{Error, ErrorKind, Result};
-use super::excepthook::{self, Caught};
-use super::futures_wait::Waiter;
-use super::registry::{PrimitiveKind, PrimitiveRecord, Registry};
-use super::timeout::{self, Deadline};
-use super::wait::WaitScope;
+use super::wait::Waiter;
+use crate::threading::error::{Error, ErrorKind, Result};
+use crate::threading::registry::{PrimitiveKind, PrimitiveRecord, Registry};
+use crate::threading::thread::current::current_id;
+use crate::threading::thread::excepthook::{self, Caught};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::io::Write as _;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// A result that will be there: Python's `concurrent.futures.Future`.
 ///
@@ -21,7 +18,7 @@ use std::time::{Duration, Instant};
 /// pending, then running (a thread called
 /// [`set_running_or_notify_cancel`](Self::set_running_or_notify_cancel)),
 /// then finished with a value or an exception; or it is cancelled before it
-/// runs. [`ThreadPoolExecutor::submit`](super::ThreadPoolExecutor::submit)
+/// runs. [`ThreadPoolExecutor::submit`](crate::threading::ThreadPoolExecutor::submit)
 /// returns one; tests and custom executors may make their own.
 ///
 /// In the registry a running future's holder is the thread running it, so
@@ -56,38 +53,38 @@ use std::time::{Duration, Instant};
 ///   `exception`. `result` needs `T: Clone`, since every caller gets the value.
 /// - An exception is an [`Error`]; a panic in a pool task is stored as
 ///   [`ErrorKind::Exception`] with the panic's message.
-/// - `cancel()` tells [`wait`](super::wait) and [`as_completed`](super::as_completed)
+/// - `cancel()` tells [`wait`](crate::threading::wait) and [`as_completed`](crate::threading::as_completed)
 ///   at once; Python tells them only when an executor later reaches the
 ///   future, so they can miss futures cancelled by `shutdown(cancel_futures=True)`.
 /// - The `repr` names the result's Rust type: `returned i32`.
 pub struct Future<T> {
-    inner: Arc<Inner<T>>,
+    pub(super) inner: Arc<Inner<T>>,
 }
 
-struct Inner<T> {
-    state: Mutex<State<T>>,
-    changed: Condvar,
-    record: Arc<PrimitiveRecord>,
+pub(super) struct Inner<T> {
+    pub(super) state: Mutex<State<T>>,
+    pub(super) changed: Condvar,
+    pub(super) record: Arc<PrimitiveRecord>,
 }
 
 type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send>;
 
-struct State<T> {
-    status: Status,
+pub(super) struct State<T> {
+    pub(super) status: Status,
     /// Set when finished; taken by `ThreadPoolExecutor::map`, whose futures
     /// nobody else sees.
-    outcome: Option<Result<T>>,
-    callbacks: Vec<Callback<T>>,
+    pub(super) outcome: Option<Result<T>>,
+    pub(super) callbacks: Vec<Callback<T>>,
     /// `wait` / `as_completed` calls to tell when it is done, with the
     /// future's index in their list.
-    waiters: Vec<(Arc<Waiter>, usize)>,
+    pub(super) waiters: Vec<(Arc<Waiter>, usize)>,
     /// Threads asleep in `result` / `exception`.
-    sleepers: u32,
+    pub(super) sleepers: u32,
 }
 
 /// Python's `_state` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Status {
+pub(super) enum Status {
     Pending,
     Running,
     Cancelled,
@@ -96,7 +93,7 @@ enum Status {
 }
 
 impl Status {
-    fn python(self) -> &'static str {
+    pub(super) fn python(self) -> &'static str {
         match self {
             Self::Pending => "PENDING",
             Self::Running => "RUNNING",
@@ -106,11 +103,11 @@ impl Status {
         }
     }
 
-    fn is_cancelled(self) -> bool {
+    pub(super) fn is_cancelled(self) -> bool {
         matches!(self, Self::Cancelled | Self::CancelledAndNotified)
     }
 
-    fn is_done(self) -> bool {
+    pub(super) fn is_done(self) -> bool {
         self.is_cancelled() || self == Self::Finished
     }
 }
@@ -312,58 +309,6 @@ impl<T> Future<T> {
         self.complete(Err(exception))
     }
 
-    /// The exception it finished with (`None` if it returned a value),
-    /// waiting as long as it takes.
-    ///
-    /// # Errors
-    ///
-    /// `CancelledError` if it was cancelled.
-    ///
-    /// # Blocking
-    ///
-    /// Until done; recorded as Waiting on the future in the role "exception".
-    pub fn exception(&self) -> Result<Option<Error>> {
-        self.exception_until(None)
-    }
-
-    /// As [`exception`](Self::exception), waiting at most `timeout`.
-    ///
-    /// # Errors
-    ///
-    /// `CancelledError`; `TimeoutError` when the time is up; `OverflowError`.
-    pub fn exception_timeout(&self, timeout: Option<Duration>) -> Result<Option<Error>> {
-        self.exception_until(duration_deadline(timeout)?)
-    }
-
-    /// Python's `exception(timeout=None)`: seconds; zero or negative does
-    /// not wait.
-    ///
-    /// # Errors
-    ///
-    /// As [`exception_timeout`](Self::exception_timeout).
-    pub fn exception_with(&self, timeout: Option<f64>) -> Result<Option<Error>> {
-        self.exception_until(seconds_deadline(timeout)?)
-    }
-
-    fn exception_until(&self, deadline: Deadline) -> Result<Option<Error>> {
-        let st = self.wait_done(deadline, "exception");
-        match st.status {
-            Status::Finished => Ok(st.outcome.as_ref().and_then(|o| o.as_ref().err()).cloned()),
-            status if status.is_cancelled() => Err(cancelled()),
-            _ => Err(timed_out()),
-        }
-    }
-
-    /// Takes the value out (for `map`, whose futures nobody else sees).
-    pub(crate) fn take_result_until(&self, deadline: Deadline) -> Result<T> {
-        let mut st = self.wait_done(deadline, "result");
-        match st.status {
-            Status::Finished => st.outcome.take().unwrap_or_else(|| Err(timed_out())),
-            status if status.is_cancelled() => Err(cancelled()),
-            _ => Err(timed_out()),
-        }
-    }
-
     /// What tells futures apart: the address of the shared state.
     pub(crate) fn identity(&self) -> usize {
         Arc::as_ptr(&self.inner) as usize
@@ -454,105 +399,6 @@ impl<T> Future<T> {
             }
         }
     }
-
-    /// Waits until done or `deadline`, recorded as Waiting on the future in
-    /// `role`; returns the state, locked.
-    fn wait_done(&self, deadline: Deadline, role: &'static str) -> MutexGuard<'_, State<T>> {
-        let mut st = self.inner.state.lock();
-        if st.status.is_done() || deadline.is_some_and(|d| Instant::now() >= d) {
-            return st;
-        }
-        let scope = WaitScope::on_primitive(&self.inner.record, role);
-        st.sleepers += 1;
-        while !st.status.is_done() {
-            match deadline {
-                None => self.inner.changed.wait(&mut st),
-                Some(d) => {
-                    if self.inner.changed.wait_until(&mut st, d).timed_out() {
-                        break;
-                    }
-                }
-            }
-        }
-        st.sleepers -= 1;
-        scope.end_on(&self.inner.record);
-        st
-    }
-}
-
-impl<T: Clone> Future<T> {
-    /// The value it finished with, waiting as long as it takes.
-    ///
-    /// # Errors
-    ///
-    /// The stored exception if it raised; `CancelledError` if cancelled.
-    ///
-    /// # Blocking
-    ///
-    /// Until done; recorded as Waiting on the future in the role "result",
-    /// with the thread running it as the holder.
-    pub fn result(&self) -> Result<T> {
-        self.result_until(None)
-    }
-
-    /// As [`result`](Self::result), waiting at most `timeout` (`None`: no limit).
-    ///
-    /// # Errors
-    ///
-    /// As [`result`](Self::result); `TimeoutError` when the time is up;
-    /// `OverflowError` past [`TIMEOUT_MAX`](super::TIMEOUT_MAX).
-    pub fn result_timeout(&self, timeout: Option<Duration>) -> Result<T> {
-        self.result_until(duration_deadline(timeout)?)
-    }
-
-    /// Python's `result(timeout=None)`: seconds; zero or negative does not wait.
-    ///
-    /// # Errors
-    ///
-    /// As [`result_timeout`](Self::result_timeout).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use threadscope::threading::{ErrorKind, Future};
-    /// let future = Future::<u8>::new();
-    /// assert_eq!(future.result_with(Some(0.0)).unwrap_err().kind(), ErrorKind::TimeoutError);
-    /// future.set_result(1).unwrap();
-    /// assert_eq!(future.result_with(None).unwrap(), 1);
-    /// ```
-    pub fn result_with(&self, timeout: Option<f64>) -> Result<T> {
-        self.result_until(seconds_deadline(timeout)?)
-    }
-
-    fn result_until(&self, deadline: Deadline) -> Result<T> {
-        let st = self.wait_done(deadline, "result");
-        match (st.status, &st.outcome) {
-            (Status::Finished, Some(outcome)) => outcome.clone(),
-            (status, _) if status.is_cancelled() => Err(cancelled()),
-            _ => Err(timed_out()),
-        }
-    }
-}
-
-pub(crate) fn cancelled() -> Error {
-    Error::new(ErrorKind::CancelledError, "")
-}
-
-pub(crate) fn timed_out() -> Error {
-    Error::new(ErrorKind::TimeoutError, "")
-}
-
-pub(crate) fn duration_deadline(timeout: Option<Duration>) -> Result<Deadline> {
-    timeout.map_or(Ok(None), timeout::duration_deadline)
-}
-
-/// Python's `Condition.wait(timeout)`: only a positive timeout waits.
-fn seconds_deadline(timeout: Option<f64>) -> Result<Deadline> {
-    match timeout {
-        None => Ok(None),
-        Some(seconds) if seconds > 0.0 => timeout::seconds_deadline(seconds, ""),
-        Some(_) => Ok(Some(Instant::now())),
-    }
 }
 
 /// `alloc::vec::Vec<alloc::string::String>` → `Vec<String>`.
@@ -583,14 +429,5 @@ mod tests {
         assert_eq!(short_type_name::<i32>(), "i32");
         assert_eq!(short_type_name::<Vec<String>>(), "Vec<String>");
         assert_eq!(short_type_name::<(u8, Option<String>)>(), "(u8, Option<String>)");
-    }
-
-    #[test]
-    fn only_a_positive_python_timeout_waits() {
-        let now = Instant::now();
-        assert!(seconds_deadline(Some(-1.0)).unwrap().unwrap() >= now);
-        assert!(seconds_deadline(Some(f64::NAN)).unwrap().unwrap() >= now);
-        assert_eq!(seconds_deadline(None).unwrap(), None);
-        assert_eq!(seconds_deadline(Some(1e100)).unwrap_err().kind(), ErrorKind::OverflowError);
     }
 }

@@ -5,8 +5,8 @@
 //! and handed to the excepthook, whose default prints
 //! `Exception in thread NAME:` to stderr, as Python does.
 
-use super::registry::Outcome;
-use super::thread::Thread;
+use super::handle::Thread;
+use crate::threading::registry::Outcome;
 use parking_lot::RwLock;
 use std::any::Any;
 use std::cell::{Cell, RefCell};

@@ -1,11 +1,11 @@
 //! [`wait`] and [`as_completed`]: Python's module functions for waiting on
 //! several [`Future`]s at once.
 
-use super::error::{Error, ErrorKind, Result};
-use super::future::{Future, duration_deadline};
-use super::registry::{PrimitiveRecord, WaitTarget};
-use super::timeout::Deadline;
-use super::wait::WaitScope;
+use super::future::Future;
+use crate::threading::error::{Error, ErrorKind, Result};
+use crate::threading::registry::{PrimitiveRecord, WaitTarget};
+use crate::threading::timeout::Deadline;
+use crate::threading::wait::WaitScope;
 use parking_lot::{Condvar, Mutex};
 use std::borrow::Borrow;
 use std::collections::{HashSet, VecDeque};
@@ -160,7 +160,7 @@ fn install<T>(futures: &[Future<T>], waiter: &Arc<Waiter>) -> Vec<bool> {
 ///
 /// # Errors
 ///
-/// `OverflowError` if `timeout` exceeds [`TIMEOUT_MAX`](super::TIMEOUT_MAX).
+/// `OverflowError` if `timeout` exceeds [`TIMEOUT_MAX`](crate::threading::TIMEOUT_MAX).
 /// A timeout is not an error: the unfinished futures are in `not_done`.
 ///
 /// # Blocking
@@ -172,7 +172,7 @@ where
     I: IntoIterator,
     I::Item: Borrow<Future<T>>,
 {
-    let deadline = duration_deadline(timeout)?;
+    let deadline = crate::threading::timeout::optional_deadline(timeout)?;
     let futures = distinct(futures);
     let waiter = Waiter::new();
     let mut done = install(&futures, &waiter);
@@ -229,7 +229,7 @@ where
 ///
 /// # Errors
 ///
-/// `OverflowError` for a `timeout` past [`TIMEOUT_MAX`](super::TIMEOUT_MAX).
+/// `OverflowError` for a `timeout` past [`TIMEOUT_MAX`](crate::threading::TIMEOUT_MAX).
 /// When `timeout` (counted from this call) passes with futures unfinished,
 /// the iterator yields `TimeoutError: 2 (of 4) futures unfinished` and ends.
 ///
@@ -243,7 +243,7 @@ where
     I: IntoIterator,
     I::Item: Borrow<Future<T>>,
 {
-    let deadline = duration_deadline(timeout)?;
+    let deadline = crate::threading::timeout::optional_deadline(timeout)?;
     let futures = distinct(futures);
     let waiter = Waiter::new();
     let done = install(&futures, &waiter);

@@ -1,9 +1,9 @@
 //! Configuring a [`Thread`] before it exists: Python's `Thread(...)` keywords.
 
 use super::current::current_thread;
+use super::handle::{Thread, Work};
 use super::naming::target_name;
-use super::registry::Registry;
-use super::thread::{Thread, Work};
+use crate::threading::registry::Registry;
 
 /// The work a subclass of Python's `Thread` would put in `run()`.
 ///
@@ -72,7 +72,7 @@ impl Builder {
         self
     }
 
-    /// Stack size in bytes for this thread (default: [`stack_size`](super::stack_size)'s setting).
+    /// Stack size in bytes for this thread (default: [`stack_size`](crate::threading::stack_size)'s setting).
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
         self

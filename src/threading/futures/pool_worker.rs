@@ -1,14 +1,14 @@
-//! The inside of a [`ThreadPoolExecutor`](super::ThreadPoolExecutor): its
+//! The inside of a [`ThreadPoolExecutor`](crate::threading::ThreadPoolExecutor): its
 //! work queue, its workers' loop, and CPython's `_python_exit` hook.
 
-use super::current::current_thread;
-use super::error::{Error, ErrorKind, Result};
-use super::excepthook::{self, Caught};
-use super::functions::register_atexit;
 use super::future::Future;
-use super::registry::{PrimitiveRecord, Registry, WaitTarget};
-use super::thread::Thread;
-use super::wait::WaitScope;
+use crate::threading::error::{Error, ErrorKind, Result};
+use crate::threading::registry::{PrimitiveRecord, Registry, WaitTarget};
+use crate::threading::thread::Thread;
+use crate::threading::thread::current::current_thread;
+use crate::threading::thread::excepthook::{self, Caught};
+use crate::threading::thread::functions::register_atexit;
+use crate::threading::wait::WaitScope;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::collections::VecDeque;
 use std::io::Write as _;
@@ -324,7 +324,7 @@ impl Shared {
     }
 }
 
-/// CPython's `_python_exit`, run by [`shutdown`](super::shutdown): no pool
+/// CPython's `_python_exit`, run by [`shutdown`](crate::threading::shutdown): no pool
 /// takes new work; workers finish what is queued, end, and are waited for.
 fn python_exit() {
     EXITING.store(true, Ordering::SeqCst);

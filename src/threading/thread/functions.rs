@@ -2,12 +2,12 @@
 
 use super::budget::BUDGET;
 use super::current::{current_thread, main_thread};
-use super::error::{Error, Result};
 use super::excepthook;
+use super::handle::Thread;
 use super::naming::target_name;
-use super::registry::{Registry, ThreadOrigin};
-use super::thread::Thread;
 use crate::sys;
+use crate::threading::error::{Error, Result};
+use crate::threading::registry::{Registry, ThreadOrigin};
 use std::os::unix::thread::JoinHandleExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -186,7 +186,7 @@ impl Drop for ShutdownGuard {
 /// Starts a bare thread running `f` and returns its ident: Python's
 /// `_thread.start_new_thread`. Such a thread has no `Thread` object; it
 /// appears as a "Dummy-N" once it touches the library. A panic is reported
-/// as "Exception ignored in thread started by: NAME"; [`exit`](super::exit) is silent.
+/// as "Exception ignored in thread started by: NAME"; [`exit`](crate::threading::exit) is silent.
 ///
 /// # Errors
 ///

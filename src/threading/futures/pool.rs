@@ -1,12 +1,12 @@
 //! [`ThreadPoolExecutor`]: Python's `concurrent.futures.ThreadPoolExecutor`
 //! on library [`Thread`]s.
 
-use super::error::{Error, Result};
-use super::future::{Future, duration_deadline};
+use super::future::Future;
 use super::pool_worker::{GAUGES, MAX_WORKERS, Shared, WorkItem};
-use super::registry::{PrimitiveKind, PrimitiveRecord, Registry};
-use super::thread::Thread;
-use super::timeout::Deadline;
+use crate::threading::error::{Error, Result};
+use crate::threading::registry::{PrimitiveKind, PrimitiveRecord, Registry};
+use crate::threading::thread::Thread;
+use crate::threading::timeout::Deadline;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
@@ -45,7 +45,7 @@ static EXECUTORS: AtomicU64 = AtomicU64::new(0);
 /// - Options are set on a [`PoolBuilder`]; `max_workers` is a `usize`, so
 ///   only 0 is refused (Python also refuses negatives).
 /// - A task is a closure (Python's `fn, *args, **kwargs`); a panic in it is
-///   the task's exception ([`ErrorKind::Exception`](super::ErrorKind::Exception)),
+///   the task's exception ([`ErrorKind::Exception`](crate::threading::ErrorKind::Exception)),
 ///   and a panicking initializer is an initializer that raised.
 /// - `map` takes one iterable of items and a `timeout` as a `Duration`, and
 ///   yields `Result`s: an error is yielded where Python would raise, after
@@ -166,7 +166,7 @@ impl ThreadPoolExecutor {
     ///
     /// - `RuntimeError: cannot schedule new futures after shutdown`
     /// - `RuntimeError: cannot schedule new futures after interpreter shutdown`
-    ///   once [`shutdown`](super::shutdown) has run
+    ///   once [`shutdown`](crate::threading::shutdown) has run
     /// - `BrokenThreadPool: A thread initializer failed, the thread pool is not usable anymore`
     /// - `RuntimeError: can't start new thread` if no worker could be started
     ///
@@ -225,7 +225,7 @@ impl ThreadPoolExecutor {
         F: Fn(I::Item) -> T + Send + Sync + 'static,
         T: Send + 'static,
     {
-        let deadline = duration_deadline(timeout)?;
+        let deadline = crate::threading::timeout::optional_deadline(timeout)?;
         let f = Arc::new(f);
         let futures = items
             .into_iter()

@@ -4,7 +4,7 @@
 //! a map from `Local` id to its own value in a `thread_local!`, so a value
 //! is only ever touched by its thread and is dropped when that thread ends.
 
-use super::error::{Error, ErrorKind, Result};
+use crate::threading::error::{Error, ErrorKind, Result};
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
