@@ -88,6 +88,7 @@ pub use naming::{COMM_MAX_BYTES, kernel_comm};
 pub use pool::{MapResults, PoolBuilder, ThreadPoolExecutor};
 pub use queue::{BaseQueue, LifoQueue, PriorityQueue, PutError, Queue};
 pub use queue_order::{Fifo, Lifo, Order, Priority};
+pub use registry::{HoldersRead, StatusRead, WaitEdge, WaitReads};
 pub use registry::{
     Outcome, PrimitiveKind, PrimitiveRecord, PrimitiveRef, PrimitiveSnapshot, PrimitiveStats, Registry,
     RegistrySnapshot, Retention, StateTimes, ThreadOrigin, ThreadRecord, ThreadRef, ThreadSnapshot,

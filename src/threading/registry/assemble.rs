@@ -1,0 +1,222 @@
+//! [`Registry::snapshot`]: copying the live records into a [`RegistrySnapshot`].
+//!
+//! Nobody is stopped while the records are read, so a snapshot is not one
+//! instant: each primitive's holders are read at one moment, each thread's
+//! status at another. What keeps it from contradicting itself is the order
+//! of the reads against the order of the writes:
+//!
+//! - every record is read once, and every derived list (a primitive's
+//!   waiters, a thread's `holds`, the holders shown beside a wait) comes from
+//!   that one read, so two parts of a snapshot never disagree about the same
+//!   record;
+//! - holders are read before any status. A thread that acquires after
+//!   waiting stops being Waiting before it publishes itself as the holder
+//!   (`contention.rs`, `semaphore.rs`), and a holder unpublishes itself
+//!   before it lets go; so a hold seen here is never paired with the wait
+//!   that preceded it, and no thread shows as waiting on what it holds
+//!   unless it really does (a second `acquire` of a plain `Lock` by its
+//!   holder, which is Python's self-deadlock).
+//!
+//! What the snapshot cannot promise is a consistent cut across records: a
+//! thread may show waiting on a lock whose holder has since moved on. The
+//! inspector confirms a cycle against re-reads before calling it a
+//! deadlock (`Registry::read_waits`, `inspect::confirm`).
+
+use super::Registry;
+use super::primitive_record::PrimitiveRecord;
+use super::snapshot::{
+    PrimitiveRef, PrimitiveSnapshot, RegistrySnapshot, ThreadRef, ThreadSnapshot, WaitSnapshot,
+};
+use super::thread_record::{self, Outcome, ThreadRecord, ThreadState, WaitTarget};
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+impl Registry {
+    /// Copies every record into an owned snapshot.
+    ///
+    /// Reads holders first and statuses second (see the module notes), so
+    /// no thread shows waiting on a lock it holds because of when it was read.
+    pub fn snapshot(&self) -> RegistrySnapshot {
+        let now = Instant::now();
+        let records = self.records(now);
+        let primitives: Vec<Arc<PrimitiveRecord>> =
+            self.inner.primitives.lock().values().filter_map(Weak::upgrade).collect();
+
+        let by_id: HashMap<u64, &Arc<PrimitiveRecord>> = primitives.iter().map(|p| (p.id, p)).collect();
+        let find_primitive = |id: u64| match by_id.get(&id) {
+            Some(p) => Some(Arc::clone(p)),
+            None if !self.is_global() => Self::global().primitive_record(id),
+            None => None,
+        };
+        // Holders, once each, before any status.
+        let holders: HashMap<u64, (Option<u64>, Vec<u64>)> =
+            primitives.iter().map(|p| (p.id, p.read_holders())).collect();
+        let names: HashMap<u64, String> = records.iter().map(|r| (r.id, r.name())).collect();
+        let thread_ref = |id: u64| ThreadRef { id, name: self.thread_name(id, &names) };
+
+        // Each status is read once, so a thread's own view and the waiter
+        // lists derived from it always agree.
+        let statuses: Vec<StatusCopy> =
+            records.iter().map(|r| r.with_status(|s| StatusCopy::of(s, now))).collect();
+        // Threads of the global registry may wait on our primitives too (a
+        // test's own thread, the main thread).
+        let mut waiting = waiting_threads(records.iter().zip(&statuses));
+        if !self.is_global() {
+            let global = Self::global().records(now);
+            let global_statuses: Vec<StatusCopy> =
+                global.iter().map(|r| r.with_status(|s| StatusCopy::of(s, now))).collect();
+            for (primitive, mut threads) in waiting_threads(global.iter().zip(&global_statuses)) {
+                waiting.entry(primitive).or_default().append(&mut threads);
+            }
+        }
+
+        let mut held: HashMap<u64, Vec<PrimitiveRef>> = HashMap::new();
+        let primitives = primitives
+            .iter()
+            .map(|p| {
+                let name = p.display_name();
+                let (single, all) = holders.get(&p.id).cloned().unwrap_or_default();
+                let holders: Vec<ThreadRef> = all.into_iter().map(thread_ref).collect();
+                for h in &holders {
+                    let held_by = held.entry(h.id).or_default();
+                    if !held_by.iter().any(|r| r.id == p.id) {
+                        held_by.push(PrimitiveRef { id: p.id, kind: p.kind, name: name.clone() });
+                    }
+                }
+                let related = p.related().and_then(&find_primitive).map(|r| PrimitiveRef {
+                    id: r.id,
+                    kind: r.kind,
+                    name: r.display_name(),
+                });
+                let mut waiters = waiting.remove(&p.id).unwrap_or_default();
+                waiters.sort_by_key(|&(since, id)| (since, id));
+                PrimitiveSnapshot {
+                    id: p.id,
+                    kind: p.kind,
+                    name,
+                    holders,
+                    waiters: waiters.into_iter().map(|(_, id)| thread_ref(id)).collect(),
+                    stats: p.stats_given(now, single),
+                    details: p.details().into_iter().collect(),
+                    related,
+                }
+            })
+            .collect();
+
+        // A wait on a primitive of another registry (rare: a test's thread
+        // on the global one) reads that primitive's holders now, after the
+        // statuses; only those can be out of step.
+        let holders_of = |id: u64| -> Vec<u64> {
+            match holders.get(&id) {
+                Some((_, all)) => all.clone(),
+                None => find_primitive(id).map(|r| r.holders()).unwrap_or_default(),
+            }
+        };
+        let threads = records
+            .iter()
+            .zip(statuses)
+            .map(|(r, status)| {
+                let StatusCopy { state, since, waiting_on, totals, outcome } = status;
+                let waiting_on = waiting_on.as_ref().map(|w| {
+                    let wait = WaitRead { since, now, thread_ref: &thread_ref, holders_of: &holders_of };
+                    wait_snapshot(w, &wait, &find_primitive)
+                });
+                ThreadSnapshot {
+                    id: r.id,
+                    name: names.get(&r.id).cloned().unwrap_or_default(),
+                    ident: r.ident(),
+                    native_id: r.native_id(),
+                    daemon: r.daemon(),
+                    origin: r.origin,
+                    state,
+                    waiting_on,
+                    holds: held.remove(&r.id).unwrap_or_default(),
+                    time_in_state: totals.into(),
+                    age: now.saturating_duration_since(r.created_at),
+                    outcome,
+                }
+            })
+            .collect();
+        RegistrySnapshot { threads, primitives }
+    }
+}
+
+/// One thread's status, copied under its lock in one go.
+struct StatusCopy {
+    state: ThreadState,
+    since: Instant,
+    waiting_on: Option<WaitTarget>,
+    totals: [Duration; 4],
+    outcome: Option<Outcome>,
+}
+
+impl StatusCopy {
+    fn of(s: &thread_record::Status, now: Instant) -> Self {
+        Self {
+            state: s.state,
+            since: s.since,
+            waiting_on: s.waiting_on.clone(),
+            totals: s.totals_at(now),
+            outcome: s.outcome.clone(),
+        }
+    }
+}
+
+/// Primitive id → (wait start, thread id) of the threads blocked on it.
+fn waiting_threads<'a>(
+    threads: impl Iterator<Item = (&'a Arc<ThreadRecord>, &'a StatusCopy)>,
+) -> HashMap<u64, Vec<(Instant, u64)>> {
+    let mut waiting: HashMap<u64, Vec<(Instant, u64)>> = HashMap::new();
+    for (r, s) in threads {
+        if let Some(WaitTarget::Primitive { id, .. }) = &s.waiting_on {
+            waiting.entry(*id).or_default().push((s.since, r.id));
+        }
+    }
+    waiting
+}
+
+/// What resolving one wait needs from the snapshot being built.
+struct WaitRead<'a> {
+    since: Instant,
+    now: Instant,
+    thread_ref: &'a dyn Fn(u64) -> ThreadRef,
+    /// Holders as this snapshot read them (not re-read per wait).
+    holders_of: &'a dyn Fn(u64) -> Vec<u64>,
+}
+
+fn wait_snapshot(
+    target: &WaitTarget,
+    read: &WaitRead<'_>,
+    primitive: &dyn Fn(u64) -> Option<Arc<PrimitiveRecord>>,
+) -> WaitSnapshot {
+    let waited = read.now.saturating_duration_since(read.since);
+    let snapshot = |kind: &str, name: String| WaitSnapshot {
+        kind: kind.to_owned(),
+        name,
+        role: None,
+        primitive: None,
+        holders: Vec::new(),
+        waited,
+        remaining: None,
+    };
+    match target {
+        WaitTarget::Primitive { id, kind, role } => {
+            let name = primitive(*id).map_or_else(|| format!("{}#{id}", kind.label()), |r| r.display_name());
+            WaitSnapshot {
+                role: Some((*role).to_owned()),
+                primitive: Some(*id),
+                holders: (read.holders_of)(*id).into_iter().map(read.thread_ref).collect(),
+                ..snapshot(kind.label(), name)
+            }
+        }
+        WaitTarget::Join { thread } => {
+            WaitSnapshot { holders: vec![(read.thread_ref)(thread.id)], ..snapshot("join", thread.name()) }
+        }
+        WaitTarget::Sleep { until } => WaitSnapshot {
+            remaining: until.map(|u| u.saturating_duration_since(read.now)),
+            ..snapshot("sleep", "sleep".to_owned())
+        },
+        WaitTarget::Region { label } => snapshot("region", label.to_string()),
+    }
+}
