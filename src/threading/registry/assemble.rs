@@ -13,9 +13,12 @@
 //!   waiting stops being Waiting before it publishes itself as the holder
 //!   (`contention.rs`, `semaphore.rs`), and a holder unpublishes itself
 //!   before it lets go; so a hold seen here is never paired with the wait
-//!   that preceded it, and no thread shows as waiting on what it holds
-//!   unless it really does (a second `acquire` of a plain `Lock` by its
-//!   holder, which is Python's self-deadlock).
+//!   that preceded it;
+//! - the other way round — a hold read just before its thread let go and
+//!   began waiting for the same primitive again — is settled by re-reading
+//!   just that pair (`untear`), so no thread shows as waiting on what it
+//!   holds unless it really does (a second `acquire` of a plain `Lock` by
+//!   its holder, which is Python's self-deadlock).
 //!
 //! What the snapshot cannot promise is a consistent cut across records: a
 //! thread may show waiting on a lock whose holder has since moved on. The
@@ -50,22 +53,23 @@ impl Registry {
             None => None,
         };
         // Holders, once each, before any status.
-        let holders: HashMap<u64, (Option<u64>, Vec<u64>)> =
-            primitives.iter().map(|p| (p.id, p.read_holders())).collect();
+        let mut holders: Holders = primitives.iter().map(|p| (p.id, p.read_holders())).collect();
         let names: HashMap<u64, String> = records.iter().map(|r| (r.id, r.name())).collect();
         let thread_ref = |id: u64| ThreadRef { id, name: self.thread_name(id, &names) };
 
         // Each status is read once, so a thread's own view and the waiter
         // lists derived from it always agree.
-        let statuses: Vec<StatusCopy> =
+        let mut statuses: Vec<StatusCopy> =
             records.iter().map(|r| r.with_status(|s| StatusCopy::of(s, now))).collect();
+        untear(&records, &mut statuses, &mut holders, &find_primitive, now);
         // Threads of the global registry may wait on our primitives too (a
         // test's own thread, the main thread).
         let mut waiting = waiting_threads(records.iter().zip(&statuses));
         if !self.is_global() {
             let global = Self::global().records(now);
-            let global_statuses: Vec<StatusCopy> =
+            let mut global_statuses: Vec<StatusCopy> =
                 global.iter().map(|r| r.with_status(|s| StatusCopy::of(s, now))).collect();
+            untear(&global, &mut global_statuses, &mut holders, &find_primitive, now);
             for (primitive, mut threads) in waiting_threads(global.iter().zip(&global_statuses)) {
                 waiting.entry(primitive).or_default().append(&mut threads);
             }
@@ -117,7 +121,7 @@ impl Registry {
             .iter()
             .zip(statuses)
             .map(|(r, status)| {
-                let StatusCopy { state, since, waiting_on, totals, outcome } = status;
+                let StatusCopy { state, since, waiting_on, totals, outcome, .. } = status;
                 let waiting_on = waiting_on.as_ref().map(|w| {
                     let wait = WaitRead { since, now, thread_ref: &thread_ref, holders_of: &holders_of };
                     wait_snapshot(w, &wait, &find_primitive)
@@ -142,10 +146,77 @@ impl Registry {
     }
 }
 
+/// Holders as read, by primitive id: the single holder, and every holder.
+type Holders = HashMap<u64, (Option<u64>, Vec<u64>)>;
+
+/// How many times a thread shown waiting on what it holds is re-read
+/// before its hold is taken for stale. Each retry follows a thread that
+/// moved between two reads, so this is rarely more than one.
+const UNTEAR_TRIES: usize = 3;
+
+/// Settles each thread whose status (read after the holders) says it waits
+/// on a primitive that lists it as a holder. That is real — a plain
+/// `Lock`'s holder acquiring it again, a semaphore holder after one more
+/// permit — or torn: it let go after the holders were read and began
+/// waiting again before its status was. Re-reading the primitive's
+/// holders and then the status tells them apart: a thread cannot make
+/// itself a holder while it waits, so if the status is unchanged and the
+/// hold still there, the hold came first and is real; if the hold is gone,
+/// the thread waits holding nothing. A thread that keeps moving is
+/// re-read with its newer status; one still unsettled after that is not
+/// stuck, so its stale hold is dropped.
+fn untear(
+    records: &[Arc<ThreadRecord>],
+    statuses: &mut [StatusCopy],
+    holders: &mut Holders,
+    primitive: &dyn Fn(u64) -> Option<Arc<PrimitiveRecord>>,
+    now: Instant,
+) {
+    for (record, status) in records.iter().zip(statuses.iter_mut()) {
+        let suspect = |status: &StatusCopy, holders: &Holders| match &status.waiting_on {
+            Some(WaitTarget::Primitive { id, .. }) => {
+                holders.get(id).is_some_and(|(_, all)| all.contains(&record.id)).then_some(*id)
+            }
+            _ => None,
+        };
+        let mut settled = false;
+        for _ in 0..UNTEAR_TRIES {
+            let Some(id) = suspect(status, holders) else {
+                settled = true;
+                break;
+            };
+            let holders_again = primitive(id).map(|p| p.holders()).unwrap_or_default();
+            let again = record.with_status(|s| StatusCopy::of(s, now));
+            if again.changes == status.changes {
+                if !holders_again.contains(&record.id) {
+                    forget_holder(holders, id, record.id);
+                }
+                settled = true;
+                break;
+            }
+            *status = again;
+        }
+        if !settled && let Some(id) = suspect(status, holders) {
+            forget_holder(holders, id, record.id);
+        }
+    }
+}
+
+fn forget_holder(holders: &mut Holders, primitive: u64, thread: u64) {
+    if let Some((single, all)) = holders.get_mut(&primitive) {
+        all.retain(|&h| h != thread);
+        if *single == Some(thread) {
+            *single = None;
+        }
+    }
+}
+
 /// One thread's status, copied under its lock in one go.
 struct StatusCopy {
     state: ThreadState,
     since: Instant,
+    /// The status's change count, to tell a re-read of the same stretch.
+    changes: u64,
     waiting_on: Option<WaitTarget>,
     totals: [Duration; 4],
     outcome: Option<Outcome>,
@@ -156,6 +227,7 @@ impl StatusCopy {
         Self {
             state: s.state,
             since: s.since,
+            changes: s.changes,
             waiting_on: s.waiting_on.clone(),
             totals: s.totals_at(now),
             outcome: s.outcome.clone(),
