@@ -10,7 +10,7 @@ use common::wait_for_snapshot;
 use std::sync::Arc;
 use std::time::Duration;
 use threadscope::inspect::{Inspector, WaitGraph, confirmed_deadlocks};
-use threadscope::scenario::{self, RunningScenario};
+use threadscope::scenario::{self, RunningScenario, Stuck};
 use threadscope::threading::{Lock, Registry, RegistrySnapshot, Thread, ThreadState};
 
 fn start(name: &str) -> (RunningScenario, Registry) {
@@ -126,7 +126,11 @@ fn soak(name: &str, snapshots: usize) -> Soak {
         soak.candidates += WaitGraph::from_snapshot(&registry.snapshot()).deadlocks().len();
     }
     let report = running.stop(Duration::from_secs(10));
-    assert!(report.stuck.is_empty(), "{:?}", report.stuck);
+    // A producer blocked in `put` on a full queue cannot be interrupted
+    // (nor in Python): once the consumers have stopped it stays blocked.
+    // Anything else left behind is a bug.
+    let blocked_put = |s: &&Stuck| s.waiting_on.as_deref().is_some_and(|w| w.starts_with("put of queue"));
+    assert!(report.stuck.iter().all(|s| blocked_put(&s)), "{:?}", report.stuck);
     soak
 }
 
