@@ -4,7 +4,7 @@
 //! whoever shows it, from the snapshots.
 
 use super::snapshot::*;
-use super::{Candidate, Debouncer, DisplayName, LintKind, NamedThread, WaitGraph, naming};
+use super::{Candidate, Debouncer, DisplayName, LintKind, NamedThread, confirmed_deadlocks, naming};
 use crate::kernel::{
     KernelSample, KernelThread, SampleOptions, Sampler, SamplerError, ThreadKey, ticks_per_second,
     ticks_to_duration,
@@ -152,7 +152,12 @@ impl Inspector {
         self.remember_cpu(&kernel);
 
         let primitives = library.as_ref().map(primitive_views).unwrap_or_default();
-        let deadlocks = library.as_ref().map(|l| WaitGraph::from_snapshot(l).deadlocks()).unwrap_or_default();
+        // Confirmed against a re-read of the records on each cycle: a
+        // snapshot's records are read at different moments (see `confirm`).
+        let deadlocks = match (&self.registry, &library) {
+            (Some(registry), Some(library)) => confirmed_deadlocks(registry, library),
+            _ => Vec::new(),
+        };
         let candidates = lint_candidates(&threads, library.as_ref());
         let findings = self.debouncer.update(now, candidates);
         let named: Vec<NamedThread> = threads

@@ -6,6 +6,7 @@
 //! Everything here is owned, `Serialize` data: the TUI, the JSON output and
 //! recordings read the same [`Snapshot`].
 
+mod confirm;
 mod display_name;
 pub mod history;
 mod inspector;
@@ -14,6 +15,7 @@ pub mod naming;
 mod snapshot;
 pub mod waitgraph;
 
+pub use confirm::confirmed_deadlocks;
 pub use display_name::DisplayName;
 pub use history::{History, Segment};
 pub use inspector::{

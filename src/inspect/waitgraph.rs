@@ -17,8 +17,8 @@ pub enum Node {
 /// Who waits for whom, from one registry snapshot.
 #[derive(Debug, Default, Clone)]
 pub struct WaitGraph {
-    edges: BTreeMap<Node, BTreeSet<Node>>,
-    names: HashMap<Node, String>,
+    pub(super) edges: BTreeMap<Node, BTreeSet<Node>>,
+    pub(super) names: HashMap<Node, String>,
 }
 
 /// One deadlock: a cycle of threads and primitives.
@@ -83,7 +83,7 @@ impl WaitGraph {
         graph
     }
 
-    fn edge(&mut self, from: Node, to: Node) {
+    pub(super) fn edge(&mut self, from: Node, to: Node) {
         self.edges.entry(from).or_default().insert(to);
     }
 
@@ -91,8 +91,25 @@ impl WaitGraph {
         self.names.get(&node).cloned().unwrap_or_else(|| "?".to_owned())
     }
 
+    /// The threads and primitives on some cycle (members of a strongly
+    /// connected component that has one): what confirming those cycles
+    /// has to re-read. Both empty when there is no cycle.
+    pub fn cycle_members(&self) -> (Vec<u64>, Vec<u64>) {
+        let mut threads = Vec::new();
+        let mut primitives = Vec::new();
+        for node in self.strongly_connected().into_iter().flatten() {
+            match node {
+                Node::Thread(id) => threads.push(id),
+                Node::Primitive(id) => primitives.push(id),
+            }
+        }
+        (threads, primitives)
+    }
+
     /// Every deadlock: one cycle per strongly connected component that has
-    /// one, in a stable order.
+    /// one, in a stable order. On a single snapshot these are only
+    /// candidates (its records were read at different moments); see
+    /// [`confirmed_deadlocks`](super::confirmed_deadlocks).
     pub fn deadlocks(&self) -> Vec<Deadlock> {
         let mut out = Vec::new();
         for component in self.strongly_connected() {

@@ -4,10 +4,12 @@
 //! registry only keeps the index. A snapshot copies the records into owned
 //! [`RegistrySnapshot`] data without stopping anyone.
 
+mod assemble;
 pub(crate) mod clock;
 mod primitive_record;
 pub(crate) mod snapshot;
 mod thread_record;
+mod waits;
 
 pub use primitive_record::{PrimitiveKind, PrimitiveRecord, PrimitiveStats};
 pub use snapshot::{
@@ -15,6 +17,7 @@ pub use snapshot::{
 };
 pub(crate) use thread_record::WaitTarget;
 pub use thread_record::{Outcome, StateTimes, ThreadOrigin, ThreadRecord, ThreadState};
+pub use waits::{HoldersRead, StatusRead, WaitEdge, WaitReads};
 
 use crate::threading::thread::{Thread, ThreadInner};
 use parking_lot::Mutex;
@@ -214,96 +217,6 @@ impl Registry {
             .collect()
     }
 
-    /// Copies every record into an owned snapshot.
-    pub fn snapshot(&self) -> RegistrySnapshot {
-        let now = Instant::now();
-        let records = self.records(now);
-        let primitives: Vec<Arc<PrimitiveRecord>> =
-            self.inner.primitives.lock().values().filter_map(Weak::upgrade).collect();
-
-        let by_id: HashMap<u64, &Arc<PrimitiveRecord>> = primitives.iter().map(|p| (p.id, p)).collect();
-        let find_primitive = |id: u64| match by_id.get(&id) {
-            Some(p) => Some(Arc::clone(p)),
-            None if !self.is_global() => Self::global().primitive_record(id),
-            None => None,
-        };
-        let names: HashMap<u64, String> = records.iter().map(|r| (r.id, r.name())).collect();
-        let thread_ref = |id: u64| ThreadRef { id, name: self.thread_name(id, &names) };
-
-        // Each status is read once, so a thread's own view and the waiter
-        // lists derived from it always agree.
-        let statuses: Vec<StatusCopy> =
-            records.iter().map(|r| r.with_status(|s| StatusCopy::of(s, now))).collect();
-        // Threads of the global registry may wait on our primitives too (a
-        // test's own thread, the main thread).
-        let mut waiting = waiting_threads(records.iter().zip(&statuses));
-        if !self.is_global() {
-            let global = Self::global().records(now);
-            let global_statuses: Vec<StatusCopy> =
-                global.iter().map(|r| r.with_status(|s| StatusCopy::of(s, now))).collect();
-            for (primitive, mut threads) in waiting_threads(global.iter().zip(&global_statuses)) {
-                waiting.entry(primitive).or_default().append(&mut threads);
-            }
-        }
-
-        let mut held: HashMap<u64, Vec<PrimitiveRef>> = HashMap::new();
-        let primitives = primitives
-            .iter()
-            .map(|p| {
-                let name = p.display_name();
-                let holders: Vec<ThreadRef> = p.holders().into_iter().map(thread_ref).collect();
-                for h in &holders {
-                    let held_by = held.entry(h.id).or_default();
-                    if !held_by.iter().any(|r| r.id == p.id) {
-                        held_by.push(PrimitiveRef { id: p.id, kind: p.kind, name: name.clone() });
-                    }
-                }
-                let related = p.related().and_then(&find_primitive).map(|r| PrimitiveRef {
-                    id: r.id,
-                    kind: r.kind,
-                    name: r.display_name(),
-                });
-                let mut waiters = waiting.remove(&p.id).unwrap_or_default();
-                waiters.sort_by_key(|&(since, id)| (since, id));
-                PrimitiveSnapshot {
-                    id: p.id,
-                    kind: p.kind,
-                    name,
-                    holders,
-                    waiters: waiters.into_iter().map(|(_, id)| thread_ref(id)).collect(),
-                    stats: p.stats(now),
-                    details: p.details().into_iter().collect(),
-                    related,
-                }
-            })
-            .collect();
-
-        let threads = records
-            .iter()
-            .zip(statuses)
-            .map(|(r, status)| {
-                let StatusCopy { state, since, waiting_on, totals, outcome } = status;
-                let waiting_on =
-                    waiting_on.as_ref().map(|w| wait_snapshot(w, since, now, &thread_ref, &find_primitive));
-                ThreadSnapshot {
-                    id: r.id,
-                    name: names.get(&r.id).cloned().unwrap_or_default(),
-                    ident: r.ident(),
-                    native_id: r.native_id(),
-                    daemon: r.daemon(),
-                    origin: r.origin,
-                    state,
-                    waiting_on,
-                    holds: held.remove(&r.id).unwrap_or_default(),
-                    time_in_state: totals.into(),
-                    age: now.saturating_duration_since(r.created_at),
-                    outcome,
-                }
-            })
-            .collect();
-        RegistrySnapshot { threads, primitives }
-    }
-
     /// Every thread record, after dropping terminated ones past retention.
     fn records(&self, now: Instant) -> Vec<Arc<ThreadRecord>> {
         let retention = *self.inner.retention.lock();
@@ -325,80 +238,5 @@ impl Registry {
             return record.name();
         }
         "?".to_owned()
-    }
-}
-
-/// One thread's status, copied under its lock in one go.
-struct StatusCopy {
-    state: ThreadState,
-    since: Instant,
-    waiting_on: Option<WaitTarget>,
-    totals: [Duration; 4],
-    outcome: Option<Outcome>,
-}
-
-impl StatusCopy {
-    fn of(s: &thread_record::Status, now: Instant) -> Self {
-        Self {
-            state: s.state,
-            since: s.since,
-            waiting_on: s.waiting_on.clone(),
-            totals: s.totals_at(now),
-            outcome: s.outcome.clone(),
-        }
-    }
-}
-
-/// Primitive id → (wait start, thread id) of the threads blocked on it.
-fn waiting_threads<'a>(
-    threads: impl Iterator<Item = (&'a Arc<ThreadRecord>, &'a StatusCopy)>,
-) -> HashMap<u64, Vec<(Instant, u64)>> {
-    let mut waiting: HashMap<u64, Vec<(Instant, u64)>> = HashMap::new();
-    for (r, s) in threads {
-        if let Some(WaitTarget::Primitive { id, .. }) = &s.waiting_on {
-            waiting.entry(*id).or_default().push((s.since, r.id));
-        }
-    }
-    waiting
-}
-
-fn wait_snapshot(
-    target: &WaitTarget,
-    since: Instant,
-    now: Instant,
-    thread_ref: &dyn Fn(u64) -> ThreadRef,
-    primitive: &dyn Fn(u64) -> Option<Arc<PrimitiveRecord>>,
-) -> WaitSnapshot {
-    let waited = now.saturating_duration_since(since);
-    let snapshot = |kind: WaitKind, name: String| WaitSnapshot {
-        kind,
-        name,
-        role: None,
-        primitive: None,
-        holders: Vec::new(),
-        waited,
-        remaining: None,
-    };
-    match target {
-        WaitTarget::Primitive { id, kind, role } => {
-            let record = primitive(*id);
-            WaitSnapshot {
-                role: Some((*role).to_owned()),
-                primitive: Some(*id),
-                holders: record.iter().flat_map(|r| r.holders()).map(thread_ref).collect(),
-                ..snapshot(
-                    WaitKind::Primitive(*kind),
-                    record.map_or_else(|| format!("{}#{id}", kind.label()), |r| r.display_name()),
-                )
-            }
-        }
-        WaitTarget::Join { thread } => {
-            WaitSnapshot { holders: vec![thread_ref(thread.id)], ..snapshot(WaitKind::Join, thread.name()) }
-        }
-        WaitTarget::Sleep { until } => WaitSnapshot {
-            remaining: until.map(|u| u.saturating_duration_since(now)),
-            ..snapshot(WaitKind::Sleep, "sleep".to_owned())
-        },
-        WaitTarget::Region { label } => snapshot(WaitKind::Region, label.to_string()),
     }
 }

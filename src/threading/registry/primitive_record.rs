@@ -184,9 +184,15 @@ impl PrimitiveRecord {
 
     /// Every holder: the single holder, then shares in the order taken.
     pub fn holders(&self) -> Vec<u64> {
-        let mut all: Vec<u64> = self.holder().into_iter().collect();
+        self.read_holders().1
+    }
+
+    /// The single holder and every holder, from one read of each.
+    pub(crate) fn read_holders(&self) -> (Option<u64>, Vec<u64>) {
+        let single = self.holder();
+        let mut all: Vec<u64> = single.into_iter().collect();
         all.extend(self.more_holders.lock().iter().copied());
-        all
+        (single, all)
     }
 
     /// The lock word, for the `Lock` or `RLock` this record belongs to.
@@ -265,8 +271,13 @@ impl PrimitiveRecord {
     }
 
     /// Thread id of the holder, if held.
+    ///
+    /// An acquire load, paired with the release fence a thread passes after
+    /// its wait ends and before it publishes itself as the holder
+    /// (`contention.rs`): whoever sees the hold then sees the wait over.
+    /// Readers are snapshots, never the fast path.
     pub fn holder(&self) -> Option<u64> {
-        Some(self.hot.holder.load(Ordering::Relaxed)).filter(|&t| t != 0)
+        Some(self.hot.holder.load(Ordering::Acquire)).filter(|&t| t != 0)
     }
 
     /// Counters as of this moment.
@@ -277,7 +288,12 @@ impl PrimitiveRecord {
     /// Counters as of now. `held_for` is exact for holds that began by
     /// waiting; otherwise it counts from the first snapshot that saw the hold.
     pub(crate) fn stats(&self, now: Instant) -> PrimitiveStats {
-        let holder = self.holder();
+        self.stats_given(now, self.holder())
+    }
+
+    /// Counters as of now, for the single holder `holder` read earlier (so
+    /// `held_for` agrees with the holders a snapshot shows).
+    pub(crate) fn stats_given(&self, now: Instant, holder: Option<u64>) -> PrimitiveStats {
         let acquisitions = self.hot.acquisitions.load(Ordering::Relaxed);
         let held_for = holder.map(|_| {
             if self.hot.held_gen.load(Ordering::Relaxed) != acquisitions {

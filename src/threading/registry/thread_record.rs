@@ -78,6 +78,10 @@ pub(crate) enum WaitTarget {
 pub(crate) struct Status {
     pub(crate) state: ThreadState,
     pub(crate) since: Instant,
+    /// Bumped at every transition (and so at every wait that begins or
+    /// ends): two reads with the same count saw one unbroken stretch, which
+    /// equal `since` instants alone cannot promise on a coarse clock.
+    pub(crate) changes: u64,
     totals: [Duration; 4],
     pub(crate) waiting_on: Option<WaitTarget>,
     pub(crate) started_at: Option<Instant>,
@@ -90,6 +94,7 @@ impl Status {
         self.totals[self.state.index()] += now.saturating_duration_since(self.since);
         self.state = state;
         self.since = now;
+        self.changes = self.changes.wrapping_add(1);
     }
 
     /// Cumulative time in each state up to `now`, the current stretch included.
@@ -128,6 +133,7 @@ impl ThreadRecord {
             status: Mutex::new(Status {
                 state,
                 since: now,
+                changes: 0,
                 totals: [Duration::ZERO; 4],
                 waiting_on: None,
                 started_at: (state == ThreadState::Running).then_some(now),

@@ -6,6 +6,7 @@ use crate::threading::registry::{PrimitiveRecord, WaitTarget};
 use crate::threading::thread::current::current_id;
 use crate::threading::timeout::Deadline;
 use crate::threading::wait::WaitScope;
+use std::sync::atomic::Ordering;
 
 /// Blocks on `raw` until it is ours (true) or `deadline` passes (false).
 ///
@@ -30,7 +31,12 @@ pub(crate) fn acquire_contended(raw: &RawLock, record: &PrimitiveRecord, deadlin
     });
     if let Some(scope) = parked {
         let since = scope.since();
+        // The wait ends before the hold is published, and the fence keeps
+        // the holder store below from being seen first (the snapshot reads
+        // holders with acquire loads, then statuses): no reader ever sees
+        // this thread hold the lock while still waiting for it.
         let now = scope.end();
+        std::sync::atomic::fence(Ordering::Release);
         record.note_waited(now - since);
         if acquired {
             record.note_hold_began(now);

@@ -65,7 +65,7 @@ impl Permits {
         state.waiters += 1;
         let mut timed_out = false;
         let acquired = loop {
-            if self.take(&mut state) {
+            if self.take_permit(&mut state) {
                 break true;
             }
             if timed_out {
@@ -75,13 +75,29 @@ impl Permits {
         };
         state.waiters -= 1;
         drop(state);
+        // The wait ends before the permit is published as held, so no
+        // snapshot sees this thread holding the permit it still waits for
+        // (snapshots read holders, then statuses).
         scope.end_on(&self.record);
+        if acquired {
+            self.record.add_holder(current_id());
+        }
         acquired
     }
 
-    /// Takes a permit if there is one; the caller holds the state lock, which
-    /// serialises the record's counters.
+    /// Takes a permit if there is one and records the caller as holding
+    /// it; the caller holds the state lock.
     fn take(&self, state: &mut State) -> bool {
+        let taken = self.take_permit(state);
+        if taken {
+            self.record.add_holder(current_id());
+        }
+        taken
+    }
+
+    /// Takes a permit if there is one, without naming a holder; the caller
+    /// holds the state lock, which serialises the record's counters.
+    fn take_permit(&self, state: &mut State) -> bool {
         if state.value == 0 {
             return false;
         }
@@ -89,7 +105,6 @@ impl Permits {
         self.record.set_detail(VALUE, state.value as u64);
         // Counts the acquisition without making the caller the single holder.
         self.record.note_reacquired();
-        self.record.add_holder(current_id());
         true
     }
 
