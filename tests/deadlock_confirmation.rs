@@ -66,7 +66,7 @@ fn a_real_deadlock_is_confirmed_and_the_same_snapshot_is_not_once_it_resolves() 
     let snapshot = wait_for_snapshot(&registry, |s| both_waiting(s, "AB", "BA"));
     let deadlocks = confirmed_deadlocks(&registry, &snapshot);
     assert_eq!(deadlocks.len(), 1, "{snapshot:#?}");
-    assert_eq!(deadlocks[0].cycle, ["AB", "B", "BA", "A"]);
+    assert_eq!(deadlocks[0].names(), ["AB", "B", "BA", "A"]);
 
     a.release().unwrap(); // breaks the cycle: BA gets A, then AB gets B
     ab.join().unwrap();
@@ -122,7 +122,7 @@ fn soak(name: &str, snapshots: usize) -> Soak {
     let mut soak = Soak { snapshots, ..Soak::default() };
     for _ in 0..snapshots {
         let snapshot = inspector.refresh().unwrap();
-        soak.reported.extend(snapshot.deadlocks.into_iter().map(|d| d.cycle));
+        soak.reported.extend(snapshot.deadlocks.into_iter().map(|d| d.names()));
         soak.candidates += WaitGraph::from_snapshot(&registry.snapshot()).deadlocks().len();
     }
     let report = running.stop(Duration::from_secs(10));

@@ -94,17 +94,28 @@ fn snapshot_of_the_deadlock_scenario_names_exactly_its_cycle() {
     let out = threadscope(&["snapshot", "--scenario", "deadlock", "--after", "300ms"]);
     assert!(out.status.success(), "{out:?}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["schema"], 1);
+    assert_eq!(json["schema"], 2);
     assert_eq!(json["deadlocks"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        json["deadlocks"][0]["cycle"],
-        serde_json::json!(["Transfer-AB", "account-B", "Transfer-BA", "account-A"])
-    );
-    let ab = json["threads"].as_array().unwrap().iter().find(|t| t["name"] == "Transfer-AB").unwrap();
+    let cycle = json["deadlocks"][0]["cycle"].as_array().unwrap();
+    let names: Vec<&str> = cycle.iter().map(|step| step["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Transfer-AB", "account-B", "Transfer-BA", "account-A"]);
+    let steps: Vec<&str> = cycle.iter().map(|step| step["step"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["thread", "primitive", "thread", "primitive"]);
+    assert_eq!(cycle[1]["kind"], "lock");
+    let threads = json["threads"].as_array().unwrap();
+    let named = |name: &str| threads.iter().find(|t| t["name"] == name).unwrap();
+    let (ab, ba) = (named("Transfer-AB"), named("Transfer-BA"));
+    // Every reference is an identity: the cycle's and the wait's threads
+    // carry the key and TID of the thread they mean.
+    assert_eq!((&cycle[0]["key"], &cycle[0]["tid"]), (&ab["key"], &ab["native_id"]));
+    assert_eq!((&cycle[2]["key"], &cycle[2]["tid"]), (&ba["key"], &ba["native_id"]));
     assert_eq!(ab["state"], "waiting");
     assert_eq!(ab["origin"], "managed");
     assert_eq!(ab["waiting_on"]["kind"], "lock");
-    assert_eq!(ab["waiting_on"]["holder"], "Transfer-BA");
+    assert_eq!(ab["waiting_on"]["holder"]["name"], "Transfer-BA");
+    assert_eq!(ab["waiting_on"]["holder"]["tid"], ba["native_id"]);
+    let account_b = json["primitives"].as_array().unwrap().iter().find(|p| p["name"] == "account-B").unwrap();
+    assert_eq!(ab["waiting_on"]["primitive"], account_b["id"]);
     for field in [
         "tid",
         "comm",
@@ -120,9 +131,11 @@ fn snapshot_of_the_deadlock_scenario_names_exactly_its_cycle() {
     }
     let a = json["primitives"].as_array().unwrap().iter().find(|p| p["name"] == "account-A").unwrap();
     assert_eq!(
-        (a["kind"].as_str(), a["holders"][0].as_str(), a["waiters"][0].as_str()),
+        (a["kind"].as_str(), a["holders"][0]["name"].as_str(), a["waiters"][0]["name"].as_str()),
         (Some("lock"), Some("Transfer-AB"), Some("Transfer-BA"))
     );
+    assert_eq!(a["holders"][0]["tid"], ab["native_id"]);
+    assert!(json["deadlock_search"]["library_primitives"].as_u64().is_some_and(|n| n >= 2));
     assert!(json["naming"]["patterns"].is_array() && json["naming"]["findings"].is_array());
 }
 
@@ -140,11 +153,27 @@ fn text_snapshots_end_with_the_deadlocks_and_count_repeats() {
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("\"Philosopher-0\" ident=0x"), "{text}");
-    assert!(text.contains("waiting on lock fork-1 (acquire) held by Philosopher-1"), "{text}");
+    // References name the thread with its TID; "held for" is the hold's
+    // age, "waiting for" the wait's.
+    let tid_of = |name: &str| {
+        let head = text.lines().find(|l| l.starts_with(&format!("\"{name}\" "))).unwrap();
+        head.split(" tid=").nth(1).unwrap().split(' ').next().unwrap().to_owned()
+    };
+    let (p0, p1) = (tid_of("Philosopher-0"), tid_of("Philosopher-1"));
     assert!(
-        text.contains(
-            "Found 1 deadlock(s).\n  Deadlock 1: Philosopher-0 waits for fork-1 held by Philosopher-1;"
-        ),
+        text.contains(&format!("waiting on lock fork-1 (acquire), held by Philosopher-1 (tid {p1}) for ")),
+        "{text}"
+    );
+    assert!(text.contains("; waiting for "), "{text}");
+    assert!(
+        text.contains("Found 1 deadlock(s) among threadscope's own primitives (")
+            && text.contains(" threads); not searched: locks threadscope's library did not make"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "  Deadlock 1: Philosopher-0 (tid {p0}) waits for lock fork-1 held by Philosopher-1 (tid {p1});"
+        )),
         "{text}"
     );
 

@@ -1,10 +1,10 @@
 //! A jstack-like text dump of a snapshot: one block per thread, then the
 //! deadlocks. Every name goes through `DisplayName` / `sanitize`.
 
-use crate::display::sanitize;
-use crate::inspect::{Origin, Snapshot, ThreadView};
+use crate::display::{human, sanitize};
+use crate::inspect::{Origin, PrimitiveLink, Snapshot, ThreadLink, ThreadView};
 use crate::kernel::describe_state;
-use crate::threading::{Outcome, ThreadState};
+use crate::threading::{Outcome, ThreadState, WaitKind};
 use std::fmt::Write;
 
 /// The dump.
@@ -22,12 +22,12 @@ pub fn render_text(s: &Snapshot) -> String {
         s.threads.len()
     );
     for t in &s.threads {
-        thread_block(&mut out, t);
+        thread_block(&mut out, t, s);
     }
     if !s.futex_groups.is_empty() {
         let _ = writeln!(out, "Threads asleep on the same futex (likely the same lock):");
         for g in &s.futex_groups {
-            let names: Vec<String> = g.threads.iter().map(|n| sanitize(n).into_owned()).collect();
+            let names: Vec<String> = g.threads.iter().map(ThreadLink::label).collect();
             let _ = writeln!(out, "  {}: {}", g.address, names.join(", "));
         }
         out.push('\n');
@@ -38,14 +38,14 @@ pub fn render_text(s: &Snapshot) -> String {
     for f in &s.naming.findings {
         let _ = writeln!(out, "Naming: {}", sanitize(&f.message));
     }
-    let _ = writeln!(out, "\nFound {} deadlock(s).", s.deadlocks.len());
+    let _ = writeln!(out, "\nFound {} deadlock(s) {}.", s.deadlocks.len(), s.deadlock_search.describe());
     for (i, d) in s.deadlocks.iter().enumerate() {
-        let _ = writeln!(out, "  Deadlock {}: {}", i + 1, sanitize(&d.describe()));
+        let _ = writeln!(out, "  Deadlock {}: {}", i + 1, d.describe());
     }
     out
 }
 
-fn thread_block(out: &mut String, t: &ThreadView) {
+fn thread_block(out: &mut String, t: &ThreadView, s: &Snapshot) {
     let mut head = format!("\"{}\"", t.name);
     if let Some(ident) = t.ident {
         let _ = write!(head, " ident=0x{ident:x}");
@@ -69,25 +69,36 @@ fn thread_block(out: &mut String, t: &ThreadView) {
     };
     let _ = writeln!(out, "{head} {state}{origin}");
     if let Some(w) = &t.waiting_on {
-        let role = w.role.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
-        let held = if w.holders.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " held by {}",
-                w.holders.iter().map(|h| sanitize(h).into_owned()).collect::<Vec<_>>().join(", ")
-            )
+        let waited = human(w.waited);
+        let _ = match w.kind {
+            WaitKind::Sleep => writeln!(out, "   sleeping, waiting for {waited}"),
+            WaitKind::Region => writeln!(out, "   in region {}, waiting for {waited}", sanitize(&w.name)),
+            WaitKind::Join => {
+                let of = w.holders.first().map_or_else(|| sanitize(&w.name).into_owned(), ThreadLink::label);
+                writeln!(out, "   waiting on the end of {of}, waiting for {waited}")
+            }
+            WaitKind::Primitive(kind) => {
+                let role = w.role.as_deref().map(|r| format!(" ({})", sanitize(r))).unwrap_or_default();
+                let held_for = w.primitive.and_then(|id| s.primitive(id)).and_then(|p| p.stats.held_for);
+                let held = match (w.holders.as_slice(), held_for) {
+                    ([], _) => String::new(),
+                    (holders, held_for) => format!(
+                        ", held by {}{}",
+                        holders.iter().map(ThreadLink::label).collect::<Vec<_>>().join(", "),
+                        held_for.map(|d| format!(" for {}", human(d))).unwrap_or_default()
+                    ),
+                };
+                writeln!(
+                    out,
+                    "   waiting on {} {}{role}{held}; waiting for {waited}",
+                    kind.label(),
+                    sanitize(&w.name)
+                )
+            }
         };
-        let _ = writeln!(
-            out,
-            "   waiting on {} {}{role}{held} for {:.1} s",
-            w.kind,
-            sanitize(&w.name),
-            w.waited.as_secs_f64()
-        );
     }
     if !t.holds.is_empty() {
-        let holds: Vec<String> = t.holds.iter().map(|h| sanitize(h).into_owned()).collect();
+        let holds: Vec<String> = t.holds.iter().map(PrimitiveLink::label).collect();
         let _ = writeln!(out, "   holds {}", holds.join(", "));
     }
     match &t.outcome {

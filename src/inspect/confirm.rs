@@ -22,7 +22,8 @@
 //! publishes a hold (see the registry's snapshot notes), the records never
 //! show, at one instant, a wait-for cycle the threads were not in.
 
-use super::waitgraph::{Deadlock, Node, WaitGraph};
+use super::deadlock::Deadlock;
+use super::waitgraph::{Node, WaitGraph};
 use crate::threading::{Registry, RegistrySnapshot, WaitEdge, WaitReads};
 use std::collections::HashMap;
 
@@ -52,7 +53,11 @@ impl WaitGraph {
             .filter(|(first, second)| first == second)
             .filter_map(|(_, read)| read.waits.map(|edge| (read.thread, edge)))
             .collect();
-        let mut graph = WaitGraph { names: self.names.clone(), ..WaitGraph::default() };
+        let mut graph = WaitGraph {
+            threads: self.threads.clone(),
+            primitives: self.primitives.clone(),
+            ..WaitGraph::default()
+        };
         for (&thread, &edge) in &stable {
             let to = match edge {
                 WaitEdge::Primitive(id) => Node::Primitive(id),
@@ -61,6 +66,11 @@ impl WaitGraph {
             graph.edge(Node::Thread(thread), to);
         }
         for read in &reads.holders {
+            // Every holder as re-read, stable or not: any one of them that
+            // can still run may release a shared primitive (an OR-wait).
+            if !read.holders.is_empty() {
+                graph.holders.insert(read.primitive, read.holders.clone());
+            }
             for holder in read.holders.iter().filter(|h| stable.contains_key(h)) {
                 graph.edge(Node::Primitive(read.primitive), Node::Thread(*holder));
             }
@@ -72,7 +82,8 @@ impl WaitGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::threading::{HoldersRead, StatusRead};
+    use crate::inspect::{PrimitiveLink, ThreadLink};
+    use crate::threading::{HoldersRead, PrimitiveKind, StatusRead};
 
     fn status(thread: u64, changes: u64, waits: Option<WaitEdge>) -> StatusRead {
         StatusRead { thread, changes, waits }
@@ -85,13 +96,15 @@ mod tests {
     /// AB (1) holds A (10) and waits for B (11); BA (2) holds B, waits for A.
     fn abba() -> WaitGraph {
         let mut graph = WaitGraph::default();
-        for (node, name) in [
-            (Node::Thread(1), "AB"),
-            (Node::Thread(2), "BA"),
-            (Node::Primitive(10), "A"),
-            (Node::Primitive(11), "B"),
-        ] {
-            graph.names.insert(node, name.to_owned());
+        for (id, name) in [(1, "AB"), (2, "BA")] {
+            graph
+                .threads
+                .insert(id, ThreadLink { key: id, tid: Some(100 + id as u32), name: name.to_owned() });
+        }
+        for (id, name) in [(10, "A"), (11, "B")] {
+            graph
+                .primitives
+                .insert(id, PrimitiveLink { id, kind: PrimitiveKind::Lock, name: name.to_owned() });
         }
         graph.edge(Node::Thread(1), Node::Primitive(11));
         graph.edge(Node::Primitive(11), Node::Thread(2));
@@ -122,7 +135,7 @@ mod tests {
     fn a_deadlock_that_reads_the_same_twice_is_confirmed() {
         let deadlocks = abba().confirmed(&abba_reads()).deadlocks();
         assert_eq!(deadlocks.len(), 1);
-        assert_eq!(deadlocks[0].cycle, ["AB", "B", "BA", "A"]);
+        assert_eq!(deadlocks[0].names(), ["AB", "B", "BA", "A"]);
     }
 
     #[test]
@@ -191,10 +204,12 @@ mod tests {
         let mut reads = abba_reads();
         reads.before.push(status(3, 3, Some(WaitEdge::Primitive(10))));
         reads.after.push(status(3, 4, None));
-        reads.holders[1] = holders(11, &[2, 3]);
+        // 3 gave its share back when it moved on.
+        reads.holders[1] = holders(11, &[2]);
         let deadlocks = graph.confirmed(&reads).deadlocks();
         assert_eq!(deadlocks.len(), 1);
-        assert_eq!(deadlocks[0].threads, ["AB", "BA"]);
+        let threads: Vec<u64> = deadlocks[0].threads.iter().map(|t| t.key).collect();
+        assert_eq!(threads, [1, 2]);
     }
 
     #[test]

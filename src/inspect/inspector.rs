@@ -5,11 +5,14 @@
 
 use super::snapshot::*;
 use super::{Candidate, Debouncer, DisplayName, LintKind, NamedThread, confirmed_deadlocks, naming};
+use super::{DeadlockSearch, PrimitiveLink, ThreadLink};
 use crate::kernel::{
     KernelSample, KernelThread, SampleOptions, Sampler, SamplerError, ThreadKey, ticks_per_second,
     ticks_to_duration,
 };
-use crate::threading::{PrimitiveKind, Registry, RegistrySnapshot, ThreadSnapshot, ThreadState, WaitKind};
+use crate::threading::{
+    PrimitiveKind, PrimitiveRef, Registry, RegistrySnapshot, ThreadRef, ThreadSnapshot, ThreadState, WaitKind,
+};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -130,6 +133,7 @@ impl Inspector {
         let mut joined: BTreeSet<u32> = BTreeSet::new();
         let mut threads = Vec::with_capacity(kernel.threads.len());
 
+        let links = Links::of(library.as_ref());
         if let Some(library) = &library {
             for t in &library.threads {
                 let alive = matches!(t.state, ThreadState::Running | ThreadState::Waiting);
@@ -142,7 +146,7 @@ impl Inspector {
                 } else {
                     Origin::Managed
                 };
-                threads.push(self.library_view(t, kt, origin, now));
+                threads.push(self.library_view(t, kt, &links, origin, now));
             }
         }
         for kt in kernel.threads.iter().filter(|kt| !joined.contains(&kt.tid)) {
@@ -151,7 +155,7 @@ impl Inspector {
         }
         self.remember_cpu(&kernel);
 
-        let primitives = library.as_ref().map(primitive_views).unwrap_or_default();
+        let primitives = library.as_ref().map(|l| primitive_views(l, &links)).unwrap_or_default();
         // Confirmed against a re-read of the records on each cycle: a
         // snapshot's records are read at different moments (see `confirm`).
         let deadlocks = match (&self.registry, &library) {
@@ -193,6 +197,9 @@ impl Inspector {
             threads,
             primitives,
             deadlocks,
+            deadlock_search: library.as_ref().map_or_else(DeadlockSearch::kernel_only, |l| {
+                DeadlockSearch::library(l.primitives.len(), l.threads.len())
+            }),
             naming: NamingView { patterns: naming::patterns(&named), findings: naming::findings(&named) },
             findings,
         })
@@ -249,6 +256,7 @@ impl Inspector {
         &self,
         t: &ThreadSnapshot,
         kt: Option<&KernelThread>,
+        links: &Links,
         origin: Origin,
         now: Instant,
     ) -> ThreadView {
@@ -265,13 +273,14 @@ impl Inspector {
                 kind: w.kind,
                 name: w.name.clone(),
                 role: w.role.clone(),
-                holder: w.holders.first().map(|h| h.name.clone()),
-                holders: w.holders.iter().map(|h| h.name.clone()).collect(),
+                primitive: w.primitive,
+                holder: w.holders.first().map(|h| links.thread(h)),
+                holders: w.holders.iter().map(|h| links.thread(h)).collect(),
                 waited: w.waited,
             }),
             kernel: kt.map(|kt| self.kernel_view(kt, now)),
             origin,
-            holds: t.holds.iter().map(|p| p.name.clone()).collect(),
+            holds: t.holds.iter().map(primitive_link).collect(),
             time_in_state: Some(t.time_in_state),
             outcome: t.outcome.clone(),
         }
@@ -311,7 +320,31 @@ fn kernel_state(state: char) -> ThreadState {
     }
 }
 
-fn primitive_views(library: &RegistrySnapshot) -> Vec<PrimitiveView> {
+/// Registry ids to TIDs, for turning the registry's references into links.
+struct Links {
+    tids: HashMap<u64, u32>,
+}
+
+impl Links {
+    fn of(library: Option<&RegistrySnapshot>) -> Self {
+        let tids = library
+            .into_iter()
+            .flat_map(|l| &l.threads)
+            .filter_map(|t| t.native_id.map(|tid| (t.id, tid)))
+            .collect();
+        Self { tids }
+    }
+
+    fn thread(&self, r: &ThreadRef) -> ThreadLink {
+        ThreadLink { key: r.id, tid: self.tids.get(&r.id).copied(), name: r.name.clone() }
+    }
+}
+
+fn primitive_link(p: &PrimitiveRef) -> PrimitiveLink {
+    PrimitiveLink { id: p.id, kind: p.kind, name: p.name.clone() }
+}
+
+fn primitive_views(library: &RegistrySnapshot, links: &Links) -> Vec<PrimitiveView> {
     library
         .primitives
         .iter()
@@ -319,11 +352,11 @@ fn primitive_views(library: &RegistrySnapshot) -> Vec<PrimitiveView> {
             id: p.id,
             name: p.name.clone(),
             kind: p.kind,
-            holders: p.holders.iter().map(|h| h.name.clone()).collect(),
-            waiters: p.waiters.iter().map(|h| h.name.clone()).collect(),
+            holders: p.holders.iter().map(|h| links.thread(h)).collect(),
+            waiters: p.waiters.iter().map(|h| links.thread(h)).collect(),
             stats: p.stats,
             details: p.details.clone(),
-            related: p.related.as_ref().map(|r| r.name.clone()),
+            related: p.related.as_ref().map(primitive_link),
         })
         .collect()
 }
@@ -382,10 +415,10 @@ fn lint_candidates(threads: &[ThreadView], library: Option<&RegistrySnapshot>) -
 
 /// Threads asleep in futex() grouped by address (two or more per group).
 fn futex_groups(threads: &[ThreadView]) -> Vec<FutexGroup> {
-    let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, Vec<ThreadLink>> = BTreeMap::new();
     for t in threads {
         if let Some(address) = t.kernel.as_ref().and_then(|k| k.futex.as_deref()) {
-            groups.entry(address).or_default().push(t.name.shown().to_owned());
+            groups.entry(address).or_default().push(t.link());
         }
     }
     groups

@@ -7,24 +7,28 @@
 //! recordings read the same [`Snapshot`].
 
 mod confirm;
+mod deadlock;
 mod display_name;
 pub mod history;
 mod inspector;
+mod links;
 pub mod lints;
 pub mod naming;
 mod snapshot;
 pub mod waitgraph;
 
 pub use confirm::confirmed_deadlocks;
+pub use deadlock::{CycleStep, Deadlock, DeadlockSearch};
 pub use display_name::DisplayName;
 pub use history::{History, Segment};
 pub use inspector::{
     Inspector, InspectorThreadGuard, mark_inspector_thread, mark_inspector_thread_scoped, mark_inspector_tid,
 };
+pub use links::{PrimitiveLink, ThreadLink};
 pub use lints::{Candidate, Debouncer, Lint, LintKind};
 pub use naming::{NamePattern, NamedThread, NamingFinding, NamingFindingKind};
 pub use snapshot::{
     FutexGroup, KernelView, NamingView, Origin, PrimitiveView, ProcessView, SCHEMA, Snapshot, SystemView,
     ThreadView, WaitView,
 };
-pub use waitgraph::{Deadlock, WaitGraph};
+pub use waitgraph::WaitGraph;

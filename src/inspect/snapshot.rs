@@ -1,7 +1,9 @@
 //! The inspector's snapshot: the one owned, serialisable view that the
 //! TUI, `threadscope snapshot` and recordings all read.
 
-use super::{Deadlock, DisplayName, Lint, NamePattern, NamingFinding};
+use super::{
+    Deadlock, DeadlockSearch, DisplayName, Lint, NamePattern, NamingFinding, PrimitiveLink, ThreadLink,
+};
 use crate::kernel::{Field, LoadAverage};
 use crate::threading::secs;
 use crate::threading::{Outcome, PrimitiveKind, PrimitiveStats, StateTimes, ThreadState, WaitKind};
@@ -10,7 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Version of the JSON layout; bumped on incompatible changes.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 
 /// Everything known about one process at one instant.
 #[derive(Debug, Clone, Serialize)]
@@ -29,8 +31,10 @@ pub struct Snapshot {
     pub threads: Vec<ThreadView>,
     /// Every live primitive (own process only).
     pub primitives: Vec<PrimitiveView>,
-    /// Wait-for cycles.
+    /// Wait-for cycles, each confirmed by a re-read.
     pub deadlocks: Vec<Deadlock>,
+    /// What the deadlock search covered.
+    pub deadlock_search: DeadlockSearch,
     /// Threads sleeping on the same futex address: a lock grouping that
     /// works for programs that were never instrumented.
     pub futex_groups: Vec<FutexGroup>,
@@ -41,9 +45,19 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// The thread with this (safe) name.
+    /// The (first) thread with this (safe) name.
     pub fn thread(&self, name: &str) -> Option<&ThreadView> {
         self.threads.iter().find(|t| t.name.shown() == name)
+    }
+
+    /// The thread a link points at.
+    pub fn thread_by_key(&self, key: u64) -> Option<&ThreadView> {
+        self.threads.iter().find(|t| t.key == key)
+    }
+
+    /// The primitive with this registry id.
+    pub fn primitive(&self, id: u64) -> Option<&PrimitiveView> {
+        self.primitives.iter().find(|p| p.id == id)
     }
 
     /// Thread counts by state: created, running, waiting, terminated.
@@ -128,12 +142,19 @@ pub struct ThreadView {
     pub kernel: Option<KernelView>,
     /// Ours, the inspector's, or foreign.
     pub origin: Origin,
-    /// Locks it holds (names).
-    pub holds: Vec<String>,
+    /// What it holds.
+    pub holds: Vec<PrimitiveLink>,
     /// Time in each library state.
     pub time_in_state: Option<StateTimes>,
     /// How its run ended.
     pub outcome: Option<Outcome>,
+}
+
+impl ThreadView {
+    /// A reference to this thread, by identity.
+    pub fn link(&self) -> ThreadLink {
+        ThreadLink { key: self.key, tid: self.native_id, name: self.name.shown().to_owned() }
+    }
 }
 
 /// What a thread waits on.
@@ -145,10 +166,13 @@ pub struct WaitView {
     pub name: String,
     /// How it waits ("acquire", "get", "put"…).
     pub role: Option<String>,
-    /// The (first) holder, by name.
-    pub holder: Option<String>,
-    /// Every holder.
-    pub holders: Vec<String>,
+    /// The primitive, when it waits on one (join it to
+    /// [`Snapshot::primitives`] by this id, never by name).
+    pub primitive: Option<u64>,
+    /// The (first) holder.
+    pub holder: Option<ThreadLink>,
+    /// Every holder: a lock's, a semaphore's permits', the joined thread.
+    pub holders: Vec<ThreadLink>,
     /// How long it has waited.
     #[serde(with = "secs")]
     pub waited: Duration,
@@ -199,16 +223,16 @@ pub struct PrimitiveView {
     pub name: String,
     /// Its kind.
     pub kind: PrimitiveKind,
-    /// Holders' names.
-    pub holders: Vec<String>,
-    /// Waiters' names, longest-waiting first.
-    pub waiters: Vec<String>,
+    /// Its holders.
+    pub holders: Vec<ThreadLink>,
+    /// Its waiters, longest-waiting first.
+    pub waiters: Vec<ThreadLink>,
     /// Counters.
     pub stats: PrimitiveStats,
     /// Kind-specific gauges.
     pub details: BTreeMap<&'static str, u64>,
     /// The primitive it stands on (a condition's lock).
-    pub related: Option<String>,
+    pub related: Option<PrimitiveLink>,
 }
 
 /// Threads asleep on one futex address.
@@ -216,8 +240,8 @@ pub struct PrimitiveView {
 pub struct FutexGroup {
     /// The address, in hex.
     pub address: String,
-    /// The sleeping threads' names.
-    pub threads: Vec<String>,
+    /// The sleeping threads.
+    pub threads: Vec<ThreadLink>,
 }
 
 /// Naming, for the names view.

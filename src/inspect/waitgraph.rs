@@ -1,8 +1,17 @@
 //! The wait-for graph — thread → what it waits on → who holds that — and
 //! its cycles, which are deadlocks.
+//!
+//! A primitive with several holders (a semaphore's permits) is an OR-wait:
+//! its waiter goes on when *any* holder releases. So a cycle through it is
+//! a deadlock only when every holder is stuck too; a holder outside the
+//! cycle that can still run keeps it from being one. Before looking for
+//! cycles the graph is cut down to its stuck nodes: a thread is stuck when
+//! what it waits for is; a primitive when it has holders and all of them
+//! are stuck (for a lock, its one holder).
 
-use crate::threading::{RegistrySnapshot, WaitKind};
-use serde::Serialize;
+use super::deadlock::{CycleStep, Deadlock};
+use super::links::{PrimitiveLink, ThreadLink};
+use crate::threading::{PrimitiveKind, RegistrySnapshot, WaitKind};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A node: a thread or a primitive, by registry id.
@@ -18,40 +27,11 @@ pub enum Node {
 #[derive(Debug, Default, Clone)]
 pub struct WaitGraph {
     pub(super) edges: BTreeMap<Node, BTreeSet<Node>>,
-    pub(super) names: HashMap<Node, String>,
-}
-
-/// One deadlock: a cycle of threads and primitives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Deadlock {
-    /// Names around the cycle, alternating thread and what it waits on
-    /// (a primitive, or for a join the joined thread), starting from the
-    /// lowest thread id.
-    pub cycle: Vec<String>,
-    /// The threads in it.
-    pub threads: Vec<String>,
-    /// The primitives in it.
-    pub primitives: Vec<String>,
-}
-
-impl Deadlock {
-    /// In words: `Philosopher-0 waits for fork-1 held by Philosopher-1; Philosopher-1 waits for …`.
-    pub fn describe(&self) -> String {
-        let parts: Vec<String> = self
-            .cycle
-            .chunks(2)
-            .enumerate()
-            .map(|(i, pair)| match pair {
-                [thread, on] if on.starts_with("join of ") => format!("{thread} waits for the {on}"),
-                [thread, on] => {
-                    let holder = &self.cycle[(2 * i + 2) % self.cycle.len()];
-                    format!("{thread} waits for {on} held by {holder}")
-                }
-                other => other.join(" "),
-            })
-            .collect();
-        parts.join("; ")
-    }
+    /// Every holder of each held primitive, edges or not: an OR-wait is
+    /// released by any of them.
+    pub(super) holders: HashMap<u64, Vec<u64>>,
+    pub(super) threads: HashMap<u64, ThreadLink>,
+    pub(super) primitives: HashMap<u64, PrimitiveLink>,
 }
 
 impl WaitGraph {
@@ -59,16 +39,21 @@ impl WaitGraph {
     /// on (or the thread it joins), a primitive at its holders.
     pub fn from_snapshot(snapshot: &RegistrySnapshot) -> Self {
         let mut graph = Self::default();
+        for t in &snapshot.threads {
+            graph.threads.insert(t.id, ThreadLink { key: t.id, tid: t.native_id, name: t.name.clone() });
+        }
         for p in &snapshot.primitives {
+            graph.primitives.insert(p.id, PrimitiveLink { id: p.id, kind: p.kind, name: p.name.clone() });
             let node = Node::Primitive(p.id);
-            graph.names.insert(node, p.name.clone());
             for holder in &p.holders {
                 graph.edge(node, Node::Thread(holder.id));
+            }
+            if !p.holders.is_empty() {
+                graph.holders.insert(p.id, p.holders.iter().map(|h| h.id).collect());
             }
         }
         for t in &snapshot.threads {
             let node = Node::Thread(t.id);
-            graph.names.insert(node, t.name.clone());
             let Some(on) = &t.waiting_on else { continue };
             match on.primitive {
                 Some(id) => graph.edge(node, Node::Primitive(id)),
@@ -87,17 +72,57 @@ impl WaitGraph {
         self.edges.entry(from).or_default().insert(to);
     }
 
-    fn name(&self, node: Node) -> String {
-        self.names.get(&node).cloned().unwrap_or_else(|| "?".to_owned())
+    fn thread_link(&self, id: u64) -> ThreadLink {
+        self.threads.get(&id).cloned().unwrap_or(ThreadLink { key: id, tid: None, name: "?".to_owned() })
     }
 
-    /// The threads and primitives on some cycle (members of a strongly
-    /// connected component that has one): what confirming those cycles
-    /// has to re-read. Both empty when there is no cycle.
+    fn primitive_link(&self, id: u64) -> PrimitiveLink {
+        self.primitives.get(&id).cloned().unwrap_or(PrimitiveLink {
+            id,
+            kind: PrimitiveKind::Lock,
+            name: "?".to_owned(),
+        })
+    }
+
+    /// The nodes that cannot go on: the greatest set in which every thread
+    /// waits only for stuck things and every primitive has holders, all stuck.
+    fn stuck(&self) -> BTreeSet<Node> {
+        let mut stuck: BTreeSet<Node> = self
+            .edges
+            .iter()
+            .flat_map(|(from, to)| std::iter::once(*from).chain(to.iter().copied()))
+            .collect();
+        loop {
+            let before = stuck.len();
+            let keep: Vec<Node> = stuck
+                .iter()
+                .copied()
+                .filter(|&node| match node {
+                    Node::Thread(_) => self
+                        .edges
+                        .get(&node)
+                        .is_some_and(|to| !to.is_empty() && to.iter().all(|t| stuck.contains(t))),
+                    Node::Primitive(id) => {
+                        let edges = self.edges.get(&node).map(|to| to.iter().filter_map(thread_id).collect());
+                        let holders = self.holders.get(&id).cloned().or(edges).unwrap_or_default();
+                        !holders.is_empty() && holders.iter().all(|h| stuck.contains(&Node::Thread(*h)))
+                    }
+                })
+                .collect();
+            stuck = keep.into_iter().collect();
+            if stuck.len() == before {
+                return stuck;
+            }
+        }
+    }
+
+    /// The threads and primitives on some cycle of stuck nodes: what
+    /// confirming those cycles has to re-read. Both empty when there is
+    /// no cycle.
     pub fn cycle_members(&self) -> (Vec<u64>, Vec<u64>) {
         let mut threads = Vec::new();
         let mut primitives = Vec::new();
-        for node in self.strongly_connected().into_iter().flatten() {
+        for node in self.strongly_connected(&self.stuck()).into_iter().flatten() {
             match node {
                 Node::Thread(id) => threads.push(id),
                 Node::Primitive(id) => primitives.push(id),
@@ -106,42 +131,48 @@ impl WaitGraph {
         (threads, primitives)
     }
 
-    /// Every deadlock: one cycle per strongly connected component that has
-    /// one, in a stable order. On a single snapshot these are only
-    /// candidates (its records were read at different moments); see
-    /// [`confirmed_deadlocks`](super::confirmed_deadlocks).
+    /// Every deadlock: one cycle per strongly connected component of stuck
+    /// nodes that has one, in a stable order. On a single snapshot these
+    /// are only candidates (its records were read at different moments);
+    /// see [`confirmed_deadlocks`](super::confirmed_deadlocks).
     pub fn deadlocks(&self) -> Vec<Deadlock> {
+        let stuck = self.stuck();
         let mut out = Vec::new();
-        for component in self.strongly_connected() {
+        for component in self.strongly_connected(&stuck) {
             let members: BTreeSet<Node> = component.iter().copied().collect();
             let Some(&start) = members.iter().find(|n| matches!(n, Node::Thread(_))) else { continue };
             if let Some(path) = self.cycle_from(start, &members) {
-                out.push(self.deadlock(&path));
+                out.push(self.deadlock(&path, &members));
             }
         }
+        out.sort_by_key(|d| d.threads.iter().map(|t| t.key).min());
         out
     }
 
-    fn deadlock(&self, path: &[Node]) -> Deadlock {
+    /// One cycle through `path`; its threads and primitives are every
+    /// member of the component (with shared primitives, more can be stuck
+    /// together than one cycle passes through).
+    fn deadlock(&self, path: &[Node], members: &BTreeSet<Node>) -> Deadlock {
         let mut threads = Vec::new();
         let mut primitives = Vec::new();
+        for &node in members {
+            match node {
+                Node::Thread(id) => threads.push(self.thread_link(id)),
+                Node::Primitive(id) => primitives.push(self.primitive_link(id)),
+            }
+        }
         let mut cycle = Vec::new();
         for (i, &node) in path.iter().enumerate() {
-            let name = self.name(node);
             match node {
-                Node::Thread(_) => {
-                    threads.push(name.clone());
-                    cycle.push(name);
+                Node::Thread(id) => {
+                    let link = self.thread_link(id);
+                    cycle.push(CycleStep::Thread(link));
                     // A join points thread → thread: name the wait itself.
-                    let next = path[(i + 1) % path.len()];
-                    if let Node::Thread(_) = next {
-                        cycle.push(format!("join of {}", self.name(next)));
+                    if let Node::Thread(next) = path[(i + 1) % path.len()] {
+                        cycle.push(CycleStep::Join { of: self.thread_link(next) });
                     }
                 }
-                Node::Primitive(_) => {
-                    primitives.push(name.clone());
-                    cycle.push(name);
-                }
+                Node::Primitive(id) => cycle.push(CycleStep::Primitive(self.primitive_link(id))),
             }
         }
         Deadlock { cycle, threads, primitives }
@@ -176,20 +207,19 @@ impl WaitGraph {
         next
     }
 
-    /// Tarjan's algorithm, iteratively; only components with a cycle.
-    fn strongly_connected(&self) -> Vec<Vec<Node>> {
-        let nodes: BTreeSet<Node> = self
-            .edges
-            .iter()
-            .flat_map(|(from, to)| std::iter::once(*from).chain(to.iter().copied()))
-            .collect();
+    /// Tarjan's algorithm, iteratively, over the nodes in `within`; only
+    /// components with a cycle.
+    fn strongly_connected(&self, within: &BTreeSet<Node>) -> Vec<Vec<Node>> {
+        let next_of = |node: &Node| -> Vec<Node> {
+            self.edges.get(node).into_iter().flatten().copied().filter(|n| within.contains(n)).collect()
+        };
         let mut index: HashMap<Node, usize> = HashMap::new();
         let mut low: HashMap<Node, usize> = HashMap::new();
         let mut on_stack: BTreeSet<Node> = BTreeSet::new();
         let mut stack: Vec<Node> = Vec::new();
         let mut out = Vec::new();
         let mut counter = 0;
-        for &root in &nodes {
+        for &root in within {
             if index.contains_key(&root) {
                 continue;
             }
@@ -199,7 +229,7 @@ impl WaitGraph {
             counter += 1;
             stack.push(root);
             on_stack.insert(root);
-            work.push((root, self.edges.get(&root).into_iter().flatten().copied().collect()));
+            work.push((root, next_of(&root)));
             while let Some((node, pending)) = work.last_mut() {
                 let node = *node;
                 if let Some(next) = pending.pop() {
@@ -209,7 +239,7 @@ impl WaitGraph {
                         counter += 1;
                         stack.push(next);
                         on_stack.insert(next);
-                        work.push((next, self.edges.get(&next).into_iter().flatten().copied().collect()));
+                        work.push((next, next_of(&next)));
                     } else if on_stack.contains(&next) {
                         let l = low[&node].min(index[&next]);
                         low.insert(node, l);
@@ -238,8 +268,14 @@ impl WaitGraph {
                 }
             }
         }
-        out.sort();
         out
+    }
+}
+
+fn thread_id(node: &Node) -> Option<u64> {
+    match node {
+        Node::Thread(id) => Some(*id),
+        Node::Primitive(_) => None,
     }
 }
 
@@ -312,8 +348,11 @@ mod tests {
         };
         let deadlocks = WaitGraph::from_snapshot(&snapshot).deadlocks();
         assert_eq!(deadlocks.len(), 1);
-        assert_eq!(deadlocks[0].cycle, ["AB", "B", "BA", "A"]);
-        assert_eq!(deadlocks[0].describe(), "AB waits for B held by BA; BA waits for A held by AB");
+        assert_eq!(deadlocks[0].names(), ["AB", "B", "BA", "A"]);
+        assert_eq!(
+            deadlocks[0].describe(),
+            "AB (tid 1) waits for lock B held by BA (tid 2); BA (tid 2) waits for lock A held by AB (tid 1)"
+        );
     }
 
     #[test]
@@ -335,7 +374,7 @@ mod tests {
         assert_eq!(deadlocks.len(), 1);
         assert_eq!(deadlocks[0].threads.len(), 5);
         assert_eq!(deadlocks[0].primitives.len(), 5);
-        assert_eq!(deadlocks[0].cycle[..2], ["P0".to_owned(), "fork-1".to_owned()]);
+        assert_eq!(deadlocks[0].names()[..2], ["P0".to_owned(), "fork-1".to_owned()]);
     }
 
     #[test]
@@ -348,23 +387,64 @@ mod tests {
             primitives: vec![],
         };
         let deadlocks = WaitGraph::from_snapshot(&snapshot).deadlocks();
-        assert_eq!(deadlocks[0].cycle, ["A", "join of B", "B", "join of A"]);
+        assert_eq!(deadlocks[0].names(), ["A", "join of B", "B", "join of A"]);
+        assert_eq!(
+            deadlocks[0].describe(),
+            "A (tid 1) waits for the end of B (tid 2); B (tid 2) waits for the end of A (tid 1)"
+        );
+    }
+
+    fn semaphore(id: u64, name: &str, holders: &[(u64, &str)]) -> PrimitiveSnapshot {
+        PrimitiveSnapshot { kind: PrimitiveKind::Semaphore, ..primitive(id, name, holders) }
     }
 
     #[test]
-    fn a_semaphore_holder_in_the_cycle_counts() {
+    fn a_semaphore_whose_other_holder_runs_is_no_deadlock() {
         // T1 holds a permit of S and waits on L; T2 holds L and waits on S,
-        // whose other permit T3 holds while running.
+        // whose other permit T3 holds while running: T3 can release S, so
+        // T2 and then T1 go on. An OR-wait, not a deadlock.
         let snapshot = RegistrySnapshot {
             threads: vec![
                 thread(1, "T1", Some(("lock", Some(20), vec![]))),
                 thread(2, "T2", Some(("semaphore", Some(21), vec![]))),
                 thread(3, "T3", None),
             ],
-            primitives: vec![primitive(20, "L", &[(2, "T2")]), primitive(21, "S", &[(1, "T1"), (3, "T3")])],
+            primitives: vec![primitive(20, "L", &[(2, "T2")]), semaphore(21, "S", &[(1, "T1"), (3, "T3")])],
+        };
+        let graph = WaitGraph::from_snapshot(&snapshot);
+        assert!(graph.deadlocks().is_empty());
+        assert_eq!(graph.cycle_members(), (vec![], vec![]));
+    }
+
+    #[test]
+    fn a_semaphore_whose_holders_are_all_stuck_is_a_deadlock() {
+        // As above, but T3 waits on L too: nobody can release S.
+        let snapshot = RegistrySnapshot {
+            threads: vec![
+                thread(1, "T1", Some(("lock", Some(20), vec![]))),
+                thread(2, "T2", Some(("semaphore", Some(21), vec![]))),
+                thread(3, "T3", Some(("lock", Some(20), vec![]))),
+            ],
+            primitives: vec![primitive(20, "L", &[(2, "T2")]), semaphore(21, "S", &[(1, "T1"), (3, "T3")])],
         };
         let deadlocks = WaitGraph::from_snapshot(&snapshot).deadlocks();
         assert_eq!(deadlocks.len(), 1);
-        assert_eq!(deadlocks[0].threads, ["T1", "T2"]);
+        let tids: Vec<Option<u32>> = deadlocks[0].threads.iter().map(|t| t.tid).collect();
+        assert_eq!(tids, [Some(1), Some(2), Some(3)]);
+    }
+
+    #[test]
+    fn a_thread_queued_behind_a_deadlock_is_not_in_its_cycle() {
+        let snapshot = RegistrySnapshot {
+            threads: vec![
+                thread(1, "AB", Some(("lock", Some(11), vec![]))),
+                thread(2, "BA", Some(("lock", Some(10), vec![]))),
+                thread(3, "late", Some(("lock", Some(10), vec![]))),
+            ],
+            primitives: vec![primitive(10, "A", &[(1, "AB")]), primitive(11, "B", &[(2, "BA")])],
+        };
+        let deadlocks = WaitGraph::from_snapshot(&snapshot).deadlocks();
+        assert_eq!(deadlocks.len(), 1);
+        assert_eq!(deadlocks[0].threads.len(), 2);
     }
 }

@@ -78,7 +78,11 @@ pub struct App {
     pub(crate) source: Source,
     pub(crate) tab: Tab,
     pub(crate) snapshot: Option<Snapshot>,
-    pub(crate) primitive_index: HashMap<String, usize>,
+    /// Primitives by registry id: waits join them by id, never by name.
+    pub(crate) primitive_index: HashMap<u64, usize>,
+    /// Names more than one thread of the snapshot carries: shown with the
+    /// TID wherever a thread is referred to, so the references stay apart.
+    pub(crate) shared_names: HashSet<String>,
     pub(crate) progress: HashMap<String, ThreadProgress>,
     pub(crate) history: History,
     pub(crate) table: TableState,
@@ -112,6 +116,7 @@ impl App {
             tab: Tab::Threads,
             snapshot: None,
             primitive_index: HashMap::new(),
+            shared_names: HashSet::new(),
             progress: HashMap::new(),
             history: History::default(),
             table: TableState::default(),

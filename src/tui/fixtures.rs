@@ -8,9 +8,9 @@ use super::app::{App, Config, Source};
 use super::event::{Event, Sample, ScenarioInfo};
 use super::theme::Theme;
 use crate::inspect::{
-    Deadlock, DisplayName, FutexGroup, KernelView, Lint, LintKind, NamePattern, NamingFinding,
-    NamingFindingKind, NamingView, Origin, PrimitiveView, ProcessView, SCHEMA, Snapshot, SystemView,
-    ThreadView, WaitView,
+    CycleStep, Deadlock, DeadlockSearch, DisplayName, FutexGroup, KernelView, Lint, LintKind, NamePattern,
+    NamingFinding, NamingFindingKind, NamingView, Origin, PrimitiveLink, PrimitiveView, ProcessView, SCHEMA,
+    Snapshot, SystemView, ThreadLink, ThreadView, WaitView,
 };
 use crate::kernel::{Field, LoadAverage};
 use crate::threading::{Outcome, PrimitiveKind, PrimitiveStats, StateTimes, ThreadState, WaitKind};
@@ -41,6 +41,45 @@ fn kernel(tid: u32, comm: &str, state: char, cpu: f32, wchan: Option<&str>) -> K
     }
 }
 
+/// The fixture's named threads by key, so references carry identities.
+const KEYS: [(&str, u64); 9] = [
+    ("Philosopher-0", 1),
+    ("Philosopher-1", 2),
+    ("Lock-Holder", 3),
+    ("Config-Reader-1", 4),
+    ("Config-Reader-2", 5),
+    ("Producer", 6),
+    ("Late-Starter", 7),
+    ("Housekeeper", 8),
+    ("Faulty-Worker", 9),
+];
+
+/// The fixture's primitives: name, id, kind.
+const PRIMITIVES: [(&str, u64, PrimitiveKind); 5] = [
+    ("fork-0", 11, PrimitiveKind::Lock),
+    ("fork-1", 12, PrimitiveKind::Lock),
+    ("config", 13, PrimitiveKind::Lock),
+    ("jobs", 14, PrimitiveKind::Queue),
+    ("done", 15, PrimitiveKind::Event),
+];
+
+fn tid_of(key: u64) -> u32 {
+    4000 + (key % 100_000) as u32
+}
+
+/// A reference to the fixture thread `name`.
+fn link(name: &str) -> ThreadLink {
+    let key = KEYS.iter().find(|(n, _)| *n == name).map_or(0, |(_, k)| *k);
+    ThreadLink { key, tid: Some(tid_of(key)), name: name.to_owned() }
+}
+
+/// A reference to the fixture primitive `name`.
+fn plink(name: &str) -> PrimitiveLink {
+    let (_, id, kind) =
+        PRIMITIVES.iter().find(|(n, ..)| *n == name).copied().unwrap_or((name, 0, PrimitiveKind::Lock));
+    PrimitiveLink { id, kind, name: name.to_owned() }
+}
+
 struct Spec<'a> {
     key: u64,
     name: &'a str,
@@ -51,7 +90,7 @@ struct Spec<'a> {
 }
 
 fn thread(spec: &Spec<'_>) -> ThreadView {
-    let tid = 4000 + (spec.key % 100_000) as u32;
+    let tid = tid_of(spec.key);
     let alive = matches!(spec.state, ThreadState::Running | ThreadState::Waiting);
     let comm = crate::threading::kernel_comm(spec.name);
     let (kstate, cpu, wchan) = match spec.state {
@@ -71,13 +110,14 @@ fn thread(spec: &Spec<'_>) -> ThreadView {
             kind,
             name: name.to_owned(),
             role: None,
-            holder: holder.map(str::to_owned),
-            holders: holder.map(str::to_owned).into_iter().collect(),
+            primitive: PRIMITIVES.iter().find(|(n, ..)| *n == name).map(|(_, id, _)| *id),
+            holder: holder.map(link),
+            holders: holder.map(link).into_iter().collect(),
             waited: secs(waited),
         }),
         kernel: alive.then(|| kernel(tid, comm, kstate, cpu, wchan)),
         origin: Origin::Managed,
-        holds: spec.holds.iter().map(|h| (*h).to_owned()).collect(),
+        holds: spec.holds.iter().map(|h| plink(h)).collect(),
         time_in_state: Some(StateTimes {
             created: secs(0.1),
             running: secs(2.0 + spec.key as f64 % 7.0),
@@ -100,8 +140,8 @@ fn primitive(
         id,
         name: name.to_owned(),
         kind,
-        holders: holders.iter().map(|h| (*h).to_owned()).collect(),
-        waiters: waiters.iter().map(|w| (*w).to_owned()).collect(),
+        holders: holders.iter().map(|h| link(h)).collect(),
+        waiters: waiters.iter().map(|w| link(w)).collect(),
         stats: PrimitiveStats {
             acquisitions: id * 7,
             contentions: id * 2,
@@ -267,13 +307,19 @@ pub fn snapshot(extra: usize) -> Snapshot {
             primitive(15, "done", PrimitiveKind::Event, &[], &[], None),
         ],
         deadlocks: vec![Deadlock {
-            cycle: vec!["Philosopher-0".into(), "fork-1".into(), "Philosopher-1".into(), "fork-0".into()],
-            threads: vec!["Philosopher-0".into(), "Philosopher-1".into()],
-            primitives: vec!["fork-1".into(), "fork-0".into()],
+            cycle: vec![
+                CycleStep::Thread(link("Philosopher-0")),
+                CycleStep::Primitive(plink("fork-1")),
+                CycleStep::Thread(link("Philosopher-1")),
+                CycleStep::Primitive(plink("fork-0")),
+            ],
+            threads: vec![link("Philosopher-0"), link("Philosopher-1")],
+            primitives: vec![plink("fork-1"), plink("fork-0")],
         }],
+        deadlock_search: DeadlockSearch::library(5, 12),
         futex_groups: vec![FutexGroup {
             address: "0x7f0000001000".into(),
-            threads: vec!["Philosopher-0".into(), "Philosopher-1".into()],
+            threads: vec![link("Philosopher-0"), link("Philosopher-1")],
         }],
         naming: NamingView {
             patterns: vec![

@@ -23,8 +23,8 @@ impl App {
         }
         self.history.prune(at);
         self.log_changes(&snapshot);
-        self.primitive_index =
-            snapshot.primitives.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
+        self.primitive_index = snapshot.primitives.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+        self.shared_names = shared_names(&snapshot);
         self.progress = progress.into_iter().map(|p| (p.name.clone(), p)).collect();
         self.kernel_rows = kernel_order(&snapshot);
         self.snapshot = Some(snapshot);
@@ -83,6 +83,7 @@ impl App {
             .chain(snapshot.naming.findings.iter().map(|f| f.message.clone()))
             .collect();
         let deadlocks: HashSet<String> = snapshot.deadlocks.iter().map(|d| d.describe()).collect();
+        let shared = shared_names(snapshot);
         let mut notes = Vec::new();
         notes.extend(sorted(findings.difference(&self.seen.findings)).cloned());
         notes.extend(sorted(self.seen.findings.difference(&findings)).map(|f| format!("cleared: {f}")));
@@ -94,7 +95,10 @@ impl App {
             self.log.push(at, LogKind::Finding, &note);
         }
         if let Some(d) = snapshot.deadlocks.first().filter(|_| !deadlocks.is_subset(&self.seen.deadlocks)) {
-            self.set_status(LogKind::Finding, format!("DEADLOCK: {}", safe(&d.describe())));
+            self.set_status(
+                LogKind::Finding,
+                format!("DEADLOCK: {}", d.describe_with(|t| words::who(t, &shared))),
+            );
         }
         self.seen.findings = findings;
         self.seen.deadlocks = deadlocks;
@@ -150,4 +154,17 @@ fn kernel_order(snapshot: &Snapshot) -> Vec<usize> {
         (group.unwrap_or(usize::MAX), k.map_or(0, |k| k.tid))
     });
     rows
+}
+
+/// Names that more than one thread carries (three `python3`s, eight
+/// `PaymentService-`s).
+fn shared_names(snapshot: &Snapshot) -> HashSet<String> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut shared = HashSet::new();
+    for t in &snapshot.threads {
+        if !seen.insert(t.name.shown()) {
+            shared.insert(t.name.shown().to_owned());
+        }
+    }
+    shared
 }

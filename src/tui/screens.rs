@@ -101,12 +101,13 @@ fn hostile_names_are_escaped_on_every_screen() {
         k.comm = DisplayName::from_bytes(b"\x1b[31mred\xe2\x82");
         k.wchan = crate::kernel::Field::Available(Some(evil.to_owned()));
     }
+    let evil_link = crate::inspect::ThreadLink { key: 1, tid: Some(4001), name: evil.into() };
     if let Some(w) = snapshot.threads[3].waiting_on.as_mut() {
-        (w.name, w.holders, w.role) = (evil.into(), vec![evil.into()], Some(evil.into()));
+        (w.name, w.holders, w.role) = (evil.into(), vec![evil_link.clone()], Some(evil.into()));
     }
     snapshot.primitives[0].name = evil.into();
-    snapshot.primitives[0].holders = vec![evil.into()];
-    snapshot.deadlocks[0].cycle[0] = evil.into();
+    snapshot.primitives[0].holders = vec![evil_link.clone()];
+    snapshot.deadlocks[0].cycle[0] = crate::inspect::CycleStep::Thread(evil_link);
     snapshot.naming.findings[0].message = evil.into();
     snapshot.naming.findings[0].threads = vec![evil.into()];
     snapshot.naming.patterns[0].examples = vec![evil.into()];

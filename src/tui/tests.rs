@@ -455,7 +455,10 @@ fn samples_log_lifecycle_findings_and_deadlocks() {
     assert!(texts.contains(&"Lock-Holder renamed to Keeper"), "{texts:?}");
     assert!(texts.contains(&"Late-Starter started"), "{texts:?}");
     assert!(texts.iter().any(|t| t.starts_with("cleared: lock config held")), "{texts:?}");
-    assert!(texts.iter().any(|t| t.starts_with("DEADLOCK: Philosopher-0 waits for fork-1")), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.starts_with("DEADLOCK: Philosopher-0 (tid 4001) waits for lock fork-1")),
+        "{texts:?}"
+    );
     assert!(app.status().unwrap().starts_with("DEADLOCK"));
     app.handle_event(sample(first, 3));
     assert!(app.log().last().unwrap().text.starts_with("deadlock broken"), "{:?}", app.log().last());

@@ -3,9 +3,10 @@
 //! [`sanitize`](crate::display::sanitize) (or is a `DisplayName`) here.
 
 use crate::display::sanitize;
-use crate::inspect::{Origin, PrimitiveView, ThreadView};
+use crate::inspect::{Origin, PrimitiveView, ThreadLink, ThreadView};
 use crate::threading::{Outcome, ThreadState, WaitKind};
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -86,16 +87,34 @@ pub fn wchan(t: &ThreadView) -> Option<String> {
     Some(safe(&w).into_owned())
 }
 
+/// A thread referred to from elsewhere (a holder, a waiter), escaped: its
+/// name, and its TID too when other threads share the name.
+pub fn who(link: &ThreadLink, shared: &HashSet<String>) -> String {
+    if shared.contains(&link.name) { link.label() } else { safe(&link.name).into_owned() }
+}
+
+/// Several threads, as [`who`] names them, comma-separated.
+pub fn whom(links: &[ThreadLink], shared: &HashSet<String>) -> String {
+    links.iter().map(|l| who(l, shared)).collect::<Vec<_>>().join(", ")
+}
+
 /// What a thread waits on, in words:
 /// `lock fork-2 ← held by Philosopher-3 for 1.2 s`, `queue jobs (put)`,
-/// `join Worker-1`, `sleep`. `primitive` finds a primitive by name (for
-/// how long its holder has held it).
-pub fn waits_on<'a>(t: &ThreadView, primitive: impl Fn(&str) -> Option<&'a PrimitiveView>) -> String {
+/// `join Worker-1`, `sleep`. `primitive` finds a primitive by id (for how
+/// long its holder has held it); `shared` is the names several threads carry.
+pub fn waits_on<'a>(
+    t: &ThreadView,
+    primitive: impl Fn(u64) -> Option<&'a PrimitiveView>,
+    shared: &HashSet<String>,
+) -> String {
     let Some(w) = &t.waiting_on else { return String::new() };
     let mut out = String::new();
-    match w.kind {
-        WaitKind::Sleep => out.push_str("sleep"),
-        kind => {
+    match (w.kind, w.holders.first()) {
+        (WaitKind::Sleep, _) => out.push_str("sleep"),
+        (WaitKind::Join, Some(joined)) => {
+            let _ = write!(out, "join {}", who(joined, shared));
+        }
+        (kind, _) => {
             let _ = write!(out, "{kind} {}", safe(&w.name));
         }
     }
@@ -103,9 +122,8 @@ pub fn waits_on<'a>(t: &ThreadView, primitive: impl Fn(&str) -> Option<&'a Primi
         let _ = write!(out, " ({})", safe(role));
     }
     if !w.holders.is_empty() && w.kind != WaitKind::Join {
-        let names: Vec<Cow<'_, str>> = w.holders.iter().map(|h| safe(h)).collect();
-        let _ = write!(out, " ← held by {}", names.join(", "));
-        if let Some(held) = primitive(&w.name).and_then(|p| p.stats.held_for) {
+        let _ = write!(out, " ← held by {}", whom(&w.holders, shared));
+        if let Some(held) = w.primitive.and_then(&primitive).and_then(|p| p.stats.held_for) {
             let _ = write!(out, " for {}", human(held));
         }
     }

@@ -47,8 +47,8 @@ fn library(app: &App, t: &ThreadView) -> Vec<(&'static str, String)> {
     if let Some(w) = &t.waiting_on {
         let snapshot = app.snapshot.as_ref();
         let primitive =
-            |name: &str| snapshot.and_then(|s| app.primitive_index.get(name).map(|&i| &s.primitives[i]));
-        out.push(("waits on", words::waits_on(t, primitive)));
+            |id: u64| snapshot.and_then(|s| app.primitive_index.get(&id).map(|&i| &s.primitives[i]));
+        out.push(("waits on", words::waits_on(t, primitive, &app.shared_names)));
         out.push(("since", format!("{} ago", words::human(w.waited))));
     } else if let Some(outcome) = words::outcome(t.outcome.as_ref()) {
         out.push(("outcome", outcome));
@@ -57,7 +57,7 @@ fn library(app: &App, t: &ThreadView) -> Vec<(&'static str, String)> {
         out.push(("at", safe(at).into_owned()));
     }
     if !t.holds.is_empty() {
-        let holds: Vec<String> = t.holds.iter().map(|h| safe(h).into_owned()).collect();
+        let holds: Vec<String> = t.holds.iter().map(|h| safe(&h.name).into_owned()).collect();
         out.push(("holds", holds.join(", ")));
     }
     if let Some(s) = &t.time_in_state {

@@ -62,7 +62,8 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
             1 => String::new(),
             n => format!(" (+{} more)", n - 1),
         };
-        let text = format!(" DEADLOCK  {}{more}", safe(&deadlock.describe()));
+        let text =
+            format!(" DEADLOCK  {}{more}", deadlock.describe_with(|t| words::who(t, &app.shared_names)));
         buf.set_stringn(row.x, row.y, text, usize::from(row.width), theme.deadlock());
     }
 }

@@ -2,9 +2,9 @@
 //! statistics, then the wait-for graph as text with cycles highlighted.
 
 use super::super::app::App;
-use super::super::words::{fit, human, safe};
+use super::super::words::{self, fit, human, safe};
 use super::scrolled_lines;
-use crate::inspect::{PrimitiveView, Snapshot};
+use crate::inspect::{PrimitiveView, Snapshot, ThreadLink};
 use crate::threading::{ThreadState, WaitKind};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -20,12 +20,12 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
     let theme = &app.theme;
-    let in_cycle: HashSet<&str> = snapshot
-        .deadlocks
-        .iter()
-        .flat_map(|d| d.threads.iter().chain(&d.primitives))
-        .map(String::as_str)
-        .collect();
+    // Cycle members by identity: a same-named thread outside the cycle is not lit.
+    let cycle_threads: HashSet<u64> =
+        snapshot.deadlocks.iter().flat_map(|d| &d.threads).map(|t| t.key).collect();
+    let cycle_primitives: HashSet<u64> =
+        snapshot.deadlocks.iter().flat_map(|d| &d.primitives).map(|p| p.id).collect();
+    let shared = &app.shared_names;
     let mut out = Vec::new();
     let name_w = snapshot.primitives.iter().map(|p| p.name.chars().count()).max().unwrap_or(0).clamp(9, 24);
     let people_w = usize::from(width).saturating_sub(name_w + 12 + 9 + 24 + 5) / 2;
@@ -43,8 +43,8 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
         ));
     }
     for p in &snapshot.primitives {
-        let style = if in_cycle.contains(p.name.as_str()) { theme.cycle() } else { Style::new() };
-        out.push(Line::styled(primitive_row(p, name_w, people_w), style));
+        let style = if cycle_primitives.contains(&p.id) { theme.cycle() } else { Style::new() };
+        out.push(Line::styled(primitive_row(p, name_w, people_w, shared), style));
         // Kind-specific gauges (a queue's depth, an event's flag) on a line
         // of their own, where they are not cut to a column's width.
         if !p.details.is_empty() {
@@ -62,11 +62,15 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
             continue;
         }
         any = true;
-        let cycle = in_cycle.contains(t.name.shown()) && in_cycle.contains(w.name.as_str());
+        let cycle =
+            cycle_threads.contains(&t.key) && w.primitive.is_some_and(|id| cycle_primitives.contains(&id));
         let edge = if cycle { theme.cycle() } else { theme.dim() };
         let mut spans = vec![
             Span::raw("  "),
-            Span::styled(t.name.to_string(), if cycle { theme.cycle() } else { theme.state(t.state) }),
+            Span::styled(
+                words::who(&t.link(), shared),
+                if cycle { theme.cycle() } else { theme.state(t.state) },
+            ),
             Span::styled(format!(" ──{}──▶ ", safe(w.role.as_deref().unwrap_or("waits"))), edge),
             Span::styled(
                 format!("{} {}", w.kind, safe(&w.name)),
@@ -83,15 +87,14 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
                 };
                 spans.push(Span::styled(verb, edge));
                 if w.kind != WaitKind::Join {
-                    let names: Vec<String> = holders.iter().map(|h| safe(h).into_owned()).collect();
                     spans.push(Span::styled(
-                        names.join(", "),
+                        words::whom(holders, shared),
                         if cycle { theme.cycle() } else { Style::new() },
                     ));
                 }
             }
         }
-        spans.push(Span::styled(format!("  for {}", human(w.waited)), theme.dim()));
+        spans.push(Span::styled(format!("  waiting for {}", human(w.waited)), theme.dim()));
         if cycle {
             spans.push(Span::styled("  ⟲ cycle", theme.cycle()));
         }
@@ -101,29 +104,24 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
         out.push(Line::styled("  nobody waits on a primitive", theme.dim()));
     }
     for (i, d) in snapshot.deadlocks.iter().enumerate() {
-        let mut cycle: Vec<String> = d.cycle.iter().map(|n| safe(n).into_owned()).collect();
+        let mut cycle: Vec<String> = d.names();
         if let Some(first) = cycle.first().cloned() {
             cycle.push(first);
         }
         out.push(Line::raw(""));
         out.push(Line::styled(format!("DEADLOCK {}: {}", i + 1, cycle.join(" → ")), theme.cycle()));
-        out.push(Line::styled(format!("  {}", safe(&d.describe())), theme.warning()));
+        out.push(Line::styled(format!("  {}", d.describe_with(|t| words::who(t, shared))), theme.warning()));
     }
     out
 }
 
-fn primitive_row(p: &PrimitiveView, name_w: usize, people_w: usize) -> String {
-    let names = |list: &[String]| {
-        if list.is_empty() {
-            "—".to_owned()
-        } else {
-            list.iter().map(|n| safe(n).into_owned()).collect::<Vec<_>>().join(", ")
-        }
-    };
+fn primitive_row(p: &PrimitiveView, name_w: usize, people_w: usize, shared: &HashSet<String>) -> String {
+    let names =
+        |list: &[ThreadLink]| if list.is_empty() { "—".to_owned() } else { words::whom(list, shared) };
     let held = p.stats.held_for.map_or_else(|| "—".to_owned(), human);
     let mut kind = p.kind.label().to_owned();
     if let Some(related) = &p.related {
-        kind = format!("{kind} on {}", safe(related));
+        kind = format!("{kind} on {}", safe(&related.name));
     }
     let holders = names(&p.holders);
     format!(

@@ -48,7 +48,7 @@ pub(crate) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         buf.set_stringn(area.x, area.y + 1, text, usize::from(area.width), theme.dim());
     }
     let offset = visible_offset(app.table.offset, app.table.selected, height, rows.len());
-    let primitive = |name: &str| app.primitive_index.get(name).map(|&i| &snapshot.primitives[i]);
+    let primitive = |id: u64| app.primitive_index.get(&id).map(|&i| &snapshot.primitives[i]);
     for (line, &index) in rows.iter().skip(offset).take(height).enumerate() {
         let y = area.y + 1 + line as u16;
         let t = &snapshot.threads[index];
@@ -57,7 +57,7 @@ pub(crate) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let row_area = Rect::new(area.x, y, area.width, 1);
         buf.set_style(row_area, if selected { row_style.patch(theme.selected()) } else { row_style });
         for &(column, x, w) in &layout {
-            let (text, style) = cell(column, t, theme, &primitive);
+            let (text, style) = cell(column, t, theme, &primitive, &app.shared_names);
             let style = if selected { style.patch(theme.selected()) } else { row_style.patch(style) };
             buf.set_stringn(area.x + x, y, fit(&text, usize::from(w)), usize::from(w), style);
         }
@@ -68,7 +68,8 @@ fn cell<'a>(
     column: Column,
     t: &ThreadView,
     theme: &Theme,
-    primitive: &impl Fn(&str) -> Option<&'a crate::inspect::PrimitiveView>,
+    primitive: &impl Fn(u64) -> Option<&'a crate::inspect::PrimitiveView>,
+    shared: &std::collections::HashSet<String>,
 ) -> (String, Style) {
     let plain = |text: String| (text, Style::new());
     match column {
@@ -91,7 +92,7 @@ fn cell<'a>(
         Column::Kernel => plain(t.kernel.as_ref().map_or_else(String::new, |k| k.state.to_string())),
         Column::WaitsOn => match (t.state, words::outcome(t.outcome.as_ref())) {
             (ThreadState::Terminated, Some(outcome)) => (outcome, theme.dim()),
-            _ => plain(words::waits_on(t, primitive)),
+            _ => plain(words::waits_on(t, primitive, shared)),
         },
         Column::Cpu => plain(
             t.kernel.as_ref().and_then(|k| k.cpu_percent).map_or_else(String::new, |c| format!("{c:5.1}")),
