@@ -30,6 +30,8 @@ mod details;
 mod error;
 mod field;
 mod figures;
+#[cfg(test)]
+mod proptests;
 mod sampler;
 mod schedstat;
 mod slot;

@@ -439,7 +439,7 @@ fn keeps_schedstat(dir: &OwnedFd, pid: u32) -> bool {
 }
 
 /// A directory entry's name as a TID (`.` and `..` are not).
-fn parse_tid(name: &[u8]) -> Option<u32> {
+pub(super) fn parse_tid(name: &[u8]) -> Option<u32> {
     if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
         return None;
     }
