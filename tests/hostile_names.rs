@@ -174,7 +174,7 @@ fn names_that_are_not_text_break_nothing_and_reach_stdout_escaped() {
         assert!(k["cpus_allowed"].is_array(), "status of {}: {k}", t["name"]);
         let name = t["name"].as_str().unwrap();
         assert!(!name.contains('\u{9b}') && !name.contains('\n'), "{name:?}");
-        if k["tid"].to_string() != pid && may_trace_a_sibling() {
+        if k["tid"].as_u64() != Some(u64::from(target.child.id())) && may_trace_a_sibling() {
             assert!(k["futex"].is_string(), "every worker sleeps on the gate's futex: {k}");
         }
     }
