@@ -137,6 +137,16 @@ impl Drop for Session {
     }
 }
 
+/// A child process that does not outlive a failing test.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn signal(pid: i32, signal: rustix::process::Signal) {
     let pid = rustix::process::Pid::from_raw(pid).unwrap();
     rustix::process::kill_process(pid, signal).unwrap();
@@ -272,6 +282,33 @@ fn attach_is_read_only_and_survives_the_target_exiting() {
     s.press("q");
     assert!(s.wait_exit().success());
     s.assert_restored();
+}
+
+#[test]
+fn after_the_target_exits_its_last_sample_stays_on_every_screen() {
+    // A target with named threads: threadscope itself running a scenario
+    // headless (its stdout, the lifecycle text, is not needed).
+    let mut target = KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_threadscope"))
+            .args(["run", "dining-philosophers", "--headless"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = target.0.id().to_string();
+    let mut s = Session::start(&["attach", &pid, "--interval", "100ms"], &[], 120, 40);
+    s.wait_for("Philosopher-4");
+    target.0.kill().unwrap();
+    target.0.wait().unwrap();
+    let threads = s.wait_for("PROCESS EXITED");
+    assert!(threads.contains("Philosopher-0") && threads.contains("Philosopher-4"), "{threads}");
+    for (key, screen) in [("3", "timeline"), ("5", "kernel")] {
+        s.press(key);
+        let shown = s.wait_until(screen, |text| text.contains("Philosopher-4"));
+        assert!(shown.contains("PROCESS EXITED"), "{screen}:\n{shown}");
+    }
+    s.press("q");
+    assert!(s.wait_exit().success());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use super::error::{ReadFailure, SamplerError, classify};
 use super::field::{Field, Reason};
-use super::status::parse_status;
+use super::status::{StatusLines, parse_status};
 use super::syscall::Syscall;
 use super::thread::KernelThread;
 use rustix::fs::{Mode, OFlags};
@@ -28,41 +28,43 @@ impl DetailReader {
     /// Fills `thread`'s `status`, `wchan` and `syscall` fields. `tasks` is
     /// the process's open `task` directory. A file the thread no longer has
     /// leaves its fields [`Gone`](Reason::Gone); one we may not read,
-    /// [`Denied`](Reason::Denied).
+    /// [`Denied`](Reason::Denied); one that does not read as Linux writes
+    /// it, [`Malformed`](Reason::Malformed) — whatever its bytes, it costs
+    /// at most its own fields, never the sample.
+    ///
+    /// # Errors
+    ///
+    /// Only when reading fails for a reason that is not the thread's
+    /// (out of file descriptors, an I/O error).
     pub(crate) fn fill(
         &mut self,
         tasks: BorrowedFd<'_>,
         thread: &mut KernelThread,
     ) -> Result<(), SamplerError> {
         let tid = thread.tid;
-        match self.read(tasks, tid, "status")? {
-            Ok(text) => {
-                let lines = parse_status(text).map_err(|what| self.parse_error(tid, "status", what))?;
-                thread.voluntary_ctxt_switches = Field::Available(lines.voluntary_ctxt_switches);
-                thread.nonvoluntary_ctxt_switches = Field::Available(lines.nonvoluntary_ctxt_switches);
-                thread.cpus_allowed_list = Field::Available(lines.cpus_allowed_list);
-            }
-            Err(reason) => {
-                thread.voluntary_ctxt_switches = Field::Unavailable(reason);
-                thread.nonvoluntary_ctxt_switches = Field::Unavailable(reason);
-                thread.cpus_allowed_list = Field::Unavailable(reason);
-            }
-        }
-        thread.wchan = self.read(tasks, tid, "wchan")?.map_or_else(Field::Unavailable, |text| {
-            let name = String::from_utf8_lossy(text).trim().to_owned();
-            // The kernel writes "0" both for "no wait channel" and, since
-            // 5.16, for one hidden from a user without ptrace access.
-            Field::Available(if name.is_empty() || name == "0" { None } else { Some(name) })
-        });
+        let lines = match self.read(tasks, tid, "status")? {
+            Ok(text) => parse_status(text),
+            Err(reason) => StatusLines {
+                voluntary_ctxt_switches: Field::Unavailable(reason),
+                nonvoluntary_ctxt_switches: Field::Unavailable(reason),
+                cpus_allowed_list: Field::Unavailable(reason),
+            },
+        };
+        thread.voluntary_ctxt_switches = lines.voluntary_ctxt_switches;
+        thread.nonvoluntary_ctxt_switches = lines.nonvoluntary_ctxt_switches;
+        thread.cpus_allowed_list = lines.cpus_allowed_list;
+        thread.wchan = match self.read(tasks, tid, "wchan")? {
+            Ok(text) => parse_wchan(text),
+            Err(reason) => Field::Unavailable(reason),
+        };
         // A zombie has no system call; the kernel would say "running".
         thread.syscall = if thread.is_exited() {
             Field::Unavailable(Reason::Gone)
         } else {
             match self.read(tasks, tid, "syscall")? {
-                Ok(line) => Field::Available(
-                    Syscall::parse(line)
-                        .ok_or_else(|| self.parse_error(tid, "syscall", "not a syscall line"))?,
-                ),
+                Ok(line) => {
+                    Syscall::parse(line).map_or(Field::Unavailable(Reason::Malformed), Field::Available)
+                }
                 Err(reason) => Field::Unavailable(reason),
             }
         };
@@ -95,6 +97,11 @@ impl DetailReader {
         if len == 0 {
             return Ok(Err(Reason::Gone));
         }
+        if len == self.buf.len() {
+            // More than any of these files holds: what was read is cut
+            // short, and its last line may not be what the kernel wrote.
+            return Ok(Err(Reason::Malformed));
+        }
         Ok(Ok(&self.buf[..len]))
     }
 
@@ -107,8 +114,40 @@ impl DetailReader {
             }
         }
     }
+}
 
-    fn parse_error(&self, tid: u32, name: &str, what: &'static str) -> SamplerError {
-        SamplerError::Parse { path: format!("/proc/{}/task/{tid}/{name}", self.pid), what }
+/// A `wchan` file: the kernel function a thread sleeps in, `None` when
+/// there is none. The kernel writes "0" both for "no wait channel" and,
+/// since 5.16, for one hidden from a user without ptrace access. Anything
+/// but a symbol name (printable ASCII, no spaces) is not what the kernel
+/// writes, and is refused rather than carried to a terminal.
+pub(crate) fn parse_wchan(text: &[u8]) -> Field<Option<String>> {
+    let name = text.trim_ascii();
+    if name.is_empty() || name == b"0" {
+        return Field::Available(None);
+    }
+    match std::str::from_utf8(name) {
+        Ok(name) if name.bytes().all(|b| b.is_ascii_graphic()) => Field::Available(Some(name.to_owned())),
+        _ => Field::Unavailable(Reason::Malformed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wchan_names_a_kernel_function_or_none() {
+        assert_eq!(parse_wchan(b"futex_wait_queue"), Field::Available(Some("futex_wait_queue".into())));
+        assert_eq!(parse_wchan(b"do_sys_poll.isra.0\n"), Field::Available(Some("do_sys_poll.isra.0".into())));
+        assert_eq!(parse_wchan(b"0"), Field::Available(None));
+        assert_eq!(parse_wchan(b""), Field::Available(None));
+    }
+
+    #[test]
+    fn a_wchan_that_is_no_symbol_is_malformed() {
+        for text in [&b"esc\x1b[2J"[..], b"\x9b", b"two words", b"\xc3\xbc"] {
+            assert_eq!(parse_wchan(text), Field::Unavailable(Reason::Malformed), "{}", text.escape_ascii());
+        }
     }
 }

@@ -15,13 +15,18 @@ pub enum Reason {
     /// The thread ended (or became a zombie) after its `stat` was read, so
     /// there was nothing left to read.
     Gone,
+    /// The file was read but did not say it the way Linux documents (a
+    /// line missing, a number that is not one, a line cut short): only
+    /// this figure of this thread is left out, the rest of the sample
+    /// stands.
+    Malformed,
 }
 
 /// A figure read from the kernel, or the [`Reason`] it is missing.
 ///
 /// Serialises as the bare value when available and as
-/// `{"unavailable": "denied" | "not_sampled" | "gone"}` otherwise, so a
-/// missing figure is marked rather than silently empty.
+/// `{"unavailable": "denied" | "not_sampled" | "gone" | "malformed"}`
+/// otherwise, so a missing figure is marked rather than silently empty.
 ///
 /// # Examples
 ///
@@ -110,6 +115,8 @@ mod tests {
         assert_eq!(serde_json::to_string(&denied).unwrap(), r#"{"unavailable":"denied"}"#);
         let gone: Field<String> = Field::Unavailable(Reason::Gone);
         assert_eq!(serde_json::to_string(&gone).unwrap(), r#"{"unavailable":"gone"}"#);
+        let malformed: Field<u64> = Field::Unavailable(Reason::Malformed);
+        assert_eq!(serde_json::to_string(&malformed).unwrap(), r#"{"unavailable":"malformed"}"#);
     }
 
     #[test]

@@ -18,7 +18,10 @@
 //! time), since TIDs are reused. Threads that end mid-read are left out,
 //! and a process that exits gives samples marked
 //! [`exited`](KernelSample::exited): neither is an error. Figures the
-//! kernel would not give are [`Field::Unavailable`] with a [`Reason`].
+//! kernel would not give, or gave in a form Linux does not document, are
+//! [`Field::Unavailable`] with a [`Reason`]: whatever bytes a `/proc` file
+//! holds (a comm is any bytes but NUL), they cost at most that figure of
+//! that thread, never the sample.
 //!
 //! This module uses no UI crate: `inspect` joins its samples with the
 //! threading registry.
@@ -27,6 +30,8 @@ mod details;
 mod error;
 mod field;
 mod figures;
+#[cfg(test)]
+mod proptests;
 mod sampler;
 mod schedstat;
 mod slot;

@@ -3,6 +3,7 @@
 use super::details::DetailReader;
 use super::error::{SamplerError, process_error};
 use super::figures::{ProcessFigures, SystemFigures, SystemView};
+use super::status::parse_tgid;
 use super::tasks::TaskDir;
 use super::thread::KernelThread;
 use serde::Serialize;
@@ -84,6 +85,11 @@ pub struct KernelSample {
     /// True once the process has exited: it is gone, or only its zombie
     /// main thread is left (then `threads` holds just that zombie).
     pub exited: bool,
+    /// Threads left out of `threads` because their `stat` line did not read
+    /// as Linux writes it (by TID). Not an error: every other thread is
+    /// there, and these are read again on the next sample.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub malformed: Vec<u32>,
 }
 
 impl KernelSample {
@@ -146,12 +152,9 @@ impl Sampler {
     ///
     /// As [`Sampler::new`].
     pub fn with_options(pid: u32, options: SampleOptions) -> Result<Sampler, SamplerError> {
-        let tgid = procfs::process::Process::new(pid_arg(pid)?)
-            .and_then(|process| process.status())
-            .map_err(|err| procfs_error(pid, err))?
-            .tgid;
-        if u32::try_from(tgid).ok() != Some(pid) {
-            return Err(SamplerError::NotAProcess { tid: pid, pid: u32::try_from(tgid).unwrap_or(0) });
+        let tgid = tgid_of(pid)?;
+        if tgid != pid {
+            return Err(SamplerError::NotAProcess { tid: pid, pid: tgid });
         }
         Ok(Sampler {
             pid,
@@ -208,9 +211,11 @@ impl Sampler {
     ///
     /// [`SamplerError::PermissionDenied`] if the process's threads can no
     /// longer be read (it changed owner), [`SamplerError::Io`] if `/proc`
-    /// fails for another reason (this process is out of file descriptors),
-    /// [`SamplerError::Parse`] if a `/proc` file is not laid out as Linux
-    /// documents it.
+    /// fails for another reason (this process is out of file descriptors).
+    /// A `/proc` file that is not laid out as Linux documents it is not an
+    /// error: it costs only that thread's figures from it
+    /// ([`Reason::Malformed`](super::Reason::Malformed), or the thread is
+    /// listed in [`malformed`](KernelSample::malformed) if it was its `stat`).
     pub fn sample(&mut self) -> Result<KernelSample, SamplerError> {
         let taken_at = Instant::now();
         let every = u64::from(self.options.detail_every);
@@ -237,10 +242,12 @@ impl Sampler {
                 self.details.fill(self.tasks.fd(), thread)?;
             }
         }
-        let exited = threads.iter().all(KernelThread::is_exited);
+        let malformed = self.tasks.malformed().to_vec();
+        // A process whose threads could not be parsed has not exited.
+        let exited = !alive || (malformed.is_empty() && threads.iter().all(KernelThread::is_exited));
         let main = threads.first().filter(|t| t.tid == pid).map(|t| (t.comm().into_owned(), rss_pages));
         let (process, system) = self.system.refresh(threads.len(), main);
-        Ok(KernelSample { pid, taken_at, process, system, threads, exited })
+        Ok(KernelSample { pid, taken_at, process, system, threads, exited, malformed })
     }
 }
 
@@ -255,19 +262,14 @@ impl fmt::Debug for Sampler {
     }
 }
 
-/// procfs takes pids as `i32`; one that does not fit names no process.
-fn pid_arg(pid: u32) -> Result<i32, SamplerError> {
-    i32::try_from(pid).map_err(|_| SamplerError::NoSuchProcess(pid))
-}
-
-fn procfs_error(pid: u32, err: procfs::ProcError) -> SamplerError {
+/// The process `pid` belongs to, from its `status`. Read with our own
+/// parser, which decodes only the `Tgid:` line: procfs's wants every line
+/// to be UTF-8, and the `Name:` line holds whatever bytes the program
+/// named its main thread.
+fn tgid_of(pid: u32) -> Result<u32, SamplerError> {
     let path = format!("/proc/{pid}/status");
-    match err {
-        procfs::ProcError::NotFound(_) => SamplerError::NoSuchProcess(pid),
-        procfs::ProcError::PermissionDenied(_) => SamplerError::PermissionDenied(pid),
-        procfs::ProcError::Io(source, _) => process_error(pid, path, source),
-        _ => SamplerError::Parse { path, what: "not a status file procfs can read" },
-    }
+    let text = std::fs::read(&path).map_err(|err| process_error(pid, path.as_str(), err))?;
+    parse_tgid(&text).ok_or(SamplerError::Parse { path, what: "no Tgid line" })
 }
 
 #[cfg(test)]

@@ -36,13 +36,19 @@
 //! of a waiting task the scheduler moved, stay as they were until the
 //! thread runs or the next full refresh.
 //!
+//! Whatever bytes a thread's files hold, they cost at most that thread: a
+//! `schedstat` that does not parse only turns the gate off for it (its
+//! `stat` is read), and a `stat` that does not parse (or is cut short)
+//! leaves it out of that refresh, listed in [`TaskDir::malformed`], while
+//! every other thread is read as usual.
+//!
 //! A kept file belongs to its thread, not its TID: once the thread is
 //! reaped, reads give ESRCH even if a new thread got the same TID. Likewise
 //! the kept directory gives ENOENT once the process is reaped, even if its
 //! pid was reused.
 
 use super::error::{ReadFailure, SamplerError, classify, process_error};
-use super::schedstat::{Schedstat, Verdict, decide, parse_schedstat};
+use super::schedstat::{Verdict, decide, parse_schedstat};
 use super::slot::{Budget, Kind, Opened, Slot, kept_limit};
 use super::stat::{StatLine, parse_stat};
 use rustix::fs::{Mode, OFlags, RawDir, SeekFrom};
@@ -78,6 +84,17 @@ pub(crate) struct TaskDir {
     stat_every: u32,
     refreshes: u64,
     stat_reads: usize,
+    /// Threads whose `stat` did not parse on the last refresh.
+    malformed: Vec<u32>,
+}
+
+/// What reading one thread gave.
+enum ThreadRead {
+    Stat(StatLine),
+    /// It has ended.
+    Gone,
+    /// Its `stat` does not read as Linux writes it.
+    Malformed,
 }
 
 impl TaskDir {
@@ -103,6 +120,7 @@ impl TaskDir {
             stat_every,
             refreshes: 0,
             stat_reads: 0,
+            malformed: Vec::new(),
         })
     }
 
@@ -120,6 +138,12 @@ impl TaskDir {
     /// given out again).
     pub(crate) fn stat_reads(&self) -> usize {
         self.stat_reads
+    }
+
+    /// The threads left out of the last refresh because their `stat` did
+    /// not parse.
+    pub(crate) fn malformed(&self) -> &[u32] {
+        &self.malformed
     }
 
     /// Whether the last refresh had to list the directory.
@@ -167,8 +191,10 @@ impl TaskDir {
 
     /// Reads the `stat` line of every thread (or gives out its last one,
     /// see the module's documentation) and hands it to `visit`, main thread
-    /// first. Threads that end meanwhile are skipped. `Ok(false)` when the
-    /// process is gone (reaped); what was visited is then moot.
+    /// first. Threads that end meanwhile are skipped, and so are threads
+    /// whose `stat` does not parse (see [`malformed`](Self::malformed)).
+    /// `Ok(false)` when the process is gone (reaped); what was visited is
+    /// then moot.
     pub(crate) fn refresh(
         &mut self,
         mut visit: impl FnMut(u32, &StatLine) -> Result<(), SamplerError>,
@@ -177,20 +203,28 @@ impl TaskDir {
         let full = every != 0 && self.refreshes.is_multiple_of(every);
         self.refreshes += 1;
         self.stat_reads = 0;
+        self.malformed.clear();
         self.budget.set_threads(self.slots.len());
         let mut complete = !self.slots.is_empty();
         let mut counted = None;
         let mut alive = 0;
         for index in 0..self.slots.len() {
-            let Some(stat) = self.read_thread(index, full)? else {
-                complete = false;
-                continue;
-            };
             let tid = self.slots[index].tid;
-            if tid == self.pid {
-                counted = Some(stat.num_threads);
+            match self.read_thread(index, full)? {
+                ThreadRead::Stat(stat) => {
+                    if tid == self.pid {
+                        counted = Some(stat.num_threads);
+                    }
+                    visit(tid, &stat)?;
+                }
+                // Still a thread: its slot stays, so it is not taken for
+                // a new one and the directory listed again every time.
+                ThreadRead::Malformed => self.malformed.push(tid),
+                ThreadRead::Gone => {
+                    complete = false;
+                    continue;
+                }
             }
-            visit(tid, &stat)?;
             self.slots.swap(alive, index);
             alive += 1;
         }
@@ -213,8 +247,9 @@ impl TaskDir {
                 }
                 self.slots.push(Slot::new(tid));
                 match self.read_thread(self.slots.len() - 1, full)? {
-                    Some(stat) => visit(tid, &stat)?,
-                    None => drop(self.slots.pop()),
+                    ThreadRead::Stat(stat) => visit(tid, &stat)?,
+                    ThreadRead::Malformed => self.malformed.push(tid),
+                    ThreadRead::Gone => drop(self.slots.pop()),
                 }
             }
         }
@@ -224,9 +259,8 @@ impl TaskDir {
     }
 
     /// The `stat` of `slots[index]`: read now, or the last one if its
-    /// `schedstat` says the thread has not run since. `Ok(None)` when the
-    /// thread has ended.
-    fn read_thread(&mut self, index: usize, full: bool) -> Result<Option<StatLine>, SamplerError> {
+    /// `schedstat` says the thread has not run since.
+    fn read_thread(&mut self, index: usize, full: bool) -> Result<ThreadRead, SamplerError> {
         let mut opened = Opened::default();
         let gated = self.gating() && self.slots[index].tid != self.pid;
         let slot = &mut self.slots[index];
@@ -237,44 +271,47 @@ impl TaskDir {
         // `stat` about to be read, so comparing with it stays sound.
         let check = if full { busy || slot.last_schedstat.is_none() } else { !busy };
         if gated && check {
-            let Some(len) = self.read_file(index, Kind::Schedstat, &mut opened)? else { return Ok(None) };
-            let now = self.parse_schedstat(index, len)?;
+            let Some(len) = self.read_file(index, Kind::Schedstat, &mut opened)? else {
+                return Ok(ThreadRead::Gone);
+            };
+            // One that does not parse gives nothing to compare: no gate.
+            let now = self.fits(len).then(|| parse_schedstat(&self.buf[..len]).ok()).flatten();
             let slot = &mut self.slots[index];
-            let before = slot.last_schedstat.replace(now);
-            match (decide(before, now, full), slot.last_stat) {
-                (Verdict::Unchanged, Some(stat)) => {
+            let before = match now {
+                Some(now) => slot.last_schedstat.replace(now),
+                None => slot.last_schedstat.take(),
+            };
+            match (now.map(|now| decide(before, now, full)), slot.last_stat) {
+                (Some(Verdict::Unchanged), Some(stat)) => {
                     slot.stat_read = false;
                     self.keep(index, opened);
-                    return Ok(Some(stat));
+                    return Ok(ThreadRead::Stat(stat));
                 }
                 // Busy until the next full refresh, if there is one.
-                (Verdict::Ran, _) => slot.busy = self.stat_every != 0,
+                (Some(Verdict::Ran), _) => slot.busy = self.stat_every != 0,
                 _ => {}
             }
         }
-        let Some(len) = self.read_file(index, Kind::Stat, &mut opened)? else { return Ok(None) };
-        let stat = parse_stat(&self.buf[..len]).map_err(|what| SamplerError::Parse {
-            path: self.path_of(self.slots[index].tid, Kind::Stat),
-            what,
-        })?;
+        let Some(len) = self.read_file(index, Kind::Stat, &mut opened)? else { return Ok(ThreadRead::Gone) };
+        let parsed = if self.fits(len) { parse_stat(&self.buf[..len]).ok() } else { None };
         let slot = &mut self.slots[index];
+        let Some(stat) = parsed else {
+            // Nothing of it is given out again either.
+            slot.last_stat = None;
+            slot.stat_read = true;
+            self.keep(index, opened);
+            return Ok(ThreadRead::Malformed);
+        };
         slot.last_stat = Some(stat);
         slot.stat_read = true;
         self.stat_reads += 1;
         self.keep(index, opened);
-        Ok(Some(stat))
+        Ok(ThreadRead::Stat(stat))
     }
 
     fn keep(&mut self, index: usize, opened: Opened) {
         let primary = self.primary()(&self.slots[index]);
         self.budget.keep(&mut self.slots[index], primary, opened);
-    }
-
-    fn parse_schedstat(&self, index: usize, len: usize) -> Result<Schedstat, SamplerError> {
-        parse_schedstat(&self.buf[..len]).map_err(|what| SamplerError::Parse {
-            path: self.path_of(self.slots[index].tid, Kind::Schedstat),
-            what,
-        })
     }
 
     /// Lists the TIDs with one pass over the directory. `Ok(false)` when
@@ -325,7 +362,7 @@ impl TaskDir {
         let tid = self.slots[index].tid;
         if let Some(file) = self.slots[index].file(kind) {
             match file.read_at(&mut self.buf, 0) {
-                Ok(len) if len > 0 => return self.checked_len(tid, kind, len).map(Some),
+                Ok(len) if len > 0 => return Ok(Some(len)),
                 Ok(_) => {}
                 Err(err) => self.failure(tid, kind, classify(err))?,
             }
@@ -341,7 +378,7 @@ impl TaskDir {
             }
         };
         opened.put(kind, file);
-        self.checked_len(tid, kind, len).map(Some)
+        Ok(Some(len))
     }
 
     /// Opens `<tid>/<kind>`: `Ok(None)` when the thread has ended. When
@@ -376,12 +413,10 @@ impl TaskDir {
         }
     }
 
-    fn checked_len(&self, tid: u32, kind: Kind, len: usize) -> Result<usize, SamplerError> {
-        if len < self.buf.len() {
-            Ok(len)
-        } else {
-            Err(SamplerError::Parse { path: self.path_of(tid, kind), what: "a line longer than 4 KiB" })
-        }
+    /// Whether `len` bytes read into `buf` are the whole file: one that
+    /// fills it is longer than any `stat` line, and cut short.
+    fn fits(&self, len: usize) -> bool {
+        len < self.buf.len()
     }
 
     fn path_of(&self, tid: u32, kind: Kind) -> String {
@@ -404,7 +439,7 @@ fn keeps_schedstat(dir: &OwnedFd, pid: u32) -> bool {
 }
 
 /// A directory entry's name as a TID (`.` and `..` are not).
-fn parse_tid(name: &[u8]) -> Option<u32> {
+pub(super) fn parse_tid(name: &[u8]) -> Option<u32> {
     if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
         return None;
     }

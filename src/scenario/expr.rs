@@ -64,7 +64,7 @@ pub fn is_template(text: &str) -> bool {
 /// Evaluates one arithmetic expression.
 pub fn evaluate(expr: &str, vars: Vars) -> Result<i64, TemplateError> {
     let tokens = tokenize(expr)?;
-    let mut parser = Parser { tokens: &tokens, pos: 0, vars, expr };
+    let mut parser = Parser { tokens: &tokens, pos: 0, vars, expr, depth: 0 };
     let value = parser.sum()?;
     if parser.pos != tokens.len() {
         return Err(parser.error("unexpected input"));
@@ -124,7 +124,14 @@ struct Parser<'a> {
     pos: usize,
     vars: Vars,
     expr: &'a str,
+    /// Parentheses and signs open around the current atom: each is a
+    /// recursive call, so a file of `((((…` would otherwise exhaust the
+    /// stack and abort the process.
+    depth: usize,
 }
+
+/// Deeper than any name needs, far shallower than the stack allows.
+const MAX_DEPTH: usize = 64;
 
 impl Parser<'_> {
     fn error(&self, what: &str) -> TemplateError {
@@ -169,17 +176,31 @@ impl Parser<'_> {
             Token::Num(v) => Ok(v),
             Token::Var('i') => Ok(self.vars.i),
             Token::Var(_) => Ok(self.vars.n),
-            Token::Op('-') => Ok(-self.atom()?),
-            Token::Op('(') => {
-                let value = self.sum()?;
-                if self.peek() != Some(Token::Op(')')) {
-                    return Err(self.error("missing `)`"));
+            Token::Op(op @ ('-' | '(')) => {
+                if self.depth == MAX_DEPTH {
+                    return Err(self.error(&format!("more than {MAX_DEPTH} nested signs or parentheses")));
                 }
-                self.pos += 1;
-                Ok(value)
+                self.depth += 1;
+                let value = self.nested(op);
+                self.depth -= 1;
+                value
             }
             Token::Op(_) => Err(self.error("expected a number, i or n")),
         }
+    }
+
+    /// What follows an opening `-` or `(`.
+    fn nested(&mut self, op: char) -> Result<i64, TemplateError> {
+        if op == '-' {
+            // -(i64::MIN) does not fit.
+            return self.atom()?.checked_neg().ok_or_else(|| self.error("overflow"));
+        }
+        let value = self.sum()?;
+        if self.peek() != Some(Token::Op(')')) {
+            return Err(self.error("missing `)`"));
+        }
+        self.pos += 1;
+        Ok(value)
     }
 }
 
@@ -214,6 +235,22 @@ mod tests {
         assert!(expand("{(i+1}", V).unwrap_err().0.contains("missing `)`"));
         assert!(expand("{i+}", V).unwrap_err().0.contains("ends too soon"));
         assert!(expand("{99999999999999999999}", V).unwrap_err().0.contains("too large"));
+    }
+
+    #[test]
+    fn the_negation_of_the_smallest_number_is_an_overflow_not_a_panic() {
+        assert_eq!(evaluate("-9223372036854775807-1", V), Ok(i64::MIN));
+        assert!(evaluate("-(-9223372036854775807-1)", V).unwrap_err().0.contains("overflow"));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let nested = |depth: usize| format!("{}i{}", "(".repeat(depth), ")".repeat(depth));
+        assert_eq!(evaluate(&nested(MAX_DEPTH), V), Ok(4));
+        assert!(evaluate(&nested(MAX_DEPTH + 1), V).unwrap_err().0.contains("nested"));
+        assert!(evaluate(&nested(100_000), V).unwrap_err().0.contains("nested"));
+        assert!(evaluate(&"-".repeat(100_000), V).unwrap_err().0.contains("nested"));
+        assert_eq!(evaluate(&format!("{}i", "-".repeat(MAX_DEPTH)), V), Ok(4));
     }
 
     #[test]

@@ -13,8 +13,23 @@ const MAX_LIFECYCLE_LINES: usize = 12;
 
 impl App {
     /// Takes in a new sample.
+    ///
+    /// Once the process has exited, its samples hold nothing worth showing
+    /// (no threads once it is reaped, only a zombie main thread before):
+    /// the last sample taken while it lived stays, marked exited, with its
+    /// threads, kernel rows and timeline as they were.
     pub(crate) fn receive(&mut self, sample: Sample) {
         let Sample { snapshot, at, progress } = sample;
+        if snapshot.process.exited
+            && let Some(last) = &mut self.snapshot
+        {
+            self.now = self.now.max(at);
+            self.sampler_error = None;
+            last.process.exited = true;
+            let (pid, name) = (last.process.pid, last.process.name.to_string());
+            self.note_exit(pid, &name);
+            return;
+        }
         self.now = self.now.max(at);
         self.sampled_at = Some(at);
         self.sampler_error = None;
@@ -103,13 +118,19 @@ impl App {
         self.seen.findings = findings;
         self.seen.deadlocks = deadlocks;
 
-        if snapshot.process.exited && !self.seen.exited {
+        if snapshot.process.exited {
+            self.note_exit(snapshot.process.pid, &snapshot.process.name.to_string());
+        }
+    }
+
+    /// Says once that the process has exited.
+    fn note_exit(&mut self, pid: u32, name: &str) {
+        if !self.seen.exited {
             self.seen.exited = true;
-            let text = format!(
-                "process {} ({}) has exited; the last sample stays on screen",
-                snapshot.process.pid, snapshot.process.name
+            self.note(
+                LogKind::Info,
+                format!("process {pid} ({name}) has exited; the last sample stays on screen"),
             );
-            self.note(LogKind::Info, text);
         }
     }
 }
@@ -167,4 +188,93 @@ fn shared_names(snapshot: &Snapshot) -> HashSet<String> {
         }
     }
     shared
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::action::Tab;
+    use super::super::app::{Config, Source};
+    use super::super::event::Event;
+    use super::super::theme::Theme;
+    use super::super::{fixtures, tests::screen_text};
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn attached(start: Instant) -> App {
+        App::new(Config {
+            source: Source::Attach { pid: 4242 },
+            theme: Theme::plain(),
+            debug_panic: false,
+            scenarios: Vec::new(),
+            size: (120, 40),
+            now: start,
+        })
+    }
+
+    fn sample(snapshot: Snapshot, at: Instant) -> Event {
+        Event::Sample(Box::new(Sample { snapshot, at, progress: Vec::new() }))
+    }
+
+    /// What the sampler sends once the process is reaped.
+    fn reaped() -> Snapshot {
+        let mut gone = fixtures::snapshot(0);
+        gone.process.exited = true;
+        gone.threads.clear();
+        gone.primitives.clear();
+        gone.futex_groups.clear();
+        gone.deadlocks.clear();
+        gone.findings.clear();
+        gone.naming.findings.clear();
+        gone
+    }
+
+    #[test]
+    fn the_last_sample_stays_on_screen_marked_exited() {
+        let start = Instant::now();
+        let mut app = attached(start);
+        app.handle_event(sample(fixtures::snapshot(0), start));
+        let threads = app.snapshot().unwrap().threads.len();
+        let rows = app.kernel_rows.clone();
+        assert!(threads > 0 && !rows.is_empty());
+        let log_before = app.log().entries.len();
+
+        for later in 1..=3 {
+            app.handle_event(sample(reaped(), start + Duration::from_secs(later)));
+        }
+        let kept = app.snapshot().unwrap();
+        assert!(kept.process.exited);
+        assert_eq!(kept.threads.len(), threads, "the threads are the last ones seen alive");
+        assert_eq!(app.kernel_rows, rows);
+        assert_eq!(app.sampled_at, Some(start), "the timeline ends where the process did");
+        let new: Vec<&str> = app.log().entries.iter().skip(log_before).map(|e| e.text.as_str()).collect();
+        assert_eq!(new, ["process 4242 (threadscope) has exited; the last sample stays on screen"]);
+
+        let screen = screen_text(&app, 120, 40);
+        assert!(screen.contains("PROCESS EXITED"), "{screen}");
+        assert!(screen.contains("Philosopher-0"), "threads still listed:\n{screen}");
+        app.update(super::super::action::Action::ShowTab(Tab::Kernel));
+        let kernel = screen_text(&app, 120, 40);
+        assert!(kernel.contains("Philosopher-0"), "kernel rows still listed:\n{kernel}");
+    }
+
+    #[test]
+    fn a_zombie_main_thread_does_not_replace_the_last_sample() {
+        let start = Instant::now();
+        let mut app = attached(start);
+        app.handle_event(sample(fixtures::snapshot(0), start));
+        let mut zombie = reaped();
+        zombie.threads.push(fixtures::snapshot(0).threads.remove(0));
+        app.handle_event(sample(zombie, start + Duration::from_secs(1)));
+        assert_eq!(app.snapshot().unwrap().threads.len(), fixtures::snapshot(0).threads.len());
+        assert!(app.snapshot().unwrap().process.exited);
+    }
+
+    #[test]
+    fn a_process_already_gone_at_the_first_sample_shows_that_sample() {
+        let start = Instant::now();
+        let mut app = attached(start);
+        app.handle_event(sample(reaped(), start));
+        assert!(app.snapshot().unwrap().process.exited);
+        assert!(app.log().entries.iter().any(|e| e.text.contains("has exited")));
+    }
 }

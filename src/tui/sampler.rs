@@ -65,6 +65,9 @@ fn sample_loop(
 ) {
     mark_inspector_thread();
     let mut paused = false;
+    // Once the UI has been told the process exited, there is nothing more
+    // to read: it keeps the last sample taken while the process lived.
+    let mut exited = false;
     let mut carry = CarryForward::default();
     let mut next = Instant::now();
     loop {
@@ -84,7 +87,7 @@ fn sample_loop(
         }
         let now = Instant::now();
         next = (next + interval).max(now);
-        if paused {
+        if paused || exited {
             next = now + Duration::from_secs(3600);
             continue;
         }
@@ -95,8 +98,12 @@ fn sample_loop(
             }
             Err(error) => Event::SamplerError(error.to_string()),
         };
-        if let Err(TrySendError::Closed(_)) = out.try_send(event) {
-            return;
+        let exit = matches!(&event, Event::Sample(sample) if sample.snapshot.process.exited);
+        match out.try_send(event) {
+            Err(TrySendError::Closed(_)) => return,
+            Ok(()) => exited |= exit,
+            // Dropped: the next sample says it again.
+            Err(TrySendError::Full(_)) => {}
         }
     }
 }
