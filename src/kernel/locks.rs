@@ -144,6 +144,13 @@ fn judge(
     if !cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) && !evidence.pi_lock {
         return LockOwner::Unknown(OwnerUnknown::UnsupportedArchitecture);
     }
+    if !evidence.pi_lock && !evidence.glibc_style {
+        // Decided without the memory (see `claimed_owner`): no read at all
+        // for the commonest sleepers, parked threads of std and parking_lot.
+        return LockOwner::Unknown(OwnerUnknown::NotRecorded {
+            detail: "its waiters do not sleep the way glibc mutex waiters do",
+        });
+    }
     let mut bytes = [0u8; MUTEX_PREFIX];
     // A PI futex needs only its word (and a lock at the end of a mapping
     // may have nothing readable after it).

@@ -65,12 +65,16 @@ impl ProcessWaits {
 /// # Examples
 ///
 /// ```
-/// use threadscope::kernel::{KernelWait, Sampler, WaitReader};
+/// use threadscope::kernel::{IoDirection, KernelWait, Sampler, WaitReader};
+/// use threadscope::threading::get_native_id;
 ///
 /// let pid = std::process::id();
 /// let mut sampler = Sampler::new(pid)?;
 /// let waits = WaitReader::new(pid).read(&sampler.sample()?);
-/// assert_eq!(waits.threads.len(), waits.threads.iter().count());
+/// // The calling thread was caught reading its own `syscall` file.
+/// let me = waits.thread(get_native_id()).and_then(|wait| wait.value());
+/// assert!(matches!(me, Some(KernelWait::Io { direction: IoDirection::Read, .. })), "{me:?}");
+/// assert!(waits.missing_permission.is_none());
 /// # Ok::<(), threadscope::kernel::SamplerError>(())
 /// ```
 #[derive(Debug)]
@@ -216,4 +220,85 @@ fn is_select(number: i64) -> bool {
 #[cfg(not(target_arch = "x86_64"))]
 fn is_select(_number: i64) -> bool {
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    /// One readable range of memory.
+    struct Fake(u64, Vec<u8>);
+
+    impl Memory for Fake {
+        fn read(&mut self, address: u64, buf: &mut [u8]) -> io::Result<()> {
+            let from = address.checked_sub(self.0).map(|d| d as usize);
+            match from.and_then(|f| self.1.get(f..f + buf.len())) {
+                Some(bytes) => {
+                    buf.copy_from_slice(bytes);
+                    Ok(())
+                }
+                None => Err(io::Error::from_raw_os_error(libc::EFAULT)),
+            }
+        }
+    }
+
+    fn timespec(secs: i64, nanos: i64) -> Vec<u8> {
+        [secs.to_ne_bytes(), nanos.to_ne_bytes()].concat()
+    }
+
+    #[test]
+    fn timespecs_must_be_valid() {
+        assert_eq!(read_timespec(&mut Fake(0x10, timespec(2, 5)), 0x10), Some(Duration::new(2, 5)));
+        assert_eq!(read_timespec(&mut Fake(0x10, timespec(-1, 0)), 0x10), None);
+        assert_eq!(read_timespec(&mut Fake(0x10, timespec(1, 1_000_000_000)), 0x10), None);
+        assert_eq!(read_timespec(&mut Fake(0x10, timespec(1, 0)), 0x99), None);
+    }
+
+    #[test]
+    fn a_sleep_is_filled_from_memory() {
+        let mut wait = KernelWait::Sleep {
+            call: "clock_nanosleep",
+            clock: SleepClock::Realtime,
+            absolute: false,
+            length: None,
+            remaining: None,
+        };
+        let call = Syscall::InSyscall { number: libc::SYS_clock_nanosleep, args: [0, 0, 0x40, 0, 0, 0] };
+        enrich(&mut wait, &call, &mut FdResolver::new(std::process::id()), &mut Fake(0x40, timespec(3, 0)));
+        assert!(matches!(wait, KernelWait::Sleep { length: Some(d), .. } if d == Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn poll_arrays_and_select_sets() {
+        let pollfds: Vec<u8> = [(4i32, 1i16), (-1, 0), (9, 4)]
+            .iter()
+            .flat_map(|&(fd, events)| {
+                [fd.to_ne_bytes().to_vec(), events.to_ne_bytes().to_vec(), vec![0, 0]].concat()
+            })
+            .collect();
+        let args = [0x100, 3, 0, 0, 0, 0];
+        assert_eq!(
+            polled_fds(libc::SYS_ppoll, &args, &mut Fake(0x100, pollfds)),
+            Field::Available(vec![4, 9])
+        );
+        let many = [0x100, MAX_WATCHED as u64 + 1, 0, 0, 0, 0];
+        assert_eq!(
+            polled_fds(libc::SYS_ppoll, &many, &mut Fake(0, vec![])),
+            Field::Unavailable(Reason::NotSampled)
+        );
+        assert_eq!(
+            polled_fds(libc::SYS_ppoll, &args, &mut Fake(0, vec![])),
+            Field::Unavailable(Reason::Gone)
+        );
+        // pselect6(10, readfds = {3, 8}, NULL, …)
+        let mut set = vec![0u8; 8];
+        set[0] = 1 << 3;
+        set[1] = 1 << 0;
+        let args = [10, 0x200, 0, 0, 0, 0];
+        assert_eq!(
+            polled_fds(libc::SYS_pselect6, &args, &mut Fake(0x200, set)),
+            Field::Available(vec![3, 8])
+        );
+    }
 }
