@@ -351,3 +351,48 @@ fn sorted<const N: usize>(mut tids: [u32; N]) -> Vec<u32> {
     tids.sort_unstable();
     tids.to_vec()
 }
+
+#[test]
+fn without_permission_it_says_once_what_is_missing_and_how_to_get_it() {
+    let child = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "child_reads_its_parents_waits", "--nocapture", "--test-threads=1"])
+        .env("THREADSCOPE_WAITS_PARENT", std::process::id().to_string())
+        .output();
+    let output = match child {
+        Ok(output) => output,
+        Err(err) => return eprintln!("skipped: cannot run setpriv ({err})"),
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if stdout.contains("skipped:") {
+        return eprintln!("{stdout}");
+    }
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}
+
+/// Run as user nobody by the test above, against this (root's) process.
+#[test]
+#[ignore = "run as another user by without_permission_it_says_once_what_is_missing_and_how_to_get_it"]
+fn child_reads_its_parents_waits() {
+    use threadscope::kernel::{Field, PtraceRead, Reason, Remedy};
+    let Ok(parent) = std::env::var("THREADSCOPE_WAITS_PARENT") else { return };
+    let parent: u32 = parent.parse().unwrap();
+    if rustix::process::getuid().is_root() {
+        return println!("skipped: still root, cannot test another user's process");
+    }
+    let waits = WaitReader::new(parent).read(&Sampler::new(parent).unwrap().sample().unwrap());
+    let main = waits.thread(parent).unwrap();
+    // `wchan` is hidden from another user too ("0"), so nothing is shown.
+    assert!(matches!(
+        main,
+        Field::Unavailable(Reason::Denied) | Field::Available(KernelWait::InKernel { .. })
+    ));
+    let missing = waits.missing_permission.expect("the refusal is reported");
+    assert_eq!(missing.pid, parent);
+    assert_eq!(missing.denied, vec![PtraceRead::Syscalls]);
+    assert_eq!(&missing.remedies[..3], &[Remedy::Root, Remedy::CapSysPtrace, Remedy::SameUser { uid: 0 }]);
+    let text = missing.to_string();
+    assert!(text.starts_with(&format!("cannot read the system calls of process {parent}")), "{text}");
+}
