@@ -28,8 +28,14 @@
 
 mod details;
 mod error;
+mod fd;
 mod field;
 mod figures;
+mod futex_op;
+mod glibc_mutex;
+mod locks;
+mod net;
+mod permission;
 #[cfg(test)]
 mod proptests;
 mod sampler;
@@ -38,15 +44,27 @@ mod slot;
 mod stat;
 mod status;
 mod syscall;
+mod syscall_names;
 mod tasks;
 mod thread;
+mod wait;
+mod waits;
 
 pub use error::SamplerError;
+pub use fd::{FdTarget, parse_epoll_fdinfo};
 pub use field::{Field, Reason};
 pub use figures::{LoadAverage, ProcessFigures, SystemFigures};
+pub use futex_op::FutexOp;
+pub use glibc_mutex::{FUTEX_TID_MASK, MutexKind, MutexProtocol, MutexType, OwnerUnknown};
+pub use locks::{FutexLock, LockCycle, LockOwner, WaitEdge, find_cycles, wait_edges};
+pub use net::{Socket, SocketTable, TcpState, UnixType};
+pub use permission::{MissingPermission, PtraceRead, Remedy};
 pub use sampler::{KernelSample, SampleOptions, Sampler};
 pub use syscall::Syscall;
+pub use syscall_names::syscall_name;
 pub use thread::{KernelThread, ThreadKey, describe_state};
+pub use wait::{IoDirection, KernelWait, MAX_WATCHED, SleepClock, WatchedFd, describe_target};
+pub use waits::{ProcessWaits, ThreadWait, WaitReader};
 
 use std::time::Duration;
 
