@@ -12,8 +12,8 @@ use super::model::{JavaThread, JvmThreadDump};
 /// How often a [`JvmView`] asks the JVM, and the limits of each ask.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JvmViewOptions {
-    /// Time between dumps (default 5 s). Each dump stops the JVM at a
-    /// safepoint for about a millisecond per 20–30 threads (see
+    /// Time between dumps (default 5 s). Each dump stops every Java thread
+    /// at a safepoint, about 8 µs per thread (8 ms at 1,000 threads, see
     /// docs/benchmarks.md), so this is much slower than the kernel sampler.
     pub interval: Duration,
     /// Timeouts and what to ask for.
