@@ -25,8 +25,8 @@ use super::model::{JavaThread, JavaThreadKind, JvmThreadDump};
 /// use threadscope::jvm::{parse_thread_dump, ThreadState};
 /// let text = br#""worker-1" #12 daemon prio=5 os_prio=0 tid=0x00007f02bc11e2e0 nid=0x3497 waiting on condition  [0x00007f0298998000]
 ///    java.lang.Thread.State: TIMED_WAITING (sleeping)
-/// 	at java.lang.Thread.sleep(java.base@17.0.15/Native Method)
-/// 	at Worker.run(Worker.java:9)
+///     at java.lang.Thread.sleep(java.base@17.0.15/Native Method)
+///     at Worker.run(Worker.java:9)
 ///
 /// JNI global refs: 4, weak refs: 0
 /// "#;
