@@ -85,7 +85,8 @@ fn safepoints(lines: &str) -> (Duration, Duration) {
     let mut total = Duration::ZERO;
     let mut print = Duration::ZERO;
     for line in lines.lines().filter(|l| l.contains("[safepoint]")) {
-        let Some(ns) = line.rsplit_once("Total: ").and_then(|(_, t)| t.trim_end_matches(" ns").parse().ok()) else {
+        let Some(ns) = line.rsplit_once("Total: ").and_then(|(_, t)| t.trim_end_matches(" ns").parse().ok())
+        else {
             continue;
         };
         total += Duration::from_nanos(ns);

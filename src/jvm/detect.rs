@@ -169,7 +169,7 @@ fn find_libjvm(maps: &[u8]) -> Option<PathBuf> {
 }
 
 /// Field 22 of `/proc/PID/stat` (after the `(comm)`, which may hold spaces).
-fn parse_start_time(stat: &[u8]) -> Option<u64> {
+pub(super) fn parse_start_time(stat: &[u8]) -> Option<u64> {
     let close = stat.iter().rposition(|&b| b == b')')?;
     let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
     rest.split_whitespace().nth(19)?.parse().ok()

@@ -159,3 +159,52 @@ impl JvmView {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// This test process posing as a JVM whose listener is not running.
+    fn fake_target(pid: u32) -> JvmTarget {
+        let stat = std::fs::read(format!("/proc/{pid}/stat")).unwrap_or_default();
+        JvmTarget {
+            pid,
+            ns_pid: pid,
+            uid: rustix::process::geteuid().as_raw(),
+            gid: rustix::process::getegid().as_raw(),
+            start_time: super::super::detect::parse_start_time(&stat).unwrap_or(0),
+            libjvm: PathBuf::from("/nonexistent/libjvm.so"),
+            tmp_dir: PathBuf::from("/nonexistent-threadscope-test"),
+            reduced_signals: false,
+            attach_disabled: false,
+        }
+    }
+
+    #[test]
+    fn a_passing_error_keeps_asking_at_the_interval() {
+        let interval = Duration::from_secs(3);
+        let mut view =
+            JvmView::new(fake_target(std::process::id()), JvmViewOptions { interval, ..Default::default() });
+        let now = Instant::now();
+        assert!(view.is_due(now));
+        // The test process does not catch SIGQUIT: refused, never sent.
+        let err = view.poll(now).unwrap_err();
+        assert!(matches!(err, JvmError::SigquitNotCaught { .. }), "{err:?}");
+        assert!(!err.is_permanent() && view.stopped().is_none());
+        assert!(!view.is_due(Instant::now()));
+        assert!(!view.poll(Instant::now()).unwrap(), "not due: no attempt");
+        assert!(view.is_due(Instant::now() + interval));
+    }
+
+    #[test]
+    fn a_permanent_error_stops_the_view() {
+        let mut view = JvmView::new(fake_target(u32::MAX - 1), JvmViewOptions::default());
+        let err = view.poll(Instant::now()).unwrap_err();
+        assert!(err.is_permanent(), "{err:?}");
+        assert!(view.stopped().is_some() && view.latest().is_none());
+        assert!(!view.poll(Instant::now() + Duration::from_secs(3600)).unwrap());
+        assert!(matches!(view.refresh(), Err(JvmError::Stopped { .. })));
+    }
+}
