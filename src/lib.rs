@@ -31,6 +31,9 @@
 //!   (`/proc/<pid>/task`), and process and system figures (sysinfo).
 //! - [`inspect`]: joins a registry snapshot and a kernel sample into one
 //!   owned [`inspect::Snapshot`], the only thing the views read.
+//! - [`jvm`]: a JVM's threads through its own attach mechanism (as
+//!   `jstack` does): full names, states, monitors, deadlocks, stacks, keyed
+//!   by kernel TID.
 //! - [`scenario`]: the TOML scenario format, [`scenario::load`], and the
 //!   interpreter that runs each thread's steps through [`threading`].
 //! - [`headless`]: `threadscope run --headless` and `threadscope snapshot`.
@@ -47,6 +50,7 @@
 pub mod display;
 pub mod headless;
 pub mod inspect;
+pub mod jvm;
 pub mod kernel;
 pub mod scenario;
 #[allow(unsafe_code)]
