@@ -32,6 +32,9 @@ pub fn render_text(s: &Snapshot) -> String {
         }
         out.push('\n');
     }
+    for note in &s.notes {
+        let _ = writeln!(out, "Note: {}", sanitize(note));
+    }
     for f in &s.findings {
         let _ = writeln!(out, "Finding: {}", sanitize(&f.message));
     }

@@ -85,6 +85,9 @@ pub struct DeadlockSearch {
     pub library_seen: bool,
     /// What the search could not see, in words.
     pub not_covered: String,
+    /// What runtime views added to it, in words ("pthread mutexes, with
+    /// their owners").
+    pub runtime_covers: Vec<String>,
 }
 
 impl DeadlockSearch {
@@ -97,6 +100,7 @@ impl DeadlockSearch {
             not_covered:
                 "locks threadscope's library did not make (std, parking_lot, pthread mutexes, other runtimes)"
                     .to_owned(),
+            runtime_covers: Vec::new(),
         }
     }
 
@@ -112,13 +116,20 @@ impl DeadlockSearch {
 
     /// What was searched, in words, after "Found N deadlock(s)".
     pub fn describe(&self) -> String {
-        if self.library_seen {
-            format!(
-                "among threadscope's own primitives ({} primitives, {} threads); not searched: {}",
-                self.library_primitives, self.library_threads, self.not_covered
-            )
+        let also = if self.runtime_covers.is_empty() {
+            String::new()
         } else {
-            format!("— nothing could be searched; not visible: {}", self.not_covered)
+            format!(" and {}", self.runtime_covers.join(" and "))
+        };
+        match (self.library_seen, also.is_empty()) {
+            (true, _) => format!(
+                "among threadscope's own primitives ({} primitives, {} threads){also}; not searched: {}",
+                self.library_primitives, self.library_threads, self.not_covered
+            ),
+            (false, true) => format!("— nothing could be searched; not visible: {}", self.not_covered),
+            (false, false) => {
+                format!("among{}; not visible: other locks, whose owners are not recorded", &also[4..])
+            }
         }
     }
 }

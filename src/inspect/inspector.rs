@@ -3,6 +3,7 @@
 //! (CPU deltas, debounced findings). The timeline's history is kept by
 //! whoever shows it, from the snapshots.
 
+use super::runtime::{self, RuntimeSource};
 use super::snapshot::*;
 use super::{Candidate, Debouncer, DisplayName, LintKind, NamedThread, confirmed_deadlocks, naming};
 use super::{DeadlockSearch, PrimitiveLink, ThreadLink};
@@ -70,6 +71,7 @@ pub struct Inspector {
     previous_cpu: HashMap<ThreadKey, (u64, Instant)>,
     debouncer: Debouncer,
     started: Instant,
+    runtimes: Vec<Box<dyn RuntimeSource>>,
 }
 
 impl Inspector {
@@ -101,6 +103,7 @@ impl Inspector {
             previous_cpu: HashMap::new(),
             debouncer: Debouncer::default(),
             started: Instant::now(),
+            runtimes: Vec::new(),
         })
     }
 
@@ -110,6 +113,12 @@ impl Inspector {
         let mut options = self.sampler.options().clone();
         options.detail_every = n;
         self.sampler.set_options(options);
+    }
+
+    /// Adds a runtime view (the kernel's view of another program's locks, a
+    /// JVM): its facts are merged into every snapshot, by TID.
+    pub fn add_runtime(&mut self, source: Box<dyn RuntimeSource>) {
+        self.runtimes.push(source);
     }
 
     /// Names the scenario shown in snapshots.
@@ -155,13 +164,23 @@ impl Inspector {
         }
         self.remember_cpu(&kernel);
 
-        let primitives = library.as_ref().map(|l| primitive_views(l, &links)).unwrap_or_default();
+        let mut primitives = library.as_ref().map(|l| primitive_views(l, &links)).unwrap_or_default();
         // Confirmed against a re-read of the records on each cycle: a
         // snapshot's records are read at different moments (see `confirm`).
-        let deadlocks = match (&self.registry, &library) {
+        let mut deadlocks = match (&self.registry, &library) {
             (Some(registry), Some(library)) => confirmed_deadlocks(registry, library),
             _ => Vec::new(),
         };
+        let mut deadlock_search = library.as_ref().map_or_else(DeadlockSearch::kernel_only, |l| {
+            DeadlockSearch::library(l.primitives.len(), l.threads.len())
+        });
+        let mut notes = Vec::new();
+        for source in &mut self.runtimes {
+            let Some(facts) = source.facts(&kernel) else { continue };
+            deadlocks.extend(runtime::merge(&facts, &mut threads, &mut primitives));
+            deadlock_search.runtime_covers.extend(facts.covers.clone());
+            notes.extend(facts.notes);
+        }
         let candidates = lint_candidates(&threads, library.as_ref());
         let findings = self.debouncer.update(now, candidates);
         let named: Vec<NamedThread> = threads
@@ -197,9 +216,8 @@ impl Inspector {
             threads,
             primitives,
             deadlocks,
-            deadlock_search: library.as_ref().map_or_else(DeadlockSearch::kernel_only, |l| {
-                DeadlockSearch::library(l.primitives.len(), l.threads.len())
-            }),
+            deadlock_search,
+            notes,
             naming: NamingView { patterns: naming::patterns(&named), findings: naming::findings(&named) },
             findings,
         })
@@ -283,6 +301,7 @@ impl Inspector {
             holds: t.holds.iter().map(primitive_link).collect(),
             time_in_state: Some(t.time_in_state),
             outcome: t.outcome.clone(),
+            runtime: None,
         }
     }
 
@@ -302,6 +321,7 @@ impl Inspector {
             holds: Vec::new(),
             time_in_state: None,
             outcome: None,
+            runtime: None,
         }
     }
 }
@@ -357,6 +377,7 @@ fn primitive_views(library: &RegistrySnapshot, links: &Links) -> Vec<PrimitiveVi
             stats: p.stats,
             details: p.details.clone(),
             related: p.related.as_ref().map(primitive_link),
+            owner_note: None,
         })
         .collect()
 }

@@ -14,6 +14,7 @@ mod inspector;
 mod links;
 pub mod lints;
 pub mod naming;
+pub mod runtime;
 mod snapshot;
 pub mod waitgraph;
 

@@ -1,6 +1,7 @@
 //! The inspector's snapshot: the one owned, serialisable view that the
 //! TUI, `threadscope snapshot` and recordings all read.
 
+use super::runtime::RuntimeView;
 use super::{
     Deadlock, DeadlockSearch, DisplayName, Lint, NamePattern, NamingFinding, PrimitiveLink, ThreadLink,
 };
@@ -35,6 +36,9 @@ pub struct Snapshot {
     pub deadlocks: Vec<Deadlock>,
     /// What the deadlock search covered.
     pub deadlock_search: DeadlockSearch,
+    /// Things to say once, in words: a permission missing and how to get
+    /// it, a runtime that could not be asked.
+    pub notes: Vec<String>,
     /// Threads sleeping on the same futex address: a lock grouping that
     /// works for programs that were never instrumented.
     pub futex_groups: Vec<FutexGroup>,
@@ -148,6 +152,10 @@ pub struct ThreadView {
     pub time_in_state: Option<StateTimes>,
     /// How its run ended.
     pub outcome: Option<Outcome>,
+    /// What a runtime (a JVM, the kernel's view of another program) adds:
+    /// its state word and the thread's stack.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimeView>,
 }
 
 impl ThreadView {
@@ -233,6 +241,10 @@ pub struct PrimitiveView {
     pub details: BTreeMap<&'static str, u64>,
     /// The primitive it stands on (a condition's lock).
     pub related: Option<PrimitiveLink>,
+    /// Why no holder is shown although threads wait (a lock of another
+    /// program that records no owner).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_note: Option<String>,
 }
 
 /// Threads asleep on one futex address.

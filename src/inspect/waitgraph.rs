@@ -11,6 +11,7 @@
 
 use super::deadlock::{CycleStep, Deadlock};
 use super::links::{PrimitiveLink, ThreadLink};
+use super::snapshot::{PrimitiveView, ThreadView};
 use crate::threading::{PrimitiveKind, RegistrySnapshot, WaitKind};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -63,6 +64,31 @@ impl WaitGraph {
                     }
                 }
                 None => {}
+            }
+        }
+        graph
+    }
+
+    /// The graph of a merged snapshot's `threads` and the primitives whose
+    /// ids are in `only` (a runtime's locks): a thread (by key) points at
+    /// the primitive it waits on, a primitive at its holders.
+    pub fn from_views(threads: &[ThreadView], primitives: &[PrimitiveView], only: &[u64]) -> Self {
+        let mut graph = Self::default();
+        for t in threads {
+            graph.threads.insert(t.key, t.link());
+        }
+        for p in primitives.iter().filter(|p| only.contains(&p.id)) {
+            graph.primitives.insert(p.id, PrimitiveLink { id: p.id, kind: p.kind, name: p.name.clone() });
+            for holder in &p.holders {
+                graph.edge(Node::Primitive(p.id), Node::Thread(holder.key));
+            }
+            if !p.holders.is_empty() {
+                graph.holders.insert(p.id, p.holders.iter().map(|h| h.key).collect());
+            }
+        }
+        for t in threads {
+            if let Some(id) = t.waiting_on.as_ref().and_then(|w| w.primitive).filter(|id| only.contains(id)) {
+                graph.edge(Node::Thread(t.key), Node::Primitive(id));
             }
         }
         graph

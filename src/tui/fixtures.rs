@@ -125,6 +125,7 @@ fn thread(spec: &Spec<'_>) -> ThreadView {
             terminated: Duration::ZERO,
         }),
         outcome: None,
+        runtime: None,
     }
 }
 
@@ -151,6 +152,7 @@ fn primitive(
         },
         details: BTreeMap::new(),
         related: None,
+        owner_note: None,
     }
 }
 
@@ -317,6 +319,7 @@ pub fn snapshot(extra: usize) -> Snapshot {
             primitives: vec![plink("fork-1"), plink("fork-0")],
         }],
         deadlock_search: DeadlockSearch::library(5, 12),
+        notes: Vec::new(),
         futex_groups: vec![FutexGroup {
             address: "0x7f0000001000".into(),
             threads: vec![link("Philosopher-0"), link("Philosopher-1")],

@@ -39,6 +39,16 @@ pub enum PrimitiveKind {
     Future,
     /// `concurrent.futures.ThreadPoolExecutor`.
     ThreadPool,
+    /// A pthread mutex of a program threadscope did not start, seen
+    /// through the kernel and the program's memory.
+    Mutex,
+    /// A futex whose owner the lock does not record (Rust std, parking_lot,
+    /// CPython's locks, condition variables).
+    Futex,
+    /// A JVM object monitor (`synchronized`).
+    Monitor,
+    /// A `java.util.concurrent` lock (a `ReentrantLock`'s synchronizer).
+    JavaLock,
 }
 
 impl PrimitiveKind {
@@ -55,6 +65,10 @@ impl PrimitiveKind {
             Self::Queue => "queue",
             Self::Future => "future",
             Self::ThreadPool => "thread pool",
+            Self::Mutex => "mutex",
+            Self::Futex => "futex",
+            Self::Monitor => "monitor",
+            Self::JavaLock => "java lock",
         }
     }
 }

@@ -1,0 +1,209 @@
+//! Runtime views: what a runtime knows about the threads of the inspected
+//! process (the kernel's system calls and pthread mutex owners, a JVM's
+//! thread dump, an agent), keyed by TID, in one shape the inspector merges
+//! into its snapshot. Each producer lives in its own file and knows nothing
+//! of the others; [`merge`] is the only place that joins them.
+
+use super::deadlock::Deadlock;
+use super::links::{PrimitiveLink, ThreadLink};
+use super::snapshot::{Origin, PrimitiveView, ThreadView, WaitView};
+use super::waitgraph::WaitGraph;
+use crate::threading::{PrimitiveKind, PrimitiveStats, WaitKind};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// A producer of [`RuntimeFacts`]: the kernel's view of another program's
+/// waits and locks, a JVM's thread dump. The inspector asks each after
+/// every kernel sample; a producer with a slower cadence of its own hands
+/// back its last facts (or `None` for nothing to add).
+pub trait RuntimeSource: Send {
+    /// The facts for this sample.
+    fn facts(&mut self, kernel: &crate::kernel::KernelSample) -> Option<RuntimeFacts>;
+}
+
+/// Everything one runtime view says about the process at one sample.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeFacts {
+    /// Where the facts come from, for the screen: "kernel", "jvm".
+    pub source: &'static str,
+    /// Per thread, by TID.
+    pub threads: HashMap<u32, RuntimeThread>,
+    /// Locks the runtime can see, with holders and waiters by TID.
+    pub locks: Vec<RuntimeLock>,
+    /// Things to say once (a permission missing and how to get it, an
+    /// attach that failed), already in words.
+    pub notes: Vec<String>,
+    /// What this view lets the deadlock search cover, in words; `None`
+    /// when it adds nothing.
+    pub covers: Option<String>,
+}
+
+/// What a runtime says about one thread.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeThread {
+    /// Its full name, where the runtime knows better than the kernel's 15 bytes.
+    pub name: Option<String>,
+    /// The runtime's own state word (`BLOCKED (on object monitor)`).
+    pub state: Option<String>,
+    /// What it waits on.
+    pub wait: Option<RuntimeWait>,
+    /// Its stack, innermost frame first, when the runtime has one.
+    pub stack: Vec<StackFrame>,
+}
+
+/// A wait as a runtime sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeWait {
+    /// A primitive's kind, a join, a sleep, a region.
+    pub kind: WaitKind,
+    /// What it waits on, in words (`futex 0x7f…b70`, `fd 3 (pipe 309264)`).
+    pub name: String,
+    /// How it waits (`FUTEX_WAIT`, `read`, `parking`).
+    pub role: Option<String>,
+    /// The [`RuntimeLock::id`] it waits for, when that lock is known.
+    pub lock: Option<u64>,
+    /// How long it has waited, when the runtime knows.
+    pub waited: Option<Duration>,
+}
+
+/// A lock a runtime sees.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeLock {
+    /// Unique in the snapshot and stable across samples: a source tag in
+    /// the high bits (see [`runtime_lock_id`]) and the lock's address.
+    pub id: u64,
+    /// What it is.
+    pub kind: PrimitiveKind,
+    /// Its name in words (`mutex 0x55…140`, `java.lang.Object@0x…`).
+    pub name: String,
+    /// Who holds it, by TID (empty when free or not recorded).
+    pub holders: Vec<u32>,
+    /// Who waits for it, by TID.
+    pub waiters: Vec<u32>,
+    /// Why there is no holder although there are waiters
+    /// (`owner not recorded by this kind of lock`).
+    pub owner_note: Option<String>,
+}
+
+/// One frame of a stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StackFrame {
+    /// The function (`java.lang.Object.wait`, `pthread_mutex_lock`).
+    pub function: String,
+    /// Where, when known (`Worker.java:12`, `src/main.rs:40`).
+    pub location: Option<String>,
+    /// Locks this frame holds or waits for, in words (`locked <0x…>`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// What a runtime adds to one thread of the snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RuntimeView {
+    /// Which runtime said so.
+    pub source: &'static str,
+    /// Its state word.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Its stack, innermost first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stack: Vec<StackFrame>,
+}
+
+/// Where a runtime lock comes from, in the top bits of its id, so ids never
+/// collide with the registry's (which count up from 1) or each other.
+#[derive(Debug, Clone, Copy)]
+pub enum LockSource {
+    /// A futex address seen through the kernel.
+    Kernel = 1,
+    /// A JVM monitor or synchronizer address.
+    Jvm = 2,
+}
+
+/// The id of the runtime lock at `address` from `source`.
+pub fn runtime_lock_id(source: LockSource, address: u64) -> u64 {
+    (1 << 63) | ((source as u64) << 56) | (address & ((1 << 56) - 1))
+}
+
+/// Merges `facts` into the snapshot's threads and primitives: names where
+/// the thread has only the kernel's comm, waits where the library said
+/// none, the runtime's state and stack, and every lock as a primitive.
+/// Returns the deadlocks among the runtime's locks (the library's are
+/// found, and confirmed, from the registry).
+pub fn merge(
+    facts: &RuntimeFacts,
+    threads: &mut [ThreadView],
+    primitives: &mut Vec<PrimitiveView>,
+) -> Vec<Deadlock> {
+    let by_tid: HashMap<u32, usize> =
+        threads.iter().enumerate().filter_map(|(i, t)| t.native_id.map(|tid| (tid, i))).collect();
+    let link = |threads: &[ThreadView], tid: u32| -> ThreadLink {
+        by_tid.get(&tid).map_or(
+            ThreadLink { key: (1 << 62) | u64::from(tid), tid: Some(tid), name: format!("tid {tid}") },
+            |&i| threads[i].link(),
+        )
+    };
+    // Names first, so every link made below carries the better name.
+    for (tid, runtime) in &facts.threads {
+        let Some(&i) = by_tid.get(tid) else { continue };
+        if let Some(name) = &runtime.name
+            && threads[i].origin == Origin::Foreign
+        {
+            threads[i].name = super::DisplayName::from_text(name);
+            threads[i].name_raw = threads[i].name.raw_if_unprintable();
+        }
+    }
+    let lock_links: BTreeMap<u64, PrimitiveLink> = facts
+        .locks
+        .iter()
+        .map(|l| (l.id, PrimitiveLink { id: l.id, kind: l.kind, name: l.name.clone() }))
+        .collect();
+    for lock in &facts.locks {
+        for holder in &lock.holders {
+            if let Some(&i) = by_tid.get(holder) {
+                threads[i].holds.push(lock_links[&lock.id].clone());
+            }
+        }
+        primitives.push(PrimitiveView {
+            id: lock.id,
+            name: lock.name.clone(),
+            kind: lock.kind,
+            holders: lock.holders.iter().map(|&tid| link(threads, tid)).collect(),
+            waiters: lock.waiters.iter().map(|&tid| link(threads, tid)).collect(),
+            stats: PrimitiveStats::default(),
+            details: BTreeMap::new(),
+            related: None,
+            owner_note: lock.owner_note.clone(),
+        });
+    }
+    let holders_of =
+        |id: u64| facts.locks.iter().find(|l| l.id == id).map(|l| l.holders.clone()).unwrap_or_default();
+    for (tid, runtime) in &facts.threads {
+        let Some(&i) = by_tid.get(tid) else { continue };
+        if let Some(wait) = &runtime.wait
+            && threads[i].waiting_on.is_none()
+        {
+            let holders: Vec<ThreadLink> =
+                wait.lock.map(holders_of).unwrap_or_default().into_iter().map(|h| link(threads, h)).collect();
+            threads[i].waiting_on = Some(WaitView {
+                kind: wait.kind,
+                name: wait.name.clone(),
+                role: wait.role.clone(),
+                primitive: wait.lock,
+                holder: holders.first().cloned(),
+                holders,
+                waited: wait.waited.unwrap_or_default(),
+            });
+        }
+        if runtime.state.is_some() || !runtime.stack.is_empty() {
+            threads[i].runtime = Some(RuntimeView {
+                source: facts.source,
+                state: runtime.state.clone(),
+                stack: runtime.stack.clone(),
+            });
+        }
+    }
+    let ids: Vec<u64> = facts.locks.iter().map(|l| l.id).collect();
+    WaitGraph::from_views(threads, primitives, &ids).deadlocks()
+}
