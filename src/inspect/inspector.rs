@@ -218,7 +218,10 @@ impl Inspector {
             deadlocks,
             deadlock_search,
             notes,
-            naming: NamingView { patterns: naming::patterns(&named), findings: naming::findings(&named) },
+            naming: NamingView {
+                patterns: naming::patterns(&named),
+                findings: naming::findings(&named, &kernel.process.name),
+            },
             findings,
         })
     }

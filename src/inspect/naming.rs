@@ -22,6 +22,12 @@ impl NamedThread {
     pub fn name(&self) -> Option<&DisplayName> {
         self.library.as_ref().or(self.comm.as_ref())
     }
+
+    /// True when the best name is the kernel's and fills all its 15
+    /// bytes: it may have been longer.
+    fn maybe_cut(&self) -> bool {
+        self.library.is_none() && self.comm.as_ref().is_some_and(|c| c.raw().len() == COMM_MAX_BYTES)
+    }
 }
 
 /// Names that share a shape.
@@ -52,6 +58,12 @@ pub enum NamingFindingKind {
     /// The kernel's comm is not the library name cut to 15 bytes (renamed
     /// behind the library's back).
     KernelDisagrees,
+    /// Threads only the kernel names, whose names are exactly 15 bytes and
+    /// equal: cut to the same prefix, they probably differ after it.
+    CutToSame,
+    /// Threads that carry the process's own name (`python3`, `java`): the
+    /// program never named them.
+    Unnamed,
 }
 
 /// One naming problem and the threads behind it.
@@ -68,10 +80,12 @@ pub struct NamingFinding {
 /// Groups names by shape, biggest groups first.
 pub fn patterns(threads: &[NamedThread]) -> Vec<NamePattern> {
     let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for name in threads.iter().filter_map(NamedThread::name) {
+    for t in threads {
+        let Some(name) = t.name() else { continue };
         let text = String::from_utf8_lossy(name.raw()).into_owned();
+        let shape = if t.maybe_cut() { cut_shape(&text) } else { shape(&text) };
         groups
-            .entry(crate::display::sanitize(&shape(&text)).into_owned())
+            .entry(crate::display::sanitize(&shape).into_owned())
             .or_default()
             .push(name.shown().to_owned());
     }
@@ -90,6 +104,8 @@ pub fn patterns(threads: &[NamedThread]) -> Vec<NamePattern> {
 
 /// The shape of a name: `PaymentService-Processor-7` → `PaymentService-Processor-{n}`,
 /// `UserSession-1037` → `UserSession-{id}`, `job-3f9a2c7e` → `job-{id}`.
+/// Only a number standing alone is generalised: digits inside a word
+/// (`python3`, `C2 CompilerThre`, `worker7`) are part of the word.
 pub fn shape(name: &str) -> String {
     let mut out = String::new();
     for token in tokens(name) {
@@ -101,15 +117,25 @@ pub fn shape(name: &str) -> String {
         } else if is_id_like(token) {
             out.push_str("{id}");
         } else {
-            // Letters followed by digits (`worker7`): keep the word, generalise the number.
-            let split = token.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-            out.push_str(&token[..split]);
-            if split < token.len() {
-                out.push_str(if token.len() - split >= 4 { "{id}" } else { "{n}" });
-            }
+            out.push_str(token);
         }
     }
     out
+}
+
+/// The shape of a name the kernel may have cut at 15 bytes: a number at
+/// its very end may be the start of a longer id (`UserSession-103` from
+/// `UserSession-1037`), so it counts as `{id}` and groups with the rest.
+fn cut_shape(name: &str) -> String {
+    let tokens = tokens(name);
+    match tokens.split_last() {
+        Some((last, rest)) if last.chars().all(|c| c.is_ascii_digit()) => {
+            let mut out = shape(&rest.concat());
+            out.push_str("{id}");
+            out
+        }
+        _ => shape(name),
+    }
 }
 
 fn is_separator(c: char) -> bool {
@@ -152,8 +178,8 @@ fn is_default_name(name: &str) -> bool {
     })
 }
 
-/// Every naming problem among `threads`.
-pub fn findings(threads: &[NamedThread]) -> Vec<NamingFinding> {
+/// Every naming problem among `threads` of the process called `process`.
+pub fn findings(threads: &[NamedThread], process: &str) -> Vec<NamingFinding> {
     let mut out = Vec::new();
     let mut by_comm: BTreeMap<Vec<u8>, Vec<String>> = BTreeMap::new();
     let mut by_name: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
@@ -227,8 +253,26 @@ pub fn findings(threads: &[NamedThread]) -> Vec<NamingFinding> {
         ));
     }
     for (name, count) in by_name {
-        if count > 1 {
-            let name = DisplayName::from_bytes(&name);
+        let kernel_only =
+            threads.iter().any(|t| t.library.is_none() && t.name().is_some_and(|n| n.raw() == name));
+        let name = DisplayName::from_bytes(&name);
+        if kernel_only && name.raw() == process.as_bytes() {
+            out.push(finding(
+                NamingFindingKind::Unnamed,
+                format!(
+                    "{count} thread(s) are unnamed: they carry the process's name `{name}` (the program never named them)"
+                ),
+                vec![name.shown().to_owned()],
+            ));
+        } else if count > 1 && kernel_only && name.raw().len() == COMM_MAX_BYTES {
+            out.push(finding(
+                NamingFindingKind::CutToSame,
+                format!(
+                    "{count} threads' names are cut to the same {COMM_MAX_BYTES} bytes by the kernel: `{name}` (they probably differ after byte {COMM_MAX_BYTES})"
+                ),
+                vec![name.shown().to_owned()],
+            ));
+        } else if count > 1 {
             out.push(finding(
                 NamingFindingKind::Duplicate,
                 format!("{count} threads are named {name}"),
@@ -262,7 +306,9 @@ mod tests {
         assert_eq!(shape("UserSession-1037"), "UserSession-{id}");
         assert_eq!(shape("job-3f9a2c7e"), "job-{id}");
         assert_eq!(shape("ThreadPoolExecutor-0_3"), "ThreadPoolExecutor-{n}_{n}");
-        assert_eq!(shape("worker7"), "worker{n}");
+        assert_eq!(shape("worker7"), "worker7", "digits inside a word belong to it");
+        assert_eq!(shape("python3"), "python3");
+        assert_eq!(shape("C2 CompilerThre"), "C2 CompilerThre");
         assert_eq!(shape("Thread-3 (fetch)"), "Thread-{n} (fetch)");
         assert_eq!(shape("deadbeef-cafe"), "deadbeef-cafe", "letters only: not an id");
     }
@@ -297,7 +343,7 @@ mod tests {
             library: Some(DisplayName::from_text("renamed")),
             comm: Some(DisplayName::from_text("sneaky")),
         });
-        let kinds: Vec<NamingFindingKind> = findings(&threads).iter().map(|f| f.kind).collect();
+        let kinds: Vec<NamingFindingKind> = findings(&threads, "app").iter().map(|f| f.kind).collect();
         for kind in [
             NamingFindingKind::Truncated,
             NamingFindingKind::CollideWhenTruncated,
@@ -308,7 +354,7 @@ mod tests {
         ] {
             assert!(kinds.contains(&kind), "{kind:?} missing from {kinds:?}");
         }
-        let collision = findings(&threads)
+        let collision = findings(&threads, "app")
             .into_iter()
             .find(|f| f.kind == NamingFindingKind::CollideWhenTruncated)
             .unwrap_or_else(|| unreachable!());
@@ -317,13 +363,47 @@ mod tests {
 
     #[test]
     fn a_clean_set_has_no_findings() {
-        assert!(findings(&[ours("db-writer"), ours("http-1"), ours("http-2")]).is_empty());
+        assert!(findings(&[ours("db-writer"), ours("http-1"), ours("http-2")], "app").is_empty());
     }
 
     #[test]
     fn foreign_threads_collide_on_comm_alone() {
         let foreign = |comm: &str| NamedThread { library: None, comm: Some(DisplayName::from_text(comm)) };
-        let found = findings(&[foreign("tokio-runtime-w"), foreign("tokio-runtime-w")]);
+        let found = findings(&[foreign("tokio-worker"), foreign("tokio-worker")], "app");
         assert_eq!(found.iter().map(|f| f.kind).collect::<Vec<_>>(), [NamingFindingKind::Duplicate]);
+    }
+
+    fn foreign(comm: &str) -> NamedThread {
+        NamedThread { library: None, comm: Some(DisplayName::from_text(comm)) }
+    }
+
+    #[test]
+    fn fifteen_equal_bytes_are_a_cut_not_a_duplicate() {
+        // A JVM's eight PaymentService-Processor-N threads, as the kernel has them.
+        let threads: Vec<NamedThread> = (0..8).map(|_| foreign("PaymentService-")).collect();
+        let found = findings(&threads, "java");
+        assert_eq!(found.iter().map(|f| f.kind).collect::<Vec<_>>(), [NamingFindingKind::CutToSame]);
+        assert_eq!(
+            found[0].message,
+            "8 threads' names are cut to the same 15 bytes by the kernel: `PaymentService-` (they probably differ after byte 15)"
+        );
+    }
+
+    #[test]
+    fn threads_with_the_process_name_are_unnamed() {
+        let found = findings(&[foreign("python3"), foreign("python3"), foreign("python3")], "python3");
+        assert_eq!(found.iter().map(|f| f.kind).collect::<Vec<_>>(), [NamingFindingKind::Unnamed]);
+        assert!(
+            found[0].message.starts_with("3 thread(s) are unnamed: they carry the process's name `python3`")
+        );
+        assert!(patterns(&[foreign("python3"), foreign("python3")]).iter().all(|p| p.shape == "python3"));
+    }
+
+    #[test]
+    fn ids_cut_by_the_kernel_still_group() {
+        let threads = [foreign("UserSession-103"), foreign("UserSession-104"), foreign("UserSession-1")];
+        let found = patterns(&threads);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].shape.as_str(), found[0].count), ("UserSession-{id}", 2));
     }
 }

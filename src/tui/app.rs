@@ -15,7 +15,7 @@ use crate::inspect::{History, Snapshot, ThreadView};
 use crate::scenario::ThreadProgress;
 use crate::threading::ThreadState;
 use ratatui::layout::Rect;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// How long a message stays in the status line.
@@ -55,7 +55,9 @@ pub struct Config {
 pub(crate) struct Seen {
     pub(crate) samples: u64,
     pub(crate) threads: HashMap<u64, (ThreadState, String)>,
-    pub(crate) findings: HashSet<String>,
+    /// Findings shown, by identity (what and whom, never the figures that
+    /// change), with the words they appeared with.
+    pub(crate) findings: BTreeMap<String, String>,
     pub(crate) deadlocks: HashSet<String>,
     pub(crate) exited: bool,
 }

@@ -6,7 +6,7 @@ use super::event::{LogKind, Sample};
 use super::words::{self, safe};
 use crate::inspect::{Origin, Snapshot, ThreadView};
 use crate::threading::ThreadState;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// More lifecycle changes than this in one sample are summarised.
 const MAX_LIFECYCLE_LINES: usize = 12;
@@ -91,17 +91,32 @@ impl App {
             self.log.push(at, LogKind::Lifecycle, &format!("… and {extra} more thread changes"));
         }
 
-        let findings: HashSet<String> = snapshot
+        // A finding is one line when it appears and one when it clears: its
+        // identity is what it is and whom it is about, not its figures
+        // ("held for 17.0 s" grows every sample).
+        let findings: BTreeMap<String, String> = snapshot
             .findings
             .iter()
-            .map(|f| f.message.clone())
-            .chain(snapshot.naming.findings.iter().map(|f| f.message.clone()))
+            .map(|f| (format!("{:?}:{}", f.kind, f.subject), f.message.clone()))
+            .chain(
+                snapshot
+                    .naming
+                    .findings
+                    .iter()
+                    .map(|f| (format!("{:?}:{}", f.kind, f.threads.join("\u{0}")), f.message.clone())),
+            )
             .collect();
         let deadlocks: HashSet<String> = snapshot.deadlocks.iter().map(|d| d.describe()).collect();
         let shared = shared_names(snapshot);
         let mut notes = Vec::new();
-        notes.extend(sorted(findings.difference(&self.seen.findings)).cloned());
-        notes.extend(sorted(self.seen.findings.difference(&findings)).map(|f| format!("cleared: {f}")));
+        notes.extend(
+            findings.iter().filter(|(id, _)| !self.seen.findings.contains_key(*id)).map(|(_, m)| m.clone()),
+        );
+        notes.extend(
+            (self.seen.findings.iter())
+                .filter(|(id, _)| !findings.contains_key(*id))
+                .map(|(_, m)| format!("cleared: {m}")),
+        );
         notes.extend(sorted(deadlocks.difference(&self.seen.deadlocks)).map(|d| format!("DEADLOCK: {d}")));
         notes.extend(
             sorted(self.seen.deadlocks.difference(&deadlocks)).map(|d| format!("deadlock broken: {d}")),

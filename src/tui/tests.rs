@@ -445,7 +445,7 @@ fn samples_log_lifecycle_findings_and_deadlocks() {
         }))
     };
     app.handle_event(sample(first.clone(), 1));
-    assert!(app.log().last().unwrap().text.starts_with("lock config held"), "{:?}", app.log());
+    assert!(app.log().entries.iter().any(|e| e.text.starts_with("lock config held")), "{:?}", app.log());
     let mut second = fixtures::snapshot(0);
     second.threads[6].state = crate::threading::ThreadState::Running;
     second.threads[2].name = crate::inspect::DisplayName::from_text("Keeper");
@@ -528,4 +528,45 @@ fn resizes_keep_the_selection_visible() {
     assert!(app.areas().is_none(), "too small");
     app.update(Action::Up);
     app.handle_event(Event::Tick(Instant::now()));
+}
+
+#[test]
+fn a_finding_whose_figures_change_is_logged_once_and_cleared_once() {
+    let start = Instant::now();
+    let mut app = App::new(config());
+    let sample = |held: f64, secs| {
+        let mut snapshot = fixtures::snapshot(0);
+        snapshot.findings[0].message =
+            format!("lock config held by Lock-Holder for {held:.1} s with 1 waiting");
+        Event::Sample(Box::new(Sample {
+            snapshot,
+            at: start + std::time::Duration::from_secs(secs),
+            progress: Vec::new(),
+        }))
+    };
+    for (i, held) in [1.2, 2.2, 3.2, 4.2].into_iter().enumerate() {
+        app.handle_event(sample(held, i as u64 + 1));
+    }
+    let mut cleared = fixtures::snapshot(0);
+    cleared.findings.clear();
+    app.handle_event(Event::Sample(Box::new(Sample {
+        snapshot: cleared,
+        at: start + std::time::Duration::from_secs(9),
+        progress: Vec::new(),
+    })));
+    let about_config: Vec<&str> = app
+        .log()
+        .entries
+        .iter()
+        .map(|e| e.text.as_str())
+        .filter(|t| t.contains("lock config held"))
+        .collect();
+    assert_eq!(
+        about_config,
+        [
+            "lock config held by Lock-Holder for 1.2 s with 1 waiting",
+            // The last words it had: how long it lasted.
+            "cleared: lock config held by Lock-Holder for 4.2 s with 1 waiting"
+        ]
+    );
 }
