@@ -57,6 +57,26 @@ fn a_thread_blocked_on_a_lock_is_waiting_in_the_library_and_asleep_on_a_futex_in
 }
 
 #[test]
+fn cpu_before_a_second_sample_is_unavailable_not_zero() {
+    let registry = Registry::new();
+    let mut inspector = Inspector::own(&registry).unwrap();
+    let first = inspector.refresh().unwrap();
+    let me = first.threads.iter().find(|t| t.kernel.is_some()).unwrap().kernel.clone().unwrap();
+    assert_eq!(
+        me.cpu_percent,
+        threadscope::kernel::Field::Unavailable(threadscope::kernel::Reason::NotSampled)
+    );
+    let json = serde_json::to_value(&me).unwrap();
+    assert_eq!(json["cpu_percent"], serde_json::json!({"unavailable": "not_sampled"}));
+    let second = inspector.refresh().unwrap();
+    let again = second.threads.iter().find(|t| t.native_id == Some(me.tid)).unwrap();
+    assert!(
+        again.kernel.as_ref().unwrap().cpu_percent.value().is_some(),
+        "a rate once there are two samples"
+    );
+}
+
+#[test]
 fn a_spinning_thread_is_running_with_rising_utime_and_names_match_the_kernel() {
     let registry = Registry::new();
     let stop = Arc::new(AtomicBool::new(false));
@@ -80,7 +100,7 @@ fn a_spinning_thread_is_running_with_rising_utime_and_names_match_the_kernel() {
     let later = refresh_until(&mut inspector, |s| utime(s) > before);
     let k = later.thread("CPU-Spinner-With-A-Long-Name").unwrap().kernel.clone().unwrap();
     assert_eq!(k.comm.shown(), kernel_comm("CPU-Spinner-With-A-Long-Name"));
-    assert!(k.cpu_percent.is_some_and(|c| c > 0.0), "{k:?}");
+    assert!(k.cpu_percent.value().is_some_and(|c| *c > 0.0), "{k:?}");
     stop.store(true, Ordering::Relaxed);
     spinner.join().unwrap();
 }

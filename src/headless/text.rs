@@ -3,7 +3,7 @@
 
 use crate::display::{human, sanitize};
 use crate::inspect::{Origin, PrimitiveLink, Snapshot, ThreadLink, ThreadView};
-use crate::kernel::describe_state;
+use crate::kernel::{Field, describe_state};
 use crate::threading::{Outcome, ThreadState, WaitKind};
 use std::fmt::Write;
 
@@ -120,7 +120,10 @@ fn thread_block(out: &mut String, t: &ThreadView, s: &Snapshot) {
             .flatten()
             .map(|w| format!(" wchan={}", sanitize(&w)))
             .unwrap_or_default();
-        let cpu = k.cpu_percent.map(|c| format!(" cpu={c:.1}%")).unwrap_or_default();
+        let cpu = match &k.cpu_percent {
+            Field::Available(c) => format!(" cpu={c:.1}%"),
+            Field::Unavailable(why) => format!(" cpu=unavailable ({})", why.describe()),
+        };
         let ctxt = match (k.voluntary_ctxt_switches.value(), k.nonvoluntary_ctxt_switches.value()) {
             (Some(v), Some(n)) => format!(" ctxt={v}/{n}"),
             _ => String::new(),

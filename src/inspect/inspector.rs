@@ -8,8 +8,8 @@ use super::snapshot::*;
 use super::{Candidate, Debouncer, DisplayName, LintKind, NamedThread, confirmed_deadlocks, naming};
 use super::{DeadlockSearch, PrimitiveLink, ThreadLink};
 use crate::kernel::{
-    KernelSample, KernelThread, SampleOptions, Sampler, SamplerError, ThreadKey, ticks_per_second,
-    ticks_to_duration,
+    Field, KernelSample, KernelThread, Reason, SampleOptions, Sampler, SamplerError, ThreadKey,
+    ticks_per_second, ticks_to_duration,
 };
 use crate::threading::{
     PrimitiveKind, PrimitiveRef, Registry, RegistrySnapshot, ThreadRef, ThreadSnapshot, ThreadState, WaitKind,
@@ -236,14 +236,18 @@ impl Inspector {
         }
     }
 
-    fn cpu_percent(&self, kt: &KernelThread, now: Instant) -> Option<f32> {
-        let &(ticks, at) = self.previous_cpu.get(&kt.key())?;
+    /// A rate needs two samples of the same thread: before the second it
+    /// is unavailable, not 0 (a thread at 100 % must not read 0.0).
+    fn cpu_percent(&self, kt: &KernelThread, now: Instant) -> Field<f32> {
+        let Some(&(ticks, at)) = self.previous_cpu.get(&kt.key()) else {
+            return Field::Unavailable(Reason::NotSampled);
+        };
         let elapsed = now.saturating_duration_since(at).as_secs_f64();
         if elapsed <= 0.0 {
-            return None;
+            return Field::Unavailable(Reason::NotSampled);
         }
         let used = kt.cpu_ticks().saturating_sub(ticks) as f64 / ticks_per_second().max(1) as f64;
-        Some((used / elapsed * 100.0) as f32)
+        Field::Available((used / elapsed * 100.0) as f32)
     }
 
     fn remember_cpu(&mut self, kernel: &KernelSample) {

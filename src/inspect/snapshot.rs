@@ -198,8 +198,9 @@ pub struct KernelView {
     pub comm_raw: Option<Vec<u8>>,
     /// The stat state letter: R, S, D, Z, T…
     pub state: char,
-    /// CPU use since the previous sample, percent of one core (None on the first).
-    pub cpu_percent: Option<f32>,
+    /// CPU use since the previous sample, percent of one core; unavailable
+    /// (`not_sampled`) until a second sample gives a rate — never 0.
+    pub cpu_percent: Field<f32>,
     /// User CPU time.
     pub utime_ms: u64,
     /// System CPU time.

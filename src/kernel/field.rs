@@ -22,6 +22,19 @@ pub enum Reason {
     Malformed,
 }
 
+impl Reason {
+    /// Why, in a few words, for a person: what the screen and the text
+    /// dump show where the figure would be.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Denied => "the kernel refused it: needs the process's user, root or CAP_SYS_PTRACE",
+            Self::NotSampled => "not sampled yet",
+            Self::Gone => "the thread ended mid-read",
+            Self::Malformed => "the kernel's file did not read as documented",
+        }
+    }
+}
+
 /// A figure read from the kernel, or the [`Reason`] it is missing.
 ///
 /// Serialises as the bare value when available and as

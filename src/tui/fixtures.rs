@@ -27,7 +27,7 @@ fn kernel(tid: u32, comm: &str, state: char, cpu: f32, wchan: Option<&str>) -> K
         comm: DisplayName::from_text(comm),
         comm_raw: None,
         state,
-        cpu_percent: Some(cpu),
+        cpu_percent: Field::Available(cpu),
         utime_ms: u64::from(tid % 97) * 10,
         stime_ms: u64::from(tid % 13) * 10,
         processor: tid % 4,

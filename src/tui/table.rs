@@ -103,7 +103,9 @@ fn compare(column: Column, a: &ThreadView, b: &ThreadView) -> Ordering {
         Column::Kernel => a.kernel.as_ref().map(|k| k.state).cmp(&b.kernel.as_ref().map(|k| k.state)),
         Column::WaitsOn => waits_key(a).cmp(&waits_key(b)),
         Column::Cpu => {
-            let cpu = |t: &ThreadView| t.kernel.as_ref().and_then(|k| k.cpu_percent).unwrap_or(-1.0);
+            let cpu = |t: &ThreadView| {
+                t.kernel.as_ref().and_then(|k| k.cpu_percent.value().copied()).unwrap_or(-1.0)
+            };
             cpu(a).total_cmp(&cpu(b))
         }
         Column::Ctxt => words::ctxt(a).map(|(v, n)| v + n).cmp(&words::ctxt(b).map(|(v, n)| v + n)),

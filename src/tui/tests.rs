@@ -160,7 +160,7 @@ fn sorting_by_every_column_and_reversing() {
     assert!(app.table().descending, "busiest first");
     assert_eq!(
         app.snapshot().unwrap().threads[app.table().rows[0]].kernel.as_ref().unwrap().cpu_percent,
-        Some(97.5)
+        crate::kernel::Field::Available(97.5)
     );
 }
 

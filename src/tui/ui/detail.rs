@@ -101,7 +101,10 @@ fn kernel(t: &ThreadView) -> Vec<(&'static str, String)> {
             "cpu",
             format!(
                 "{} · on CPU {} · user {} ms · sys {} ms",
-                k.cpu_percent.map_or_else(|| "—".to_owned(), |c| format!("{c:.1}%")),
+                match &k.cpu_percent {
+                    crate::kernel::Field::Available(c) => format!("{c:.1}%"),
+                    crate::kernel::Field::Unavailable(why) => format!("— ({})", why.describe()),
+                },
                 k.processor,
                 k.utime_ms,
                 k.stime_ms

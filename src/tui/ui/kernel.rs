@@ -64,7 +64,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
             fit(&format!("{} {}", k.state, describe_state(k.state)), 14),
             fit(&words::wchan(t).unwrap_or_default(), 18),
             fit(&futex, 17),
-            k.cpu_percent.map_or_else(String::new, |c| format!("{c:.1}")),
+            k.cpu_percent.value().map_or_else(|| "—".to_owned(), |c| format!("{c:.1}")),
             k.processor,
             k.nice,
         );

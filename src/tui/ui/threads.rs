@@ -94,9 +94,9 @@ fn cell<'a>(
             (ThreadState::Terminated, Some(outcome)) => (outcome, theme.dim()),
             _ => plain(words::waits_on(t, primitive, shared)),
         },
-        Column::Cpu => plain(
-            t.kernel.as_ref().and_then(|k| k.cpu_percent).map_or_else(String::new, |c| format!("{c:5.1}")),
-        ),
+        Column::Cpu => plain(t.kernel.as_ref().map_or_else(String::new, |k| {
+            k.cpu_percent.value().map_or_else(|| "    —".to_owned(), |c| format!("{c:5.1}"))
+        })),
         Column::Ctxt => plain(words::ctxt(t).map_or_else(String::new, |(v, n)| format!("{v}/{n}"))),
         Column::Daemon => plain(if t.daemon == Some(true) { "d".to_owned() } else { String::new() }),
         Column::Age => plain(words::age(t).map_or_else(String::new, words::human)),
