@@ -280,3 +280,23 @@ fn snapshots_serialise_to_json() {
     assert_eq!(primitive["stats"]["acquisitions"], 1);
     lock.release().unwrap();
 }
+
+#[test]
+fn a_fast_path_hold_shows_its_true_age_from_the_first_snapshot() {
+    threadscope::threading::start_hold_clock();
+    let registry = Registry::new();
+    let lock = Lock::with_registry(&registry);
+    lock.set_name("config");
+    let before = std::time::Instant::now();
+    lock.acquire(); // uncontended: the fast path, no clock read
+    // Time must pass for an age to show; the hold's age is the subject here.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let snapshot = registry.snapshot(); // the first snapshot ever to see the hold
+    let real_age = before.elapsed();
+    let held_for = snapshot.primitive_named("config").unwrap().stats.held_for.unwrap();
+    // The stamp is the hold clock's last tick, at or before the acquire:
+    // never younger than the hold, and older by at most a tick or so.
+    assert!(held_for + threadscope::threading::HOLD_CLOCK_PERIOD >= std::time::Duration::from_millis(300), "{held_for:?}");
+    assert!(held_for <= real_age + std::time::Duration::from_secs(1), "{held_for:?} vs {real_age:?}");
+    lock.release().unwrap();
+}

@@ -81,6 +81,9 @@ impl Inspector {
     ///
     /// If `/proc/self` cannot be read.
     pub fn own(registry: &Registry) -> Result<Self, SamplerError> {
+        // Every hold's age true to within the clock's period, fast-path
+        // holds included (they stamp the clock's tick, not the time).
+        crate::threading::start_hold_clock();
         Self::build(std::process::id(), Some(registry.clone()))
     }
 
@@ -137,7 +140,8 @@ impl Inspector {
         let kernel = self.sampler.sample()?;
         self.gate_stat_reads(kernel.threads.len());
         let now = kernel.taken_at;
-        let inspector_tids = INSPECTOR_TIDS.lock().clone();
+        let mut inspector_tids = INSPECTOR_TIDS.lock().clone();
+        inspector_tids.extend(crate::threading::hold_clock_tid());
         let by_tid: HashMap<u32, &KernelThread> = kernel.threads.iter().map(|t| (t.tid, t)).collect();
         let mut joined: BTreeSet<u32> = BTreeSet::new();
         let mut threads = Vec::with_capacity(kernel.threads.len());

@@ -88,6 +88,9 @@ impl RunningScenario {
     /// `RuntimeError: can't start new thread` if the process runs out of
     /// room part-way; the threads already started are stopped first.
     pub fn start(scenario: Scenario, registry: &Registry) -> Result<Self> {
+        // A scenario is there to be watched: its holds' ages must be true
+        // from the first snapshot, even if the inspector comes later.
+        crate::threading::start_hold_clock();
         let instances = instances::instantiate(&scenario.primitives, registry)?;
         let gil = scenario.gil.map(|spec| {
             let lock = Lock::with_registry(registry);

@@ -5,7 +5,7 @@
 //! [`RegistrySnapshot`] data without stopping anyone.
 
 mod assemble;
-pub(crate) mod clock;
+pub mod clock;
 mod primitive_record;
 pub(crate) mod snapshot;
 mod thread_record;

@@ -82,8 +82,17 @@ struct Hot {
     /// Thread id of the single holder (0: none). Locks and RLocks only.
     holder: AtomicU64,
     acquisitions: AtomicU64,
-    held_gen: AtomicU64,
+    /// When the current hold began, in [`clock`] nanoseconds: the hold
+    /// clock's stamp on the fast path (0 when it is not running), exact on
+    /// the slow path. [`ACCOUNT`] marks a start worth adding to
+    /// `hold_nanos` when the hold ends.
+    held_since: AtomicU64,
 }
+
+/// In `held_since`: add this hold to the total when it ends (its start was
+/// exact, or a snapshot looked at it). Bit 0 is free: a nanosecond is
+/// below every precision we claim.
+const ACCOUNT: u64 = 1;
 
 /// The registry's live view of one primitive.
 #[derive(Debug)]
@@ -96,8 +105,6 @@ pub struct PrimitiveRecord {
     contentions: AtomicU64,
     wait_nanos: AtomicU64,
     hold_nanos: AtomicU64,
-    /// When the current hold began, valid while `held_gen == acquisitions`.
-    held_since_nanos: AtomicU64,
     /// Holders beyond the single `hot.holder` (a semaphore's permits), one
     /// entry per permit held. Slow path only.
     more_holders: Mutex<Vec<u64>>,
@@ -124,12 +131,11 @@ impl PrimitiveRecord {
                 raw: RawLock::new(),
                 holder: AtomicU64::new(0),
                 acquisitions: AtomicU64::new(0),
-                held_gen: AtomicU64::new(u64::MAX),
+                held_since: AtomicU64::new(0),
             },
             contentions: AtomicU64::new(0),
             wait_nanos: AtomicU64::new(0),
             hold_nanos: AtomicU64::new(0),
-            held_since_nanos: AtomicU64::new(0),
             more_holders: Mutex::new(Vec::new()),
             details: details.iter().map(|&name| (name, AtomicU64::new(0))).collect(),
             related: AtomicU64::new(0),
@@ -230,9 +236,21 @@ impl PrimitiveRecord {
     }
 
     /// Fast path: `thread` now holds the primitive. Called while holding it,
-    /// so the counter needs no read-modify-write.
+    /// so the counter needs no read-modify-write; the hold is stamped with
+    /// the coarse hold clock (no clock read).
     #[inline]
     pub(crate) fn note_acquired(&self, thread: u64) {
+        self.note_acquired_since(thread, clock::coarse_now() & !ACCOUNT);
+    }
+
+    /// Slow path: `thread` got it at `at`, after waiting: an exact start.
+    pub(crate) fn note_acquired_at(&self, thread: u64, at: Instant) {
+        self.note_acquired_since(thread, clock::nanos_at(at) | ACCOUNT);
+    }
+
+    #[inline]
+    fn note_acquired_since(&self, thread: u64, since: u64) {
+        self.hot.held_since.store(since, Ordering::Relaxed);
         self.hot.holder.store(thread, Ordering::Relaxed);
         let n = self.hot.acquisitions.load(Ordering::Relaxed);
         self.hot.acquisitions.store(n.wrapping_add(1), Ordering::Relaxed);
@@ -252,11 +270,12 @@ impl PrimitiveRecord {
     #[inline]
     pub(crate) fn note_released(&self) -> Option<u64> {
         self.hot.holder.store(0, Ordering::Relaxed);
-        if self.hot.held_gen.load(Ordering::Relaxed) != self.hot.acquisitions.load(Ordering::Relaxed) {
+        let since = self.hot.held_since.load(Ordering::Relaxed);
+        if since & ACCOUNT == 0 {
             return None;
         }
-        self.hot.held_gen.store(u64::MAX, Ordering::Relaxed);
-        Some(self.held_since_nanos.load(Ordering::Relaxed))
+        self.hot.held_since.store(0, Ordering::Relaxed);
+        Some(since & !ACCOUNT)
     }
 
     /// Adds a finished hold to the total; call after unlocking.
@@ -277,13 +296,6 @@ impl PrimitiveRecord {
         self.wait_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
-    /// Slow path: a parked thread got it at `at`; call before `note_acquired`.
-    pub(crate) fn note_hold_began(&self, at: Instant) {
-        self.held_since_nanos.store(clock::nanos_at(at), Ordering::Relaxed);
-        let next = self.hot.acquisitions.load(Ordering::Relaxed).wrapping_add(1);
-        self.hot.held_gen.store(next, Ordering::Relaxed);
-    }
-
     /// Thread id of the holder, if held.
     ///
     /// An acquire load, paired with the release fence a thread passes after
@@ -300,7 +312,9 @@ impl PrimitiveRecord {
     }
 
     /// Counters as of now. `held_for` is exact for holds that began by
-    /// waiting; otherwise it counts from the first snapshot that saw the hold.
+    /// waiting, true within the hold clock's period for the others while
+    /// it runs (see `clock`), and otherwise counts from the first snapshot
+    /// that saw the hold.
     pub(crate) fn stats(&self, now: Instant) -> PrimitiveStats {
         self.stats_given(now, self.holder())
     }
@@ -310,12 +324,16 @@ impl PrimitiveRecord {
     pub(crate) fn stats_given(&self, now: Instant, holder: Option<u64>) -> PrimitiveStats {
         let acquisitions = self.hot.acquisitions.load(Ordering::Relaxed);
         let held_for = holder.map(|_| {
-            if self.hot.held_gen.load(Ordering::Relaxed) != acquisitions {
-                self.held_since_nanos.store(clock::nanos_at(now), Ordering::Relaxed);
-                self.hot.held_gen.store(acquisitions, Ordering::Relaxed);
+            let mut since = self.hot.held_since.load(Ordering::Relaxed);
+            if since & !ACCOUNT == 0 {
+                // No hold clock when it was taken: it began no later than now.
+                since = clock::nanos_at(now) | ACCOUNT;
+                self.hot.held_since.store(since, Ordering::Relaxed);
+            } else if since & ACCOUNT == 0 {
+                // Stamped by the hold clock: seen now, so count it when it ends.
+                self.hot.held_since.store(since | ACCOUNT, Ordering::Relaxed);
             }
-            let since = clock::instant_at(self.held_since_nanos.load(Ordering::Relaxed));
-            now.saturating_duration_since(since)
+            now.saturating_duration_since(clock::instant_at(since & !ACCOUNT))
         });
         PrimitiveStats {
             acquisitions,

@@ -39,8 +39,9 @@ pub(crate) fn acquire_contended(raw: &RawLock, record: &PrimitiveRecord, deadlin
         std::sync::atomic::fence(Ordering::Release);
         record.note_waited(now - since);
         if acquired {
-            record.note_hold_began(now);
+            record.note_acquired_at(current_id(), now);
         }
+        return acquired;
     }
     if acquired {
         record.note_acquired(current_id());
