@@ -296,7 +296,10 @@ fn a_fast_path_hold_shows_its_true_age_from_the_first_snapshot() {
     let held_for = snapshot.primitive_named("config").unwrap().stats.held_for.unwrap();
     // The stamp is the hold clock's last tick, at or before the acquire:
     // never younger than the hold, and older by at most a tick or so.
-    assert!(held_for + threadscope::threading::HOLD_CLOCK_PERIOD >= std::time::Duration::from_millis(300), "{held_for:?}");
+    assert!(
+        held_for + threadscope::threading::HOLD_CLOCK_PERIOD >= std::time::Duration::from_millis(300),
+        "{held_for:?}"
+    );
     assert!(held_for <= real_age + std::time::Duration::from_secs(1), "{held_for:?} vs {real_age:?}");
     lock.release().unwrap();
 }

@@ -155,6 +155,11 @@ fn snapshot_of_the_deadlock_scenario_names_exactly_its_cycle() {
         (Some("lock"), Some("Transfer-AB"), Some("Transfer-BA"))
     );
     assert_eq!(a["holders"][0]["tid"], ab["native_id"]);
+    // True times: the hold taken on the fast path at start-up is about
+    // 300 ms old, and the wait still going on counts in the total.
+    let held_for = a["stats"]["held_for"].as_f64().unwrap();
+    assert!(held_for >= 0.2, "held_for {held_for}: a 300 ms hold read as {held_for}");
+    assert!(a["stats"]["total_wait"].as_f64().unwrap() >= 0.2, "{}", a["stats"]);
     assert!(json["deadlock_search"]["library_primitives"].as_u64().is_some_and(|n| n >= 2));
     assert!(json["naming"]["patterns"].is_array() && json["naming"]["findings"].is_array());
 }

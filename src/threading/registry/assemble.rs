@@ -95,13 +95,18 @@ impl Registry {
                 });
                 let mut waiters = waiting.remove(&p.id).unwrap_or_default();
                 waiters.sort_by_key(|&(since, id)| (since, id));
+                let mut stats = p.stats_given(now, single);
+                // Waits still going on count too: seven threads stuck for
+                // 22 s have waited 154 s, not 0.
+                stats.total_wait +=
+                    waiters.iter().map(|&(since, _)| now.saturating_duration_since(since)).sum::<Duration>();
                 PrimitiveSnapshot {
                     id: p.id,
                     kind: p.kind,
                     name,
                     holders,
                     waiters: waiters.into_iter().map(|(_, id)| thread_ref(id)).collect(),
-                    stats: p.stats_given(now, single),
+                    stats,
                     details: p.details().into_iter().collect(),
                     related,
                 }

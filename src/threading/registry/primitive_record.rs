@@ -360,7 +360,8 @@ pub struct PrimitiveStats {
     pub acquisitions: u64,
     /// Acquisitions that found it held and blocked (brief spins not counted).
     pub contentions: u64,
-    /// Total time threads spent waiting for it.
+    /// Total time threads spent waiting for it, waits still in progress
+    /// included (in snapshots).
     #[serde(with = "super::snapshot::secs")]
     pub total_wait: Duration,
     /// Total time it was held, for holds whose start is known.
