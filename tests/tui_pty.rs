@@ -303,6 +303,14 @@ fn exceptions_interrupts_and_loading_another_scenario() {
     s.wait_for("loaded scenario deadlock");
     s.wait_for("stop exceptions: ");
     s.wait_for("DEADLOCK");
+    // The stop report can come before a sample shows its threads ended, and
+    // quitting decides from the last sample: wait until one shows them.
+    s.press("1");
+    s.wait_until("Quitter and Survivor shown terminated", |screen| {
+        ["Quitter", "Survivor"]
+            .iter()
+            .all(|name| screen.lines().any(|l| l.contains(name) && l.contains("Terminated")))
+    });
     s.press("\x03"); // Ctrl-C: only daemon threads are left, so it quits at once
     assert!(s.wait_exit().success());
     s.assert_restored();
