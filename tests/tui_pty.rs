@@ -79,8 +79,11 @@ impl Session {
     }
 
     fn resize(&mut self, cols: u16, rows: u16) {
-        self.master.resize(size(cols, rows)).unwrap();
+        // Our screen first: once the pty says the new size, the program
+        // redraws for it (clearing first), and that redraw must not be
+        // parsed into the old size, or the cells it left unchanged stay torn.
         self.parser.lock().unwrap().screen_mut().set_size(rows.try_into().unwrap(), cols.try_into().unwrap());
+        self.master.resize(size(cols, rows)).unwrap();
     }
 
     fn press(&mut self, keys: &str) {
