@@ -79,8 +79,11 @@ impl Session {
     }
 
     fn resize(&mut self, cols: u16, rows: u16) {
-        self.master.resize(size(cols, rows)).unwrap();
+        // Our screen first: once the pty says the new size, the program
+        // redraws for it (clearing first), and that redraw must not be
+        // parsed into the old size, or the cells it left unchanged stay torn.
         self.parser.lock().unwrap().screen_mut().set_size(rows.try_into().unwrap(), cols.try_into().unwrap());
+        self.master.resize(size(cols, rows)).unwrap();
     }
 
     fn press(&mut self, keys: &str) {
@@ -340,6 +343,14 @@ fn exceptions_interrupts_and_loading_another_scenario() {
     s.wait_for("loaded scenario deadlock");
     s.wait_for("stop exceptions: ");
     s.wait_for("DEADLOCK");
+    // The stop report can come before a sample shows its threads ended, and
+    // quitting decides from the last sample: wait until one shows them.
+    s.press("1");
+    s.wait_until("Quitter and Survivor shown terminated", |screen| {
+        ["Quitter", "Survivor"]
+            .iter()
+            .all(|name| screen.lines().any(|l| l.contains(name) && l.contains("Terminated")))
+    });
     s.press("\x03"); // Ctrl-C: only daemon threads are left, so it quits at once
     assert!(s.wait_exit().success());
     s.assert_restored();
