@@ -2,7 +2,8 @@
 
 use super::super::app::App;
 use super::super::words::{self, safe};
-use crate::inspect::ThreadView;
+use crate::inspect::{Origin, ThreadView};
+use crate::threading::ThreadState;
 use crate::kernel::{Field, describe_state};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -43,7 +44,12 @@ fn library(app: &App, t: &ThreadView) -> Vec<(&'static str, String)> {
         "thread",
         format!("{} · {} · daemon {daemon}", words::state_word(t.state), words::origin_word(t.origin)),
     ));
-    out.push(("ident", t.ident.map_or_else(|| "— (not started)".to_owned(), |i| format!("0x{i:x}  ({i})"))));
+    let no_ident = match (t.origin, t.state) {
+        (Origin::Foreign, _) => "— (not a threadscope library thread: the kernel's view only)",
+        (_, ThreadState::Created) => "— (not started)",
+        _ => "— (unknown)",
+    };
+    out.push(("ident", t.ident.map_or_else(|| no_ident.to_owned(), |i| format!("0x{i:x}  ({i})"))));
     if let Some(w) = &t.waiting_on {
         let snapshot = app.snapshot.as_ref();
         let primitive =
