@@ -126,11 +126,15 @@ fn soak(name: &str, snapshots: usize) -> Soak {
         soak.candidates += WaitGraph::from_snapshot(&registry.snapshot()).deadlocks().len();
     }
     let report = running.stop(Duration::from_secs(10));
-    // A producer blocked in `put` on a full queue cannot be interrupted
-    // (nor in Python): once the consumers have stopped it stays blocked.
-    // Anything else left behind is a bug.
-    let blocked_put = |s: &&Stuck| s.waiting_on.as_deref().is_some_and(|w| w.starts_with("put of queue"));
-    assert!(report.stuck.iter().all(|s| blocked_put(&s)), "{:?}", report.stuck);
+    // A producer blocked in `put` on a full queue, or a consumer in `get`
+    // on an empty one, cannot be interrupted (nor in Python): once the
+    // other side has stopped it stays blocked. Anything else is a bug.
+    let blocked_on_queue = |s: &&Stuck| {
+        s.waiting_on
+            .as_deref()
+            .is_some_and(|w| w.starts_with("put of queue") || w.starts_with("get of queue"))
+    };
+    assert!(report.stuck.iter().all(|s| blocked_on_queue(&s)), "{:?}", report.stuck);
     soak
 }
 

@@ -297,3 +297,24 @@ fn pid_snapshot_sanitizes_hostile_names_and_keeps_raw_bytes() {
     assert!(!text.contains('\x1b') && !text.contains('\u{202e}'), "{text:?}");
     assert!(text.contains("\"evil\\e[2Jname\""), "{text}");
 }
+
+#[test]
+fn the_first_sample_counts_no_thread_twice() {
+    // Threads still starting when the first sample is taken must not show
+    // twice: once as their record, once as a "foreign" task named after
+    // the binary.
+    for _ in 0..5 {
+        let out = threadscope(&["snapshot", "--scenario", "naming-patterns", "--after", "0ms"]);
+        assert!(out.status.success(), "{out:?}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let threads = json["threads"].as_array().unwrap();
+        let foreign: Vec<&serde_json::Value> = threads.iter().filter(|t| t["origin"] == "foreign").collect();
+        assert!(foreign.is_empty(), "counted twice: {foreign:?}");
+        let mut tids: Vec<u64> = threads.iter().filter_map(|t| t["native_id"].as_u64()).collect();
+        let all = tids.len();
+        tids.dedup();
+        tids.sort();
+        tids.dedup();
+        assert_eq!(tids.len(), all, "a TID shown twice");
+    }
+}

@@ -1,21 +1,18 @@
-//! [`Inspector`]: samples the registry and the kernel and joins them, by
-//! `native_id`, into a [`Snapshot`]; keeps what needs more than one sample
-//! (CPU deltas, debounced findings). The timeline's history is kept by
-//! whoever shows it, from the snapshots.
+//! [`Inspector`]: samples the kernel and the registry, joins them by
+//! `native_id` (the pure `join` module) and merges runtime views into a
+//! [`Snapshot`]; keeps what needs more than one sample (CPU rates,
+//! debounced findings). The timeline's history is kept by whoever shows
+//! it, from the snapshots.
 
+use super::join::{self, CpuRates, Links, primitive_views};
 use super::runtime::{self, RuntimeSource};
 use super::snapshot::*;
 use super::{Candidate, Debouncer, DisplayName, LintKind, NamedThread, confirmed_deadlocks, naming};
-use super::{DeadlockSearch, PrimitiveLink, ThreadLink};
-use crate::kernel::{
-    Field, KernelSample, KernelThread, Reason, SampleOptions, Sampler, SamplerError, ThreadKey,
-    ticks_per_second, ticks_to_duration,
-};
-use crate::threading::{
-    PrimitiveKind, PrimitiveRef, Registry, RegistrySnapshot, ThreadRef, ThreadSnapshot, ThreadState, WaitKind,
-};
+use super::{DeadlockSearch, ThreadLink};
+use crate::kernel::{KernelSample, SampleOptions, Sampler, SamplerError};
+use crate::threading::{PrimitiveKind, Registry, RegistrySnapshot, ThreadState, WaitKind};
 use parking_lot::Mutex;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 static INSPECTOR_TIDS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
@@ -68,7 +65,7 @@ pub struct Inspector {
     registry: Option<Registry>,
     sampler: Sampler,
     scenario: Option<String>,
-    previous_cpu: HashMap<ThreadKey, (u64, Instant)>,
+    cpu: CpuRates,
     debouncer: Debouncer,
     started: Instant,
     runtimes: Vec<Box<dyn RuntimeSource>>,
@@ -103,7 +100,7 @@ impl Inspector {
             registry,
             sampler: Sampler::with_options(pid, options)?,
             scenario: None,
-            previous_cpu: HashMap::new(),
+            cpu: CpuRates::default(),
             debouncer: Debouncer::default(),
             started: Instant::now(),
             runtimes: Vec::new(),
@@ -136,37 +133,17 @@ impl Inspector {
     /// Only if the process could not be read at all (a process that has
     /// exited gives a snapshot saying so).
     pub fn refresh(&mut self) -> Result<Snapshot, SamplerError> {
-        let library = self.registry.as_ref().map(Registry::snapshot);
+        // The kernel first, then the registry: every task the sample saw
+        // that is ours already has its record.
         let kernel = self.sampler.sample()?;
+        let library = self.library_after(&kernel);
         self.gate_stat_reads(kernel.threads.len());
         let now = kernel.taken_at;
         let mut inspector_tids = INSPECTOR_TIDS.lock().clone();
         inspector_tids.extend(crate::threading::hold_clock_tid());
-        let by_tid: HashMap<u32, &KernelThread> = kernel.threads.iter().map(|t| (t.tid, t)).collect();
-        let mut joined: BTreeSet<u32> = BTreeSet::new();
-        let mut threads = Vec::with_capacity(kernel.threads.len());
-
+        let mut threads = join::join(library.as_ref(), &kernel, &inspector_tids, &self.cpu);
+        self.cpu.remember(&kernel);
         let links = Links::of(library.as_ref());
-        if let Some(library) = &library {
-            for t in &library.threads {
-                let alive = matches!(t.state, ThreadState::Running | ThreadState::Waiting);
-                let kt = t.native_id.filter(|_| alive).and_then(|tid| by_tid.get(&tid).copied());
-                if let Some(kt) = kt {
-                    joined.insert(kt.tid);
-                }
-                let origin = if t.native_id.is_some_and(|tid| alive && inspector_tids.contains(&tid)) {
-                    Origin::Inspector
-                } else {
-                    Origin::Managed
-                };
-                threads.push(self.library_view(t, kt, &links, origin, now));
-            }
-        }
-        for kt in kernel.threads.iter().filter(|kt| !joined.contains(&kt.tid)) {
-            let origin = if inspector_tids.contains(&kt.tid) { Origin::Inspector } else { Origin::Foreign };
-            threads.push(self.kernel_only_view(kt, origin, now));
-        }
-        self.remember_cpu(&kernel);
 
         let mut primitives = library.as_ref().map(|l| primitive_views(l, &links)).unwrap_or_default();
         // Confirmed against a re-read of the records on each cycle: a
@@ -230,6 +207,23 @@ impl Inspector {
         })
     }
 
+    /// The registry's snapshot, taken after `kernel`. A thread that has
+    /// started but not yet published its TID (it does so first thing) has a
+    /// kernel task the join could not claim, and would be counted twice —
+    /// once as its record, once as a "foreign" task named after the binary.
+    /// So while some are starting, give them a moment (at most 5 ms) and
+    /// look again.
+    fn library_after(&self, kernel: &KernelSample) -> Option<RegistrySnapshot> {
+        let registry = self.registry.as_ref()?;
+        let mut library = registry.snapshot();
+        let deadline = Instant::now() + Duration::from_millis(5);
+        while join::starting(&library) > 0 && !kernel.threads.is_empty() && Instant::now() < deadline {
+            std::thread::yield_now();
+            library = registry.snapshot();
+        }
+        Some(library)
+    }
+
     /// Gates `stat` reads on `schedstat` only for processes big enough to need it.
     fn gate_stat_reads(&mut self, threads: usize) {
         let wanted = if threads >= GATE_FROM_THREADS { SampleOptions::default().stat_every } else { 1 };
@@ -239,158 +233,6 @@ impl Inspector {
             self.sampler.set_options(options);
         }
     }
-
-    /// A rate needs two samples of the same thread: before the second it
-    /// is unavailable, not 0 (a thread at 100 % must not read 0.0).
-    fn cpu_percent(&self, kt: &KernelThread, now: Instant) -> Field<f32> {
-        let Some(&(ticks, at)) = self.previous_cpu.get(&kt.key()) else {
-            return Field::Unavailable(Reason::NotSampled);
-        };
-        let elapsed = now.saturating_duration_since(at).as_secs_f64();
-        if elapsed <= 0.0 {
-            return Field::Unavailable(Reason::NotSampled);
-        }
-        let used = kt.cpu_ticks().saturating_sub(ticks) as f64 / ticks_per_second().max(1) as f64;
-        Field::Available((used / elapsed * 100.0) as f32)
-    }
-
-    fn remember_cpu(&mut self, kernel: &KernelSample) {
-        self.previous_cpu =
-            kernel.threads.iter().map(|t| (t.key(), (t.cpu_ticks(), kernel.taken_at))).collect();
-    }
-
-    fn kernel_view(&self, kt: &KernelThread, now: Instant) -> KernelView {
-        let futex = kt.syscall.value().and_then(|s| s.futex_address()).map(|a| format!("{a:#x}"));
-        let comm = DisplayName::from_bytes(&kt.comm_raw);
-        KernelView {
-            tid: kt.tid,
-            comm_raw: comm.raw_if_unprintable(),
-            comm,
-            state: kt.state,
-            cpu_percent: self.cpu_percent(kt, now),
-            utime_ms: ticks_to_duration(kt.utime_ticks).as_millis() as u64,
-            stime_ms: ticks_to_duration(kt.stime_ticks).as_millis() as u64,
-            processor: kt.processor,
-            priority: kt.priority,
-            nice: kt.nice,
-            voluntary_ctxt_switches: kt.voluntary_ctxt_switches.clone(),
-            nonvoluntary_ctxt_switches: kt.nonvoluntary_ctxt_switches.clone(),
-            wchan: kt.wchan.clone(),
-            cpus_allowed: kt.cpus_allowed_list.clone(),
-            futex,
-        }
-    }
-
-    fn library_view(
-        &self,
-        t: &ThreadSnapshot,
-        kt: Option<&KernelThread>,
-        links: &Links,
-        origin: Origin,
-        now: Instant,
-    ) -> ThreadView {
-        let name = DisplayName::from_text(&t.name);
-        ThreadView {
-            key: t.id,
-            name_raw: name.raw_if_unprintable(),
-            name,
-            ident: t.ident,
-            native_id: t.native_id,
-            daemon: Some(t.daemon),
-            state: t.state,
-            waiting_on: t.waiting_on.as_ref().map(|w| WaitView {
-                kind: w.kind,
-                name: w.name.clone(),
-                role: w.role.clone(),
-                primitive: w.primitive,
-                holder: w.holders.first().map(|h| links.thread(h)),
-                holders: w.holders.iter().map(|h| links.thread(h)).collect(),
-                waited: w.waited,
-            }),
-            kernel: kt.map(|kt| self.kernel_view(kt, now)),
-            origin,
-            holds: t.holds.iter().map(primitive_link).collect(),
-            time_in_state: Some(t.time_in_state),
-            outcome: t.outcome.clone(),
-            runtime: None,
-        }
-    }
-
-    fn kernel_only_view(&self, kt: &KernelThread, origin: Origin, now: Instant) -> ThreadView {
-        let name = DisplayName::from_bytes(&kt.comm_raw);
-        ThreadView {
-            key: kernel_key(kt.key()),
-            name_raw: name.raw_if_unprintable(),
-            name,
-            ident: None,
-            native_id: Some(kt.tid),
-            daemon: None,
-            state: kernel_state(kt.state),
-            waiting_on: None,
-            kernel: Some(self.kernel_view(kt, now)),
-            origin,
-            holds: Vec::new(),
-            time_in_state: None,
-            outcome: None,
-            runtime: None,
-        }
-    }
-}
-
-/// A stable key for a thread only the kernel knows (disjoint from registry ids).
-fn kernel_key(key: ThreadKey) -> u64 {
-    (1 << 63) | ((key.starttime & 0xFF_FFFF_FFFF) << 22) | u64::from(key.tid & 0x3F_FFFF)
-}
-
-/// The library state closest to a kernel state letter.
-fn kernel_state(state: char) -> ThreadState {
-    match state {
-        'R' => ThreadState::Running,
-        'Z' | 'X' | 'x' => ThreadState::Terminated,
-        _ => ThreadState::Waiting,
-    }
-}
-
-/// Registry ids to TIDs, for turning the registry's references into links.
-struct Links {
-    tids: HashMap<u64, u32>,
-}
-
-impl Links {
-    fn of(library: Option<&RegistrySnapshot>) -> Self {
-        let tids = library
-            .into_iter()
-            .flat_map(|l| &l.threads)
-            .filter_map(|t| t.native_id.map(|tid| (t.id, tid)))
-            .collect();
-        Self { tids }
-    }
-
-    fn thread(&self, r: &ThreadRef) -> ThreadLink {
-        ThreadLink { key: r.id, tid: self.tids.get(&r.id).copied(), name: r.name.clone() }
-    }
-}
-
-fn primitive_link(p: &PrimitiveRef) -> PrimitiveLink {
-    PrimitiveLink { id: p.id, kind: p.kind, name: p.name.clone() }
-}
-
-fn primitive_views(library: &RegistrySnapshot, links: &Links) -> Vec<PrimitiveView> {
-    library
-        .primitives
-        .iter()
-        .map(|p| PrimitiveView {
-            id: p.id,
-            name: p.name.clone(),
-            kind: p.kind,
-            holders: p.holders.iter().map(|h| links.thread(h)).collect(),
-            waiters: p.waiters.iter().map(|h| links.thread(h)).collect(),
-            stats: p.stats,
-            details: p.details.clone(),
-            related: p.related.as_ref().map(primitive_link),
-            owner_note: None,
-        })
-        .collect()
 }
 
 /// This sample's behaviour conditions (the debouncer decides when to show them).

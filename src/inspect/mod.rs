@@ -11,6 +11,7 @@ mod deadlock;
 mod display_name;
 pub mod history;
 mod inspector;
+mod join;
 mod links;
 pub mod lints;
 pub mod naming;

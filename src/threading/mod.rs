@@ -67,7 +67,7 @@ pub use sync::{
 };
 pub use thread::Thread;
 pub use thread::builder::{Builder, Run};
-pub use thread::current::{current_thread, get_ident, get_native_id, main_thread};
+pub use thread::current::{current_thread, get_ident, get_native_id, main_thread, register_helper_thread};
 pub use thread::excepthook::{
     ExceptHook, ExceptHookArgs, default_excepthook, excepthook, exit, format_exception, reset_excepthook,
     set_excepthook,

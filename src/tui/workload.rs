@@ -129,6 +129,7 @@ impl Workload {
         let events = self.events.clone();
         let spawned = std::thread::Builder::new().name("ts-join".into()).spawn(move || {
             let _own = crate::inspect::mark_inspector_thread_scoped();
+            crate::threading::register_helper_thread();
             let result = thread.join_timeout(timeout).map_err(|e| e.to_string()).map(|()| {
                 if thread.is_alive() {
                     format!(
@@ -192,6 +193,7 @@ impl Workload {
         let events = self.events.clone();
         let spawned = std::thread::Builder::new().name("ts-stop".into()).spawn(move || {
             let _own = crate::inspect::mark_inspector_thread_scoped();
+            crate::threading::register_helper_thread();
             let _ = events.send(Event::Report(report(running.stop(grace))));
         });
         if spawned.is_err() {

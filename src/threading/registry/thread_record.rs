@@ -40,6 +40,10 @@ pub enum ThreadOrigin {
     Managed,
     /// Started elsewhere and first seen by the library ("Dummy-N").
     Dummy,
+    /// A thread of threadscope's own machinery that uses the library (a UI
+    /// helper joining a thread for a person): named as its OS thread is,
+    /// not counted as the workload, and not a "Dummy-N".
+    Helper,
 }
 
 /// How a thread's run ended.

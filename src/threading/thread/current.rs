@@ -19,7 +19,7 @@ impl Drop for Current {
     fn drop(&mut self) {
         // A dummy ends when its OS thread does: this destructor is that moment.
         let record = self.thread.record();
-        if record.origin == ThreadOrigin::Dummy {
+        if matches!(record.origin, ThreadOrigin::Dummy | ThreadOrigin::Helper) {
             let ended = record.terminate(Outcome::Returned);
             self.thread.registry().thread_ended(record.id, ended);
         }
@@ -95,6 +95,23 @@ pub fn current_thread() -> Thread {
         // Thread-locals are being torn down: answer without binding.
         Err(_) => foreign_thread(),
     }
+}
+
+/// Registers the calling thread — one the library did not start — as a
+/// helper of threadscope's own (origin [`ThreadOrigin::Helper`]), under its
+/// OS thread's name, so that when it touches the library (a join, a wait)
+/// it is not taken for the workload's "Dummy-N". Does nothing for a thread
+/// the library already knows.
+pub fn register_helper_thread() {
+    if MANAGED.is_set() || CURRENT.try_with(|c| c.borrow().is_some()).unwrap_or(true) {
+        return;
+    }
+    let name = std::thread::current().name().unwrap_or("ts-helper").to_owned();
+    let thread = Thread::register_running(Registry::global(), ThreadOrigin::Helper, name, true);
+    thread.record().set_ident(sys::pthread_self());
+    thread.record().set_native_id(sys::gettid());
+    CURRENT_ID.set(thread.record().id);
+    let _ = CURRENT.try_with(|c| *c.borrow_mut() = Some(Current { thread }));
 }
 
 /// A record for the calling thread, which the library did not start.

@@ -336,7 +336,7 @@ impl Thread {
         let class = match self.inner.record.origin {
             ThreadOrigin::Main => "_MainThread",
             ThreadOrigin::Managed => "Thread",
-            ThreadOrigin::Dummy => "_DummyThread",
+            ThreadOrigin::Dummy | ThreadOrigin::Helper => "_DummyThread",
         };
         let mut status = match self.state() {
             ThreadState::Created => "initial",

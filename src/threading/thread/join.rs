@@ -38,7 +38,7 @@ impl Thread {
         if !self.inner.started.load(Ordering::Acquire) {
             return Err(Error::runtime("cannot join thread before it is started"));
         }
-        if self.inner.record.origin == ThreadOrigin::Dummy {
+        if matches!(self.inner.record.origin, ThreadOrigin::Dummy | ThreadOrigin::Helper) {
             return Err(Error::runtime("cannot join a dummy thread"));
         }
         if *self == current_thread() {

@@ -3,8 +3,8 @@
 use super::super::app::App;
 use super::super::words::{self, safe};
 use crate::inspect::{Origin, ThreadView};
-use crate::threading::ThreadState;
 use crate::kernel::{Field, describe_state};
+use crate::threading::ThreadState;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};

@@ -1,0 +1,363 @@
+//! The join: a registry snapshot and a kernel sample become the
+//! snapshot's threads, by TID. Pure: the same inputs give the same views;
+//! what it needs from earlier samples (CPU ticks for rates) comes in as
+//! [`CpuRates`], the one place state across samples is kept for it.
+
+use super::DisplayName;
+use super::links::{PrimitiveLink, ThreadLink};
+use super::snapshot::{KernelView, Origin, PrimitiveView, ThreadView, WaitView};
+use crate::kernel::{
+    Field, KernelSample, KernelThread, Reason, ThreadKey, ticks_per_second, ticks_to_duration,
+};
+use crate::threading::{PrimitiveRef, RegistrySnapshot, ThreadRef, ThreadSnapshot, ThreadState};
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+/// Each thread's CPU ticks at the previous sample, for rates.
+#[derive(Debug, Default)]
+pub(crate) struct CpuRates {
+    previous: HashMap<ThreadKey, (u64, Instant)>,
+}
+
+impl CpuRates {
+    /// A rate needs two samples of the same thread: before the second it
+    /// is unavailable, not 0 (a thread at 100 % must not read 0.0).
+    fn cpu_percent(&self, kt: &KernelThread, now: Instant) -> Field<f32> {
+        let Some(&(ticks, at)) = self.previous.get(&kt.key()) else {
+            return Field::Unavailable(Reason::NotSampled);
+        };
+        let elapsed = now.saturating_duration_since(at).as_secs_f64();
+        if elapsed <= 0.0 {
+            return Field::Unavailable(Reason::NotSampled);
+        }
+        let used = kt.cpu_ticks().saturating_sub(ticks) as f64 / ticks_per_second().max(1) as f64;
+        Field::Available((used / elapsed * 100.0) as f32)
+    }
+
+    /// Remembers this sample's CPU ticks for the next one's rates.
+    pub(crate) fn remember(&mut self, kernel: &KernelSample) {
+        self.previous = kernel.threads.iter().map(|t| (t.key(), (t.cpu_ticks(), kernel.taken_at))).collect();
+    }
+}
+
+/// The threads of one sample: every library thread (joined to its kernel
+/// task by TID while it is alive), then every kernel task no library
+/// thread claimed. `own` are TIDs of threadscope's own machinery.
+pub(crate) fn join(
+    library: Option<&RegistrySnapshot>,
+    kernel: &KernelSample,
+    own: &BTreeSet<u32>,
+    cpu: &CpuRates,
+) -> Vec<ThreadView> {
+    let now = kernel.taken_at;
+    let by_tid: HashMap<u32, &KernelThread> = kernel.threads.iter().map(|t| (t.tid, t)).collect();
+    let mut joined: BTreeSet<u32> = BTreeSet::new();
+    let mut threads = Vec::with_capacity(kernel.threads.len());
+    let links = Links::of(library);
+    for t in library.into_iter().flat_map(|l| &l.threads) {
+        let alive = matches!(t.state, ThreadState::Running | ThreadState::Waiting);
+        let kt = t.native_id.filter(|_| alive).and_then(|tid| by_tid.get(&tid).copied());
+        if let Some(kt) = kt {
+            joined.insert(kt.tid);
+        }
+        let own_thread = t.origin == crate::threading::ThreadOrigin::Helper
+            || t.native_id.is_some_and(|tid| alive && own.contains(&tid));
+        let origin = if own_thread { Origin::Inspector } else { Origin::Managed };
+        threads.push(library_view(t, kt, &links, origin, cpu, now));
+    }
+    for kt in kernel.threads.iter().filter(|kt| !joined.contains(&kt.tid)) {
+        let origin = if own.contains(&kt.tid) { Origin::Inspector } else { Origin::Foreign };
+        threads.push(kernel_only_view(kt, origin, cpu, now));
+    }
+    threads
+}
+
+/// Library threads that have started but not yet published their TID: for
+/// a moment their kernel tasks exist unclaimed.
+pub(crate) fn starting(library: &RegistrySnapshot) -> usize {
+    library.threads.iter().filter(|t| t.state == ThreadState::Running && t.native_id.is_none()).count()
+}
+
+fn kernel_view(kt: &KernelThread, cpu: &CpuRates, now: Instant) -> KernelView {
+    let futex = kt.syscall.value().and_then(|s| s.futex_address()).map(|a| format!("{a:#x}"));
+    let comm = DisplayName::from_bytes(&kt.comm_raw);
+    KernelView {
+        tid: kt.tid,
+        comm_raw: comm.raw_if_unprintable(),
+        comm,
+        state: kt.state,
+        cpu_percent: cpu.cpu_percent(kt, now),
+        utime_ms: ticks_to_duration(kt.utime_ticks).as_millis() as u64,
+        stime_ms: ticks_to_duration(kt.stime_ticks).as_millis() as u64,
+        processor: kt.processor,
+        priority: kt.priority,
+        nice: kt.nice,
+        voluntary_ctxt_switches: kt.voluntary_ctxt_switches.clone(),
+        nonvoluntary_ctxt_switches: kt.nonvoluntary_ctxt_switches.clone(),
+        wchan: kt.wchan.clone(),
+        cpus_allowed: kt.cpus_allowed_list.clone(),
+        futex,
+    }
+}
+
+fn library_view(
+    t: &ThreadSnapshot,
+    kt: Option<&KernelThread>,
+    links: &Links,
+    origin: Origin,
+    cpu: &CpuRates,
+    now: Instant,
+) -> ThreadView {
+    let name = DisplayName::from_text(&t.name);
+    ThreadView {
+        key: t.id,
+        name_raw: name.raw_if_unprintable(),
+        name,
+        ident: t.ident,
+        native_id: t.native_id,
+        daemon: Some(t.daemon),
+        state: t.state,
+        waiting_on: t.waiting_on.as_ref().map(|w| WaitView {
+            kind: w.kind,
+            name: w.name.clone(),
+            role: w.role.clone(),
+            primitive: w.primitive,
+            holder: w.holders.first().map(|h| links.thread(h)),
+            holders: w.holders.iter().map(|h| links.thread(h)).collect(),
+            waited: w.waited,
+        }),
+        kernel: kt.map(|kt| kernel_view(kt, cpu, now)),
+        origin,
+        holds: t.holds.iter().map(primitive_link).collect(),
+        time_in_state: Some(t.time_in_state),
+        outcome: t.outcome.clone(),
+        runtime: None,
+    }
+}
+
+fn kernel_only_view(kt: &KernelThread, origin: Origin, cpu: &CpuRates, now: Instant) -> ThreadView {
+    let name = DisplayName::from_bytes(&kt.comm_raw);
+    ThreadView {
+        key: kernel_key(kt.key()),
+        name_raw: name.raw_if_unprintable(),
+        name,
+        ident: None,
+        native_id: Some(kt.tid),
+        daemon: None,
+        state: kernel_state(kt.state),
+        waiting_on: None,
+        kernel: Some(kernel_view(kt, cpu, now)),
+        origin,
+        holds: Vec::new(),
+        time_in_state: None,
+        outcome: None,
+        runtime: None,
+    }
+}
+
+/// A stable key for a thread only the kernel knows (disjoint from registry ids).
+fn kernel_key(key: ThreadKey) -> u64 {
+    (1 << 63) | ((key.starttime & 0xFF_FFFF_FFFF) << 22) | u64::from(key.tid & 0x3F_FFFF)
+}
+
+/// The library state closest to a kernel state letter.
+fn kernel_state(state: char) -> ThreadState {
+    match state {
+        'R' => ThreadState::Running,
+        'Z' | 'X' | 'x' => ThreadState::Terminated,
+        _ => ThreadState::Waiting,
+    }
+}
+
+/// Registry ids to TIDs, for turning the registry's references into links.
+pub(crate) struct Links {
+    tids: HashMap<u64, u32>,
+}
+
+impl Links {
+    pub(crate) fn of(library: Option<&RegistrySnapshot>) -> Self {
+        let tids = library
+            .into_iter()
+            .flat_map(|l| &l.threads)
+            .filter_map(|t| t.native_id.map(|tid| (t.id, tid)))
+            .collect();
+        Self { tids }
+    }
+
+    fn thread(&self, r: &ThreadRef) -> ThreadLink {
+        ThreadLink { key: r.id, tid: self.tids.get(&r.id).copied(), name: r.name.clone() }
+    }
+}
+
+fn primitive_link(p: &PrimitiveRef) -> PrimitiveLink {
+    PrimitiveLink { id: p.id, kind: p.kind, name: p.name.clone() }
+}
+
+pub(crate) fn primitive_views(library: &RegistrySnapshot, links: &Links) -> Vec<PrimitiveView> {
+    library
+        .primitives
+        .iter()
+        .map(|p| PrimitiveView {
+            id: p.id,
+            name: p.name.clone(),
+            kind: p.kind,
+            holders: p.holders.iter().map(|h| links.thread(h)).collect(),
+            waiters: p.waiters.iter().map(|h| links.thread(h)).collect(),
+            stats: p.stats,
+            details: p.details.clone(),
+            related: p.related.as_ref().map(primitive_link),
+            owner_note: None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::{ProcessFigures, SystemFigures};
+    use crate::threading::{StateTimes, ThreadOrigin};
+    use std::time::Duration;
+
+    fn task(tid: u32, starttime: u64, comm: &str) -> KernelThread {
+        KernelThread {
+            tid,
+            starttime,
+            comm_raw: comm.as_bytes().to_vec(),
+            state: 'S',
+            utime_ticks: 0,
+            stime_ticks: 0,
+            processor: 0,
+            priority: 20,
+            nice: 0,
+            voluntary_ctxt_switches: Field::Unavailable(Reason::NotSampled),
+            nonvoluntary_ctxt_switches: Field::Unavailable(Reason::NotSampled),
+            cpus_allowed_list: Field::Unavailable(Reason::NotSampled),
+            wchan: Field::Unavailable(Reason::NotSampled),
+            syscall: Field::Unavailable(Reason::NotSampled),
+        }
+    }
+
+    fn sample(threads: Vec<KernelThread>) -> KernelSample {
+        KernelSample {
+            pid: 100,
+            taken_at: Instant::now(),
+            process: ProcessFigures {
+                name: "app".into(),
+                cpu_percent: 0.0,
+                rss_bytes: 0,
+                thread_count: threads.len(),
+            },
+            system: SystemFigures {
+                cpu_percent: Vec::new(),
+                memory_used_bytes: 0,
+                memory_total_bytes: 0,
+                load_average: None,
+            },
+            threads,
+            exited: false,
+            malformed: Vec::new(),
+        }
+    }
+
+    fn record(
+        id: u64,
+        name: &str,
+        tid: Option<u32>,
+        state: ThreadState,
+        origin: ThreadOrigin,
+    ) -> ThreadSnapshot {
+        ThreadSnapshot {
+            id,
+            name: name.into(),
+            ident: tid.map(u64::from),
+            native_id: tid,
+            daemon: false,
+            origin,
+            state,
+            waiting_on: None,
+            holds: Vec::new(),
+            time_in_state: StateTimes::default(),
+            age: Duration::ZERO,
+            outcome: None,
+        }
+    }
+
+    fn library(threads: Vec<ThreadSnapshot>) -> RegistrySnapshot {
+        RegistrySnapshot { threads, primitives: Vec::new() }
+    }
+
+    fn origins(views: &[ThreadView]) -> Vec<(String, Origin, Option<u32>)> {
+        views.iter().map(|t| (t.name.shown().to_owned(), t.origin, t.native_id)).collect()
+    }
+
+    #[test]
+    fn a_record_joins_its_task_and_the_rest_are_foreign() {
+        let lib = library(vec![record(1, "Worker-1", Some(11), ThreadState::Running, ThreadOrigin::Managed)]);
+        let kernel = sample(vec![task(11, 5, "Worker-1"), task(12, 6, "tokio-rt")]);
+        let views = join(Some(&lib), &kernel, &BTreeSet::new(), &CpuRates::default());
+        assert_eq!(
+            origins(&views),
+            [("Worker-1".into(), Origin::Managed, Some(11)), ("tokio-rt".into(), Origin::Foreign, Some(12))]
+        );
+        assert!(views[0].kernel.is_some(), "joined to its task");
+    }
+
+    #[test]
+    fn a_thread_without_a_tid_yet_claims_no_task() {
+        let lib = library(vec![record(1, "Starting", None, ThreadState::Running, ThreadOrigin::Managed)]);
+        assert_eq!(starting(&lib), 1);
+        let views = join(Some(&lib), &sample(vec![]), &BTreeSet::new(), &CpuRates::default());
+        assert_eq!(origins(&views), [("Starting".into(), Origin::Managed, None)]);
+        assert!(views[0].kernel.is_none());
+    }
+
+    #[test]
+    fn a_reused_tid_is_not_joined_to_a_dead_record() {
+        // Worker-1 ended; the kernel gave its TID to a new task.
+        let lib =
+            library(vec![record(1, "Worker-1", Some(11), ThreadState::Terminated, ThreadOrigin::Managed)]);
+        let views =
+            join(Some(&lib), &sample(vec![task(11, 99, "newcomer")]), &BTreeSet::new(), &CpuRates::default());
+        assert!(views[0].kernel.is_none(), "a terminated record keeps no kernel view");
+        assert_eq!(origins(&views)[1], ("newcomer".into(), Origin::Foreign, Some(11)));
+        // Keys differ: the task is not the record.
+        assert_ne!(views[0].key, views[1].key);
+    }
+
+    #[test]
+    fn threadscope_s_own_threads_are_marked_so() {
+        let lib = library(vec![record(1, "ts-join", Some(21), ThreadState::Waiting, ThreadOrigin::Helper)]);
+        let own = BTreeSet::from([22]);
+        let views = join(
+            Some(&lib),
+            &sample(vec![task(21, 1, "ts-join"), task(22, 2, "ts-sampler")]),
+            &own,
+            &CpuRates::default(),
+        );
+        assert_eq!(
+            origins(&views),
+            [
+                ("ts-join".into(), Origin::Inspector, Some(21)),
+                ("ts-sampler".into(), Origin::Inspector, Some(22))
+            ]
+        );
+    }
+
+    #[test]
+    fn cpu_is_a_rate_from_the_second_sample_on() {
+        let mut cpu = CpuRates::default();
+        let first = sample(vec![task(11, 5, "spin")]);
+        let views = join(None, &first, &BTreeSet::new(), &cpu);
+        assert_eq!(
+            views[0].kernel.as_ref().map(|k| k.cpu_percent.clone()),
+            Some(Field::Unavailable(Reason::NotSampled))
+        );
+        cpu.remember(&first);
+        let mut second = sample(vec![task(11, 5, "spin")]);
+        second.taken_at = first.taken_at + Duration::from_secs(1);
+        second.threads[0].utime_ticks = ticks_per_second();
+        let views = join(None, &second, &BTreeSet::new(), &cpu);
+        let rate = views[0].kernel.as_ref().and_then(|k| k.cpu_percent.value().copied());
+        assert!(rate.is_some_and(|r| (r - 100.0).abs() < 1.0), "{rate:?}");
+    }
+}
