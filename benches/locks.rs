@@ -12,6 +12,9 @@ use threadscope::threading::Lock;
 
 fn uncontended(c: &mut Criterion) {
     let mut group = c.benchmark_group("lock_uncontended");
+    // As the user pays it: with the hold clock running (the inspector and
+    // scenarios start it), so the fast path stamps each hold.
+    threadscope::threading::start_hold_clock();
     let lock = Lock::new();
     group.bench_function("threadscope", |b| {
         b.iter(|| {

@@ -4,6 +4,7 @@
 //! debounced findings). The timeline's history is kept by whoever shows
 //! it, from the snapshots.
 
+use super::carry::CarryForward;
 use super::join::{self, CpuRates, Links, primitive_views};
 use super::runtime::{self, RuntimeSource};
 use super::snapshot::*;
@@ -66,6 +67,7 @@ pub struct Inspector {
     sampler: Sampler,
     scenario: Option<String>,
     cpu: CpuRates,
+    carry: CarryForward,
     debouncer: Debouncer,
     started: Instant,
     runtimes: Vec<Box<dyn RuntimeSource>>,
@@ -101,6 +103,7 @@ impl Inspector {
             sampler: Sampler::with_options(pid, options)?,
             scenario: None,
             cpu: CpuRates::default(),
+            carry: CarryForward::default(),
             debouncer: Debouncer::default(),
             started: Instant::now(),
             runtimes: Vec::new(),
@@ -143,6 +146,7 @@ impl Inspector {
         inspector_tids.extend(crate::threading::hold_clock_tid());
         let mut threads = join::join(library.as_ref(), &kernel, &inspector_tids, &self.cpu);
         self.cpu.remember(&kernel);
+        self.carry.fill(&mut threads);
         let links = Links::of(library.as_ref());
 
         let mut primitives = library.as_ref().map(|l| primitive_views(l, &links)).unwrap_or_default();

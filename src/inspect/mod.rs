@@ -6,6 +6,7 @@
 //! Everything here is owned, `Serialize` data: the TUI, the JSON output and
 //! recordings read the same [`Snapshot`].
 
+mod carry;
 mod confirm;
 mod deadlock;
 mod display_name;

@@ -3,9 +3,7 @@
 //! behind, a sample is dropped rather than queued.
 
 use super::event::{Event, Sample};
-use crate::inspect::{Inspector, Snapshot, mark_inspector_thread};
-use crate::kernel::{Field, Reason};
-use std::collections::HashMap;
+use crate::inspect::{Inspector, mark_inspector_thread};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -68,7 +66,6 @@ fn sample_loop(
     // Once the UI has been told the process exited, there is nothing more
     // to read: it keeps the last sample taken while the process lived.
     let mut exited = false;
-    let mut carry = CarryForward::default();
     let mut next = Instant::now();
     loop {
         match inbox.recv_timeout(next.saturating_duration_since(Instant::now())) {
@@ -92,8 +89,7 @@ fn sample_loop(
             continue;
         }
         let event = match inspector.refresh() {
-            Ok(mut snapshot) => {
-                carry.fill(&mut snapshot);
+            Ok(snapshot) => {
                 Event::Sample(Box::new(Sample { snapshot, at: Instant::now(), progress: Vec::new() }))
             }
             Err(error) => Event::SamplerError(error.to_string()),
@@ -105,66 +101,5 @@ fn sample_loop(
             // Dropped: the next sample says it again.
             Err(TrySendError::Full(_)) => {}
         }
-    }
-}
-
-/// The costly kernel figures are read every few samples; in between, the
-/// last values read stand in for them, so columns do not blink.
-#[derive(Default)]
-struct CarryForward {
-    last: HashMap<u64, Remembered>,
-}
-
-#[derive(Default)]
-struct Remembered {
-    voluntary: Option<u64>,
-    nonvoluntary: Option<u64>,
-    wchan: Option<Option<String>>,
-    cpus: Option<Vec<(u32, u32)>>,
-}
-
-impl CarryForward {
-    fn fill(&mut self, snapshot: &mut Snapshot) {
-        let mut next = HashMap::with_capacity(snapshot.threads.len());
-        for t in &mut snapshot.threads {
-            let Some(k) = &mut t.kernel else { continue };
-            let old = self.last.remove(&t.key).unwrap_or_default();
-            let remembered = Remembered {
-                voluntary: keep(&mut k.voluntary_ctxt_switches, old.voluntary),
-                nonvoluntary: keep(&mut k.nonvoluntary_ctxt_switches, old.nonvoluntary),
-                wchan: keep(&mut k.wchan, old.wchan),
-                cpus: keep(&mut k.cpus_allowed, old.cpus),
-            };
-            next.insert(t.key, remembered);
-        }
-        self.last = next;
-    }
-}
-
-/// Fills a not-sampled field from `old`; returns the value to remember.
-fn keep<T: Clone>(field: &mut Field<T>, old: Option<T>) -> Option<T> {
-    match (&*field, old) {
-        (Field::Unavailable(Reason::NotSampled), Some(old)) => {
-            *field = Field::Available(old.clone());
-            Some(old)
-        }
-        (field, _) => field.value().cloned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn skipped_figures_keep_their_last_value() {
-        let mut field = Field::Unavailable(Reason::NotSampled);
-        assert_eq!(keep(&mut field, Some(7u64)), Some(7));
-        assert_eq!(field, Field::Available(7));
-        let mut denied: Field<u64> = Field::Unavailable(Reason::Denied);
-        assert_eq!(keep(&mut denied, Some(7)), None);
-        assert_eq!(denied, Field::Unavailable(Reason::Denied));
-        let mut fresh = Field::Available(9u64);
-        assert_eq!(keep(&mut fresh, Some(7)), Some(9));
     }
 }
