@@ -57,6 +57,8 @@ pub(crate) struct Seen {
     pub(crate) threads: HashMap<u64, (ThreadState, String)>,
     pub(crate) findings: HashSet<String>,
     pub(crate) deadlocks: HashSet<String>,
+    /// The snapshot notes already said (each is said once).
+    pub(crate) notes: HashSet<String>,
     pub(crate) exited: bool,
 }
 
