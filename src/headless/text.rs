@@ -148,8 +148,11 @@ fn thread_block(out: &mut String, t: &ThreadView, s: &Snapshot) {
 /// and futexes): `mutex 0x55…140 held by xfer-AB (tid 6943); waiting:
 /// xfer-BA (tid 6944), late-waiter-A (tid 6945)`.
 fn locks_section(out: &mut String, s: &Snapshot) {
-    let kernel_locks: Vec<_> =
-        s.primitives.iter().filter(|p| matches!(p.kind, PrimitiveKind::Mutex | PrimitiveKind::Futex)).collect();
+    let kernel_locks: Vec<_> = s
+        .primitives
+        .iter()
+        .filter(|p| matches!(p.kind, PrimitiveKind::Mutex | PrimitiveKind::Futex))
+        .collect();
     if kernel_locks.is_empty() {
         return;
     }

@@ -185,7 +185,8 @@ impl Inspector {
         });
         let mut notes = Vec::new();
         let kernel_waits = self.kernel_waits.as_mut().map(|k| k as &mut dyn RuntimeSource);
-        for source in self.runtimes.iter_mut().map(|s| &mut **s as &mut dyn RuntimeSource).chain(kernel_waits) {
+        for source in self.runtimes.iter_mut().map(|s| &mut **s as &mut dyn RuntimeSource).chain(kernel_waits)
+        {
             let Some(facts) = source.facts(&kernel) else { continue };
             deadlocks.extend(runtime::merge(&facts, &mut threads, &mut primitives));
             deadlock_search.runtime_covers.extend(facts.covers.clone());

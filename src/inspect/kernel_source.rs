@@ -21,7 +21,8 @@ pub const COVERS: &str = "pthread mutexes, with their owners";
 ///
 /// It reads only what [`WaitReader`] reads, and only on samples whose
 /// per-thread details were read; in between it hands back its last facts,
-/// for the threads still there. It says a missing permission once.
+/// for the threads still there. A missing permission is a note on every
+/// snapshot while it lasts, the same words each time (the TUI logs it once).
 ///
 /// # Examples
 ///
@@ -40,7 +41,7 @@ pub struct KernelSource {
     last: HashMap<u32, RuntimeThread>,
     last_locks: Vec<RuntimeLock>,
     covers: bool,
-    said_permission: bool,
+    permission_note: Option<String>,
 }
 
 impl KernelSource {
@@ -51,7 +52,7 @@ impl KernelSource {
             last: HashMap::new(),
             last_locks: Vec::new(),
             covers: false,
-            said_permission: false,
+            permission_note: None,
         }
     }
 }
@@ -59,15 +60,9 @@ impl KernelSource {
 impl RuntimeSource for KernelSource {
     fn facts(&mut self, kernel: &KernelSample) -> Option<RuntimeFacts> {
         let fresh = kernel.threads.iter().any(|t| t.syscall.reason() != Some(Reason::NotSampled));
-        let mut notes = Vec::new();
         if fresh {
             let waits = self.reader.read(kernel);
-            if let Some(missing) = &waits.missing_permission
-                && !self.said_permission
-            {
-                self.said_permission = true;
-                notes.push(missing.to_string());
-            }
+            self.permission_note = waits.missing_permission.as_ref().map(ToString::to_string);
             self.covers |= waits.locks.iter().any(|l| l.owner.tid().is_some());
             (self.last, self.last_locks) = facts_of(&waits);
         } else {
@@ -79,7 +74,7 @@ impl RuntimeSource for KernelSource {
             source: KERNEL,
             threads: self.last.clone(),
             locks: self.last_locks.clone(),
-            notes,
+            notes: self.permission_note.iter().cloned().collect(),
             covers: self.covers.then(|| COVERS.to_owned()),
         })
     }
@@ -122,20 +117,17 @@ fn lock(l: &crate::kernel::FutexLock) -> RuntimeLock {
 /// A kernel wait as a runtime wait; `None` for a thread that waits for
 /// nothing (running, or off the CPU outside any system call).
 fn runtime_wait(wait: &KernelWait, kind_of: &HashMap<u64, PrimitiveKind>) -> Option<RuntimeWait> {
-    let words = |kind: WaitKind| RuntimeWait {
-        kind,
-        name: wait.to_string(),
-        role: None,
-        lock: None,
-        waited: None,
-    };
+    let words =
+        |kind: WaitKind| RuntimeWait { kind, name: wait.to_string(), role: None, lock: None, waited: None };
     Some(match wait {
         KernelWait::Running | KernelWait::UserSpace => return None,
         KernelWait::Futex { address, op, .. } => {
             let id = runtime_lock_id(LockSource::Kernel, *address);
             let lock = wait.futex_wait().and(kind_of.get(&id).map(|_| id));
             RuntimeWait {
-                kind: WaitKind::Primitive(lock.and_then(|id| kind_of.get(&id).copied()).unwrap_or(PrimitiveKind::Futex)),
+                kind: WaitKind::Primitive(
+                    lock.and_then(|id| kind_of.get(&id).copied()).unwrap_or(PrimitiveKind::Futex),
+                ),
                 name: format!("{address:#x}"),
                 role: Some(op.name().to_owned()),
                 lock,
@@ -177,7 +169,12 @@ mod tests {
                 ThreadWait { tid: 14, wait: Field::Unavailable(Reason::Denied) },
             ],
             locks: vec![
-                FutexLock { address: 0x40, pi: false, owner: LockOwner::Known { tid: 13, kind: None }, waiters: vec![10] },
+                FutexLock {
+                    address: 0x40,
+                    pi: false,
+                    owner: LockOwner::Known { tid: 13, kind: None },
+                    waiters: vec![10],
+                },
                 FutexLock {
                     address: 0x80,
                     pi: false,
@@ -203,7 +200,10 @@ mod tests {
         assert_eq!(wait(12).waited, None, "the kernel does not say since when");
         assert!(!threads.contains_key(&13), "a running thread waits for nothing");
         assert!(!threads.contains_key(&14), "an unreadable wait is left to the kernel view");
-        assert_eq!((locks[0].kind, locks[0].holders.clone(), locks[0].waiters.clone()), (PrimitiveKind::Mutex, vec![13], vec![10]));
+        assert_eq!(
+            (locks[0].kind, locks[0].holders.clone(), locks[0].waiters.clone()),
+            (PrimitiveKind::Mutex, vec![13], vec![10])
+        );
         assert_eq!(locks[1].owner_note.as_deref(), Some("owner not recorded by this kind of lock"));
         assert!(locks[1].holders.is_empty());
     }

@@ -123,7 +123,8 @@ pub fn waits_on<'a>(
         }
     }
     let futex_op = w.role.as_deref().is_some_and(|r| r.starts_with("FUTEX_"));
-    if let Some(role) = w.role.as_deref().filter(|r| !futex_op && !matches!(*r, "acquire" | "wait" | "join")) {
+    if let Some(role) = w.role.as_deref().filter(|r| !futex_op && !matches!(*r, "acquire" | "wait" | "join"))
+    {
         let _ = write!(out, " ({})", safe(role));
     }
     if !w.holders.is_empty() && w.kind != WaitKind::Join {

@@ -82,8 +82,10 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
         ];
         match w.holders.as_slice() {
             [] => {
-                let note = w.primitive.and_then(|id| snapshot.primitive(id)).and_then(|p| p.owner_note.as_deref());
-                let text = note.map_or_else(|| "  (nobody holds it)".to_owned(), |n| format!("  ({})", safe(n)));
+                let note =
+                    w.primitive.and_then(|id| snapshot.primitive(id)).and_then(|p| p.owner_note.as_deref());
+                let text =
+                    note.map_or_else(|| "  (nobody holds it)".to_owned(), |n| format!("  ({})", safe(n)));
                 spans.push(Span::styled(text, theme.dim()));
             }
             holders => {
