@@ -82,7 +82,10 @@ impl RuntimeSource for KernelSource {
 
 /// Threads and locks from one reading of the waits.
 fn facts_of(waits: &ProcessWaits) -> (HashMap<u32, RuntimeThread>, Vec<RuntimeLock>) {
-    let locks: Vec<RuntimeLock> = waits.locks.iter().map(lock).collect();
+    // An owner-less futex with one sleeper is a parked thread, not a lock
+    // worth a row (std parks every idle thread so: 10,000 rows otherwise).
+    let locks: Vec<RuntimeLock> =
+        waits.locks.iter().filter(|l| l.owner.tid().is_some() || l.waiters.len() > 1).map(lock).collect();
     let kind_of: HashMap<u64, PrimitiveKind> = locks.iter().map(|l| (l.id, l.kind)).collect();
     let threads = waits
         .threads
@@ -167,6 +170,8 @@ mod tests {
                 ThreadWait { tid: 12, wait: Field::Available(io) },
                 ThreadWait { tid: 13, wait: Field::Available(KernelWait::Running) },
                 ThreadWait { tid: 14, wait: Field::Unavailable(Reason::Denied) },
+                ThreadWait { tid: 15, wait: Field::Available(futex(0x80)) },
+                ThreadWait { tid: 16, wait: Field::Available(futex(0xc0)) },
             ],
             locks: vec![
                 FutexLock {
@@ -179,7 +184,13 @@ mod tests {
                     address: 0x80,
                     pi: false,
                     owner: LockOwner::Unknown(OwnerUnknown::NotRecorded { detail: "kind" }),
-                    waiters: vec![11],
+                    waiters: vec![11, 15],
+                },
+                FutexLock {
+                    address: 0xc0,
+                    pi: false,
+                    owner: LockOwner::Unknown(OwnerUnknown::NotRecorded { detail: "kind" }),
+                    waiters: vec![16],
                 },
             ],
             deadlocks: Vec::new(),
@@ -206,5 +217,7 @@ mod tests {
         );
         assert_eq!(locks[1].owner_note.as_deref(), Some("owner not recorded by this kind of lock"));
         assert!(locks[1].holders.is_empty());
+        assert_eq!(locks.len(), 2, "a lone sleeper on an owner-less futex is no lock");
+        assert_eq!((wait(16).kind, wait(16).lock), (WaitKind::Primitive(PrimitiveKind::Futex), None));
     }
 }
