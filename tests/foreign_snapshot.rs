@@ -30,7 +30,7 @@ fn snapshot(pid: u32, format: &str) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-fn thread<'a>(json: &'a Value, tid: u32) -> &'a Value {
+fn thread(json: &Value, tid: u32) -> &Value {
     json["threads"].as_array().unwrap().iter().find(|t| t["native_id"] == tid).unwrap_or(&Value::Null)
 }
 
@@ -48,6 +48,7 @@ fn settled_json(target: &Target) -> Value {
     loop {
         let json: Value = serde_json::from_str(&snapshot(target.child.id(), "json")).unwrap();
         let settled = ["ab-a", "ab-b", "late-a", "waiter"].iter().all(|r| kind(&json, r) == "mutex")
+            && ["std-waiter", "std-waiter-2"].iter().all(|r| kind(&json, r) == "futex")
             && ["sleeper", "holder"].iter().all(|r| kind(&json, r) == "sleep")
             && ["pipe-reader", "acceptor"].iter().all(|r| kind(&json, r) == "io");
         if settled {

@@ -6,7 +6,7 @@
 //! The child makes: an ABBA deadlock (ab-a holds A and wants B, ab-b holds
 //! B and wants A) with a third thread queued behind A; a holder that sleeps
 //! while another waits; a PI mutex holder and waiter; a std::sync::Mutex
-//! holder and waiter (a lock that records no owner); a pipe reader; a
+//! holder and two waiters (a lock that records no owner); a pipe reader; a
 //! sleeper; a thread in accept on 127.0.0.1.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -6,7 +6,7 @@
 //! The child makes: an ABBA deadlock (ab-a holds A and wants B, ab-b holds
 //! B and wants A) with a third thread queued behind A; a holder that sleeps
 //! while another waits; a PI mutex holder and waiter; a std::sync::Mutex
-//! holder and waiter (a lock that records no owner); a pipe reader; a
+//! holder and two waiters (a lock that records no owner); a pipe reader; a
 //! sleeper; a thread in accept on 127.0.0.1.
 
 // The child calls libc's pthread functions on mutexes it leaks: unsafe
@@ -135,6 +135,9 @@ pub fn child() {
     });
     rx.recv().unwrap();
     spawn("std-waiter", || drop(STD_MUTEX.lock()));
+    // Two waiters: an owner-less futex with one sleeper is a parked thread
+    // to threadscope, with two it is a lock row that says it has no owner.
+    spawn("std-waiter-2", || drop(STD_MUTEX.lock()));
 
     let (reader, writer) = std::io::pipe().unwrap();
     std::mem::forget(writer);

@@ -52,7 +52,7 @@ fn library(app: &App, t: &ThreadView) -> Vec<(&'static str, String)> {
         if let Some(waited) = w.waited {
             out.push(("since", format!("{} ago", words::human(waited))));
         }
-        if let Some(note) = w.primitive.and_then(|id| primitive(id)).and_then(|p| p.owner_note.as_deref()) {
+        if let Some(note) = w.primitive.and_then(&primitive).and_then(|p| p.owner_note.as_deref()) {
             out.push(("owner", safe(note).into_owned()));
         }
     } else if let Some(outcome) = words::outcome(t.outcome.as_ref()) {
