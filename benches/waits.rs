@@ -25,6 +25,8 @@ use std::cell::UnsafeCell;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use threadscope::inspect::runtime::RuntimeSource;
+use threadscope::inspect::{Inspector, KernelSource};
 use threadscope::kernel::{KernelWait, SampleOptions, Sampler, WaitReader};
 
 const CHILD_ENV: &str = "THREADSCOPE_BENCH_WAITS";
@@ -45,13 +47,16 @@ fn main() {
         let mut reader = WaitReader::new(pid);
         let expected_owners = if shape == "pairs" { threads / 2 } else { 0 };
         settle(&mut sampler, &mut reader, expected_owners);
-        let (mut sample_cpu, mut waits_cpu) = (Vec::new(), Vec::new());
+        let (mut sample_cpu, mut waits_cpu, mut facts_cpu) = (Vec::new(), Vec::new(), Vec::new());
+        let mut source = KernelSource::new(pid);
         let mut summary = String::new();
         for _ in 0..samples {
             let (cpu, sample) = cpu_time(|| sampler.sample().unwrap());
             sample_cpu.push(cpu);
             let (cpu, waits) = cpu_time(|| reader.read(&sample));
             waits_cpu.push(cpu);
+            let (cpu, _) = cpu_time(|| source.facts(&sample));
+            facts_cpu.push(cpu);
             let owned = waits.locks.iter().filter(|l| l.owner.tid().is_some()).count();
             let io = waits
                 .threads
@@ -67,6 +72,14 @@ fn main() {
         println!("{shape}: {summary}");
         println!("  Sampler::sample, every thread's details: median {}", ms(median(&mut sample_cpu)));
         println!("  WaitReader::read on that sample:          median {}", ms(median(&mut waits_cpu)));
+        println!("  KernelSource::facts on that sample:       median {}", ms(median(&mut facts_cpu)));
+        // The whole refresh as `snapshot --pid` takes it (every detail, the
+        // kernel view merged: waits, locks, their deadlock search).
+        let mut inspector = Inspector::pid(pid).unwrap();
+        inspector.set_detail_every(1);
+        let mut refresh_cpu: Vec<Duration> =
+            (0..samples).map(|_| cpu_time(|| inspector.refresh().unwrap()).0).collect();
+        println!("  Inspector::refresh, kernel view included: median {}", ms(median(&mut refresh_cpu)));
     }
 }
 

@@ -6,243 +6,43 @@
 //! The child makes: an ABBA deadlock (ab-a holds A and wants B, ab-b holds
 //! B and wants A) with a third thread queued behind A; a holder that sleeps
 //! while another waits; a PI mutex holder and waiter; a std::sync::Mutex
-//! holder and waiter (a lock that records no owner); a pipe reader; a
+//! holder and two waiters (a lock that records no owner); a pipe reader; a
 //! sleeper; a thread in accept on 127.0.0.1.
 
-// The child calls libc's pthread functions on mutexes it leaks: unsafe
-// code, allowed here only (an integration test is its own crate), each
-// call with its reason.
-#![allow(unsafe_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::cell::UnsafeCell;
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Barrier};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use threadscope::kernel::{
     FdTarget, FutexOp, IoDirection, KernelWait, LockOwner, MutexProtocol, OwnerUnknown, ProcessWaits,
     Sampler, Socket, TcpState, WaitReader,
 };
 
-const CHILD_ENV: &str = "THREADSCOPE_FOREIGN_WAITS_CHILD";
-/// How long anything may take before the test gives up (never hang CI).
-const PATIENCE: Duration = Duration::from_secs(20);
-const LONG: Duration = Duration::from_secs(3600);
-
-// ---------------------------------------------------------------- child
-
-/// A leaked pthread mutex, shared between the child's threads by address.
-#[derive(Clone, Copy)]
-struct RawMutex(*mut libc::pthread_mutex_t);
-// SAFETY: a pthread mutex is made to be used from several threads; the
-// pointer is leaked, so it stays valid for the life of the process.
-unsafe impl Send for RawMutex {}
-
-impl RawMutex {
-    fn new(pi: bool) -> RawMutex {
-        let mutex = Box::leak(Box::new(UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER))).get();
-        if pi {
-            // SAFETY: attr is initialised before use and destroyed after;
-            // the mutex memory is valid and not yet shared.
-            unsafe {
-                let mut attr: libc::pthread_mutexattr_t = std::mem::zeroed();
-                assert_eq!(libc::pthread_mutexattr_init(&mut attr), 0);
-                assert_eq!(libc::pthread_mutexattr_setprotocol(&mut attr, libc::PTHREAD_PRIO_INHERIT), 0);
-                assert_eq!(libc::pthread_mutex_init(mutex, &attr), 0);
-                libc::pthread_mutexattr_destroy(&mut attr);
-            }
-        }
-        RawMutex(mutex)
-    }
-
-    fn lock(self) {
-        // SAFETY: the mutex is initialised and never destroyed.
-        assert_eq!(unsafe { libc::pthread_mutex_lock(self.0) }, 0);
-    }
-
-    fn address(self) -> usize {
-        self.0 as usize
-    }
-}
-
-fn tid() -> i32 {
-    // SAFETY: gettid has no arguments and cannot fail.
-    unsafe { libc::gettid() }
-}
-
-fn say(line: String) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    // libtest may have begun a line ("test child_entry ... "): the marker
-    // says where ours starts.
-    writeln!(out, "@@ {line}").unwrap();
-    out.flush().unwrap();
-}
-
-/// A thread named `role` that says its TID, then runs `body`; returns once
-/// the TID is said (so "ready" comes after every TID).
-fn spawn(role: &'static str, body: impl FnOnce() + Send + 'static) {
-    let (said, told) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name(role.into())
-        .spawn(move || {
-            say(format!("tid {role} {}", tid()));
-            said.send(()).unwrap();
-            body();
-        })
-        .unwrap();
-    told.recv().unwrap();
-}
-
-fn child() {
-    let (a, b, held, pi) =
-        (RawMutex::new(false), RawMutex::new(false), RawMutex::new(false), RawMutex::new(true));
-    for (name, mutex) in [("a", a), ("b", b), ("held", held), ("pi", pi)] {
-        say(format!("mutex {name} {:#x}", mutex.address()));
-    }
-    // ABBA: both take their first lock, meet, then ask for the other's;
-    // the late waiter asks for A once both are stuck holding.
-    let both_hold = Arc::new(Barrier::new(3));
-    let meet = Arc::clone(&both_hold);
-    spawn("ab-a", move || {
-        a.lock();
-        meet.wait();
-        b.lock();
-    });
-    let meet = Arc::clone(&both_hold);
-    spawn("ab-b", move || {
-        b.lock();
-        meet.wait();
-        a.lock();
-    });
-    both_hold.wait();
-    spawn("late-a", move || a.lock());
-
-    // Holders that sleep, and their waiters.
-    for (holder, waiter, mutex) in [("holder", "waiter", held), ("pi-holder", "pi-waiter", pi)] {
-        let (tx, rx) = std::sync::mpsc::channel();
-        spawn(holder, move || {
-            mutex.lock();
-            tx.send(()).unwrap();
-            std::thread::sleep(LONG);
-        });
-        rx.recv().unwrap();
-        spawn(waiter, move || mutex.lock());
-    }
-    static STD_MUTEX: std::sync::Mutex<u64> = std::sync::Mutex::new(0);
-    let (tx, rx) = std::sync::mpsc::channel();
-    spawn("std-holder", move || {
-        let _guard = STD_MUTEX.lock().unwrap();
-        tx.send(()).unwrap();
-        std::thread::sleep(LONG);
-    });
-    rx.recv().unwrap();
-    spawn("std-waiter", || drop(STD_MUTEX.lock()));
-
-    let (reader, writer) = std::io::pipe().unwrap();
-    std::mem::forget(writer);
-    spawn("pipe-reader", move || {
-        let mut reader = reader;
-        let _ = reader.read(&mut [0u8; 16]);
-    });
-    spawn("sleeper", || std::thread::sleep(LONG));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    say(format!("port {}", listener.local_addr().unwrap().port()));
-    spawn("acceptor", move || drop(listener.accept()));
-
-    say("ready".into());
-    // Until the test closes stdin (or kills us).
-    let _ = std::io::stdin().read(&mut [0u8; 1]);
-    std::process::exit(0);
-}
+mod foreign_support;
+use foreign_support::{CHILD_ENV, LONG, PATIENCE, Target};
 
 /// The child's entry: a test that does nothing unless the environment
 /// says this process is the child.
 #[test]
 fn child_entry() {
     if std::env::var_os(CHILD_ENV).is_some() {
-        child();
+        foreign_support::child();
     }
 }
 
-// --------------------------------------------------------------- parent
-
-/// The child process, killed and reaped on drop.
-struct Target {
-    child: Child,
-    tids: HashMap<String, u32>,
-    mutexes: HashMap<String, u64>,
-    port: u16,
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Target {
-    fn start() -> Target {
-        let child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child_entry", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut target = Target { child, tids: HashMap::new(), mutexes: HashMap::new(), port: 0 };
-        let stdout = target.child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                if tx.send(line.unwrap_or_default()).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).expect("the child says ready in time");
-            let Some((_, ours)) = line.split_once("@@ ") else { continue }; // libtest's own lines
-            let words: Vec<&str> = ours.split_whitespace().collect();
-            match words.as_slice() {
-                ["ready"] => return target,
-                ["tid", role, tid] => drop(target.tids.insert((*role).into(), tid.parse().unwrap())),
-                ["mutex", name, address] => drop(
-                    target.mutexes.insert((*name).into(), u64::from_str_radix(&address[2..], 16).unwrap()),
-                ),
-                ["port", port] => target.port = port.parse().unwrap(),
-                other => panic!("unexpected line from the child: {other:?}"),
-            }
+/// Samples until `settled` holds of the waits, for at most `PATIENCE`.
+fn waits_once(target: &Target, settled: impl Fn(&ProcessWaits) -> bool) -> ProcessWaits {
+    let pid = target.child.id();
+    let mut sampler = Sampler::new(pid).unwrap();
+    let mut reader = WaitReader::new(pid);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let waits = reader.read(&sampler.sample().unwrap());
+        if settled(&waits) {
+            return waits;
         }
-    }
-
-    fn tid(&self, role: &str) -> u32 {
-        self.tids[role]
-    }
-
-    fn mutex(&self, name: &str) -> u64 {
-        self.mutexes[name]
-    }
-
-    /// Samples until `settled` holds of the waits, for at most `PATIENCE`.
-    fn waits_once(&self, settled: impl Fn(&ProcessWaits) -> bool) -> ProcessWaits {
-        let pid = self.child.id();
-        let mut sampler = Sampler::new(pid).unwrap();
-        let mut reader = WaitReader::new(pid);
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let waits = reader.read(&sampler.sample().unwrap());
-            if settled(&waits) {
-                return waits;
-            }
-            assert!(Instant::now() < deadline, "the child's threads never settled: {waits:#?}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        assert!(Instant::now() < deadline, "the child's threads never settled: {waits:#?}");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -270,8 +70,8 @@ fn settled(target: &Target) -> impl Fn(&ProcessWaits) -> bool + '_ {
 
 #[test]
 fn a_foreign_programs_waits_owners_and_deadlock_by_tid() {
-    let target = Target::start();
-    let waits = target.waits_once(settled(&target));
+    let target = Target::start(std::env::current_exe().unwrap());
+    let waits = waits_once(&target, settled(&target));
     let t = |role| target.tid(role);
     assert_eq!(waits.missing_permission, None, "our own child may be read");
 

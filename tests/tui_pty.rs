@@ -9,6 +9,17 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod foreign_support;
+
+/// The child's entry for the foreign-program test: nothing unless the
+/// environment says this process is the child.
+#[test]
+fn child_entry() {
+    if std::env::var_os(foreign_support::CHILD_ENV).is_some() {
+        foreign_support::child();
+    }
+}
+
 /// How long any one expectation may take before the test fails.
 const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -380,4 +391,20 @@ fn capture_screens_for_the_guide() {
     let mut s = Session::start(&["run", "exceptions"], &[], 120, 20);
     s.press("6");
     println!("==== exceptions log\n{}", s.wait_for("Quitter terminated"));
+}
+
+#[test]
+fn attached_to_a_foreign_program_the_locks_screen_shows_a_mutex_owner() {
+    let target = foreign_support::Target::start(std::env::current_exe().unwrap());
+    let pid = target.child.id().to_string();
+    let mut s = Session::start(&["attach", &pid, "--interval", "100ms"], &[], 160, 50);
+    s.wait_for(" DEADLOCK ");
+    s.press("2");
+    let held = format!("{:#x}", target.mutex("held"));
+    s.wait_until("the held mutex with its owner", |screen| {
+        screen.lines().any(|l| l.starts_with(&held) && l.contains("mutex") && l.contains("holder"))
+    });
+    s.wait_for("owner not recorded by this kind of lock");
+    s.press("q");
+    assert!(s.wait_exit().success());
 }

@@ -4,7 +4,7 @@
 use crate::display::{human, sanitize};
 use crate::inspect::{Origin, PrimitiveLink, Snapshot, ThreadLink, ThreadView};
 use crate::kernel::{Field, describe_state};
-use crate::threading::{Outcome, ThreadState, WaitKind};
+use crate::threading::{Outcome, PrimitiveKind, ThreadState, WaitKind};
 use std::fmt::Write;
 
 /// The dump.
@@ -32,6 +32,7 @@ pub fn render_text(s: &Snapshot) -> String {
         }
         out.push('\n');
     }
+    locks_section(&mut out, s);
     for note in &s.notes {
         let _ = writeln!(out, "Note: {}", sanitize(note));
     }
@@ -72,31 +73,33 @@ fn thread_block(out: &mut String, t: &ThreadView, s: &Snapshot) {
     };
     let _ = writeln!(out, "{head} {state}{origin}");
     if let Some(w) = &t.waiting_on {
-        let waited = human(w.waited);
+        let waited = w.waited.map(|d| format!(", waiting for {}", human(d))).unwrap_or_default();
         let _ = match w.kind {
-            WaitKind::Sleep => writeln!(out, "   sleeping, waiting for {waited}"),
-            WaitKind::Region => writeln!(out, "   in region {}, waiting for {waited}", sanitize(&w.name)),
+            WaitKind::Sleep if w.name == "sleep" => writeln!(out, "   sleeping{waited}"),
+            WaitKind::Sleep => writeln!(out, "   sleeping in {}{waited}", sanitize(&w.name)),
+            WaitKind::Region => writeln!(out, "   in region {}{waited}", sanitize(&w.name)),
             WaitKind::Join => {
                 let of = w.holders.first().map_or_else(|| sanitize(&w.name).into_owned(), ThreadLink::label);
-                writeln!(out, "   waiting on the end of {of}, waiting for {waited}")
+                writeln!(out, "   waiting on the end of {of}{waited}")
             }
-            WaitKind::Primitive(kind) => {
+            kind if kind.is_system_call() => writeln!(out, "   waiting in {}{waited}", sanitize(&w.name)),
+            kind => {
                 let role = w.role.as_deref().map(|r| format!(" ({})", sanitize(r))).unwrap_or_default();
-                let held_for = w.primitive.and_then(|id| s.primitive(id)).and_then(|p| p.stats.held_for);
+                let primitive = w.primitive.and_then(|id| s.primitive(id));
+                let held_for = primitive.and_then(|p| p.stats.held_for);
                 let held = match (w.holders.as_slice(), held_for) {
-                    ([], _) => String::new(),
+                    ([], _) => primitive
+                        .and_then(|p| p.owner_note.as_deref())
+                        .map(|note| format!(" — {}", sanitize(note)))
+                        .unwrap_or_default(),
                     (holders, held_for) => format!(
                         ", held by {}{}",
                         holders.iter().map(ThreadLink::label).collect::<Vec<_>>().join(", "),
                         held_for.map(|d| format!(" for {}", human(d))).unwrap_or_default()
                     ),
                 };
-                writeln!(
-                    out,
-                    "   waiting on {} {}{role}{held}; waiting for {waited}",
-                    kind.label(),
-                    sanitize(&w.name)
-                )
+                let waited = waited.replacen(", ", "; ", 1);
+                writeln!(out, "   waiting on {kind} {}{role}{held}{waited}", sanitize(&w.name))
             }
         };
     }
@@ -137,6 +140,36 @@ fn thread_block(out: &mut String, t: &ThreadView, s: &Snapshot) {
             k.utime_ms,
             k.stime_ms
         );
+        if let Some(words) = &k.wait {
+            let _ = writeln!(out, "   the kernel says: {}", sanitize(words));
+        }
+    }
+    out.push('\n');
+}
+
+/// The locks seen through the kernel (another program's pthread mutexes
+/// and futexes): `mutex 0x55…140 held by xfer-AB (tid 6943); waiting:
+/// xfer-BA (tid 6944), late-waiter-A (tid 6945)`.
+fn locks_section(out: &mut String, s: &Snapshot) {
+    let kernel_locks: Vec<_> = s
+        .primitives
+        .iter()
+        .filter(|p| matches!(p.kind, PrimitiveKind::Mutex | PrimitiveKind::Futex))
+        .collect();
+    if kernel_locks.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "Locks seen through the kernel:");
+    let labels = |links: &[ThreadLink]| links.iter().map(ThreadLink::label).collect::<Vec<_>>().join(", ");
+    for p in kernel_locks {
+        let held = match (p.holders.as_slice(), &p.owner_note) {
+            ([], Some(note)) => format!(" — {}", sanitize(note)),
+            ([], None) => " — not held".to_owned(),
+            (holders, _) => format!(" held by {}", labels(holders)),
+        };
+        let waiting =
+            if p.waiters.is_empty() { String::new() } else { format!("; waiting: {}", labels(&p.waiters)) };
+        let _ = writeln!(out, "  {} {}{held}{waiting}", p.kind.label(), sanitize(&p.name));
     }
     out.push('\n');
 }

@@ -124,7 +124,13 @@ impl DeadlockSearch {
         match (self.library_seen, also.is_empty()) {
             (true, _) => format!(
                 "among threadscope's own primitives ({} primitives, {} threads){also}; not searched: {}",
-                self.library_primitives, self.library_threads, self.not_covered
+                self.library_primitives,
+                self.library_threads,
+                if also.is_empty() {
+                    self.not_covered.as_str()
+                } else {
+                    "locks that record no owner (std, parking_lot, other runtimes)"
+                }
             ),
             (false, true) => format!("— nothing could be searched; not visible: {}", self.not_covered),
             (false, false) => {

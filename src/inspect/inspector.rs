@@ -6,6 +6,7 @@
 
 use super::carry::CarryForward;
 use super::join::{self, CpuRates, Links, primitive_views};
+use super::kernel_source::KernelSource;
 use super::runtime::{self, RuntimeSource};
 use super::snapshot::*;
 use super::{Candidate, Debouncer, DisplayName, LintKind, NamedThread, confirmed_deadlocks, naming};
@@ -71,10 +72,15 @@ pub struct Inspector {
     debouncer: Debouncer,
     started: Instant,
     runtimes: Vec<Box<dyn RuntimeSource>>,
+    /// Merged after `runtimes`, so a runtime's own words (a JVM's monitor)
+    /// come before the kernel's futex.
+    kernel_waits: Option<KernelSource>,
 }
 
 impl Inspector {
-    /// Inspects this process, joining `registry` with the kernel.
+    /// Inspects this process, joining `registry` with the kernel, and the
+    /// kernel's view of waits and pthread mutexes for the threads the
+    /// library does not describe.
     ///
     /// # Errors
     ///
@@ -86,7 +92,9 @@ impl Inspector {
         Self::build(std::process::id(), Some(registry.clone()))
     }
 
-    /// Inspects another process, read-only: kernel data only.
+    /// Inspects another process, read-only: kernel data, with every
+    /// thread's wait in words and its pthread mutex owners
+    /// ([`KernelSource`]).
     ///
     /// # Errors
     ///
@@ -107,6 +115,7 @@ impl Inspector {
             debouncer: Debouncer::default(),
             started: Instant::now(),
             runtimes: Vec::new(),
+            kernel_waits: Some(KernelSource::new(pid)),
         })
     }
 
@@ -160,7 +169,9 @@ impl Inspector {
             DeadlockSearch::library(l.primitives.len(), l.threads.len())
         });
         let mut notes = Vec::new();
-        for source in &mut self.runtimes {
+        let kernel_waits = self.kernel_waits.as_mut().map(|k| k as &mut dyn RuntimeSource);
+        for source in self.runtimes.iter_mut().map(|s| &mut **s as &mut dyn RuntimeSource).chain(kernel_waits)
+        {
             let Some(facts) = source.facts(&kernel) else { continue };
             deadlocks.extend(runtime::merge(&facts, &mut threads, &mut primitives));
             deadlock_search.runtime_covers.extend(facts.covers.clone());

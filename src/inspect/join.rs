@@ -97,6 +97,7 @@ fn kernel_view(kt: &KernelThread, cpu: &CpuRates, now: Instant) -> KernelView {
         wchan: kt.wchan.clone(),
         cpus_allowed: kt.cpus_allowed_list.clone(),
         futex,
+        wait: None,
     }
 }
 
@@ -124,7 +125,7 @@ fn library_view(
             primitive: w.primitive,
             holder: w.holders.first().map(|h| links.thread(h)),
             holders: w.holders.iter().map(|h| links.thread(h)).collect(),
-            waited: w.waited,
+            waited: Some(w.waited),
         }),
         kernel: kt.map(|kt| kernel_view(kt, cpu, now)),
         origin,

@@ -13,6 +13,7 @@ mod display_name;
 pub mod history;
 mod inspector;
 mod join;
+mod kernel_source;
 mod links;
 pub mod lints;
 pub mod naming;
@@ -27,6 +28,7 @@ pub use history::{History, Segment};
 pub use inspector::{
     Inspector, InspectorThreadGuard, mark_inspector_thread, mark_inspector_thread_scoped, mark_inspector_tid,
 };
+pub use kernel_source::KernelSource;
 pub use links::{PrimitiveLink, ThreadLink};
 pub use lints::{Candidate, Debouncer, Lint, LintKind};
 pub use naming::{NamePattern, NamedThread, NamingFinding, NamingFindingKind};

@@ -13,6 +13,11 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+/// [`RuntimeFacts::source`] of the kernel's view: its words for a thread
+/// the library (or another runtime) already describes go beside theirs,
+/// in [`KernelView::wait`](super::KernelView::wait).
+pub const KERNEL: &str = "kernel";
+
 /// A producer of [`RuntimeFacts`]: the kernel's view of another program's
 /// waits and locks, a JVM's thread dump. The inspector asks each after
 /// every kernel sample; a producer with a slower cadence of its own hands
@@ -159,7 +164,12 @@ pub fn merge(
         .iter()
         .map(|l| (l.id, PrimitiveLink { id: l.id, kind: l.kind, name: l.name.clone() }))
         .collect();
-    for lock in &facts.locks {
+    // The library's words (and an earlier runtime's) come first: a lock
+    // all of whose waiters are already described is theirs, seen again.
+    let described = |tid: &u32| by_tid.get(tid).is_some_and(|&i| threads[i].waiting_on.is_some());
+    let locks: Vec<&RuntimeLock> =
+        facts.locks.iter().filter(|l| l.waiters.is_empty() || !l.waiters.iter().all(described)).collect();
+    for lock in locks.iter().copied() {
         for holder in &lock.holders {
             if let Some(&i) = by_tid.get(holder) {
                 threads[i].holds.push(lock_links[&lock.id].clone());
@@ -182,8 +192,14 @@ pub fn merge(
     for (tid, runtime) in &facts.threads {
         let Some(&i) = by_tid.get(tid) else { continue };
         if let Some(wait) = &runtime.wait
-            && threads[i].waiting_on.is_none()
+            && threads[i].waiting_on.is_some()
         {
+            if facts.source == KERNEL
+                && let Some(kernel) = &mut threads[i].kernel
+            {
+                kernel.wait = Some(wait.name.clone());
+            }
+        } else if let Some(wait) = &runtime.wait {
             let holders: Vec<ThreadLink> =
                 wait.lock.map(holders_of).unwrap_or_default().into_iter().map(|h| link(threads, h)).collect();
             threads[i].waiting_on = Some(WaitView {
@@ -193,7 +209,7 @@ pub fn merge(
                 primitive: wait.lock,
                 holder: holders.first().cloned(),
                 holders,
-                waited: wait.waited.unwrap_or_default(),
+                waited: wait.waited,
             });
         }
         if runtime.state.is_some() || !runtime.stack.is_empty() {
@@ -204,6 +220,6 @@ pub fn merge(
             });
         }
     }
-    let ids: Vec<u64> = facts.locks.iter().map(|l| l.id).collect();
+    let ids: Vec<u64> = locks.iter().map(|l| l.id).collect();
     WaitGraph::from_views(threads, primitives, &ids).deadlocks()
 }

@@ -181,9 +181,23 @@ pub struct WaitView {
     pub holder: Option<ThreadLink>,
     /// Every holder: a lock's, a semaphore's permits', the joined thread.
     pub holders: Vec<ThreadLink>,
-    /// How long it has waited.
-    #[serde(with = "secs")]
-    pub waited: Duration,
+    /// How long it has waited; `None` when the runtime does not record it
+    /// (the kernel knows what a thread sleeps in, not since when), shown
+    /// in JSON as `{"unavailable": "not_recorded"}`, never as 0.
+    #[serde(serialize_with = "waited")]
+    pub waited: Option<Duration>,
+}
+
+fn waited<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    match d {
+        Some(d) => s.serialize_f64(d.as_secs_f64()),
+        None => {
+            let mut map = s.serialize_map(Some(1))?;
+            map.serialize_entry("unavailable", "not_recorded")?;
+            map.end()
+        }
+    }
 }
 
 /// The kernel's view of one thread.
@@ -221,6 +235,12 @@ pub struct KernelView {
     pub cpus_allowed: Field<Vec<(u32, u32)>>,
     /// The futex address it sleeps on, if it sleeps in futex().
     pub futex: Option<String>,
+    /// What it waits for in the kernel's words (`read on fd 3 (pipe
+    /// 4711)`), when a kernel view of the process was asked (not
+    /// sanitised: a path is untrusted text). Shown beside the library's
+    /// words for threads the library describes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait: Option<String>,
 }
 
 /// One primitive.

@@ -59,6 +59,8 @@ pub(crate) struct Seen {
     /// change), with the words they appeared with.
     pub(crate) findings: BTreeMap<String, String>,
     pub(crate) deadlocks: HashSet<String>,
+    /// The snapshot notes already said (each is said once).
+    pub(crate) notes: HashSet<String>,
     pub(crate) exited: bool,
 }
 

@@ -38,6 +38,7 @@ fn kernel(tid: u32, comm: &str, state: char, cpu: f32, wchan: Option<&str>) -> K
         wchan: Field::Available(wchan.map(str::to_owned)),
         cpus_allowed: Field::Available(vec![(0, 3)]),
         futex: None,
+        wait: None,
     }
 }
 
@@ -113,7 +114,7 @@ fn thread(spec: &Spec<'_>) -> ThreadView {
             primitive: PRIMITIVES.iter().find(|(n, ..)| *n == name).map(|(_, id, _)| *id),
             holder: holder.map(link),
             holders: holder.map(link).into_iter().collect(),
-            waited: secs(waited),
+            waited: Some(secs(waited)),
         }),
         kernel: alive.then(|| kernel(tid, comm, kstate, cpu, wchan)),
         origin: Origin::Managed,

@@ -133,6 +133,12 @@ impl App {
         self.seen.findings = findings;
         self.seen.deadlocks = deadlocks;
 
+        for note in &snapshot.notes {
+            if self.seen.notes.insert(note.clone()) {
+                self.note(LogKind::Info, note.clone());
+            }
+        }
+
         if snapshot.process.exited {
             self.note_exit(snapshot.process.pid, &snapshot.process.name.to_string());
         }

@@ -110,7 +110,11 @@ pub fn waits_on<'a>(
     let Some(w) = &t.waiting_on else { return String::new() };
     let mut out = String::new();
     match (w.kind, w.holders.first()) {
-        (WaitKind::Sleep, _) => out.push_str("sleep"),
+        (WaitKind::Sleep, _) if w.name == "sleep" => out.push_str("sleep"),
+        (WaitKind::Sleep, _) => {
+            let _ = write!(out, "sleep: {}", safe(&w.name));
+        }
+        (kind, _) if kind.is_system_call() => out.push_str(&safe(&w.name)),
         (WaitKind::Join, Some(joined)) => {
             let _ = write!(out, "join {}", who(joined, shared));
         }
@@ -118,7 +122,9 @@ pub fn waits_on<'a>(
             let _ = write!(out, "{kind} {}", safe(&w.name));
         }
     }
-    if let Some(role) = w.role.as_deref().filter(|r| !matches!(*r, "acquire" | "wait" | "join")) {
+    let futex_op = w.role.as_deref().is_some_and(|r| r.starts_with("FUTEX_"));
+    if let Some(role) = w.role.as_deref().filter(|r| !futex_op && !matches!(*r, "acquire" | "wait" | "join"))
+    {
         let _ = write!(out, " ({})", safe(role));
     }
     if !w.holders.is_empty() && w.kind != WaitKind::Join {

@@ -91,7 +91,9 @@ pub struct ThreadSnapshot {
 /// thread's end, a sleep, or a region the program declared.
 ///
 /// In JSON it is the word a person would use (`"lock"`, `"bounded
-/// semaphore"`, `"join"`, `"sleep"`, `"region"`), as it always was.
+/// semaphore"`, `"join"`, `"sleep"`, `"region"`), as it always was; the
+/// waits only the kernel shows, for threads the library did not start, are
+/// `"io"`, `"poll"`, `"child"`, `"signal"` and `"syscall"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WaitKind {
     /// A primitive of this kind.
@@ -102,6 +104,17 @@ pub enum WaitKind {
     Sleep,
     /// A user-declared blocking region (`threading::blocking`).
     Region,
+    /// Reading, writing, accepting or connecting on a descriptor (the
+    /// kernel's view of a thread the library did not start).
+    Io,
+    /// `poll`, `select` or `epoll_wait` on several descriptors.
+    Poll,
+    /// Waiting for a child process (`wait4`, `waitid`).
+    Child,
+    /// Waiting for a signal (`pause`, `rt_sigsuspend`).
+    Signal,
+    /// Asleep in another system call.
+    Syscall,
 }
 
 impl WaitKind {
@@ -113,7 +126,19 @@ impl WaitKind {
             Self::Join => "join",
             Self::Sleep => "sleep",
             Self::Region => "region",
+            Self::Io => "io",
+            Self::Poll => "poll",
+            Self::Child => "child",
+            Self::Signal => "signal",
+            Self::Syscall => "syscall",
         }
+    }
+
+    /// True for the waits only the kernel shows (I/O, poll, child,
+    /// signal, another system call), whose name already says it all
+    /// (`read on fd 3 (pipe 4711)`).
+    pub fn is_system_call(self) -> bool {
+        matches!(self, Self::Io | Self::Poll | Self::Child | Self::Signal | Self::Syscall)
     }
 
     /// True for a primitive of any kind.

@@ -55,7 +55,12 @@ fn library(app: &App, t: &ThreadView) -> Vec<(&'static str, String)> {
         let primitive =
             |id: u64| snapshot.and_then(|s| app.primitive_index.get(&id).map(|&i| &s.primitives[i]));
         out.push(("waits on", words::waits_on(t, primitive, &app.shared_names)));
-        out.push(("since", format!("{} ago", words::human(w.waited))));
+        if let Some(waited) = w.waited {
+            out.push(("since", format!("{} ago", words::human(waited))));
+        }
+        if let Some(note) = w.primitive.and_then(&primitive).and_then(|p| p.owner_note.as_deref()) {
+            out.push(("owner", safe(note).into_owned()));
+        }
     } else if let Some(outcome) = words::outcome(t.outcome.as_ref()) {
         out.push(("outcome", outcome));
     }
@@ -130,6 +135,9 @@ fn kernel(t: &ThreadView) -> Vec<(&'static str, String)> {
         let text: Vec<String> =
             ranges.iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
         out.push(("affinity", text.join(",")));
+    }
+    if let Some(wait) = &k.wait {
+        out.push(("kernel says", safe(wait).into_owned()));
     }
     if let Some(futex) = &k.futex {
         out.push(("futex", safe(futex).into_owned()));

@@ -65,6 +65,9 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let text =
             format!(" DEADLOCK  {}{more}", deadlock.describe_with(|t| words::who(t, &app.shared_names)));
         buf.set_stringn(row.x, row.y, text, usize::from(row.width), theme.deadlock());
+    } else if area.height > 2 {
+        let text = format!(" no deadlock found {}", snapshot.deadlock_search.describe());
+        buf.set_stringn(area.x, area.y + 2, text, usize::from(area.width), theme.dim());
     }
 }
 

@@ -38,7 +38,7 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
     ));
     if snapshot.primitives.is_empty() {
         out.push(Line::styled(
-            "no primitives (attached processes show none: the kernel does not know them)",
+            "no primitives (of another process, only the futexes its threads sleep on show here)",
             theme.dim(),
         ));
     }
@@ -47,6 +47,9 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
         out.push(Line::styled(primitive_row(p, name_w, people_w, shared), style));
         // Kind-specific gauges (a queue's depth, an event's flag) on a line
         // of their own, where they are not cut to a column's width.
+        if let Some(note) = p.owner_note.as_deref().filter(|_| p.holders.is_empty()) {
+            out.push(Line::styled(format!("{:name_w$}   {}", "", safe(note)), theme.dim()));
+        }
         if !p.details.is_empty() {
             let gauges: Vec<String> = p.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
             out.push(Line::styled(format!("{:name_w$}   {}", "", gauges.join("  ")), theme.dim()));
@@ -58,7 +61,7 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
     let mut any = false;
     for t in snapshot.threads.iter().filter(|t| t.state == ThreadState::Waiting) {
         let Some(w) = &t.waiting_on else { continue };
-        if w.kind == WaitKind::Sleep {
+        if w.kind == WaitKind::Sleep || w.kind.is_system_call() {
             continue;
         }
         any = true;
@@ -78,7 +81,13 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
             ),
         ];
         match w.holders.as_slice() {
-            [] => spans.push(Span::styled("  (nobody holds it)", theme.dim())),
+            [] => {
+                let note =
+                    w.primitive.and_then(|id| snapshot.primitive(id)).and_then(|p| p.owner_note.as_deref());
+                let text =
+                    note.map_or_else(|| "  (nobody holds it)".to_owned(), |n| format!("  ({})", safe(n)));
+                spans.push(Span::styled(text, theme.dim()));
+            }
             holders => {
                 let verb = if w.kind == WaitKind::Join {
                     " ──until it ends"
@@ -94,7 +103,9 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
                 }
             }
         }
-        spans.push(Span::styled(format!("  waiting for {}", human(w.waited)), theme.dim()));
+        if let Some(waited) = w.waited {
+            spans.push(Span::styled(format!("  waiting for {}", human(waited)), theme.dim()));
+        }
         if cycle {
             spans.push(Span::styled("  ⟲ cycle", theme.cycle()));
         }

@@ -153,7 +153,10 @@ pub(crate) fn scrolled_lines(lines: &[Line<'_>], scroll: usize, area: Rect, buf:
 impl App {
     /// The flags the layout depends on.
     pub(crate) fn layout_flags(&self) -> layout::Flags {
-        let banner = self.snapshot.as_ref().is_some_and(|s| !s.deadlocks.is_empty());
+        // Attached to another process, the third row says what the deadlock
+        // search covers there, so "no deadlock" is never an all-clear.
+        let banner = self.snapshot.as_ref().is_some_and(|s| !s.deadlocks.is_empty())
+            || matches!(self.source, super::app::Source::Attach { .. });
         layout::Flags { tab: self.tab, detail: self.detail, banner }
     }
 }

@@ -1,0 +1,223 @@
+//! [`KernelSource`]: the kernel's view of a process as a runtime view —
+//! every thread's wait in words (from [`WaitReader`]), its futex locks with
+//! their owners and waiters by TID — for programs threadscope did not start
+//! and for the threads of our own process the library does not describe.
+
+use super::runtime::{KERNEL, LockSource, RuntimeFacts, RuntimeLock, RuntimeSource, RuntimeThread};
+use super::runtime::{RuntimeWait, runtime_lock_id};
+use crate::kernel::{Field, KernelSample, KernelWait, LockOwner, ProcessWaits, Reason, WaitReader};
+use crate::threading::{PrimitiveKind, WaitKind};
+use std::collections::{HashMap, HashSet};
+
+/// What deadlock detection covers once an owner was read.
+pub const COVERS: &str = "pthread mutexes, with their owners";
+
+/// The kernel's waits and pthread mutex owners of one process, as
+/// [`RuntimeFacts`]: futex waits as waits on a [`PrimitiveKind::Mutex`]
+/// (a glibc mutex whose owner was read and validated) or a
+/// [`PrimitiveKind::Futex`] (a lock that records no owner), sleeps, I/O,
+/// polls, children and signals each as their [`WaitKind`], with the
+/// kernel's words as the wait's name.
+///
+/// It reads only what [`WaitReader`] reads, and only on samples whose
+/// per-thread details were read; in between it hands back its last facts,
+/// for the threads still there. A missing permission is a note on every
+/// snapshot while it lasts, the same words each time (the TUI logs it once).
+///
+/// # Examples
+///
+/// ```
+/// use threadscope::inspect::{Inspector, KernelSource};
+///
+/// let mut inspector = Inspector::pid(std::process::id())?; // adds one itself
+/// inspector.add_runtime(Box::new(KernelSource::new(std::process::id()))); // or by hand
+/// let snapshot = inspector.refresh()?;
+/// assert!(snapshot.notes.is_empty(), "our own process may be read");
+/// # Ok::<(), threadscope::kernel::SamplerError>(())
+/// ```
+#[derive(Debug)]
+pub struct KernelSource {
+    reader: WaitReader,
+    last: HashMap<u32, RuntimeThread>,
+    last_locks: Vec<RuntimeLock>,
+    covers: bool,
+    permission_note: Option<String>,
+}
+
+impl KernelSource {
+    /// The kernel's view of process `pid`.
+    pub fn new(pid: u32) -> KernelSource {
+        KernelSource {
+            reader: WaitReader::new(pid),
+            last: HashMap::new(),
+            last_locks: Vec::new(),
+            covers: false,
+            permission_note: None,
+        }
+    }
+}
+
+impl RuntimeSource for KernelSource {
+    fn facts(&mut self, kernel: &KernelSample) -> Option<RuntimeFacts> {
+        let fresh = kernel.threads.iter().any(|t| t.syscall.reason() != Some(Reason::NotSampled));
+        if fresh {
+            let waits = self.reader.read(kernel);
+            self.permission_note = waits.missing_permission.as_ref().map(ToString::to_string);
+            self.covers |= waits.locks.iter().any(|l| l.owner.tid().is_some());
+            (self.last, self.last_locks) = facts_of(&waits);
+        } else {
+            // Details not read this time: the last ones, for threads still here.
+            let live: HashSet<u32> = kernel.threads.iter().map(|t| t.tid).collect();
+            self.last.retain(|tid, _| live.contains(tid));
+        }
+        Some(RuntimeFacts {
+            source: KERNEL,
+            threads: self.last.clone(),
+            locks: self.last_locks.clone(),
+            notes: self.permission_note.iter().cloned().collect(),
+            covers: self.covers.then(|| COVERS.to_owned()),
+        })
+    }
+}
+
+/// Threads and locks from one reading of the waits.
+fn facts_of(waits: &ProcessWaits) -> (HashMap<u32, RuntimeThread>, Vec<RuntimeLock>) {
+    // An owner-less futex with one sleeper is a parked thread, not a lock
+    // worth a row (std parks every idle thread so: 10,000 rows otherwise).
+    let locks: Vec<RuntimeLock> =
+        waits.locks.iter().filter(|l| l.owner.tid().is_some() || l.waiters.len() > 1).map(lock).collect();
+    let kind_of: HashMap<u64, PrimitiveKind> = locks.iter().map(|l| (l.id, l.kind)).collect();
+    let threads = waits
+        .threads
+        .iter()
+        .filter_map(|t| match &t.wait {
+            Field::Available(wait) => Some((t.tid, wait)),
+            Field::Unavailable(_) => None,
+        })
+        .filter_map(|(tid, wait)| {
+            let wait = runtime_wait(wait, &kind_of)?;
+            Some((tid, RuntimeThread { wait: Some(wait), ..RuntimeThread::default() }))
+        })
+        .collect();
+    (threads, locks)
+}
+
+fn lock(l: &crate::kernel::FutexLock) -> RuntimeLock {
+    let (kind, holders, owner_note) = match &l.owner {
+        LockOwner::Known { tid, .. } => (PrimitiveKind::Mutex, vec![*tid], None),
+        LockOwner::Unknown(why) => (PrimitiveKind::Futex, Vec::new(), Some(why.to_string())),
+    };
+    RuntimeLock {
+        id: runtime_lock_id(LockSource::Kernel, l.address),
+        kind,
+        name: format!("{:#x}", l.address),
+        holders,
+        waiters: l.waiters.clone(),
+        owner_note,
+    }
+}
+
+/// A kernel wait as a runtime wait; `None` for a thread that waits for
+/// nothing (running, or off the CPU outside any system call).
+fn runtime_wait(wait: &KernelWait, kind_of: &HashMap<u64, PrimitiveKind>) -> Option<RuntimeWait> {
+    let words =
+        |kind: WaitKind| RuntimeWait { kind, name: wait.to_string(), role: None, lock: None, waited: None };
+    Some(match wait {
+        KernelWait::Running | KernelWait::UserSpace => return None,
+        KernelWait::Futex { address, op, .. } => {
+            let id = runtime_lock_id(LockSource::Kernel, *address);
+            let lock = wait.futex_wait().and(kind_of.get(&id).map(|_| id));
+            RuntimeWait {
+                kind: WaitKind::Primitive(
+                    lock.and_then(|id| kind_of.get(&id).copied()).unwrap_or(PrimitiveKind::Futex),
+                ),
+                name: format!("{address:#x}"),
+                role: Some(op.name().to_owned()),
+                lock,
+                waited: None,
+            }
+        }
+        KernelWait::Sleep { .. } => words(WaitKind::Sleep),
+        KernelWait::Io { .. } => words(WaitKind::Io),
+        KernelWait::Poll { .. } => words(WaitKind::Poll),
+        KernelWait::Child { .. } => words(WaitKind::Child),
+        KernelWait::Signal { .. } => words(WaitKind::Signal),
+        KernelWait::Other { .. } | KernelWait::InKernel { .. } => words(WaitKind::Syscall),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::{FutexLock, FutexOp, IoDirection, OwnerUnknown, ThreadWait};
+
+    fn futex(address: u64) -> KernelWait {
+        KernelWait::Futex { address, op: FutexOp::Wait, private: true, expected: 2, timed: false }
+    }
+
+    fn waits() -> ProcessWaits {
+        let io = KernelWait::Io {
+            call: "read",
+            direction: IoDirection::Read,
+            fd: 3,
+            target: Field::Unavailable(Reason::NotSampled),
+        };
+        ProcessWaits {
+            pid: 1,
+            threads: vec![
+                ThreadWait { tid: 10, wait: Field::Available(futex(0x40)) },
+                ThreadWait { tid: 11, wait: Field::Available(futex(0x80)) },
+                ThreadWait { tid: 12, wait: Field::Available(io) },
+                ThreadWait { tid: 13, wait: Field::Available(KernelWait::Running) },
+                ThreadWait { tid: 14, wait: Field::Unavailable(Reason::Denied) },
+                ThreadWait { tid: 15, wait: Field::Available(futex(0x80)) },
+                ThreadWait { tid: 16, wait: Field::Available(futex(0xc0)) },
+            ],
+            locks: vec![
+                FutexLock {
+                    address: 0x40,
+                    pi: false,
+                    owner: LockOwner::Known { tid: 13, kind: None },
+                    waiters: vec![10],
+                },
+                FutexLock {
+                    address: 0x80,
+                    pi: false,
+                    owner: LockOwner::Unknown(OwnerUnknown::NotRecorded { detail: "kind" }),
+                    waiters: vec![11, 15],
+                },
+                FutexLock {
+                    address: 0xc0,
+                    pi: false,
+                    owner: LockOwner::Unknown(OwnerUnknown::NotRecorded { detail: "kind" }),
+                    waiters: vec![16],
+                },
+            ],
+            deadlocks: Vec::new(),
+            missing_permission: None,
+        }
+    }
+
+    #[test]
+    fn waits_become_typed_runtime_waits_joined_to_their_locks_by_id() {
+        let (threads, locks) = facts_of(&waits());
+        let mutex = runtime_lock_id(LockSource::Kernel, 0x40);
+        let wait = |tid: u32| threads[&tid].wait.clone().unwrap();
+        assert_eq!(wait(10).kind, WaitKind::Primitive(PrimitiveKind::Mutex));
+        assert_eq!((wait(10).lock, wait(10).name.as_str()), (Some(mutex), "0x40"));
+        assert_eq!(wait(10).role.as_deref(), Some("FUTEX_WAIT"));
+        assert_eq!(wait(11).kind, WaitKind::Primitive(PrimitiveKind::Futex));
+        assert_eq!((wait(12).kind, wait(12).name.as_str()), (WaitKind::Io, "read on fd 3"));
+        assert_eq!(wait(12).waited, None, "the kernel does not say since when");
+        assert!(!threads.contains_key(&13), "a running thread waits for nothing");
+        assert!(!threads.contains_key(&14), "an unreadable wait is left to the kernel view");
+        assert_eq!(
+            (locks[0].kind, locks[0].holders.clone(), locks[0].waiters.clone()),
+            (PrimitiveKind::Mutex, vec![13], vec![10])
+        );
+        assert_eq!(locks[1].owner_note.as_deref(), Some("owner not recorded by this kind of lock"));
+        assert!(locks[1].holders.is_empty());
+        assert_eq!(locks.len(), 2, "a lone sleeper on an owner-less futex is no lock");
+        assert_eq!((wait(16).kind, wait(16).lock), (WaitKind::Primitive(PrimitiveKind::Futex), None));
+    }
+}
