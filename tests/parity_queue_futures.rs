@@ -1,9 +1,10 @@
 //! Python parity for `queue` and `concurrent.futures`: one test per PARITY.md item 65–84.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod queue_support;
+mod common;
 
-use queue_support::{Gate, blocked_in, eventually, not_early};
+use common::queue::{Gate, blocked_in};
+use common::{eventually, not_early};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};

@@ -2,15 +2,14 @@
 //! local behave as CPython's do (see /work/shared/PARITY.md).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod sync_support;
+mod common;
 
+use common::sync::{join_ok, spawn_in, wait_blocked};
+use common::{PATIENCE, eventually, not_early, wait_for_snapshot};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
-use sync_support::{
-    PATIENCE, assert_not_early, eventually, join_ok, spawn_in, wait_blocked, wait_for_snapshot,
-};
 use threadscope::threading::{
     Barrier, BoundedSemaphore, Condition, ConditionLock, ErrorKind, Event, Local, Lock, Registry, Semaphore,
     Thread, ThreadState, Timer,
@@ -122,7 +121,7 @@ fn p42_notify_wakes_exactly_n_longest_waiting_after_the_notifier_releases() {
     assert_eq!(waiters(&snapshot, "cond"), ["w2", "w3", "w4"]);
     assert!(woken.lock().unwrap().is_empty(), "nobody runs before the notifier releases");
     cond.release().unwrap();
-    eventually("two woken", || woken.lock().unwrap().len() == 2);
+    eventually("two woken", || (woken.lock().unwrap().len() == 2).then_some(()));
     let mut first = woken.lock().unwrap().clone();
     first.sort();
     assert_eq!(first, ["w0", "w1"]);
@@ -142,7 +141,7 @@ fn p43_a_wait_without_notify_times_out() {
     let _held = cond.guard();
     let start = Instant::now();
     assert_eq!(cond.wait(Some(SHORT)), Ok(false));
-    assert_not_early(start.elapsed(), SHORT);
+    not_early(start.elapsed(), SHORT);
     // The lock is held again afterwards.
     let ConditionLock::RLock(lock) = cond.lock() else { unreachable!() };
     assert_eq!(lock.recursion_count(), 1);
@@ -178,7 +177,7 @@ fn p44_wait_for_returns_the_predicate_once_it_holds_or_its_last_value() {
         Some(SHORT),
     );
     assert_eq!(result, Ok(false));
-    assert_not_early(start.elapsed(), SHORT);
+    not_early(start.elapsed(), SHORT);
     assert!(calls.load(Ordering::Relaxed) >= 2, "checked before and after waiting");
 }
 
@@ -221,7 +220,7 @@ fn p46_every_waiter_returns_true_once_set_and_false_on_timeout() {
     assert_eq!(event.wait(Some(Duration::ZERO)), Ok(false));
     let start = Instant::now();
     assert_eq!(event.wait(Some(SHORT)), Ok(false));
-    assert_not_early(start.elapsed(), SHORT);
+    not_early(start.elapsed(), SHORT);
 }
 
 #[test]
@@ -260,10 +259,10 @@ fn p49_default_value_try_acquire_timeout_and_repr() {
     assert_eq!(sem.acquire_with(false, None), Ok(false));
     let start = Instant::now();
     assert_eq!(sem.acquire_timeout(SHORT), Ok(false));
-    assert_not_early(start.elapsed(), SHORT);
+    not_early(start.elapsed(), SHORT);
     let start = Instant::now();
     assert_eq!(sem.acquire_with(true, Some(SHORT.as_secs_f64())), Ok(false));
-    assert_not_early(start.elapsed(), SHORT);
+    not_early(start.elapsed(), SHORT);
 
     let sem = Semaphore::new(3);
     assert!(sem.repr().starts_with("<threading.Semaphore at 0x"));
@@ -302,7 +301,7 @@ fn p51_release_n_wakes_up_to_n_waiters_and_zero_is_an_error() {
     wait_for_snapshot(&registry, |s| s.primitive_named("gate").is_some_and(|p| p.waiters.len() == 5));
     assert_eq!(sem.release_n(0).unwrap_err().to_string(), "ValueError: n must be one or more");
     sem.release_n(3).unwrap();
-    eventually("three passed", || passed.load(Ordering::SeqCst) == 3);
+    eventually("three passed", || (passed.load(Ordering::SeqCst) == 3).then_some(()));
     let snapshot =
         wait_for_snapshot(&registry, |s| s.primitive_named("gate").is_some_and(|p| p.waiters.len() == 2));
     assert_eq!(passed.load(Ordering::SeqCst), 3, "exactly n passed");
@@ -398,7 +397,7 @@ fn p56_reusable_over_many_rounds_and_repr() {
     for _ in 0..49 {
         barrier.wait(None).unwrap();
     }
-    eventually("two waiting in the last round", || barrier.n_waiting() == 2);
+    eventually("two waiting in the last round", || (barrier.n_waiting() == 2).then_some(()));
     assert!(barrier.repr().ends_with(": waiters=2/3>"));
     barrier.wait(None).unwrap();
     for t in threads {
@@ -451,7 +450,7 @@ fn p57_the_action_runs_once_before_release_and_a_failing_one_breaks_the_barrier(
             .unwrap()
         })
         .collect();
-    eventually("two waiting", || barrier.n_waiting() == 2);
+    eventually("two waiting", || (barrier.n_waiting() == 2).then_some(()));
     let b = barrier.clone();
     let last = Thread::spawn(move || {
         let result = panic::catch_unwind(AssertUnwindSafe(|| b.wait(None)));
@@ -480,7 +479,7 @@ fn p58_abort_breaks_current_and_later_waits() {
             .unwrap()
         })
         .collect();
-    eventually("two waiting", || barrier.n_waiting() == 2);
+    eventually("two waiting", || (barrier.n_waiting() == 2).then_some(()));
     barrier.abort();
     assert!(barrier.broken());
     for w in waiters {
@@ -518,7 +517,7 @@ fn p59_reset_breaks_current_waiters_and_the_barrier_is_usable_at_once() {
             .unwrap()
         })
         .collect();
-    eventually("two waiting", || barrier.n_waiting() == 2);
+    eventually("two waiting", || (barrier.n_waiting() == 2).then_some(()));
     barrier.reset();
     for w in waiters {
         join_ok(&w);
@@ -540,10 +539,10 @@ fn p60_a_timeout_breaks_the_barrier_for_everyone_and_it_stays_broken() {
         assert_eq!(b.wait(None).unwrap_err().kind(), ErrorKind::BrokenBarrierError);
     })
     .unwrap();
-    eventually("one waiting", || barrier.n_waiting() == 1);
+    eventually("one waiting", || (barrier.n_waiting() == 1).then_some(()));
     let start = Instant::now();
     assert_eq!(barrier.wait(Some(SHORT)).unwrap_err().kind(), ErrorKind::BrokenBarrierError);
-    assert_not_early(start.elapsed(), SHORT);
+    not_early(start.elapsed(), SHORT);
     join_ok(&patient);
     assert!(barrier.broken());
     assert_eq!(barrier.wait(None).unwrap_err().kind(), ErrorKind::BrokenBarrierError);
@@ -552,7 +551,7 @@ fn p60_a_timeout_breaks_the_barrier_for_everyone_and_it_stays_broken() {
     let barrier = Barrier::new(2).unwrap().with_timeout(SHORT);
     let start = Instant::now();
     assert_eq!(barrier.wait(None).unwrap_err().kind(), ErrorKind::BrokenBarrierError);
-    assert_not_early(start.elapsed(), SHORT);
+    not_early(start.elapsed(), SHORT);
     assert!(barrier.broken());
 }
 
@@ -570,7 +569,7 @@ fn p61_a_timer_calls_after_its_interval_unless_cancelled() {
     timer.start().unwrap();
     timer.join().unwrap();
     let when = called.lock().unwrap().expect("the function was called");
-    assert_not_early(when - start, interval);
+    not_early(when - start, interval);
     assert!(timer.finished().is_set());
 
     let fired = Arc::new(AtomicBool::new(false));

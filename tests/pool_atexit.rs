@@ -4,9 +4,9 @@
 //! this test binary to itself.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod queue_support;
+mod common;
 
-use queue_support::eventually;
+use common::eventually;
 use std::sync::Arc;
 use threadscope::threading::{Queue, Registry, ThreadPoolExecutor, ThreadState, current_thread};
 

@@ -2,9 +2,10 @@
 //! threads are really blocked on them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod queue_support;
+mod common;
 
-use queue_support::{Gate, blocked_in, eventually};
+use common::eventually;
+use common::queue::{Gate, blocked_in};
 use std::sync::Arc;
 use threadscope::threading::{
     ALL_COMPLETED, FIRST_COMPLETED, Future, PrimitiveKind, Queue, Registry, Thread, ThreadPoolExecutor,

@@ -3,11 +3,12 @@
 //! what each primitive's holders, gauges and related lock say.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod sync_support;
+mod common;
 
+use common::sync::{join_ok, spawn_in, wait_blocked, waiting_on};
+use common::wait_for_snapshot;
 use std::sync::Arc;
 use std::time::Duration;
-use sync_support::{join_ok, spawn_in, wait_blocked, wait_for_snapshot, waiting_on};
 use threadscope::threading::{
     Barrier, Condition, Event, Lock, PrimitiveKind, RLock, Registry, Semaphore, ThreadState, Timer,
 };

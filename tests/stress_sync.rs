@@ -2,11 +2,12 @@
 //! rounds, semaphores that never hand out more permits than they have.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod sync_support;
+mod common;
 
+use common::sync::{join_ok, spawn_in};
+use common::{PATIENCE, eventually, wait_for_snapshot};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use sync_support::{PATIENCE, eventually, join_ok, spawn_in, wait_for_snapshot};
 use threadscope::threading::{Barrier, Condition, Event, Registry, Semaphore, Thread};
 
 #[test]
@@ -35,7 +36,7 @@ fn notify_wakes_exactly_as_many_as_asked_among_many_waiters() {
             cond.notify(batch).unwrap();
         }
         expected += batch;
-        eventually("the batch woke", || woken.load(Ordering::SeqCst) == expected);
+        eventually("the batch woke", || (woken.load(Ordering::SeqCst) == expected).then_some(()));
         // The rest are still queued, so no one else can have woken.
         let rest = WAITERS - expected;
         wait_for_snapshot(&registry, |s| {

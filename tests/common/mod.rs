@@ -1,14 +1,44 @@
-//! Helpers shared by the integration tests (included with `mod common;`).
+//! Helpers shared by the integration tests (included with `mod common;`):
+//! one way to wait for a condition, with one deadline, and the registry
+//! helpers built on it; `sync` and `queue` hold what only those tests use.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod queue;
+pub mod sync;
 
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use threadscope::threading::{Registry, RegistrySnapshot, ThreadState};
 
-/// Polls `registry` until `ready` holds on a snapshot, or panics after 10 s
-/// so that a bug fails the test instead of hanging it.
+/// How long a test waits for what should happen at once, before failing
+/// instead of hanging: long enough for a loaded 2-core machine; only a
+/// failure waits this long.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Polls `check` until it gives `Some`; panics with `what` after
+/// [`PATIENCE`]. (For a plain condition: `|| ready().then_some(())`.)
+pub fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        std::thread::yield_now();
+    }
+}
+
+/// Asserts that a timed call that gave up did not give up early (5 ms of
+/// slack for the clock the wait and the test read differently).
+pub fn not_early(elapsed: Duration, timeout: Duration) {
+    let floor = timeout.saturating_sub(Duration::from_millis(5));
+    assert!(elapsed >= floor, "gave up after {elapsed:?}, before its timeout of {timeout:?}");
+}
+
+/// Polls `registry` until `ready` holds on a snapshot, or panics after
+/// [`PATIENCE`] so that a bug fails the test instead of hanging it.
 pub fn wait_for_snapshot(registry: &Registry, ready: impl Fn(&RegistrySnapshot) -> bool) -> RegistrySnapshot {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let snapshot = registry.snapshot();
         if ready(&snapshot) {

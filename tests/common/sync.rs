@@ -1,25 +1,7 @@
-//! Helpers for the synchronisation-primitive tests (`mod sync_support;`).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! Helpers for the synchronisation-primitive tests.
 
-use std::time::{Duration, Instant};
+use super::wait_for_snapshot;
 use threadscope::threading::{Registry, RegistrySnapshot, Thread, WaitSnapshot};
-
-#[path = "../common/mod.rs"]
-mod common;
-pub use common::wait_for_snapshot;
-
-/// How long a test waits for something that should happen at once, before
-/// failing instead of hanging.
-pub const PATIENCE: Duration = Duration::from_secs(10);
-
-/// Polls `ready` until it holds; panics with `what` after [`PATIENCE`].
-pub fn eventually(what: &str, ready: impl Fn() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !ready() {
-        assert!(Instant::now() < deadline, "never happened: {what}");
-        std::thread::yield_now();
-    }
-}
 
 /// What the thread named `thread` waits on, if anything.
 pub fn waiting_on<'a>(snapshot: &'a RegistrySnapshot, thread: &str) -> Option<&'a WaitSnapshot> {
@@ -43,12 +25,6 @@ pub fn spawn_in(registry: &Registry, name: &str, f: impl FnOnce() + Send + 'stat
     let thread = Thread::builder().registry(registry).name(name).daemon(false).target(f);
     thread.start().unwrap();
     thread
-}
-
-/// Asserts that a timed call that gave up did not give up early.
-pub fn assert_not_early(elapsed: Duration, timeout: Duration) {
-    let floor = timeout.saturating_sub(Duration::from_millis(5));
-    assert!(elapsed >= floor, "gave up after {elapsed:?}, before its timeout of {timeout:?}");
 }
 
 /// Joins `thread` and fails the test if its target panicked (a panic in a
