@@ -11,6 +11,7 @@ mod deadlock;
 mod display_name;
 pub mod history;
 mod inspector;
+mod jvm_source;
 mod links;
 pub mod lints;
 pub mod naming;
@@ -25,6 +26,7 @@ pub use history::{History, Segment};
 pub use inspector::{
     Inspector, InspectorThreadGuard, mark_inspector_thread, mark_inspector_thread_scoped, mark_inspector_tid,
 };
+pub use jvm_source::{JvmSource, RuntimeOptions};
 pub use links::{PrimitiveLink, ThreadLink};
 pub use lints::{Candidate, Debouncer, Lint, LintKind};
 pub use naming::{NamePattern, NamedThread, NamingFinding, NamingFindingKind};
