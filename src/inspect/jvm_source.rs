@@ -220,7 +220,7 @@ fn frame(f: &crate::jvm::JavaFrame) -> StackFrame {
         (Some(file), Some(line)) => Some(format!("{file}:{line}")),
         (Some(file), None) => Some(file.clone()),
         (None, _) if f.native => Some("Native Method".to_owned()),
-        (None, _) => None,
+        (None, _) => Some("Unknown Source".to_owned()),
     };
     let notes =
         f.locks.iter().map(|l| format!("{} {}", action_words(l.action), lock_ref_words(&l.lock))).collect();
