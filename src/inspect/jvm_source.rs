@@ -167,7 +167,8 @@ fn thread_facts(t: &JavaThread, dump: &JvmThreadDump) -> RuntimeThread {
         (JavaThreadKind::VmInternal, _) => format!("JVM-internal thread ({})", t.vm_status),
     };
     if t.name == ATTACH_LISTENER && t.kind == JavaThreadKind::Java {
-        state.push_str(" — started by the JVM when threadscope attached (as for jstack)");
+        // Started by the first attach (ours, or an earlier jstack's); it stays.
+        state.push_str(" — the JVM's attach thread, serving threadscope's requests (as it serves jstack's)");
     }
     let wait = t.waiting_for().map(|wait| wait_facts(wait, dump)).or_else(|| {
         let sleeping = t.state.as_ref().is_some_and(|s| s.reason == Some(StateReason::Sleeping));

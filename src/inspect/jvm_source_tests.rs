@@ -79,7 +79,7 @@ fn stacks_innermost_first_with_lock_notes() {
 fn the_attach_listener_is_marked_as_ours() {
     let (dump, facts) = facts();
     let state = facts.threads[&tid(&dump, "Attach Listener")].state.clone().unwrap();
-    assert!(state.contains("threadscope attached"), "{state}");
+    assert!(state.contains("serving threadscope's requests"), "{state}");
 }
 
 #[test]
