@@ -29,6 +29,36 @@ pub struct ViewArgs {
     pub no_color: bool,
 }
 
+/// Which runtimes to ask besides the kernel (`attach`, `snapshot --pid`).
+#[derive(Args, Debug, Clone)]
+pub struct RuntimeArgs {
+    /// `auto`: ask the process's runtime where it has one (a HotSpot JVM,
+    /// through its attach mechanism, as jstack does); `none`: the kernel's
+    /// view only, nothing is asked.
+    #[arg(long, value_enum, value_name = "auto|none", default_value = "auto")]
+    pub runtime: RuntimeChoice,
+    /// Time between JVM thread dumps (each stops the JVM at a safepoint).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_jvm_interval_arg)]
+    pub jvm_interval: Duration,
+}
+
+/// `--runtime`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RuntimeChoice {
+    /// Ask the runtime where there is one.
+    Auto,
+    /// Never ask: the kernel's view only.
+    None,
+}
+
+impl From<&RuntimeArgs> for threadscope::inspect::RuntimeOptions {
+    fn from(args: &RuntimeArgs) -> Self {
+        let mut options = Self { ask: args.runtime == RuntimeChoice::Auto, ..Self::default() };
+        options.jvm.interval = args.jvm_interval;
+        options
+    }
+}
+
 const EXAMPLES: &str = "\
 Examples:
   threadscope                              the TUI on the built-in tour
@@ -43,7 +73,10 @@ Examples:
   threadscope snapshot --scenario deadlock --format text
                                            a jstack-like dump, deadlocks named
   threadscope snapshot --pid 1234 --count 5 --interval 1s
-                                           five JSON snapshots of another process";
+                                           five JSON snapshots of another process
+  threadscope snapshot --pid 4242 --stacks --format text
+                                           a JVM's threads with full names, monitors and
+                                           Java stacks (asked of the JVM, as jstack does)";
 
 /// Subcommands.
 #[derive(Subcommand, Debug)]
@@ -70,7 +103,8 @@ pub enum Command {
         view: ViewArgs,
     },
     /// Watch another process's threads in the TUI, read-only (nothing is
-    /// ever written to it).
+    /// written to it; a JVM is asked for thread dumps as jstack does,
+    /// unless `--runtime none`).
     #[cfg(feature = "tui")]
     Attach {
         /// Its pid.
@@ -78,6 +112,9 @@ pub enum Command {
         /// TUI options.
         #[command(flatten)]
         view: ViewArgs,
+        /// Runtime views.
+        #[command(flatten)]
+        runtime: RuntimeArgs,
     },
     /// Print snapshots of a scenario run here, or of another process
     /// (read-only), as JSON (one per line) or a jstack-like text dump.
@@ -100,11 +137,26 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "json")]
         format: Format,
+        /// Include each thread's stack where a runtime gives one (Java
+        /// frames); without it stacks are left out to keep the output small.
+        #[arg(long)]
+        stacks: bool,
+        /// Runtime views (for --pid).
+        #[command(flatten)]
+        runtime: RuntimeArgs,
     },
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
     scenario::units::parse_duration(text)
+}
+
+fn parse_jvm_interval_arg(text: &str) -> Result<Duration, String> {
+    let interval = scenario::units::parse_duration(text)?;
+    if interval < Duration::from_millis(500) {
+        return Err("the JVM interval must be at least 500ms: each dump pauses the JVM".to_owned());
+    }
+    Ok(interval)
 }
 
 fn parse_interval_arg(text: &str) -> Result<Duration, String> {

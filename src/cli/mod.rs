@@ -25,8 +25,10 @@ pub fn main() -> ExitCode {
             }
         }
         #[cfg(feature = "tui")]
-        Some(Command::Attach { pid, view }) => return tui(TuiTarget::Attach(pid), &view),
-        Some(Command::Snapshot { scenario, pid, after, count, interval, format }) => {
+        Some(Command::Attach { pid, view, runtime }) => {
+            return tui(TuiTarget::Attach(pid, (&runtime).into()), &view);
+        }
+        Some(Command::Snapshot { scenario, pid, after, count, interval, format, stacks, runtime }) => {
             threadscope::headless::snapshot(&threadscope::headless::SnapshotArgs {
                 scenario,
                 pid,
@@ -34,6 +36,8 @@ pub fn main() -> ExitCode {
                 count,
                 interval,
                 format: format.into(),
+                stacks,
+                runtime: (&runtime).into(),
             })
         }
         None => return tui(TuiTarget::Scenario(scenario::DEFAULT.to_owned()), &cli.view),
@@ -55,19 +59,21 @@ fn finish(result: Result<(), String>) -> ExitCode {
 enum TuiTarget {
     Scenario(String),
     #[cfg(feature = "tui")]
-    Attach(u32),
+    Attach(u32, threadscope::inspect::RuntimeOptions),
 }
 
 #[cfg(feature = "tui")]
 fn tui(target: TuiTarget, view: &ViewArgs) -> ExitCode {
     let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (target, runtime) = match target {
+        TuiTarget::Scenario(name) => (threadscope::tui::Target::Scenario(name), Default::default()),
+        TuiTarget::Attach(pid, runtime) => (threadscope::tui::Target::Attach(pid), runtime),
+    };
     let options = threadscope::tui::Options {
-        target: match target {
-            TuiTarget::Scenario(name) => threadscope::tui::Target::Scenario(name),
-            TuiTarget::Attach(pid) => threadscope::tui::Target::Attach(pid),
-        },
+        target,
         interval: view.interval,
         color: !(view.no_color || no_color_env),
+        runtime,
     };
     match threadscope::tui::run(&options) {
         Ok(code) => ExitCode::from(code),

@@ -3,7 +3,7 @@
 
 use super::run::interrupt_flag;
 use super::text::render_text;
-use crate::inspect::{Inspector, Snapshot, mark_inspector_thread};
+use crate::inspect::{Inspector, RuntimeOptions, Snapshot, mark_inspector_thread};
 use crate::scenario::RunningScenario;
 use crate::threading::Registry;
 use std::io::Write;
@@ -34,6 +34,10 @@ pub struct SnapshotArgs {
     pub interval: Duration,
     /// Output format.
     pub format: Format,
+    /// Keep the runtime's stacks (Java frames) in the output.
+    pub stacks: bool,
+    /// Which runtimes to ask, for a pid.
+    pub runtime: RuntimeOptions,
 }
 
 /// Prints the snapshots asked for.
@@ -47,7 +51,7 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<(), String> {
     let interrupted = interrupt_flag()?;
     super::run::install_safe_excepthook();
     let (mut inspector, mut running) = match args.pid {
-        Some(pid) => (Inspector::pid(pid).map_err(|e| e.to_string())?, None),
+        Some(pid) => (Inspector::pid_with(pid, &args.runtime).map_err(|e| e.to_string())?, None),
         None => {
             let name = args.scenario.as_deref().unwrap_or(crate::scenario::DEFAULT);
             let scenario = crate::scenario::load(name).map_err(|e| e.to_string())?;
@@ -70,7 +74,10 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<(), String> {
         if interrupted.load(Ordering::Relaxed) {
             break;
         }
-        let snapshot = inspector.refresh().map_err(|e| e.to_string())?;
+        let mut snapshot = inspector.refresh().map_err(|e| e.to_string())?;
+        if !args.stacks {
+            without_stacks(&mut snapshot);
+        }
         write_snapshot(&mut out, &snapshot, args.format, i)?;
         next = Instant::now() + args.interval;
     }
@@ -79,6 +86,13 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<(), String> {
         running.stop(Duration::from_secs(2));
     }
     Ok(())
+}
+
+/// Drops the runtimes' stacks: a JVM's are most of a dump's size.
+fn without_stacks(snapshot: &mut Snapshot) {
+    for runtime in snapshot.threads.iter_mut().filter_map(|t| t.runtime.as_mut()) {
+        runtime.stack = Vec::new();
+    }
 }
 
 fn write_snapshot(

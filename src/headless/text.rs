@@ -2,6 +2,7 @@
 //! deadlocks. Every name goes through `DisplayName` / `sanitize`.
 
 use crate::display::{human, sanitize};
+use crate::inspect::runtime::RuntimeView;
 use crate::inspect::{Origin, PrimitiveLink, Snapshot, ThreadLink, ThreadView};
 use crate::kernel::{Field, describe_state};
 use crate::threading::{Outcome, PrimitiveKind, ThreadState, WaitKind};
@@ -21,6 +22,7 @@ pub fn render_text(s: &Snapshot) -> String {
         "{} threads: {running} running, {waiting} waiting, {created} created, {terminated} terminated\n",
         s.threads.len()
     );
+    runtime_sources(&mut out, s);
     for t in &s.threads {
         thread_block(&mut out, t, s);
     }
@@ -115,6 +117,9 @@ fn thread_block(out: &mut String, t: &ThreadView, s: &Snapshot) {
         Some(Outcome::Exited) => out.push_str("   exited\n"),
         _ => {}
     }
+    if let Some(runtime) = &t.runtime {
+        runtime_block(out, runtime);
+    }
     if let Some(k) = &t.kernel {
         let wchan = k
             .wchan
@@ -172,4 +177,30 @@ fn locks_section(out: &mut String, s: &Snapshot) {
         let _ = writeln!(out, "  {} {}{held}{waiting}", p.kind.label(), sanitize(&p.name));
     }
     out.push('\n');
+}
+
+/// Where each runtime view comes from (`JVM view via attach, …`), once.
+fn runtime_sources(out: &mut String, s: &Snapshot) {
+    let mut said: Vec<&str> = Vec::new();
+    for about in s.threads.iter().filter_map(|t| t.runtime.as_ref()?.about.as_deref()) {
+        if !said.contains(&about) {
+            said.push(about);
+            let _ = writeln!(out, "{}\n", sanitize(about));
+        }
+    }
+}
+
+/// The runtime's state word and, when the snapshot kept it, the stack,
+/// jstack-like (`at pkg.Class.method(File.java:12)`, `- locked <0x…>`).
+fn runtime_block(out: &mut String, r: &RuntimeView) {
+    if let Some(state) = &r.state {
+        let _ = writeln!(out, "   {}: {}", sanitize(r.source), sanitize(state));
+    }
+    for frame in &r.stack {
+        let at = frame.location.as_deref().map(|l| format!("({})", sanitize(l))).unwrap_or_default();
+        let _ = writeln!(out, "      at {}{at}", sanitize(&frame.function));
+        for note in &frame.notes {
+            let _ = writeln!(out, "      - {}", sanitize(note));
+        }
+    }
 }

@@ -6,6 +6,7 @@
 
 use super::carry::CarryForward;
 use super::join::{self, CpuRates, Links, primitive_views};
+use super::jvm_source::{JvmSource, RuntimeOptions};
 use super::kernel_source::KernelSource;
 use super::runtime::{self, RuntimeSource};
 use super::snapshot::*;
@@ -92,16 +93,36 @@ impl Inspector {
         Self::build(std::process::id(), Some(registry.clone()))
     }
 
-    /// Inspects another process, read-only: kernel data, with every
+    /// Inspects another process, read-only: the kernel's view, with every
     /// thread's wait in words and its pthread mutex owners
-    /// ([`KernelSource`]).
+    /// ([`KernelSource`]), and the runtime views it has (a JVM's, asked
+    /// every 5 s): [`Inspector::pid_with`] with the defaults.
     ///
     /// # Errors
     ///
     /// `NoSuchProcess` or `PermissionDenied` for a pid that does not exist
     /// or may not be read.
     pub fn pid(pid: u32) -> Result<Self, SamplerError> {
-        Self::build(pid, None)
+        Self::pid_with(pid, &RuntimeOptions::default())
+    }
+
+    /// Inspects another process, read-only: the kernel's view, and when
+    /// `runtimes.ask` the runtime's own (a HotSpot JVM is asked for thread
+    /// dumps through its attach mechanism, as jstack does).
+    ///
+    /// # Errors
+    ///
+    /// As [`Inspector::pid`].
+    pub fn pid_with(pid: u32, runtimes: &RuntimeOptions) -> Result<Self, SamplerError> {
+        let mut inspector = Self::build(pid, None)?;
+        if runtimes.ask
+            && let Some(jvm) = JvmSource::for_pid(pid, runtimes.jvm.clone())
+        {
+            // First: where the JVM names a monitor, that is a better wait
+            // than the futex the kernel sees the same thread asleep on.
+            inspector.runtimes.insert(0, Box::new(jvm));
+        }
+        Ok(inspector)
     }
 
     fn build(pid: u32, registry: Option<Registry>) -> Result<Self, SamplerError> {
@@ -183,7 +204,7 @@ impl Inspector {
             .iter()
             .filter(|t| t.origin != Origin::Inspector && t.state != ThreadState::Terminated)
             .map(|t| NamedThread {
-                library: t.ident.map(|_| t.name.clone()),
+                library: (t.ident.is_some() || runtime_full_name(t)).then(|| t.name.clone()),
                 comm: t.kernel.as_ref().map(|k| k.comm.clone()),
             })
             .collect();
@@ -248,6 +269,17 @@ impl Inspector {
             self.sampler.set_options(options);
         }
     }
+}
+
+/// True when a runtime (a JVM) named a foreign thread with the full name
+/// the kernel's comm is cut from: naming analysis then sees the full name
+/// and the truncation. A runtime name the comm is not a cut of (a JVM's
+/// `main`, whose comm is the launcher's `java`) stays out, or every such
+/// thread would be "renamed behind the library's back".
+fn runtime_full_name(t: &ThreadView) -> bool {
+    let (Some(_), Some(k)) = (&t.runtime, &t.kernel) else { return false };
+    let full = String::from_utf8_lossy(t.name.raw());
+    t.name.raw() != k.comm.raw() && crate::threading::kernel_comm(&full).as_bytes() == k.comm.raw()
 }
 
 /// This sample's behaviour conditions (the debouncer decides when to show them).

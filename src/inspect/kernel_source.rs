@@ -76,6 +76,7 @@ impl RuntimeSource for KernelSource {
             locks: self.last_locks.clone(),
             notes: self.permission_note.iter().cloned().collect(),
             covers: self.covers.then(|| COVERS.to_owned()),
+            about: None,
         })
     }
 }

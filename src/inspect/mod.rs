@@ -13,6 +13,7 @@ mod display_name;
 pub mod history;
 mod inspector;
 mod join;
+mod jvm_source;
 mod kernel_source;
 mod links;
 pub mod lints;
@@ -28,6 +29,7 @@ pub use history::{History, Segment};
 pub use inspector::{
     Inspector, InspectorThreadGuard, mark_inspector_thread, mark_inspector_thread_scoped, mark_inspector_tid,
 };
+pub use jvm_source::{JvmSource, RuntimeOptions};
 pub use kernel_source::KernelSource;
 pub use links::{PrimitiveLink, ThreadLink};
 pub use lints::{Candidate, Debouncer, Lint, LintKind};

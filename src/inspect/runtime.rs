@@ -42,6 +42,9 @@ pub struct RuntimeFacts {
     /// What this view lets the deadlock search cover, in words; `None`
     /// when it adds nothing.
     pub covers: Option<String>,
+    /// Where the view comes from and how often, for the screen (`JVM view
+    /// via attach, every 5 s`); `None` when there is nothing to say.
+    pub about: Option<String>,
 }
 
 /// What a runtime says about one thread.
@@ -114,6 +117,9 @@ pub struct RuntimeView {
     /// Its stack, innermost first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stack: Vec<StackFrame>,
+    /// Where the view comes from and how often ([`RuntimeFacts::about`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
 }
 
 /// Where a runtime lock comes from, in the top bits of its id, so ids never
@@ -217,6 +223,7 @@ pub fn merge(
                 source: facts.source,
                 state: runtime.state.clone(),
                 stack: runtime.stack.clone(),
+                about: facts.about.clone(),
             });
         }
     }

@@ -31,7 +31,10 @@ impl App {
         let info = match &self.source {
             Source::Own(info) => info.clone(),
             Source::Attach { pid } => {
-                let text = format!("read-only: attached to pid {pid}, which threadscope never writes to");
+                let text = format!(
+                    "read-only: attached to pid {pid}, which threadscope never writes to \
+                     (a JVM is only asked for thread dumps, as jstack asks)"
+                );
                 self.note(LogKind::Error, text);
                 return Effect::None;
             }

@@ -42,6 +42,8 @@ pub struct Options {
     pub interval: Duration,
     /// Use colours.
     pub color: bool,
+    /// Which runtimes to ask when attached to another process (a JVM).
+    pub runtime: crate::inspect::RuntimeOptions,
 }
 
 /// Why the loop ended.
@@ -66,7 +68,8 @@ pub fn run(options: &Options) -> Result<u8, String> {
             (Some(scenario), inspector)
         }
         Target::Attach(pid) => {
-            let inspector = Inspector::pid(*pid).map_err(|e| format!("cannot attach to pid {pid}: {e}"))?;
+            let inspector = Inspector::pid_with(*pid, &options.runtime)
+                .map_err(|e| format!("cannot attach to pid {pid}: {e}"))?;
             (None, inspector)
         }
     };

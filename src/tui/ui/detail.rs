@@ -19,12 +19,27 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .border_style(theme.dim())
         .title(Span::styled(title, theme.heading()))
         .title(Span::styled(" Enter hides ", theme.dim()));
+    // Where a runtime's view comes from, said where it is shown.
+    let about = thread.and_then(|t| t.runtime.as_ref()?.about.as_deref());
+    let block = match about {
+        Some(about) => block.title(Span::styled(format!(" {} ", safe(about)), theme.dim())),
+        None => block,
+    };
     let inner = block.inner(area);
     block.render(area, buf);
     let Some(t) = thread else { return };
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(inner);
-    draw_pairs(app, &library(app, t), left, buf);
+    let pairs = library(app, t);
+    match &t.runtime {
+        Some(runtime) => {
+            let rows = (pairs.len() as u16).min(left.height / 2);
+            let [top, bottom] = Layout::vertical([Constraint::Length(rows), Constraint::Fill(1)]).areas(left);
+            draw_pairs(app, &pairs, top, buf);
+            super::stack::render(app, runtime, bottom, buf);
+        }
+        None => draw_pairs(app, &pairs, left, buf),
+    }
     draw_pairs(app, &kernel(t), right, buf);
 }
 

@@ -9,6 +9,7 @@ mod kernel;
 mod locks;
 mod log;
 mod names;
+mod stack;
 pub(crate) mod threads;
 mod timeline;
 

@@ -1,0 +1,148 @@
+//! The one stack view: what a runtime says of a thread — which runtime, its
+//! state word, its stack innermost first — for any runtime that gives a
+//! [`RuntimeView`] (a JVM's today; a native unwind or Python frames feed
+//! the same shape). Every word comes from the inspected program and is
+//! escaped here.
+
+use super::super::app::App;
+use super::super::words::safe;
+use crate::inspect::runtime::{RuntimeView, StackFrame};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+/// Label column width, as the detail pane's pairs.
+const LABEL: usize = 10;
+
+/// Draws `view` into `area`: a `runtime` line, then the stack.
+pub(super) fn render(app: &App, view: &RuntimeView, area: Rect, buf: &mut Buffer) {
+    let theme = &app.theme;
+    let rows = usize::from(area.height);
+    if rows == 0 {
+        return;
+    }
+    let state = view.state.as_deref().map(|s| format!(" · {}", safe(s))).unwrap_or_default();
+    let head = Line::from(vec![
+        Span::styled(format!("{:>LABEL$} ", "runtime"), theme.dim()),
+        Span::raw(format!("{}{state}", safe(view.source))),
+    ]);
+    buf.set_line(area.x, area.y, &head, area.width);
+    for (i, (first, text)) in stack_lines(&view.stack, rows - 1).into_iter().enumerate() {
+        let label = if first { "stack" } else { "" };
+        let line = Line::from(vec![Span::styled(format!("{label:>LABEL$} "), theme.dim()), Span::raw(text)]);
+        buf.set_line(area.x, area.y + 1 + i as u16, &line, area.width);
+    }
+}
+
+/// The stack as at most `rows` lines (`true` on the first), escaped: each
+/// frame `at function (location)` and its notes; when it does not fit, the
+/// last row says how many frames are left out.
+fn stack_lines(stack: &[StackFrame], rows: usize) -> Vec<(bool, String)> {
+    let frames: Vec<Vec<String>> = stack
+        .iter()
+        .map(|frame| {
+            let at = frame.location.as_deref().map(|l| format!(" ({})", safe(l))).unwrap_or_default();
+            let mut lines = vec![format!("at {}{at}", safe(&frame.function))];
+            lines.extend(frame.notes.iter().map(|n| format!("  - {}", safe(n))));
+            lines
+        })
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    if stack.is_empty() {
+        out.push("— (no stack from this runtime)".to_owned());
+    } else if frames.iter().map(Vec::len).sum::<usize>() <= rows {
+        out = frames.concat();
+    } else {
+        let budget = rows.saturating_sub(1);
+        let mut shown = 0;
+        for frame in &frames {
+            if out.len() + frame.len() > budget {
+                break;
+            }
+            out.extend(frame.iter().cloned());
+            shown += 1;
+        }
+        if shown == 0 {
+            // An innermost frame with more notes than rows: what fits of it.
+            out.extend(frames[0].iter().take(budget).cloned());
+            shown = 1;
+        }
+        out.push(format!("… {} more frames", frames.len() - shown));
+    }
+    out.truncate(rows);
+    out.into_iter().enumerate().map(|(n, text)| (n == 0, text)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(function: &str, notes: &[&str]) -> StackFrame {
+        StackFrame {
+            function: function.to_owned(),
+            location: Some("Worker.java:12".to_owned()),
+            notes: notes.iter().map(|n| (*n).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_stack_that_fits_is_shown_whole_innermost_first() {
+        let stack = [frame("a.B.inner", &["locked <0x1> (a java.lang.Object)"]), frame("a.B.outer", &[])];
+        let lines = stack_lines(&stack, 10);
+        let text: Vec<&str> = lines.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            text,
+            [
+                "at a.B.inner (Worker.java:12)",
+                "  - locked <0x1> (a java.lang.Object)",
+                "at a.B.outer (Worker.java:12)"
+            ]
+        );
+        assert!(lines[0].0 && !lines[1].0);
+    }
+
+    #[test]
+    fn a_long_stack_is_cut_with_a_count_and_never_mid_frame() {
+        let stack: Vec<StackFrame> = (0..20).map(|i| frame(&format!("f{i}"), &["- note"])).collect();
+        let lines = stack_lines(&stack, 6);
+        assert_eq!(lines.len(), 5, "{lines:?}");
+        assert_eq!(lines.last().map(|(_, t)| t.as_str()), Some("… 18 more frames"));
+        assert_eq!(lines[3].1, "  - - note");
+    }
+
+    #[test]
+    fn frames_from_the_program_are_escaped() {
+        let stack = [frame("evil\u{1b}[2J.run", &["locked \u{7}"])];
+        let lines = stack_lines(&stack, 5);
+        assert!(lines.iter().all(|(_, t)| !t.chars().any(char::is_control)), "{lines:?}");
+    }
+
+    #[test]
+    fn the_detail_pane_shows_the_runtime_its_source_and_the_stack() {
+        use crate::inspect::runtime::RuntimeView;
+        use crate::tui::event::{Event, Sample};
+        use std::time::{Duration, Instant};
+        let start = Instant::now();
+        let mut app = crate::tui::fixtures::app(0, 120, 40, start);
+        let mut snapshot = crate::tui::fixtures::snapshot(0);
+        for t in &mut snapshot.threads {
+            t.runtime = Some(RuntimeView {
+                source: "jvm",
+                state: Some("BLOCKED (on object monitor)".to_owned()),
+                stack: (0..30).map(|i| frame(&format!("Evil\u{1b}]0;x\u{7}.f{i}"), &[])).collect(),
+                about: Some("JVM view via attach (asked of the JVM, as jstack does), every 5 s".to_owned()),
+            });
+        }
+        let at = start + Duration::from_secs(80);
+        app.handle_event(Event::Sample(Box::new(Sample { snapshot, at, progress: Vec::new() })));
+        let screen = crate::tui::tests::screen_text(&app, 120, 40);
+        assert!(screen.contains("runtime jvm · BLOCKED (on object monitor)"), "{screen}");
+        assert!(
+            screen.contains("JVM view via attach (asked of the JVM, as jstack does), every 5 s"),
+            "{screen}"
+        );
+        assert!(screen.contains("stack at Evil"), "{screen}");
+        assert!(screen.contains("more frames"), "{screen}");
+        assert!(!screen.contains('\u{1b}') && !screen.contains('\u{7}'));
+    }
+}
