@@ -19,8 +19,8 @@ pub(crate) use thread_record::WaitTarget;
 pub use thread_record::{Outcome, StateTimes, ThreadOrigin, ThreadRecord, ThreadState};
 pub use waits::{HoldersRead, StatusRead, WaitEdge, WaitReads};
 
-use crate::threading::thread::{Thread, ThreadInner};
 use parking_lot::Mutex;
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
@@ -48,9 +48,12 @@ impl Default for Retention {
     }
 }
 
+/// A thread's record, and its handle as the thread module made it. The
+/// registry sits below threads and does not know what a handle is: it
+/// keeps it as `Any`, for `enumerate` (in `thread`) to turn back into one.
 struct ThreadEntry {
     record: Arc<ThreadRecord>,
-    handle: Weak<ThreadInner>,
+    handle: Weak<dyn Any + Send + Sync>,
 }
 
 #[derive(Default)]
@@ -80,8 +83,6 @@ pub(crate) struct RegistryInner {
     threads: Mutex<ThreadIndex>,
     primitives: Mutex<BTreeMap<u64, Weak<PrimitiveRecord>>>,
     retention: Mutex<Retention>,
-    /// The main thread's handle (global registry only).
-    pub(crate) main: OnceLock<Thread>,
 }
 
 impl RegistryInner {
@@ -135,7 +136,6 @@ impl Registry {
                 threads: Mutex::new(ThreadIndex::default()),
                 primitives: Mutex::new(BTreeMap::new()),
                 retention: Mutex::new(Retention::default()),
-                main: OnceLock::new(),
             }),
         }
     }
@@ -161,7 +161,7 @@ impl Registry {
         self.inner.name_counter.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    pub(crate) fn add_thread(&self, record: Arc<ThreadRecord>, handle: Weak<ThreadInner>) {
+    pub(crate) fn add_thread(&self, record: Arc<ThreadRecord>, handle: Weak<dyn Any + Send + Sync>) {
         let retention = *self.inner.retention.lock();
         let mut threads = self.inner.threads.lock();
         threads.prune(retention, Instant::now());
@@ -206,15 +206,11 @@ impl Registry {
         self.inner.threads.lock().by_id.get(&id).map(|e| e.record.clone())
     }
 
-    /// Live threads (started, not yet ended), in creation order: Python's `enumerate()`.
-    pub fn enumerate(&self) -> Vec<Thread> {
+    /// The handles of live threads (started, not yet ended), in creation
+    /// order, as the thread module gave them (see `Registry::enumerate`).
+    pub(crate) fn live_handles(&self) -> Vec<Arc<dyn Any + Send + Sync>> {
         let threads = self.inner.threads.lock();
-        threads
-            .by_id
-            .values()
-            .filter(|e| e.record.is_alive())
-            .filter_map(|e| e.handle.upgrade().map(Thread::from_inner))
-            .collect()
+        threads.by_id.values().filter(|e| e.record.is_alive()).filter_map(|e| e.handle.upgrade()).collect()
     }
 
     /// Every thread record, after dropping terminated ones past retention.

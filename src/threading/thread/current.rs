@@ -9,7 +9,7 @@ use super::handle::{Thread, ThreadInner};
 use crate::sys;
 use crate::threading::registry::{Outcome, Registry, ThreadOrigin, ThreadRecord};
 use std::cell::{Cell, RefCell};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 struct Current {
     thread: Thread,
@@ -138,20 +138,19 @@ fn foreign_thread() -> Thread {
 /// assert_eq!(main_thread().name(), "MainThread");
 /// ```
 pub fn main_thread() -> Thread {
+    // Kept here, with the threads, not in the registry below them.
+    static MAIN: OnceLock<Thread> = OnceLock::new();
     let registry = Registry::global();
-    registry
-        .inner
-        .main
-        .get_or_init(|| {
-            let ids = sys::main_thread_ids();
-            let thread = Thread::register_running(registry, ThreadOrigin::Main, "MainThread".into(), false);
-            if ids.ident != 0 {
-                thread.record().set_ident(ids.ident);
-            }
-            thread.record().set_native_id(ids.native_id);
-            thread
-        })
-        .clone()
+    MAIN.get_or_init(|| {
+        let ids = sys::main_thread_ids();
+        let thread = Thread::register_running(registry, ThreadOrigin::Main, "MainThread".into(), false);
+        if ids.ident != 0 {
+            thread.record().set_ident(ids.ident);
+        }
+        thread.record().set_native_id(ids.native_id);
+        thread
+    })
+    .clone()
 }
 
 /// The calling thread's ident (its pthread cookie): Python's `get_ident()`.
@@ -162,4 +161,24 @@ pub fn get_ident() -> u64 {
 /// The calling thread's kernel TID: Python's `get_native_id()`.
 pub fn get_native_id() -> u32 {
     sys::gettid()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_helper_keeps_its_own_name_and_is_no_dummy() {
+        // Without registering, the first touch would make it "Dummy-N".
+        let (name, origin) = std::thread::Builder::new()
+            .name("ts-join".into())
+            .spawn(|| {
+                register_helper_thread();
+                let me = current_thread();
+                (me.name(), me.record().origin)
+            })
+            .and_then(|h| h.join().map_err(|_| std::io::Error::other("helper panicked")))
+            .unwrap();
+        assert_eq!((name.as_str(), origin), ("ts-join", ThreadOrigin::Helper));
+    }
 }

@@ -3,7 +3,7 @@
 use super::budget::BUDGET;
 use super::current::{current_thread, main_thread};
 use super::excepthook;
-use super::handle::Thread;
+use super::handle::{Thread, ThreadInner};
 use super::naming::target_name;
 use crate::sys;
 use crate::threading::error::{Error, Result};
@@ -25,6 +25,19 @@ pub fn enumerate() -> Vec<Thread> {
     let _ = current_thread();
     let _ = main_thread();
     Registry::global().enumerate()
+}
+
+impl Registry {
+    /// Live threads (started, not yet ended), in creation order: Python's
+    /// `enumerate()` over this registry. (Defined with the threads: the
+    /// registry keeps their handles without knowing their type.)
+    pub fn enumerate(&self) -> Vec<Thread> {
+        self.live_handles()
+            .into_iter()
+            .filter_map(|handle| handle.downcast::<ThreadInner>().ok())
+            .map(Thread::from_inner)
+            .collect()
+    }
 }
 
 /// `enumerate().len()`: Python's `threading.active_count()`.

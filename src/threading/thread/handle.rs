@@ -161,7 +161,8 @@ impl Thread {
             lifecycle: Mutex::new(Lifecycle { running: started, done: false }),
             changed: Condvar::new(),
         });
-        registry.add_thread(record, Arc::downgrade(&inner));
+        let handle: Arc<dyn std::any::Any + Send + Sync> = inner.clone();
+        registry.add_thread(record, Arc::downgrade(&handle));
         Thread { inner }
     }
 

@@ -15,4 +15,3 @@ pub(crate) mod local;
 pub(crate) mod naming;
 
 pub use handle::Thread;
-pub(crate) use handle::ThreadInner;
