@@ -198,12 +198,16 @@ pub fn merge(
     for (tid, runtime) in &facts.threads {
         let Some(&i) = by_tid.get(tid) else { continue };
         if let Some(wait) = &runtime.wait
-            && threads[i].waiting_on.is_some()
+            && let Some(said) = threads[i].waiting_on.as_ref().map(|w| w.kind)
         {
+            // The library's words come first; the kernel's show beside
+            // them only when they disagree (a lock wait is a futex sleep).
             if facts.source == KERNEL
+                && !agree(said, wait.kind)
                 && let Some(kernel) = &mut threads[i].kernel
             {
-                kernel.wait = Some(wait.name.clone());
+                let role = wait.role.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+                kernel.wait = Some(format!("{} {}{role}", wait.kind.label(), wait.name));
             }
         } else if let Some(wait) = &runtime.wait {
             let holders: Vec<ThreadLink> =
@@ -229,4 +233,15 @@ pub fn merge(
     }
     let ids: Vec<u64> = locks.iter().map(|l| l.id).collect();
     WaitGraph::from_views(threads, primitives, &ids).deadlocks()
+}
+
+/// True when the library's word for a wait and the kernel's say the same
+/// thing in their own terms: any wait on a primitive is a futex sleep to
+/// the kernel, a library sleep a sleep.
+fn agree(library: WaitKind, kernel: WaitKind) -> bool {
+    match (library, kernel) {
+        (WaitKind::Sleep, WaitKind::Sleep) => true,
+        (WaitKind::Primitive(_) | WaitKind::Join, WaitKind::Primitive(_)) => true,
+        (library, kernel) => library == kernel,
+    }
 }
