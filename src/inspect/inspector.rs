@@ -206,6 +206,7 @@ impl Inspector {
             .map(|t| NamedThread {
                 library: (t.ident.is_some() || runtime_full_name(t)).then(|| t.name.clone()),
                 comm: t.kernel.as_ref().map(|k| k.comm.clone()),
+                main: t.native_id == Some(kernel.pid),
             })
             .collect();
         Ok(Snapshot {
@@ -247,12 +248,13 @@ impl Inspector {
     /// started but not yet published its TID (it does so first thing) has a
     /// kernel task the join could not claim, and would be counted twice —
     /// once as its record, once as a "foreign" task named after the binary.
-    /// So while some are starting, give them a moment (at most 5 ms) and
-    /// look again.
+    /// So while some are starting, give them a moment (at most 20 ms) and
+    /// look again; `join` then takes the tasks of those still starting for
+    /// theirs.
     fn library_after(&self, kernel: &KernelSample) -> Option<RegistrySnapshot> {
         let registry = self.registry.as_ref()?;
         let mut library = registry.snapshot();
-        let deadline = Instant::now() + Duration::from_millis(5);
+        let deadline = Instant::now() + Duration::from_millis(20);
         while join::starting(&library) > 0 && !kernel.threads.is_empty() && Instant::now() < deadline {
             std::thread::yield_now();
             library = registry.snapshot();

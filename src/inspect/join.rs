@@ -65,9 +65,21 @@ pub(crate) fn join(
         let origin = if own_thread { Origin::Inspector } else { Origin::Managed };
         threads.push(library_view(t, kt, &links, origin, cpu, now));
     }
+    // A library thread that has started but not yet published its TID has
+    // a task that still carries the comm it inherited from the thread that
+    // started it (the main thread's, for all but threads started by other
+    // library threads). Up to that many such unclaimed tasks are taken to
+    // be theirs and not listed again as "foreign".
+    let mut starting = library.map_or(0, starting);
+    let inherited = kernel.thread(kernel.pid).map(|main| main.comm_raw.as_slice());
     for kt in kernel.threads.iter().filter(|kt| !joined.contains(&kt.tid)) {
-        let origin = if own.contains(&kt.tid) { Origin::Inspector } else { Origin::Foreign };
-        threads.push(kernel_only_view(kt, origin, cpu, now));
+        if own.contains(&kt.tid) {
+            threads.push(kernel_only_view(kt, Origin::Inspector, cpu, now));
+        } else if starting > 0 && kt.tid != kernel.pid && Some(kt.comm_raw.as_slice()) == inherited {
+            starting -= 1;
+        } else {
+            threads.push(kernel_only_view(kt, Origin::Foreign, cpu, now));
+        }
     }
     threads
 }
@@ -301,6 +313,23 @@ mod tests {
             [("Worker-1".into(), Origin::Managed, Some(11)), ("tokio-rt".into(), Origin::Foreign, Some(12))]
         );
         assert!(views[0].kernel.is_some(), "joined to its task");
+    }
+
+    #[test]
+    fn a_starting_thread_s_task_is_not_counted_twice() {
+        // Worker-1 started but has not published its TID; its task still
+        // carries the comm it inherited from the main thread (TID = pid).
+        let lib = library(vec![record(1, "Worker-1", None, ThreadState::Running, ThreadOrigin::Managed)]);
+        let kernel = sample(vec![task(100, 1, "app"), task(101, 2, "app"), task(102, 3, "tokio-rt")]);
+        let names: Vec<String> = join(Some(&lib), &kernel, &BTreeSet::new(), &CpuRates::default())
+            .iter()
+            .map(|t| t.name.shown().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            ["Worker-1", "app", "tokio-rt"],
+            "the main thread stays, the inherited-comm task goes"
+        );
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub struct NamedThread {
     pub library: Option<DisplayName>,
     /// The kernel comm, if read.
     pub comm: Option<DisplayName>,
+    /// The process's main thread (its TID is the pid), which carries the
+    /// process's name by nature: never "unnamed".
+    pub main: bool,
 }
 
 impl NamedThread {
@@ -255,8 +258,16 @@ pub fn findings(threads: &[NamedThread], process: &str) -> Vec<NamingFinding> {
     for (name, count) in by_name {
         let kernel_only =
             threads.iter().any(|t| t.library.is_none() && t.name().is_some_and(|n| n.raw() == name));
+        let unnamed = threads
+            .iter()
+            .filter(|t| !t.main && t.library.is_none() && t.name().is_some_and(|n| n.raw() == name))
+            .count();
         let name = DisplayName::from_bytes(&name);
         if kernel_only && name.raw() == process.as_bytes() {
+            if unnamed == 0 {
+                continue; // only the main thread: named after the process, as it should be
+            }
+            let count = unnamed;
             out.push(finding(
                 NamingFindingKind::Unnamed,
                 format!(
@@ -296,6 +307,7 @@ mod tests {
         NamedThread {
             library: Some(DisplayName::from_text(name)),
             comm: Some(DisplayName::from_text(kernel_comm(name))),
+            main: false,
         }
     }
 
@@ -342,6 +354,7 @@ mod tests {
         threads.push(NamedThread {
             library: Some(DisplayName::from_text("renamed")),
             comm: Some(DisplayName::from_text("sneaky")),
+            main: false,
         });
         let kinds: Vec<NamingFindingKind> = findings(&threads, "app").iter().map(|f| f.kind).collect();
         for kind in [
@@ -368,13 +381,14 @@ mod tests {
 
     #[test]
     fn foreign_threads_collide_on_comm_alone() {
-        let foreign = |comm: &str| NamedThread { library: None, comm: Some(DisplayName::from_text(comm)) };
+        let foreign =
+            |comm: &str| NamedThread { library: None, comm: Some(DisplayName::from_text(comm)), main: false };
         let found = findings(&[foreign("tokio-worker"), foreign("tokio-worker")], "app");
         assert_eq!(found.iter().map(|f| f.kind).collect::<Vec<_>>(), [NamingFindingKind::Duplicate]);
     }
 
     fn foreign(comm: &str) -> NamedThread {
-        NamedThread { library: None, comm: Some(DisplayName::from_text(comm)) }
+        NamedThread { library: None, comm: Some(DisplayName::from_text(comm)), main: false }
     }
 
     #[test]
@@ -387,6 +401,14 @@ mod tests {
             found[0].message,
             "8 threads' names are cut to the same 15 bytes by the kernel: `PaymentService-` (they probably differ after byte 15)"
         );
+    }
+
+    #[test]
+    fn a_main_thread_with_the_process_name_is_not_unnamed() {
+        let main = NamedThread { main: true, ..foreign("sleep") };
+        assert!(findings(std::slice::from_ref(&main), "sleep").is_empty());
+        let found = findings(&[main, foreign("sleep")], "sleep");
+        assert!(found[0].message.starts_with("1 thread(s) are unnamed"), "{found:?}");
     }
 
     #[test]

@@ -74,6 +74,47 @@ pub struct BoundedSemaphore {
     permits: Permits,
 }
 
+/// The constructors of both semaphores; a bounded one's bound is its
+/// initial value.
+macro_rules! semaphore_constructors {
+    ($ty:ident, $noun:literal, $bounded:literal) => {
+        #[doc = concat!("A ", $noun, " with `value` permits, recorded in the global registry.")]
+        pub fn new(value: usize) -> Self {
+            Self::with_registry(value, Registry::global())
+        }
+
+        #[doc = concat!("Python's `", stringify!($ty), "(value)`, with its check on the sign.")]
+        ///
+        /// # Errors
+        ///
+        /// `ValueError: semaphore initial value must be >= 0` for a negative value.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        #[doc = concat!("use threadscope::threading::", stringify!($ty), ";")]
+        #[doc = concat!("let err = ", stringify!($ty), "::try_new(-1).unwrap_err();")]
+        /// assert_eq!(err.to_string(), "ValueError: semaphore initial value must be >= 0");
+        #[doc = concat!("assert_eq!(", stringify!($ty), "::try_new(3).unwrap().value(), 3);")]
+        /// ```
+        pub fn try_new(value: i64) -> Result<Self> {
+            Ok(Self::new(checked_value(value)?))
+        }
+
+        #[doc = concat!("A ", $noun, " with `value` permits and a name.")]
+        pub fn named(name: impl Into<String>, value: usize) -> Self {
+            let semaphore = Self::new(value);
+            semaphore.set_name(name);
+            semaphore
+        }
+
+        #[doc = concat!("A ", $noun, " with `value` permits, recorded in `registry`.")]
+        pub fn with_registry(value: usize, registry: &Registry) -> Self {
+            Self { permits: Permits::new(value, $bounded.then_some(value), registry) }
+        }
+    };
+}
+
 /// The methods both semaphores have, forwarded to their [`Permits`].
 macro_rules! semaphore_methods {
     ($noun:literal) => {
@@ -164,71 +205,12 @@ macro_rules! semaphore_methods {
 }
 
 impl Semaphore {
-    /// A semaphore with `value` permits, recorded in the global registry.
-    pub fn new(value: usize) -> Self {
-        Self::with_registry(value, Registry::global())
-    }
-
-    /// Python's `Semaphore(value)`, with its check on the sign.
-    ///
-    /// # Errors
-    ///
-    /// `ValueError: semaphore initial value must be >= 0` for a negative value.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use threadscope::threading::Semaphore;
-    /// let err = Semaphore::try_new(-1).unwrap_err();
-    /// assert_eq!(err.to_string(), "ValueError: semaphore initial value must be >= 0");
-    /// assert_eq!(Semaphore::try_new(3).unwrap().value(), 3);
-    /// ```
-    pub fn try_new(value: i64) -> Result<Self> {
-        Ok(Self::new(checked_value(value)?))
-    }
-
-    /// A semaphore with `value` permits and a name.
-    pub fn named(name: impl Into<String>, value: usize) -> Self {
-        let semaphore = Self::new(value);
-        semaphore.set_name(name);
-        semaphore
-    }
-
-    /// A semaphore with `value` permits, recorded in `registry`.
-    pub fn with_registry(value: usize, registry: &Registry) -> Self {
-        Self { permits: Permits::new(value, None, registry) }
-    }
-
+    semaphore_constructors!(Semaphore, "semaphore", false);
     semaphore_methods!("semaphore");
 }
 
 impl BoundedSemaphore {
-    /// A bounded semaphore with `value` permits, in the global registry.
-    pub fn new(value: usize) -> Self {
-        Self::with_registry(value, Registry::global())
-    }
-
-    /// Python's `BoundedSemaphore(value)`, with its check on the sign.
-    ///
-    /// # Errors
-    ///
-    /// `ValueError: semaphore initial value must be >= 0` for a negative value.
-    pub fn try_new(value: i64) -> Result<Self> {
-        Ok(Self::new(checked_value(value)?))
-    }
-
-    /// A bounded semaphore with `value` permits and a name.
-    pub fn named(name: impl Into<String>, value: usize) -> Self {
-        let semaphore = Self::new(value);
-        semaphore.set_name(name);
-        semaphore
-    }
-
-    /// A bounded semaphore with `value` permits, recorded in `registry`.
-    pub fn with_registry(value: usize, registry: &Registry) -> Self {
-        Self { permits: Permits::new(value, Some(value), registry) }
-    }
-
+    semaphore_constructors!(BoundedSemaphore, "bounded semaphore", true);
     semaphore_methods!("bounded semaphore");
 }
 
