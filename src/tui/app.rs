@@ -87,6 +87,8 @@ pub struct App {
     /// Names more than one thread of the snapshot carries: shown with the
     /// TID wherever a thread is referred to, so the references stay apart.
     pub(crate) shared_names: HashSet<String>,
+    /// What the threads table's columns must make room for.
+    pub(crate) column_needs: columns::Needs,
     pub(crate) progress: HashMap<String, ThreadProgress>,
     pub(crate) history: History,
     pub(crate) table: TableState,
@@ -121,6 +123,7 @@ impl App {
             snapshot: None,
             primitive_index: HashMap::new(),
             shared_names: HashSet::new(),
+            column_needs: columns::Needs::default(),
             progress: HashMap::new(),
             history: History::default(),
             table: TableState::default(),
@@ -283,7 +286,8 @@ impl App {
     /// table shows at the current width: sorting by a hidden column would
     /// reorder the rows with no arrow in sight.
     fn next_shown_column(&self, forward: bool) -> Column {
-        let shown: Vec<Column> = columns::columns(self.size.0).into_iter().map(|(c, _, _)| c).collect();
+        let shown: Vec<Column> =
+            columns::columns(self.size.0, self.column_needs).into_iter().map(|(c, _, _)| c).collect();
         let mut column = self.table.sort.unwrap_or(if forward {
             Column::ALL[Column::ALL.len() - 1]
         } else {

@@ -59,6 +59,64 @@ fn small_and_narrow() {
     assert_screen("threads_80x24", &screen_text(&app, 80, 24));
 }
 
+/// The fixture with names that share a long prefix (as a pool's do) and a
+/// foreign thread whose kernel comm is not its name.
+fn long_names_app(width: u16, height: u16) -> App {
+    use crate::inspect::DisplayName;
+    let start = Instant::now();
+    let mut app = fixtures::app(3, width, height, start);
+    let mut snapshot = fixtures::snapshot(3);
+    for (i, t) in snapshot.threads.iter_mut().filter(|t| t.name.shown().starts_with("Worker-")).enumerate() {
+        t.name = DisplayName::from_text(&format!("PaymentService-Processor-{i}"));
+    }
+    if let Some(k) = snapshot.threads.last_mut().and_then(|t| t.kernel.as_mut()) {
+        k.comm = DisplayName::from_text("tokio-rt-worker");
+    }
+    let at = start + std::time::Duration::from_secs(60);
+    app.handle_event(Event::Sample(Box::new(Sample { snapshot, at, progress: Vec::new() })));
+    app
+}
+
+#[test]
+fn threads_columns_at_80_100_and_120() {
+    for (width, height) in [(80, 24), (100, 30), (120, 40)] {
+        let app = long_names_app(width, height);
+        let text = screen_text(&app, width, height);
+        let header = text.lines().find(|l| l.starts_with("TID")).unwrap();
+        for title in ["TID", "NAME", "STATE", "CPU%", "D"] {
+            assert!(header.split_whitespace().any(|w| w == title), "{width}: {title} in {header}");
+        }
+        assert!(header.contains("WAITS ON"), "{width}: {header}");
+        // Told apart at every width: whole from 100 columns, cut in the
+        // middle (the end kept) below.
+        for i in 0..3 {
+            let name =
+                if width >= 100 { format!("PaymentService-Processor-{i}") } else { format!("…cessor-{i}") };
+            assert!(text.contains(&name), "{width}:\n{text}");
+        }
+        assert_screen(&format!("threads_long_names_{width}x{height}"), &text);
+    }
+}
+
+#[test]
+fn comm_and_daemon_columns_only_when_they_say_something() {
+    // In the plain fixture every comm is its name: no COMM column.
+    let app = app();
+    let text = screen_text(&app, 120, 40);
+    let header = text.lines().find(|l| l.starts_with("TID")).unwrap();
+    assert!(!header.contains("COMM"), "{header}");
+    let mut app = fixtures::app(0, 120, 40, Instant::now());
+    let mut snapshot = fixtures::snapshot(0);
+    for t in &mut snapshot.threads {
+        t.daemon = Some(false);
+    }
+    let at = Instant::now() + std::time::Duration::from_secs(60);
+    app.handle_event(Event::Sample(Box::new(Sample { snapshot, at, progress: Vec::new() })));
+    let text = screen_text(&app, 120, 40);
+    let header = text.lines().find(|l| l.starts_with("TID")).unwrap();
+    assert!(!header.split_whitespace().any(|w| w == "D"), "{header}");
+}
+
 #[test]
 fn every_size_renders_without_panic() {
     let mut app = fixtures::app(50, 120, 40, Instant::now());

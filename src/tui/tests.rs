@@ -137,7 +137,8 @@ fn sorting_by_every_column_and_reversing() {
     // `s` / `S` step through the columns shown at this width (120 columns
     // leave ident, context switches and origin out): sorting by a hidden
     // column would reorder rows with no arrow in sight.
-    let shown: Vec<Column> = super::columns::columns(120).into_iter().map(|(c, _, _)| c).collect();
+    let shown: Vec<Column> =
+        super::columns::columns(120, app.column_needs).into_iter().map(|(c, _, _)| c).collect();
     assert!(!shown.contains(&Column::Ident));
     app.update(Action::SortNext);
     assert_eq!(app.table().sort, Some(shown[0]));

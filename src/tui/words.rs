@@ -183,6 +183,31 @@ pub fn fit(text: &str, width: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Fits `text` into `width` columns, cut in the middle when it must be,
+/// so names that share a beginning (`Worker-Pool-1`, `Worker-Pool-2`)
+/// still differ where they differ: at the end.
+pub fn fit_middle(text: &str, width: usize) -> Cow<'_, str> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= width || width < 5 {
+        return fit(text, width);
+    }
+    let tail_room = (width - 1) / 2;
+    let mut tail = Vec::new();
+    let mut used = 0;
+    for c in text.chars().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + w > tail_room {
+            break;
+        }
+        tail.push(c);
+        used += w;
+    }
+    let head = fit(text, width - used);
+    let mut out = head.into_owned();
+    out.extend(tail.iter().rev());
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +229,8 @@ mod tests {
         assert_eq!(fit("Philosopher-1", 6), "Philo…");
         assert_eq!(fit("ワーカー", 5), "ワー…");
         assert_eq!(fit("x", 0), "");
+        assert_eq!(fit_middle("PaymentService-Processor-1", 18), "PaymentSe…cessor-1");
+        assert_eq!(fit_middle("PaymentService-Processor-1", 26), "PaymentService-Processor-1");
+        assert_eq!(fit_middle("Philosopher-1", 4), "Phi…");
     }
 }
