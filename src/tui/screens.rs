@@ -118,6 +118,39 @@ fn comm_and_daemon_columns_only_when_they_say_something() {
 }
 
 #[test]
+fn locks_table_aligned_from_60_columns() {
+    for (width, height) in [(60, 24), (80, 24), (100, 30)] {
+        let start = Instant::now();
+        let mut app = fixtures::app(0, width, height, start);
+        let mut snapshot = fixtures::snapshot(0);
+        fixtures::rename(&mut snapshot, "Philosopher-0", "Transfer-Worker-0");
+        fixtures::rename(&mut snapshot, "Philosopher-1", "Transfer-Worker-1");
+        let at = start + std::time::Duration::from_secs(60);
+        app.handle_event(Event::Sample(Box::new(Sample { snapshot, at, progress: Vec::new() })));
+        app.update(Action::ShowTab(Tab::Locks));
+        let text = screen_text(&app, width, height);
+        let lines: Vec<&str> = text.lines().collect();
+        let header = lines.iter().position(|l| l.starts_with("PRIMITIVE") || l.starts_with("NAME")).unwrap();
+        let starts = |line: &str| -> Vec<usize> {
+            let chars: Vec<char> = line.chars().collect();
+            (0..chars.len()).filter(|&i| chars[i] != ' ' && (i == 0 || chars[i - 1] == ' ')).collect()
+        };
+        // Every left-aligned value starts under its heading.
+        let heads = starts(lines[header]);
+        let fork0 = lines[header + 1];
+        assert!(fork0.starts_with("fork-0"), "{width}:\n{text}");
+        let chars: Vec<char> = fork0.chars().collect();
+        for &at in heads.iter().take(4) {
+            assert!(
+                chars[at] != ' ' && (at == 0 || chars[at - 1] == ' '),
+                "{width}: column at {at}:\n{text}"
+            );
+        }
+        assert_screen(&format!("locks_{width}x{height}"), &text);
+    }
+}
+
+#[test]
 fn every_size_renders_without_panic() {
     let mut app = fixtures::app(50, 120, 40, Instant::now());
     app.update(Action::End);

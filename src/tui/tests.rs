@@ -135,7 +135,7 @@ fn the_selection_follows_its_thread_across_samples_and_sorts() {
 fn sorting_by_every_column_and_reversing() {
     let mut app = app();
     // `s` / `S` step through the columns shown at this width (120 columns
-    // leave ident, context switches and origin out): sorting by a hidden
+    // leave ident and context switches out): sorting by a hidden
     // column would reorder rows with no arrow in sight.
     let shown: Vec<Column> =
         super::columns::columns(120, app.column_needs).into_iter().map(|(c, _, _)| c).collect();
