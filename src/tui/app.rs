@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 
 /// How long a message stays in the status line.
 const STATUS_FOR: Duration = Duration::from_secs(10);
+/// How long an action's outcome keeps the status line from news (log
+/// lines, findings) unless a key is pressed first: long enough to read.
+const OUTCOME_HOLDS: Duration = Duration::from_secs(5);
 
 /// Whose threads are shown.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,6 +101,8 @@ pub struct App {
     pub(crate) log: LogState,
     pub(crate) status: Option<(LogKind, String)>,
     pub(crate) status_at: Instant,
+    /// A key was pressed since the status line last changed.
+    pub(crate) status_read: bool,
     pub(crate) dialog: Option<Dialog>,
     pub(crate) detail: bool,
     pub(crate) paused: bool,
@@ -132,6 +137,7 @@ impl App {
             log: LogState::default(),
             status: None,
             status_at: config.now,
+            status_read: false,
             dialog: None,
             detail: true,
             paused: false,
@@ -153,6 +159,7 @@ impl App {
     pub fn handle_event(&mut self, event: Event) -> Effect {
         match event {
             Event::Key(key) => {
+                self.status_read = true;
                 let action = match &self.dialog {
                     Some(dialog) => {
                         let typing = matches!(dialog, Dialog::Filter | Dialog::Prompt(_));
@@ -357,10 +364,20 @@ impl App {
         self.set_status(kind, crate::display::sanitize(&text).into_owned());
     }
 
-    /// Shows `text` (already safe) in the status line for a while.
+    /// Shows `text` (already safe) in the status line for a while. An
+    /// action's outcome is not replaced by anything but another outcome
+    /// until a key is pressed or it has been shown for [`OUTCOME_HOLDS`]
+    /// (what it would have replaced it with is in the log all the same).
     pub(crate) fn set_status(&mut self, kind: LogKind, text: String) {
+        let holding = self.status.as_ref().is_some_and(|(shown, _)| is_outcome(*shown))
+            && !self.status_read
+            && self.now.saturating_duration_since(self.status_at) < OUTCOME_HOLDS;
+        if holding && !is_outcome(kind) {
+            return;
+        }
         self.status = Some((kind, text));
         self.status_at = self.now;
+        self.status_read = false;
     }
 
     /// The status line's message, while it is fresh.
@@ -418,4 +435,9 @@ impl App {
     pub fn read_only(&self) -> bool {
         matches!(self.source, Source::Attach { .. })
     }
+}
+
+/// Whether a status of this kind is the outcome of something the user did.
+fn is_outcome(kind: LogKind) -> bool {
+    matches!(kind, LogKind::Action | LogKind::Error)
 }

@@ -103,9 +103,6 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
         };
         right.push(Span::styled(format!(" sort: {sort} · {shown} "), theme.dim()));
     }
-    let right = Line::from(right);
-    let right_width = (right.width() as u16).min(area.width / 2);
-    let left_width = area.width.saturating_sub(right_width);
     let left = match (&app.dialog, app.fresh_status()) {
         (Some(Dialog::Filter), _) => Line::from(vec![
             Span::styled("/", theme.key()),
@@ -115,6 +112,14 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
         (_, Some((kind, text))) => Line::from(Span::styled(text.as_str(), theme.log(*kind))),
         (_, None) => hint_line(app),
     };
+    // A message wins over the sort indicator: it shows only beside what fits.
+    let mut right = Line::from(right);
+    let message = app.fresh_status().is_some() && !matches!(app.dialog, Some(Dialog::Filter));
+    if message && left.width() + right.width() > usize::from(area.width) {
+        right = Line::default();
+    }
+    let right_width = (right.width() as u16).min(area.width / 2);
+    let left_width = area.width.saturating_sub(right_width);
     buf.set_line(area.x, area.y, &left, left_width);
     buf.set_line(area.x + left_width, area.y, &right, right_width);
 }
