@@ -79,7 +79,7 @@ fn long_names_app(width: u16, height: u16) -> App {
 
 #[test]
 fn threads_columns_at_80_100_and_120() {
-    for (width, height) in [(80, 24), (100, 30), (120, 40)] {
+    for (width, height) in [(80, 24), (100, 40), (120, 40)] {
         let app = long_names_app(width, height);
         let text = screen_text(&app, width, height);
         let header = text.lines().find(|l| l.starts_with("TID")).unwrap();
@@ -148,6 +148,37 @@ fn locks_table_aligned_from_60_columns() {
         }
         assert_screen(&format!("locks_{width}x{height}"), &text);
     }
+}
+
+#[test]
+fn a_five_philosopher_deadlock_banner_wraps() {
+    use crate::inspect::{CycleStep, PrimitiveLink, ThreadLink};
+    let start = Instant::now();
+    let mut app = fixtures::app(0, 120, 40, start);
+    let mut snapshot = fixtures::snapshot(0);
+    let deadlock = &mut snapshot.deadlocks[0];
+    let thread =
+        |i: u64| ThreadLink { key: 900 + i, tid: Some(5000 + i as u32), name: format!("Philosopher-{i}") };
+    let fork = |i: u64| PrimitiveLink { id: 950 + i, kind: PrimitiveKind::Lock, name: format!("fork-{i}") };
+    deadlock.cycle = (0..5)
+        .flat_map(|i| [CycleStep::Thread(thread(i)), CycleStep::Primitive(fork((i + 1) % 5))])
+        .collect();
+    deadlock.threads = (0..5).map(thread).collect();
+    deadlock.primitives = (0..5).map(|i| fork((i + 1) % 5)).collect();
+    let at = start + std::time::Duration::from_secs(60);
+    app.handle_event(Event::Sample(Box::new(Sample { snapshot, at, progress: Vec::new() })));
+    let text = screen_text(&app, 120, 40);
+    let banner: Vec<&str> = text.lines().skip(2).take_while(|l| !l.starts_with(" 1 Threads")).collect();
+    let banner = banner.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(banner.starts_with("DEADLOCK"), "{text}");
+    assert!(banner.trim_end().ends_with("held by Philosopher-0"), "{text}");
+    for i in 0..5 {
+        assert!(banner.contains(&format!("Philosopher-{i} waits for lock fork-{}", (i + 1) % 5)), "{text}");
+    }
+    assert_screen("deadlock_banner_5_cycle_120x40", &text);
+    // Clicks still land where the rows are drawn.
+    let areas = app.areas().unwrap();
+    assert_eq!(text.lines().nth(usize::from(areas.tabs.y)).unwrap().trim_start().chars().next(), Some('1'));
 }
 
 #[test]

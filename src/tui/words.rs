@@ -208,6 +208,27 @@ pub fn fit_middle(text: &str, width: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Breaks `text` into lines at most `width` columns wide, at spaces (a
+/// word wider than a line is cut with `…`).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !line.is_empty() && line.width() + 1 + word.width() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&fit(word, width));
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,5 +253,8 @@ mod tests {
         assert_eq!(fit_middle("PaymentService-Processor-1", 18), "PaymentSe…cessor-1");
         assert_eq!(fit_middle("PaymentService-Processor-1", 26), "PaymentService-Processor-1");
         assert_eq!(fit_middle("Philosopher-1", 4), "Phi…");
+        assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+        assert_eq!(wrap("Philosopher-1 x", 5), ["Phil…", "x"]);
+        assert_eq!(wrap("", 5), [""]);
     }
 }
