@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 
 /// How long a message stays in the status line.
 const STATUS_FOR: Duration = Duration::from_secs(10);
+/// How long an action's outcome keeps the status line from news (log
+/// lines, findings) unless a key is pressed first: long enough to read.
+const OUTCOME_HOLDS: Duration = Duration::from_secs(5);
 
 /// Whose threads are shown.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,6 +90,8 @@ pub struct App {
     /// Names more than one thread of the snapshot carries: shown with the
     /// TID wherever a thread is referred to, so the references stay apart.
     pub(crate) shared_names: HashSet<String>,
+    /// What the threads table's columns must make room for.
+    pub(crate) column_needs: columns::Needs,
     pub(crate) progress: HashMap<String, ThreadProgress>,
     pub(crate) history: History,
     pub(crate) table: TableState,
@@ -96,6 +101,8 @@ pub struct App {
     pub(crate) log: LogState,
     pub(crate) status: Option<(LogKind, String)>,
     pub(crate) status_at: Instant,
+    /// A key was pressed since the status line last changed.
+    pub(crate) status_read: bool,
     pub(crate) dialog: Option<Dialog>,
     pub(crate) detail: bool,
     pub(crate) paused: bool,
@@ -121,6 +128,7 @@ impl App {
             snapshot: None,
             primitive_index: HashMap::new(),
             shared_names: HashSet::new(),
+            column_needs: columns::Needs::default(),
             progress: HashMap::new(),
             history: History::default(),
             table: TableState::default(),
@@ -129,6 +137,7 @@ impl App {
             log: LogState::default(),
             status: None,
             status_at: config.now,
+            status_read: false,
             dialog: None,
             detail: true,
             paused: false,
@@ -150,6 +159,7 @@ impl App {
     pub fn handle_event(&mut self, event: Event) -> Effect {
         match event {
             Event::Key(key) => {
+                self.status_read = true;
                 let action = match &self.dialog {
                     Some(dialog) => {
                         let typing = matches!(dialog, Dialog::Filter | Dialog::Prompt(_));
@@ -283,7 +293,8 @@ impl App {
     /// table shows at the current width: sorting by a hidden column would
     /// reorder the rows with no arrow in sight.
     fn next_shown_column(&self, forward: bool) -> Column {
-        let shown: Vec<Column> = columns::columns(self.size.0).into_iter().map(|(c, _, _)| c).collect();
+        let shown: Vec<Column> =
+            columns::columns(self.size.0, self.column_needs).into_iter().map(|(c, _, _)| c).collect();
         let mut column = self.table.sort.unwrap_or(if forward {
             Column::ALL[Column::ALL.len() - 1]
         } else {
@@ -353,10 +364,20 @@ impl App {
         self.set_status(kind, crate::display::sanitize(&text).into_owned());
     }
 
-    /// Shows `text` (already safe) in the status line for a while.
+    /// Shows `text` (already safe) in the status line for a while. An
+    /// action's outcome is not replaced by anything but another outcome
+    /// until a key is pressed or it has been shown for [`OUTCOME_HOLDS`]
+    /// (what it would have replaced it with is in the log all the same).
     pub(crate) fn set_status(&mut self, kind: LogKind, text: String) {
+        let holding = self.status.as_ref().is_some_and(|(shown, _)| is_outcome(*shown))
+            && !self.status_read
+            && self.now.saturating_duration_since(self.status_at) < OUTCOME_HOLDS;
+        if holding && !is_outcome(kind) {
+            return;
+        }
         self.status = Some((kind, text));
         self.status_at = self.now;
+        self.status_read = false;
     }
 
     /// The status line's message, while it is fresh.
@@ -414,4 +435,9 @@ impl App {
     pub fn read_only(&self) -> bool {
         matches!(self.source, Source::Attach { .. })
     }
+}
+
+/// Whether a status of this kind is the outcome of something the user did.
+fn is_outcome(kind: LogKind) -> bool {
+    matches!(kind, LogKind::Action | LogKind::Error)
 }

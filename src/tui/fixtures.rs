@@ -353,6 +353,37 @@ pub fn snapshot(extra: usize) -> Snapshot {
     }
 }
 
+/// Renames the fixture thread `from` to `to` everywhere `snapshot` refers to it.
+pub fn rename(snapshot: &mut Snapshot, from: &str, to: &str) {
+    let fix = |link: &mut ThreadLink| {
+        if link.name == from {
+            link.name = to.to_owned();
+        }
+    };
+    for t in &mut snapshot.threads {
+        if t.name.shown() == from {
+            t.name = DisplayName::from_text(to);
+        }
+        if let Some(w) = t.waiting_on.as_mut() {
+            w.holder.iter_mut().chain(&mut w.holders).for_each(fix);
+        }
+    }
+    for p in &mut snapshot.primitives {
+        p.holders.iter_mut().chain(&mut p.waiters).for_each(fix);
+    }
+    for d in &mut snapshot.deadlocks {
+        d.threads.iter_mut().for_each(fix);
+        for step in &mut d.cycle {
+            if let CycleStep::Thread(link) = step {
+                fix(link);
+            }
+        }
+    }
+    for g in &mut snapshot.futex_groups {
+        g.threads.iter_mut().for_each(fix);
+    }
+}
+
 /// An app showing [`snapshot`]`(extra)` on a `width`×`height` screen, with
 /// a history of three samples a second apart; the clock is `start`.
 pub fn app(extra: usize, width: u16, height: u16, start: Instant) -> App {

@@ -40,6 +40,7 @@ impl App {
         self.log_changes(&snapshot);
         self.primitive_index = snapshot.primitives.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
         self.shared_names = shared_names(&snapshot);
+        self.column_needs = super::columns::Needs::of(&snapshot);
         self.progress = progress.into_iter().map(|p| (p.name.clone(), p)).collect();
         self.kernel_rows = kernel_order(&snapshot);
         self.snapshot = Some(snapshot);

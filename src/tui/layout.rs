@@ -9,6 +9,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 pub const MIN_WIDTH: u16 = 60;
 /// Below this the screen only says it is too small.
 pub const MIN_HEIGHT: u16 = 12;
+/// The DEADLOCK banner wraps onto at most this many rows.
+pub const BANNER_MAX: u16 = 4;
 /// The detail pane needs the body to be at least this tall.
 const DETAIL_MIN_BODY: u16 = 20;
 /// The detail pane's height.
@@ -38,8 +40,9 @@ pub struct Flags {
     pub tab: Tab,
     /// Whether the detail pane is wanted.
     pub detail: bool,
-    /// Whether the DEADLOCK banner is shown.
-    pub banner: bool,
+    /// Rows of the DEADLOCK banner (or of what the deadlock search
+    /// covers, attached to another process); 0 without one.
+    pub banner: u16,
 }
 
 /// The regions for a terminal of `area`, or `None` if it is too small.
@@ -47,7 +50,7 @@ pub fn areas(area: Rect, flags: Flags) -> Option<Areas> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
     }
-    let header_height = if flags.banner { 3 } else { 2 };
+    let header_height = 2 + flags.banner;
     let [header, tabs, body, status] = Layout::vertical([
         Constraint::Length(header_height),
         Constraint::Length(1),
@@ -98,7 +101,7 @@ mod tests {
     use super::*;
 
     fn flags(tab: Tab) -> Flags {
-        Flags { tab, detail: true, banner: false }
+        Flags { tab, detail: true, banner: 0 }
     }
 
     #[test]

@@ -30,7 +30,8 @@ impl App {
                 }
                 if at.y == table.y {
                     return if self.tab == Tab::Threads {
-                        column_at(table.width, at.x.saturating_sub(table.x)).map(Action::SortBy)
+                        column_at(table.width, self.column_needs, at.x.saturating_sub(table.x))
+                            .map(Action::SortBy)
                     } else {
                         None
                     };

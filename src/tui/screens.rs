@@ -59,6 +59,128 @@ fn small_and_narrow() {
     assert_screen("threads_80x24", &screen_text(&app, 80, 24));
 }
 
+/// The fixture with names that share a long prefix (as a pool's do) and a
+/// foreign thread whose kernel comm is not its name.
+fn long_names_app(width: u16, height: u16) -> App {
+    use crate::inspect::DisplayName;
+    let start = Instant::now();
+    let mut app = fixtures::app(3, width, height, start);
+    let mut snapshot = fixtures::snapshot(3);
+    for (i, t) in snapshot.threads.iter_mut().filter(|t| t.name.shown().starts_with("Worker-")).enumerate() {
+        t.name = DisplayName::from_text(&format!("PaymentService-Processor-{i}"));
+    }
+    if let Some(k) = snapshot.threads.last_mut().and_then(|t| t.kernel.as_mut()) {
+        k.comm = DisplayName::from_text("tokio-rt-worker");
+    }
+    let at = start + std::time::Duration::from_secs(60);
+    app.handle_event(Event::Sample(Box::new(Sample { snapshot, at, progress: Vec::new() })));
+    app
+}
+
+#[test]
+fn threads_columns_at_80_100_and_120() {
+    for (width, height) in [(80, 24), (100, 40), (120, 40)] {
+        let app = long_names_app(width, height);
+        let text = screen_text(&app, width, height);
+        let header = text.lines().find(|l| l.starts_with("TID")).unwrap();
+        for title in ["TID", "NAME", "STATE", "CPU%", "D"] {
+            assert!(header.split_whitespace().any(|w| w == title), "{width}: {title} in {header}");
+        }
+        assert!(header.contains("WAITS ON"), "{width}: {header}");
+        // Told apart at every width: whole from 100 columns, cut in the
+        // middle (the end kept) below.
+        for i in 0..3 {
+            let name =
+                if width >= 100 { format!("PaymentService-Processor-{i}") } else { format!("…cessor-{i}") };
+            assert!(text.contains(&name), "{width}:\n{text}");
+        }
+        assert_screen(&format!("threads_long_names_{width}x{height}"), &text);
+    }
+}
+
+#[test]
+fn comm_and_daemon_columns_only_when_they_say_something() {
+    // In the plain fixture every comm is its name: no COMM column.
+    let app = app();
+    let text = screen_text(&app, 120, 40);
+    let header = text.lines().find(|l| l.starts_with("TID")).unwrap();
+    assert!(!header.contains("COMM"), "{header}");
+    let mut app = fixtures::app(0, 120, 40, Instant::now());
+    let mut snapshot = fixtures::snapshot(0);
+    for t in &mut snapshot.threads {
+        t.daemon = Some(false);
+    }
+    let at = Instant::now() + std::time::Duration::from_secs(60);
+    app.handle_event(Event::Sample(Box::new(Sample { snapshot, at, progress: Vec::new() })));
+    let text = screen_text(&app, 120, 40);
+    let header = text.lines().find(|l| l.starts_with("TID")).unwrap();
+    assert!(!header.split_whitespace().any(|w| w == "D"), "{header}");
+}
+
+#[test]
+fn locks_table_aligned_from_60_columns() {
+    for (width, height) in [(60, 24), (80, 24), (100, 30)] {
+        let start = Instant::now();
+        let mut app = fixtures::app(0, width, height, start);
+        let mut snapshot = fixtures::snapshot(0);
+        fixtures::rename(&mut snapshot, "Philosopher-0", "Transfer-Worker-0");
+        fixtures::rename(&mut snapshot, "Philosopher-1", "Transfer-Worker-1");
+        let at = start + std::time::Duration::from_secs(60);
+        app.handle_event(Event::Sample(Box::new(Sample { snapshot, at, progress: Vec::new() })));
+        app.update(Action::ShowTab(Tab::Locks));
+        let text = screen_text(&app, width, height);
+        let lines: Vec<&str> = text.lines().collect();
+        let header = lines.iter().position(|l| l.starts_with("PRIMITIVE") || l.starts_with("NAME")).unwrap();
+        let starts = |line: &str| -> Vec<usize> {
+            let chars: Vec<char> = line.chars().collect();
+            (0..chars.len()).filter(|&i| chars[i] != ' ' && (i == 0 || chars[i - 1] == ' ')).collect()
+        };
+        // Every left-aligned value starts under its heading.
+        let heads = starts(lines[header]);
+        let fork0 = lines[header + 1];
+        assert!(fork0.starts_with("fork-0"), "{width}:\n{text}");
+        let chars: Vec<char> = fork0.chars().collect();
+        for &at in heads.iter().take(4) {
+            assert!(
+                chars[at] != ' ' && (at == 0 || chars[at - 1] == ' '),
+                "{width}: column at {at}:\n{text}"
+            );
+        }
+        assert_screen(&format!("locks_{width}x{height}"), &text);
+    }
+}
+
+#[test]
+fn a_five_philosopher_deadlock_banner_wraps() {
+    use crate::inspect::{CycleStep, PrimitiveLink, ThreadLink};
+    let start = Instant::now();
+    let mut app = fixtures::app(0, 120, 40, start);
+    let mut snapshot = fixtures::snapshot(0);
+    let deadlock = &mut snapshot.deadlocks[0];
+    let thread =
+        |i: u64| ThreadLink { key: 900 + i, tid: Some(5000 + i as u32), name: format!("Philosopher-{i}") };
+    let fork = |i: u64| PrimitiveLink { id: 950 + i, kind: PrimitiveKind::Lock, name: format!("fork-{i}") };
+    deadlock.cycle = (0..5)
+        .flat_map(|i| [CycleStep::Thread(thread(i)), CycleStep::Primitive(fork((i + 1) % 5))])
+        .collect();
+    deadlock.threads = (0..5).map(thread).collect();
+    deadlock.primitives = (0..5).map(|i| fork((i + 1) % 5)).collect();
+    let at = start + std::time::Duration::from_secs(60);
+    app.handle_event(Event::Sample(Box::new(Sample { snapshot, at, progress: Vec::new() })));
+    let text = screen_text(&app, 120, 40);
+    let banner: Vec<&str> = text.lines().skip(2).take_while(|l| !l.starts_with(" 1 Threads")).collect();
+    let banner = banner.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(banner.starts_with("DEADLOCK"), "{text}");
+    assert!(banner.trim_end().ends_with("held by Philosopher-0"), "{text}");
+    for i in 0..5 {
+        assert!(banner.contains(&format!("Philosopher-{i} waits for lock fork-{}", (i + 1) % 5)), "{text}");
+    }
+    assert_screen("deadlock_banner_5_cycle_120x40", &text);
+    // Clicks still land where the rows are drawn.
+    let areas = app.areas().unwrap();
+    assert_eq!(text.lines().nth(usize::from(areas.tabs.y)).unwrap().trim_start().chars().next(), Some('1'));
+}
+
 #[test]
 fn every_size_renders_without_panic() {
     let mut app = fixtures::app(50, 120, 40, Instant::now());

@@ -135,9 +135,10 @@ fn the_selection_follows_its_thread_across_samples_and_sorts() {
 fn sorting_by_every_column_and_reversing() {
     let mut app = app();
     // `s` / `S` step through the columns shown at this width (120 columns
-    // leave ident, context switches and origin out): sorting by a hidden
+    // leave ident and context switches out): sorting by a hidden
     // column would reorder rows with no arrow in sight.
-    let shown: Vec<Column> = super::columns::columns(120).into_iter().map(|(c, _, _)| c).collect();
+    let shown: Vec<Column> =
+        super::columns::columns(120, app.column_needs).into_iter().map(|(c, _, _)| c).collect();
     assert!(!shown.contains(&Column::Ident));
     app.update(Action::SortNext);
     assert_eq!(app.table().sort, Some(shown[0]));
@@ -341,6 +342,8 @@ fn outcomes_reach_the_status_line_and_the_log() {
         Report::Done { what: "rename Producer → P".into(), result: Ok("kernel comm is now \"P\"".into()) };
     app.handle_event(Event::Report(report));
     assert_eq!(app.log().last().unwrap().kind, LogKind::Action);
+    // Once the outcome has been on screen long enough to read.
+    app.handle_event(Event::Tick(app.now + std::time::Duration::from_secs(6)));
     app.handle_event(Event::Log(
         LogKind::Exception,
         "Exception in thread W:\npanicked at a.rs:1:1:\nboom\n".into(),
@@ -349,6 +352,57 @@ fn outcomes_reach_the_status_line_and_the_log() {
     assert_eq!(app.log().last().unwrap().text, "boom");
     app.handle_event(Event::SamplerError("permission denied".into()));
     assert!(app.status().unwrap().contains("sampling failed"));
+}
+
+#[test]
+fn an_outcome_is_not_overwritten_before_it_can_be_read() {
+    let mut app = app();
+    let start = app.now;
+    let report = |what: &str| Report::Done { what: what.into(), result: Err("RuntimeError: nope".into()) };
+    app.handle_event(Event::Report(report("join Late-Starter")));
+    // News arriving right after (a log line, a finding) goes to the log only.
+    app.handle_event(Event::Log(LogKind::Exception, "Exception in thread W:\nboom".into()));
+    assert_eq!(app.status(), Some("join Late-Starter: RuntimeError: nope"));
+    assert_eq!(app.log().last().unwrap().text, "boom");
+    // Another outcome replaces it at once.
+    app.handle_event(Event::Report(report("start Late-Starter")));
+    assert_eq!(app.status(), Some("start Late-Starter: RuntimeError: nope"));
+    // After a few seconds, news shows again.
+    app.handle_event(Event::Tick(start + std::time::Duration::from_secs(6)));
+    app.handle_event(Event::Log(LogKind::Exception, "Exception in thread X:".into()));
+    assert_eq!(app.status(), Some("Exception in thread X:"));
+    // And a key press counts as read.
+    app.handle_event(Event::Report(report("stop Producer")));
+    key(&mut app, KeyCode::Down);
+    app.handle_event(Event::Log(LogKind::Exception, "Exception in thread Y:".into()));
+    assert_eq!(app.status(), Some("Exception in thread Y:"));
+    // The last few outcomes stay in the log.
+    let outcomes: Vec<&str> =
+        app.log().entries.iter().filter(|e| e.kind == LogKind::Error).map(|e| e.text.as_str()).collect();
+    assert_eq!(
+        outcomes,
+        [
+            "join Late-Starter: RuntimeError: nope",
+            "start Late-Starter: RuntimeError: nope",
+            "stop Producer: RuntimeError: nope"
+        ]
+    );
+}
+
+#[test]
+fn an_outcome_wins_over_the_sort_indicator() {
+    let mut app = app();
+    let error =
+        "RuntimeError: cannot join thread before it is started (it was created but start() was never called)";
+    let report = Report::Done { what: "join Late-Starter".into(), result: Err(error.into()) };
+    app.handle_event(Event::Report(report));
+    let text = screen_text(&app, 120, 40);
+    let status = text.lines().last().unwrap();
+    assert!(status.contains(error), "{status}");
+    assert!(!status.contains("sort:"), "{status}");
+    // Without a message, the indicator is back.
+    app.handle_event(Event::Tick(app.now + std::time::Duration::from_secs(11)));
+    assert!(screen_text(&app, 120, 40).lines().last().unwrap().contains("sort: creation order"));
 }
 
 #[test]

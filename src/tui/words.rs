@@ -183,6 +183,52 @@ pub fn fit(text: &str, width: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Fits `text` into `width` columns, cut in the middle when it must be,
+/// so names that share a beginning (`Worker-Pool-1`, `Worker-Pool-2`)
+/// still differ where they differ: at the end.
+pub fn fit_middle(text: &str, width: usize) -> Cow<'_, str> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= width || width < 5 {
+        return fit(text, width);
+    }
+    let tail_room = (width - 1) / 2;
+    let mut tail = Vec::new();
+    let mut used = 0;
+    for c in text.chars().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + w > tail_room {
+            break;
+        }
+        tail.push(c);
+        used += w;
+    }
+    let head = fit(text, width - used);
+    let mut out = head.into_owned();
+    out.extend(tail.iter().rev());
+    Cow::Owned(out)
+}
+
+/// Breaks `text` into lines at most `width` columns wide, at spaces (a
+/// word wider than a line is cut with `…`).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !line.is_empty() && line.width() + 1 + word.width() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&fit(word, width));
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +250,11 @@ mod tests {
         assert_eq!(fit("Philosopher-1", 6), "Philo…");
         assert_eq!(fit("ワーカー", 5), "ワー…");
         assert_eq!(fit("x", 0), "");
+        assert_eq!(fit_middle("PaymentService-Processor-1", 18), "PaymentSe…cessor-1");
+        assert_eq!(fit_middle("PaymentService-Processor-1", 26), "PaymentService-Processor-1");
+        assert_eq!(fit_middle("Philosopher-1", 4), "Phi…");
+        assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+        assert_eq!(wrap("Philosopher-1 x", 5), ["Phil…", "x"]);
+        assert_eq!(wrap("", 5), [""]);
     }
 }

@@ -53,22 +53,48 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if area.height > 1 {
         buf.set_line(area.x, area.y + 1, &system_line(app, snapshot, area.width), area.width);
     }
-    if area.height > 2
-        && let Some(deadlock) = snapshot.deadlocks.first()
-    {
-        let row = Rect::new(area.x, area.y + 2, area.width, 1);
-        buf.set_style(row, theme.deadlock());
-        let more = match snapshot.deadlocks.len() {
-            1 => String::new(),
-            n => format!(" (+{} more)", n - 1),
-        };
-        let text =
-            format!(" DEADLOCK  {}{more}", deadlock.describe_with(|t| words::who(t, &app.shared_names)));
-        buf.set_stringn(row.x, row.y, text, usize::from(row.width), theme.deadlock());
+    // The layout gave the banner the rows it needs (see `Flags::banner`).
+    let banner = banner_lines(app, area.width, area.height.saturating_sub(2));
+    if let Some(lines) = banner.filter(|_| area.height > 2) {
+        for (i, line) in lines.iter().enumerate() {
+            let row = Rect::new(area.x, area.y + 2 + i as u16, area.width, 1);
+            buf.set_style(row, theme.deadlock());
+            buf.set_stringn(row.x, row.y, line, usize::from(row.width), theme.deadlock());
+        }
     } else if area.height > 2 {
         let text = format!(" no deadlock found {}", snapshot.deadlock_search.describe());
         buf.set_stringn(area.x, area.y + 2, text, usize::from(area.width), theme.dim());
     }
+}
+
+/// The DEADLOCK banner's rows, `width` wide, wrapped at words onto at most
+/// `max` rows (the last one ends in `…` if it is still cut); `None`
+/// without a deadlock.
+pub(super) fn banner_lines(app: &App, width: u16, max: u16) -> Option<Vec<String>> {
+    let snapshot = app.snapshot.as_ref()?;
+    let deadlock = snapshot.deadlocks.first()?;
+    let more = match snapshot.deadlocks.len() {
+        1 => String::new(),
+        n => format!(" (+{} more)", n - 1),
+    };
+    let text = format!("{}{more}", deadlock.describe_with(|t| words::who(t, &app.shared_names)));
+    const LEAD: &str = " DEADLOCK  ";
+    let room = usize::from(width).saturating_sub(LEAD.len() + 1).max(1);
+    let mut lines = words::wrap(&text, room);
+    if lines.len() > usize::from(max) {
+        lines.truncate(usize::from(max));
+        if let Some(last) = lines.last_mut() {
+            *last = format!("{}…", words::fit(last, room.saturating_sub(1)).trim_end_matches('…'));
+        }
+    }
+    let indent = " ".repeat(LEAD.len());
+    Some(
+        lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, line)| format!("{}{line}", if i == 0 { LEAD } else { &indent }))
+            .collect(),
+    )
 }
 
 fn counts<'a>(app: &App, snapshot: &Snapshot) -> Vec<Span<'a>> {

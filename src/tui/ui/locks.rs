@@ -2,7 +2,7 @@
 //! statistics, then the wait-for graph as text with cycles highlighted.
 
 use super::super::app::App;
-use super::super::words::{self, fit, human, safe};
+use super::super::words::{self, fit, fit_middle, human, safe};
 use super::scrolled_lines;
 use crate::inspect::{PrimitiveView, Snapshot, ThreadLink};
 use crate::threading::{ThreadState, WaitKind};
@@ -27,32 +27,36 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
         snapshot.deadlocks.iter().flat_map(|d| &d.primitives).map(|p| p.id).collect();
     let shared = &app.shared_names;
     let mut out = Vec::new();
-    let name_w = snapshot.primitives.iter().map(|p| p.name.chars().count()).max().unwrap_or(0).clamp(9, 24);
-    let people_w = usize::from(width).saturating_sub(name_w + 12 + 9 + 24 + 5) / 2;
-    out.push(Line::styled(
-        format!(
-            "{:<name_w$} {:<12} {:<people_w$} {:<people_w$} {:>8} {:>7} {:>7} {:>8}",
-            "PRIMITIVE", "KIND", "HOLDERS", "WAITERS (in order)", "HELD FOR", "ACQ", "CONT", "WAITED"
-        ),
-        theme.table_header(false),
-    ));
+    let name_want = snapshot.primitives.iter().map(|p| p.name.chars().count()).max().unwrap_or(0);
+    let kind_want = snapshot.primitives.iter().map(|p| kind_text(p).chars().count()).max().unwrap_or(0);
+    let table = table(width, name_want, kind_want);
+    let headings: Vec<String> = table
+        .iter()
+        .map(|&(col, w)| {
+            let title = if col.title().len() <= w { col.title() } else { col.short_title() };
+            pad(col, &fit(title, w), w)
+        })
+        .collect();
+    out.push(Line::styled(headings.join(" ").trim_end().to_owned(), theme.table_header(false)));
     if snapshot.primitives.is_empty() {
         out.push(Line::styled(
             "no primitives (of another process, only the futexes its threads sleep on show here)",
             theme.dim(),
         ));
     }
+    // Gauges go on a line of their own, just right of the name.
+    let indent = table.first().map_or(0, |&(_, w)| w) + 3;
     for p in &snapshot.primitives {
         let style = if cycle_primitives.contains(&p.id) { theme.cycle() } else { Style::new() };
-        out.push(Line::styled(primitive_row(p, name_w, people_w, shared), style));
+        out.push(Line::styled(primitive_row(p, &table, shared), style));
         // Kind-specific gauges (a queue's depth, an event's flag) on a line
         // of their own, where they are not cut to a column's width.
         if let Some(note) = p.owner_note.as_deref().filter(|_| p.holders.is_empty()) {
-            out.push(Line::styled(format!("{:name_w$}   {}", "", safe(note)), theme.dim()));
+            out.push(Line::styled(format!("{:indent$}{}", "", safe(note)), theme.dim()));
         }
         if !p.details.is_empty() {
             let gauges: Vec<String> = p.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            out.push(Line::styled(format!("{:name_w$}   {}", "", gauges.join("  ")), theme.dim()));
+            out.push(Line::styled(format!("{:indent$}{}", "", gauges.join("  ")), theme.dim()));
         }
     }
 
@@ -126,24 +130,183 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
     out
 }
 
-fn primitive_row(p: &PrimitiveView, name_w: usize, people_w: usize, shared: &HashSet<String>) -> String {
+/// A column of the locks table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LockColumn {
+    Name,
+    Kind,
+    Holders,
+    Waiters,
+    HeldFor,
+    Acquisitions,
+    Contentions,
+    Waited,
+}
+
+impl LockColumn {
+    /// Display order.
+    const ALL: [LockColumn; 8] = [
+        LockColumn::Name,
+        LockColumn::Kind,
+        LockColumn::Holders,
+        LockColumn::Waiters,
+        LockColumn::HeldFor,
+        LockColumn::Acquisitions,
+        LockColumn::Contentions,
+        LockColumn::Waited,
+    ];
+    /// Most important first: the last one shown is the first to go.
+    const PRIORITY: [LockColumn; 8] = [
+        LockColumn::Name,
+        LockColumn::Holders,
+        LockColumn::Waiters,
+        LockColumn::Kind,
+        LockColumn::HeldFor,
+        LockColumn::Waited,
+        LockColumn::Contentions,
+        LockColumn::Acquisitions,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            LockColumn::Name => "PRIMITIVE",
+            LockColumn::Kind => "KIND",
+            LockColumn::Holders => "HOLDERS",
+            LockColumn::Waiters => "WAITERS (in order)",
+            LockColumn::HeldFor => "HELD FOR",
+            LockColumn::Acquisitions => "ACQ",
+            LockColumn::Contentions => "CONT",
+            LockColumn::Waited => "WAITED",
+        }
+    }
+
+    /// The heading when the title does not fit.
+    fn short_title(self) -> &'static str {
+        match self {
+            LockColumn::Name => "NAME",
+            LockColumn::Waiters => "WAITERS",
+            LockColumn::HeldFor => "HELD",
+            other => other.title(),
+        }
+    }
+
+    /// The narrowest it is drawn before it is dropped instead.
+    fn min(self) -> usize {
+        match self {
+            LockColumn::Name => 9,
+            LockColumn::Kind => 5,
+            LockColumn::Holders | LockColumn::Waiters => 14,
+            LockColumn::HeldFor | LockColumn::Waited => 8,
+            LockColumn::Acquisitions | LockColumn::Contentions => 7,
+        }
+    }
+
+    fn right_aligned(self) -> bool {
+        matches!(
+            self,
+            LockColumn::HeldFor | LockColumn::Acquisitions | LockColumn::Contentions | LockColumn::Waited
+        )
+    }
+}
+
+/// The columns that fit in `width` and their widths: the names and kinds
+/// get what they need (up to a cap), holders and waiters share the rest.
+fn table(width: u16, name_want: usize, kind_want: usize) -> Vec<(LockColumn, usize)> {
+    let width = usize::from(width);
+    let need = |cols: &[LockColumn]| cols.iter().map(|c| c.min() + 1).sum::<usize>().saturating_sub(1);
+    let mut kept = LockColumn::PRIORITY.to_vec();
+    while need(&kept) > width && kept.len() > 1 {
+        kept.pop();
+    }
+    let mut spare = width.saturating_sub(need(&kept));
+    let shown: Vec<LockColumn> = LockColumn::ALL.into_iter().filter(|c| kept.contains(c)).collect();
+    let mut widths: Vec<usize> = shown.iter().map(|c| c.min()).collect();
+    for (column, want) in [(LockColumn::Name, name_want.min(24)), (LockColumn::Kind, kind_want.min(20))] {
+        if let Some(i) = shown.iter().position(|&c| c == column) {
+            let grow = want.saturating_sub(widths[i]).min(spare);
+            widths[i] += grow;
+            spare -= grow;
+        }
+    }
+    let people: Vec<usize> =
+        (0..shown.len()).filter(|&i| matches!(shown[i], LockColumn::Holders | LockColumn::Waiters)).collect();
+    for (n, &i) in people.iter().enumerate() {
+        widths[i] += spare / people.len() + usize::from(n < spare % people.len());
+    }
+    shown.into_iter().zip(widths).collect()
+}
+
+/// `text` (already fitted) padded to `width` on the column's side.
+fn pad(column: LockColumn, text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let room = " ".repeat(width.saturating_sub(text.width()));
+    if column.right_aligned() { format!("{room}{text}") } else { format!("{text}{room}") }
+}
+
+fn kind_text(p: &PrimitiveView) -> String {
+    match &p.related {
+        Some(related) => format!("{} on {}", p.kind.label(), safe(&related.name)),
+        None => p.kind.label().to_owned(),
+    }
+}
+
+fn primitive_row(p: &PrimitiveView, table: &[(LockColumn, usize)], shared: &HashSet<String>) -> String {
+    cells(p, table, shared).join(" ").trim_end().to_owned()
+}
+
+/// One row's cells, each fitted and padded to its column.
+fn cells(p: &PrimitiveView, table: &[(LockColumn, usize)], shared: &HashSet<String>) -> Vec<String> {
     let names =
         |list: &[ThreadLink]| if list.is_empty() { "—".to_owned() } else { words::whom(list, shared) };
-    let held = p.stats.held_for.map_or_else(|| "—".to_owned(), human);
-    let mut kind = p.kind.label().to_owned();
-    if let Some(related) = &p.related {
-        kind = format!("{kind} on {}", safe(&related.name));
+    table
+        .iter()
+        .map(|&(column, w)| {
+            let text = match column {
+                LockColumn::Name => safe(&p.name).into_owned(),
+                LockColumn::Kind => kind_text(p),
+                LockColumn::Holders => names(&p.holders),
+                LockColumn::Waiters => names(&p.waiters),
+                LockColumn::HeldFor => p.stats.held_for.map_or_else(|| "—".to_owned(), human),
+                LockColumn::Acquisitions => p.stats.acquisitions.to_string(),
+                LockColumn::Contentions => p.stats.contentions.to_string(),
+                LockColumn::Waited => human(p.stats.total_wait),
+            };
+            // Names are cut in the middle: where they differ is often the end.
+            pad(column, &fit_middle(&text, w), w)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::tui::fixtures;
+
+    #[test]
+    fn narrow_tables_drop_statistics_before_names() {
+        for width in 60..=200u16 {
+            let table = table(width, 6, 4);
+            let used: usize = table.iter().map(|(_, w)| w + 1).sum::<usize>() - 1;
+            assert!(used <= usize::from(width), "{width}: {table:?}");
+            for column in [LockColumn::Name, LockColumn::Holders, LockColumn::Waiters, LockColumn::Kind] {
+                assert!(table.iter().any(|(c, _)| *c == column), "{width}: {column:?}");
+            }
+        }
+        assert_eq!(table(120, 6, 4).len(), LockColumn::ALL.len());
     }
-    let holders = names(&p.holders);
-    format!(
-        "{:<name_w$} {:<12} {:<people_w$} {:<people_w$} {:>8} {:>7} {:>7} {:>8}",
-        fit(&safe(&p.name), name_w),
-        fit(&kind, 12),
-        fit(&holders, people_w),
-        fit(&names(&p.waiters), people_w),
-        held,
-        p.stats.acquisitions,
-        p.stats.contentions,
-        human(p.stats.total_wait),
-    )
+
+    #[test]
+    fn holders_and_waiters_that_share_a_prefix_stay_apart() {
+        let mut snapshot = fixtures::snapshot(0);
+        fixtures::rename(&mut snapshot, "Philosopher-0", "Transfer-Worker-0");
+        fixtures::rename(&mut snapshot, "Philosopher-1", "Transfer-Worker-1");
+        for width in [60, 80, 100] {
+            let table = table(width, 6, 4);
+            let cells = cells(&snapshot.primitives[0], &table, &HashSet::new());
+            let (holder, waiter) = (cells[2].trim(), cells[3].trim());
+            assert!(holder.starts_with("Trans") && holder.ends_with("-0"), "{width}: {cells:?}");
+            assert!(waiter.starts_with("Trans") && waiter.ends_with("-1"), "{width}: {cells:?}");
+        }
+    }
 }

@@ -31,7 +31,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
 
 /// Draws the whole screen into `buf`.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let Some(areas) = layout::areas(area, app.layout_flags()) else {
+    let Some(areas) = layout::areas(area, app.layout_flags_at(area.width, area.height)) else {
         too_small(area, buf);
         return;
     };
@@ -103,9 +103,6 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
         };
         right.push(Span::styled(format!(" sort: {sort} · {shown} "), theme.dim()));
     }
-    let right = Line::from(right);
-    let right_width = (right.width() as u16).min(area.width / 2);
-    let left_width = area.width.saturating_sub(right_width);
     let left = match (&app.dialog, app.fresh_status()) {
         (Some(Dialog::Filter), _) => Line::from(vec![
             Span::styled("/", theme.key()),
@@ -115,6 +112,14 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
         (_, Some((kind, text))) => Line::from(Span::styled(text.as_str(), theme.log(*kind))),
         (_, None) => hint_line(app),
     };
+    // A message wins over the sort indicator: it shows only beside what fits.
+    let mut right = Line::from(right);
+    let message = app.fresh_status().is_some() && !matches!(app.dialog, Some(Dialog::Filter));
+    if message && left.width() + right.width() > usize::from(area.width) {
+        right = Line::default();
+    }
+    let right_width = (right.width() as u16).min(area.width / 2);
+    let left_width = area.width.saturating_sub(right_width);
     buf.set_line(area.x, area.y, &left, left_width);
     buf.set_line(area.x + left_width, area.y, &right, right_width);
 }
@@ -152,12 +157,22 @@ pub(crate) fn scrolled_lines(lines: &[Line<'_>], scroll: usize, area: Rect, buf:
 }
 
 impl App {
-    /// The flags the layout depends on.
+    /// The flags the layout depends on, at the app's size.
     pub(crate) fn layout_flags(&self) -> layout::Flags {
+        self.layout_flags_at(self.size.0, self.size.1)
+    }
+
+    /// The flags the layout depends on, on a `width`×`height` screen.
+    pub(crate) fn layout_flags_at(&self, width: u16, height: u16) -> layout::Flags {
         // Attached to another process, the third row says what the deadlock
         // search covers there, so "no deadlock" is never an all-clear.
-        let banner = self.snapshot.as_ref().is_some_and(|s| !s.deadlocks.is_empty())
-            || matches!(self.source, super::app::Source::Attach { .. });
+        // A short screen keeps its rows for the threads: one banner row at
+        // the smallest size, up to BANNER_MAX from 24 rows.
+        let max = (height.saturating_sub(MIN_HEIGHT) / 4 + 1).min(layout::BANNER_MAX);
+        let banner = match header::banner_lines(self, width, max) {
+            Some(lines) => lines.len() as u16,
+            None => u16::from(matches!(self.source, super::app::Source::Attach { .. })),
+        };
         layout::Flags { tab: self.tab, detail: self.detail, banner }
     }
 }

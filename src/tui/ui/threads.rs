@@ -5,7 +5,7 @@ use super::super::app::App;
 use super::super::columns::{Column, columns};
 use super::super::table::visible_offset;
 use super::super::theme::Theme;
-use super::super::words::{self, fit};
+use super::super::words::{self, fit, fit_middle};
 use crate::inspect::{Origin, ThreadView};
 use crate::threading::ThreadState;
 use ratatui::buffer::Buffer;
@@ -14,7 +14,7 @@ use ratatui::style::Style;
 
 pub(crate) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = &app.theme;
-    let layout = columns(area.width);
+    let layout = columns(area.width, app.column_needs);
     for &(column, x, w) in &layout {
         let sorted = app.table.sort == Some(column);
         let mut title = column.title().to_owned();
@@ -59,7 +59,13 @@ pub(crate) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         for &(column, x, w) in &layout {
             let (text, style) = cell(column, t, theme, &primitive, &app.shared_names);
             let style = if selected { style.patch(theme.selected()) } else { row_style.patch(style) };
-            buf.set_stringn(area.x + x, y, fit(&text, usize::from(w)), usize::from(w), style);
+            // Names are cut in the middle: where they differ is often the end.
+            let text = if column == Column::Name {
+                fit_middle(&text, usize::from(w))
+            } else {
+                fit(&text, usize::from(w))
+            };
+            buf.set_stringn(area.x + x, y, text, usize::from(w), style);
         }
     }
 }
@@ -84,6 +90,8 @@ fn cell<'a>(
             (t.name.to_string(), style)
         }
         Column::Comm => match words::comm(t) {
+            // Only where it says something NAME does not.
+            Some((comm, _)) if comm == t.name.shown() => plain(String::new()),
             Some((comm, true)) => (format!("{comm}…"), theme.truncated()),
             Some((comm, false)) => plain(comm),
             None => plain(String::new()),
