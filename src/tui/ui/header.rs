@@ -62,8 +62,18 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
             buf.set_stringn(row.x, row.y, line, usize::from(row.width), theme.deadlock());
         }
     } else if area.height > 2 {
-        let text = format!(" no deadlock found {}", snapshot.deadlock_search.describe());
-        buf.set_stringn(area.x, area.y + 2, text, usize::from(area.width), theme.dim());
+        // What would show more (a permission and how to get it) wins over
+        // what the search covered: it is the one thing to act on.
+        match snapshot.notes.first() {
+            Some(note) => {
+                let text = format!(" {}", safe(note));
+                buf.set_stringn(area.x, area.y + 2, text, usize::from(area.width), theme.warning());
+            }
+            None => {
+                let text = format!(" no deadlock found {}", snapshot.deadlock_search.describe());
+                buf.set_stringn(area.x, area.y + 2, text, usize::from(area.width), theme.dim());
+            }
+        }
     }
 }
 
