@@ -1,11 +1,13 @@
 //! Bounded queue throughput against std's `sync_channel` and crossbeam's
-//! bounded channel, same capacity, in one run. The time reported is per
-//! message.
+//! bounded channel, same capacity, in one run, and against the floor of a
+//! one-lock design: a bare `parking_lot` mutex around a `VecDeque` with two
+//! condvars, nothing recorded. The time reported is per message.
 //!
 //! `cargo bench --bench queue`
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use std::collections::VecDeque;
 use std::hint::black_box;
 use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -54,6 +56,55 @@ fn threadscope(iters: u64, producers: u64, consumers: u64) -> Duration {
         jobs.push(Box::new(move || {
             (0..share).for_each(|_| {
                 black_box(q.get().unwrap());
+            })
+        }));
+    }
+    run(jobs)
+}
+
+/// The one-lock floor: what `Queue` would cost with no registry, no spin
+/// and no Python semantics.
+#[derive(Default)]
+struct OneLock {
+    items: parking_lot::Mutex<VecDeque<u64>>,
+    not_empty: parking_lot::Condvar,
+    not_full: parking_lot::Condvar,
+}
+
+impl OneLock {
+    fn put(&self, item: u64) {
+        let mut items = self.items.lock();
+        while items.len() >= CAPACITY {
+            self.not_full.wait(&mut items);
+        }
+        items.push_back(item);
+        self.not_empty.notify_one();
+    }
+
+    fn get(&self) -> u64 {
+        let mut items = self.items.lock();
+        loop {
+            if let Some(item) = items.pop_front() {
+                self.not_full.notify_one();
+                return item;
+            }
+            self.not_empty.wait(&mut items);
+        }
+    }
+}
+
+fn one_lock(iters: u64, producers: u64, consumers: u64) -> Duration {
+    let q = Arc::new(OneLock::default());
+    let mut jobs: Vec<Job> = Vec::new();
+    for share in shares(iters, producers) {
+        let q = q.clone();
+        jobs.push(Box::new(move || (0..share).for_each(|i| q.put(i))));
+    }
+    for share in shares(iters, consumers) {
+        let q = q.clone();
+        jobs.push(Box::new(move || {
+            (0..share).for_each(|_| {
+                black_box(q.get());
             })
         }));
     }
@@ -113,6 +164,7 @@ fn group(c: &mut Criterion, name: &str, producers: u64, consumers: u64) {
         b.iter_custom(|iters| std_sync_channel(iters, producers, consumers))
     });
     group.bench_function("crossbeam", |b| b.iter_custom(|iters| crossbeam(iters, producers, consumers)));
+    group.bench_function("one_lock_floor", |b| b.iter_custom(|iters| one_lock(iters, producers, consumers)));
     group.finish();
 }
 
