@@ -11,13 +11,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 use threadscope::kernel::{
     FdTarget, FutexOp, IoDirection, KernelWait, LockOwner, MutexProtocol, OwnerUnknown, ProcessWaits,
     Sampler, Socket, TcpState, WaitReader,
 };
 
+mod common;
 mod foreign_support;
 use foreign_support::{CHILD_ENV, LONG, PATIENCE, Target};
 
@@ -154,22 +154,8 @@ fn sorted<const N: usize>(mut tids: [u32; N]) -> Vec<u32> {
 
 #[test]
 fn without_permission_it_says_once_what_is_missing_and_how_to_get_it() {
-    let child = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "child_reads_its_parents_waits", "--nocapture", "--test-threads=1"])
-        .env("THREADSCOPE_WAITS_PARENT", std::process::id().to_string())
-        .output();
-    let output = match child {
-        Ok(output) => output,
-        Err(err) => return eprintln!("skipped: cannot run setpriv ({err})"),
-    };
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if stdout.contains("skipped:") {
-        return eprintln!("{stdout}");
-    }
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("1 passed"), "{stdout}");
+    let parent = std::process::id().to_string();
+    common::run_child_as_nobody("child_reads_its_parents_waits", ("THREADSCOPE_WAITS_PARENT", &parent));
 }
 
 /// Run as user nobody by the test above, against this (root's) process.

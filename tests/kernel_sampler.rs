@@ -1,6 +1,8 @@
 //! `kernel::Sampler` against real threads and processes: what it reads must be what the kernel says.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -224,23 +226,8 @@ fn a_thread_id_is_not_a_process() {
 
 #[test]
 fn another_users_process_gives_denied_fields_not_errors() {
-    let exe = std::env::current_exe().unwrap();
-    let child = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(exe)
-        .args(["--ignored", "--exact", "child_samples_its_parent", "--nocapture", "--test-threads=1"])
-        .env("THREADSCOPE_PARENT_PID", std::process::id().to_string())
-        .output();
-    let output = match child {
-        Ok(output) => output,
-        Err(err) => return eprintln!("skipped: cannot run setpriv ({err})"),
-    };
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if stdout.contains("skipped:") {
-        return eprintln!("{stdout}");
-    }
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("1 passed"), "{stdout}");
+    let parent = std::process::id().to_string();
+    common::run_child_as_nobody("child_samples_its_parent", ("THREADSCOPE_PARENT_PID", &parent));
 }
 
 /// Run by `another_users_process_gives_denied_fields_not_errors` as user

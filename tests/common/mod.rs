@@ -67,6 +67,34 @@ pub fn run_child(name: &str, envs: &[(&str, &str)]) -> Output {
     command.output().unwrap()
 }
 
+/// Runs the `#[ignore]`d test `name` of this same test binary as user
+/// nobody (through `setpriv`), with `env` set, and checks that it passed.
+/// `None` (with the reason printed) where that cannot be done here: no
+/// `setpriv`, or the child found itself unable to test and said `skipped:`.
+pub fn run_child_as_nobody(name: &str, env: (&str, &str)) -> Option<()> {
+    let child = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", name, "--nocapture", "--test-threads=1"])
+        .env(env.0, env.1)
+        .output();
+    let output = match child {
+        Ok(output) => output,
+        Err(err) => {
+            eprintln!("skipped: cannot run setpriv ({err})");
+            return None;
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if stdout.contains("skipped:") {
+        eprintln!("{stdout}");
+        return None;
+    }
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("1 passed"), "{stdout}");
+    Some(())
+}
+
 /// The child's stderr as text, without libtest's own lines.
 pub fn child_stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
