@@ -165,11 +165,9 @@ pub fn merge(
             threads[i].name_raw = threads[i].name.raw_if_unprintable();
         }
     }
-    let lock_links: BTreeMap<u64, PrimitiveLink> = facts
-        .locks
-        .iter()
-        .map(|l| (l.id, PrimitiveLink { id: l.id, kind: l.kind, name: l.name.clone() }))
-        .collect();
+    // By id, once: every wait below looks its lock up (10,000 threads on
+    // 5,000 mutexes must not search the list for each).
+    let by_id: HashMap<u64, &RuntimeLock> = facts.locks.iter().map(|l| (l.id, l)).collect();
     // The library's words (and an earlier runtime's) come first: a lock
     // all of whose waiters are already described is theirs, seen again.
     let described = |tid: &u32| by_tid.get(tid).is_some_and(|&i| threads[i].waiting_on.is_some());
@@ -178,7 +176,11 @@ pub fn merge(
     for lock in locks.iter().copied() {
         for holder in &lock.holders {
             if let Some(&i) = by_tid.get(holder) {
-                threads[i].holds.push(lock_links[&lock.id].clone());
+                threads[i].holds.push(PrimitiveLink {
+                    id: lock.id,
+                    kind: lock.kind,
+                    name: lock.name.clone(),
+                });
             }
         }
         primitives.push(PrimitiveView {
@@ -193,8 +195,7 @@ pub fn merge(
             owner_note: lock.owner_note.clone(),
         });
     }
-    let holders_of =
-        |id: u64| facts.locks.iter().find(|l| l.id == id).map(|l| l.holders.clone()).unwrap_or_default();
+    let holders_of = |id: u64| by_id.get(&id).map(|l| l.holders.clone()).unwrap_or_default();
     for (tid, runtime) in &facts.threads {
         let Some(&i) = by_tid.get(tid) else { continue };
         if let Some(wait) = &runtime.wait
