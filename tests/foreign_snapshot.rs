@@ -95,6 +95,8 @@ fn snapshot_of_a_foreign_program_names_waits_owners_and_the_cycle_by_tid() {
     assert_eq!(std_wait["kind"], "futex", "{std_wait}");
     let std_lock = json["primitives"].as_array().unwrap().iter().find(|p| p["id"] == std_wait["primitive"]);
     assert_eq!(std_lock.unwrap()["owner_note"], "owner not recorded by this kind of lock");
+    // Another program's lock keeps no counters: unavailable, not zeros.
+    assert_eq!(std_lock.unwrap()["stats"], serde_json::json!({"unavailable": "not_recorded"}));
 
     // Waits in the kernel's words.
     let words = |role: &str| thread(&json, t(role))["waiting_on"]["name"].as_str().unwrap().to_owned();

@@ -88,7 +88,7 @@ fn thread_block(out: &mut String, t: &ThreadView, s: &Snapshot) {
             kind => {
                 let role = w.role.as_deref().map(|r| format!(" ({})", sanitize(r))).unwrap_or_default();
                 let primitive = w.primitive.and_then(|id| s.primitive(id));
-                let held_for = primitive.and_then(|p| p.stats.held_for);
+                let held_for = primitive.and_then(|p| p.stats.value()?.held_for);
                 let held = match (w.holders.as_slice(), held_for) {
                     ([], _) => primitive
                         .and_then(|p| p.owner_note.as_deref())

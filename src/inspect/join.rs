@@ -216,7 +216,7 @@ pub(crate) fn primitive_views(library: &RegistrySnapshot, links: &Links) -> Vec<
             kind: p.kind,
             holders: p.holders.iter().map(|h| links.thread(h)).collect(),
             waiters: p.waiters.iter().map(|h| links.thread(h)).collect(),
-            stats: p.stats,
+            stats: Field::Available(p.stats),
             details: p.details.clone(),
             related: p.related.as_ref().map(primitive_link),
             owner_note: None,

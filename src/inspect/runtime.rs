@@ -8,7 +8,8 @@ use super::deadlock::Deadlock;
 use super::links::{PrimitiveLink, ThreadLink};
 use super::snapshot::{Origin, PrimitiveView, ThreadView, WaitView};
 use super::waitgraph::WaitGraph;
-use crate::threading::{PrimitiveKind, PrimitiveStats, WaitKind};
+use crate::kernel::{Field, Reason};
+use crate::threading::{PrimitiveKind, WaitKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -189,7 +190,7 @@ pub fn merge(
             kind: lock.kind,
             holders: lock.holders.iter().map(|&tid| link(threads, tid)).collect(),
             waiters: lock.waiters.iter().map(|&tid| link(threads, tid)).collect(),
-            stats: PrimitiveStats::default(),
+            stats: Field::Unavailable(Reason::NotRecorded),
             details: BTreeMap::new(),
             related: None,
             owner_note: lock.owner_note.clone(),

@@ -194,7 +194,7 @@ fn waited<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::
         Some(d) => s.serialize_f64(d.as_secs_f64()),
         None => {
             let mut map = s.serialize_map(Some(1))?;
-            map.serialize_entry("unavailable", "not_recorded")?;
+            map.serialize_entry("unavailable", &crate::kernel::Reason::NotRecorded)?;
             map.end()
         }
     }
@@ -257,7 +257,9 @@ pub struct PrimitiveView {
     /// Its waiters, longest-waiting first.
     pub waiters: Vec<ThreadLink>,
     /// Counters.
-    pub stats: PrimitiveStats,
+    /// Counters: threadscope's own primitives keep them; another
+    /// program's locks do not (`not_recorded`), rather than read 0.
+    pub stats: Field<PrimitiveStats>,
     /// Kind-specific gauges.
     pub details: BTreeMap<&'static str, u64>,
     /// The primitive it stands on (a condition's lock).

@@ -20,6 +20,9 @@ pub enum Reason {
     /// this figure of this thread is left out, the rest of the sample
     /// stands.
     Malformed,
+    /// The thing it describes keeps no such figure: a lock of another
+    /// program records no acquisitions or waits.
+    NotRecorded,
 }
 
 impl Reason {
@@ -31,6 +34,7 @@ impl Reason {
             Self::NotSampled => "not sampled yet",
             Self::Gone => "the thread ended mid-read",
             Self::Malformed => "the kernel's file did not read as documented",
+            Self::NotRecorded => "not recorded by this kind of lock",
         }
     }
 }
@@ -38,7 +42,8 @@ impl Reason {
 /// A figure read from the kernel, or the [`Reason`] it is missing.
 ///
 /// Serialises as the bare value when available and as
-/// `{"unavailable": "denied" | "not_sampled" | "gone" | "malformed"}`
+/// `{"unavailable": "denied" | "not_sampled" | "gone" | "malformed" |
+/// "not_recorded"}`
 /// otherwise, so a missing figure is marked rather than silently empty.
 ///
 /// # Examples

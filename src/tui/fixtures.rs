@@ -144,13 +144,13 @@ fn primitive(
         kind,
         holders: holders.iter().map(|h| link(h)).collect(),
         waiters: waiters.iter().map(|w| link(w)).collect(),
-        stats: PrimitiveStats {
+        stats: Field::Available(PrimitiveStats {
             acquisitions: id * 7,
             contentions: id * 2,
             total_wait: secs(id as f64 * 0.5),
             total_hold: secs(id as f64 * 1.5),
             held_for: held.map(secs),
-        },
+        }),
         details: BTreeMap::new(),
         related: None,
         owner_note: None,

@@ -129,7 +129,7 @@ pub fn waits_on<'a>(
     }
     if !w.holders.is_empty() && w.kind != WaitKind::Join {
         let _ = write!(out, " ← held by {}", whom(&w.holders, shared));
-        if let Some(held) = w.primitive.and_then(&primitive).and_then(|p| p.stats.held_for) {
+        if let Some(held) = w.primitive.and_then(&primitive).and_then(|p| p.stats.value()?.held_for) {
             let _ = write!(out, " for {}", human(held));
         }
     }

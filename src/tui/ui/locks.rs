@@ -266,10 +266,16 @@ fn cells(p: &PrimitiveView, table: &[(LockColumn, usize)], shared: &HashSet<Stri
                 LockColumn::Kind => kind_text(p),
                 LockColumn::Holders => names(&p.holders),
                 LockColumn::Waiters => names(&p.waiters),
-                LockColumn::HeldFor => p.stats.held_for.map_or_else(|| "—".to_owned(), human),
-                LockColumn::Acquisitions => p.stats.acquisitions.to_string(),
-                LockColumn::Contentions => p.stats.contentions.to_string(),
-                LockColumn::Waited => human(p.stats.total_wait),
+                LockColumn::HeldFor => {
+                    p.stats.value().and_then(|s| s.held_for).map_or_else(|| "—".to_owned(), human)
+                }
+                LockColumn::Acquisitions => {
+                    p.stats.value().map_or_else(|| "—".to_owned(), |s| s.acquisitions.to_string())
+                }
+                LockColumn::Contentions => {
+                    p.stats.value().map_or_else(|| "—".to_owned(), |s| s.contentions.to_string())
+                }
+                LockColumn::Waited => p.stats.value().map_or_else(|| "—".to_owned(), |s| human(s.total_wait)),
             };
             // Names are cut in the middle: where they differ is often the end.
             pad(column, &fit_middle(&text, w), w)
