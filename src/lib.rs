@@ -38,6 +38,8 @@
 //!   interpreter that runs each thread's steps through [`threading`].
 //! - [`headless`]: `threadscope run --headless` and `threadscope snapshot`.
 //! - `tui` (feature `tui`, default): the terminal UI.
+//! - [`agent`]: the agent protocol (docs/agent-protocol.md), by which a
+//!   program serves its threads, waits and locks to threadscope.
 //! - [`display`]: untrusted text made safe to print, used by every output.
 //! - `sys` (private): the one module allowed `unsafe` — libc calls and the
 //!   `parking_lot_core` lock underneath [`threading::Lock`].
@@ -47,6 +49,7 @@
 //! (`default-features = false`) compiles neither clap nor the TUI's crates.
 //! `docs/architecture.md` has the details.
 
+pub mod agent;
 pub mod display;
 pub mod headless;
 pub mod inspect;
