@@ -124,3 +124,38 @@ fn releasing_an_unlocked_lock_is_pythons_error() {
     );
     running.stop(Duration::from_secs(1));
 }
+
+#[test]
+fn stopping_names_the_pool_worker_it_could_not_stop_and_marks_daemons() {
+    let (mut running, registry) = start_text(
+        r#"name = "t"
+description = "d"
+[primitives]
+gate = { kind = "lock" }
+never = { kind = "event" }
+pool = { kind = "pool", max_workers = 1, prefix = "Pool" }
+
+[[threads]]
+name = "Keeper"
+daemon = true
+steps = [{ acquire = "gate" }, { wait = "never" }]
+
+[[threads]]
+name = "Submitter"
+start = "50ms"
+steps = [{ submit = "pool", task = [{ acquire = "gate" }] }]
+"#,
+    );
+    wait_for_snapshot(&registry, |s| {
+        s.thread("Pool_0").and_then(|t| t.waiting_on.as_ref()).is_some_and(|w| w.name == "gate")
+            && s.thread("Keeper").is_some_and(|t| t.state == ThreadState::Waiting)
+    });
+    let report = running.stop(Duration::from_millis(300));
+    let stuck: Vec<(&str, bool)> = report.stuck.iter().map(|s| (s.name.as_str(), s.daemon)).collect();
+    assert!(stuck.contains(&("Pool_0", false)), "{stuck:?}");
+    assert!(stuck.contains(&("Keeper", true)), "{stuck:?}");
+    let keeper = report.stuck.iter().find(|s| s.name == "Keeper").unwrap();
+    assert!(keeper.to_string().starts_with("Keeper (daemon): blocked in wait of event never"), "{keeper}");
+    running.release_lock("gate").unwrap();
+    running.set_event("never").unwrap();
+}

@@ -118,7 +118,16 @@ impl App {
 
     fn open_picker(&mut self, purpose: PickPurpose, items: Vec<PickItem>, kind: &str) {
         if items.is_empty() {
-            let text = format!("this scenario has no {kind} to choose from (try loading the tour)");
+            let current = match &self.source {
+                Source::Own(info) => info.name.as_str(),
+                Source::Attach { .. } => "",
+            };
+            let text = match builtin_with(kind, current) {
+                Some(other) => {
+                    format!("this scenario has no {kind} to choose from; {other} has one (l loads it)")
+                }
+                None => format!("this scenario has no {kind} to choose from"),
+            };
             self.note(LogKind::Error, text);
         } else {
             self.dialog = Some(Dialog::Picker(Picker { purpose, items, selected: 0 }));
@@ -290,6 +299,16 @@ impl App {
     }
 }
 
+/// The first built-in scenario other than `current` that declares a
+/// primitive whose label is `kind`, for a hint that leads somewhere.
+fn builtin_with(kind: &str, current: &str) -> Option<&'static str> {
+    crate::scenario::BUILTINS.iter().filter(|b| b.name != current).map(|b| b.name).find(|name| {
+        crate::scenario::builtin(name)
+            .and_then(|b| b.load(None).ok())
+            .is_some_and(|s| s.primitives.iter().any(|p| p.kind.kind().label() == kind))
+    })
+}
+
 fn target_of(t: &ThreadView) -> Result<Target, String> {
     match t.origin {
         Origin::Managed => Ok(Target {
@@ -308,10 +327,8 @@ fn target_of(t: &ThreadView) -> Result<Target, String> {
 
 fn confirm_prompt(prompt: &Prompt) -> Result<Command, String> {
     match &prompt.purpose {
+        // Python takes any str as a name, the empty one included.
         PromptPurpose::Rename { key, name } => {
-            if prompt.input.is_empty() {
-                return Err("a name cannot be empty".to_owned());
-            }
             Ok(Command::Rename { key: *key, from: name.clone(), to: prompt.input.clone() })
         }
         PromptPurpose::Join { key, name } => {

@@ -144,6 +144,20 @@ pub struct QuitDialog {
     pub stuck: Vec<String>,
 }
 
+/// How many names or lines a list shows before it says how many more.
+pub const LISTED: usize = 8;
+
+/// `names`, the first [`LISTED`] of them, then how many more: a scenario
+/// of 2,000 threads must not print 2,000 names.
+pub fn summarise(names: &[String]) -> String {
+    let mut text = names.iter().take(LISTED).map(String::as_str).collect::<Vec<_>>().join(", ");
+    let more = names.len().saturating_sub(LISTED);
+    if more > 0 {
+        text.push_str(&format!(" … and {more} more"));
+    }
+    text
+}
+
 impl QuitDialog {
     /// The lines printed after the terminal is restored when quitting now.
     pub fn farewell(&self) -> Vec<String> {
@@ -153,19 +167,22 @@ impl QuitDialog {
                 "threadscope: abandoned {} thread(s) that could not be stopped, without their cleanup:",
                 self.stuck.len()
             ));
-            out.extend(self.stuck.iter().map(|line| format!("  {line}")));
+            out.extend(self.stuck.iter().take(LISTED).map(|line| format!("  {line}")));
+            if self.stuck.len() > LISTED {
+                out.push(format!("  … and {} more", self.stuck.len() - LISTED));
+            }
         } else if !self.waiting_for.is_empty() {
             out.push(format!(
                 "threadscope: abandoned {} non-daemon thread(s) without their cleanup: {}",
                 self.waiting_for.len(),
-                self.waiting_for.join(", ")
+                summarise(&self.waiting_for)
             ));
         }
         if !self.daemons.is_empty() {
             out.push(format!(
                 "threadscope: abandoned {} daemon thread(s), as Python does at exit: {}",
                 self.daemons.len(),
-                self.daemons.join(", ")
+                summarise(&self.daemons)
             ));
         }
         out
@@ -185,5 +202,21 @@ mod tests {
         assert_eq!(picker.chosen().map(|i| i.value.as_str()), Some("b"));
         picker.move_by(1);
         assert_eq!(picker.selected, 0);
+    }
+
+    #[test]
+    fn quitting_two_thousand_threads_summarises_them() {
+        let names: Vec<String> = (0..2000).map(|i| format!("Storm-{i}")).collect();
+        let stuck: Vec<String> = names.iter().map(|n| format!("{n}: still running")).collect();
+        let quit = QuitDialog { waiting_for: names.clone(), daemons: names, ..QuitDialog::default() };
+        let farewell = quit.farewell();
+        assert_eq!(farewell.len(), 2);
+        assert!(farewell[0].starts_with("threadscope: abandoned 2000 non-daemon thread(s)"), "{farewell:?}");
+        assert!(farewell[0].ends_with("Storm-7 … and 1992 more"), "{farewell:?}");
+        assert!(farewell[1].ends_with("Storm-7 … and 1992 more"), "{farewell:?}");
+        let quit = QuitDialog { stuck, ..QuitDialog::default() };
+        let farewell = quit.farewell();
+        assert_eq!(farewell.len(), 1 + LISTED + 1);
+        assert_eq!(farewell.last().unwrap(), "  … and 1992 more");
     }
 }

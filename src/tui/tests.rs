@@ -255,16 +255,20 @@ fn join_asks_for_a_timeout_and_checks_it() {
 }
 
 #[test]
-fn rename_prefills_the_name_and_refuses_an_empty_one() {
+fn rename_prefills_the_name_and_takes_what_python_takes() {
     let mut app = app();
     select(&mut app, "Producer");
     app.update(Action::Rename);
     for _ in 0.."Producer".len() {
         app.update(Action::Backspace);
     }
-    app.update(Action::Confirm);
-    let Some(Dialog::Prompt(prompt)) = app.dialog() else { panic!() };
-    assert_eq!(prompt.error.as_deref(), Some("a name cannot be empty"));
+    // `t.name = ""` is valid Python.
+    let expected = Command::Rename { key: 6, from: "Producer".into(), to: String::new() };
+    assert_eq!(command(app.update(Action::Confirm)), expected);
+    app.update(Action::Rename);
+    for _ in 0.."Producer".len() {
+        app.update(Action::Backspace);
+    }
     typed(&mut app, "Job-Producer-1");
     let expected = Command::Rename { key: 6, from: "Producer".into(), to: "Job-Producer-1".into() };
     assert_eq!(command(key(&mut app, KeyCode::Enter)), expected);
@@ -327,7 +331,19 @@ fn a_scenario_without_the_primitive_says_so() {
     assert!(!app.take_scenario_changed());
     app.update(Action::SetEvent);
     assert_eq!(app.dialog(), None);
-    assert!(app.status().unwrap().contains("no event"), "{:?}", app.status());
+    let status = app.status().unwrap().to_owned();
+    assert!(status.contains("this scenario has no event to choose from; "), "{status}");
+    // The hint names a built-in that really has one, never the tour it is on.
+    let other: String = status.split("; ").nth(1).and_then(|rest| rest.split(' ').next()).unwrap().to_owned();
+    let other = other.as_str();
+    let scenario = crate::scenario::builtin(other).unwrap().load(None).unwrap();
+    assert!(scenario.primitives.iter().any(|p| p.kind.kind() == crate::threading::PrimitiveKind::Event));
+    app.handle_event(Event::Report(Report::Loaded(ScenarioInfo {
+        name: other.into(),
+        ..ScenarioInfo::default()
+    })));
+    app.update(Action::SetEvent);
+    assert!(!app.status().unwrap().contains(&format!("; {other} has one")), "{:?}", app.status());
 }
 
 #[test]

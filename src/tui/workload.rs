@@ -175,8 +175,10 @@ impl Workload {
     fn stop_all(&mut self, grace: Duration) -> Option<Report> {
         match self.running.take() {
             Some(running) => {
+                // Daemon threads are abandoned at exit in any case (the
+                // dialog says so); only the others keep the program alive.
                 self.stop_in_background(running, grace, |report| Report::StoppedAll {
-                    stuck: report.stuck.iter().map(ToString::to_string).collect(),
+                    stuck: report.stuck.iter().filter(|s| !s.daemon).map(ToString::to_string).collect(),
                 });
                 None
             }

@@ -21,7 +21,7 @@ pub use report::{StopReport, Stuck};
 pub use workers::WorkerKind;
 
 use crate::scenario::{Scenario, StartPolicy, Step, describe};
-use crate::threading::{Error, Lock, Registry, Result, Thread};
+use crate::threading::{Error, Lock, Registry, Result, Thread, ThreadPoolExecutor};
 use control::{Control, StopSignal};
 use instances::Instances;
 use interpreter::Interpreter;
@@ -237,7 +237,10 @@ impl RunningScenario {
             pool.shutdown(false, true);
         }
         let deadline = Instant::now() + grace;
-        let threads = self.threads();
+        // The pools' workers are the scenario's threads too: a worker in a
+        // blocked task keeps the program alive as much as a member does.
+        let mut threads = self.threads();
+        threads.extend(self.shared.instances.pools().iter().flat_map(ThreadPoolExecutor::workers));
         for thread in &threads {
             if thread.is_alive() {
                 let _ = thread.join_timeout(deadline.saturating_duration_since(Instant::now()));

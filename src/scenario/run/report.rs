@@ -18,6 +18,9 @@ pub struct StopReport {
 pub struct Stuck {
     /// Its name.
     pub name: String,
+    /// A daemon thread: abandoned at exit in any case, as Python's are, so
+    /// it keeps nobody waiting.
+    pub daemon: bool,
     /// What it is blocked on, in words, if it is blocked in the library.
     pub waiting_on: Option<String>,
 }
@@ -25,6 +28,7 @@ pub struct Stuck {
 impl fmt::Display for Stuck {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = crate::display::sanitize(&self.name);
+        let name = if self.daemon { format!("{name} (daemon)") } else { name.into_owned() };
         match &self.waiting_on {
             Some(what) => write!(
                 f,
@@ -58,7 +62,7 @@ pub(super) fn build(threads: &[Thread], registry: &Registry) -> StopReport {
                     format!("{role}{} {}{held}", w.kind, w.name)
                 })
             });
-        report.stuck.push(Stuck { name: thread.name(), waiting_on });
+        report.stuck.push(Stuck { name: thread.name(), daemon: thread.daemon(), waiting_on });
     }
     report
 }

@@ -2,7 +2,7 @@
 //! (The filter prompt lives in the status line.)
 
 use super::super::app::App;
-use super::super::dialog::{Dialog, Picker, Prompt, QuitDialog};
+use super::super::dialog::{Dialog, LISTED, Picker, Prompt, QuitDialog, summarise};
 use super::super::words::fit;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -85,15 +85,7 @@ fn picker_lines(app: &App, picker: &Picker) -> Vec<Line<'static>> {
 fn quit_lines(app: &App, quit: &QuitDialog) -> Vec<Line<'static>> {
     let theme = &app.theme;
     let mut lines = Vec::new();
-    let list = |names: &[String]| {
-        let shown: Vec<&str> = names.iter().take(8).map(String::as_str).collect();
-        let more = names.len().saturating_sub(8);
-        let mut text = shown.join(", ");
-        if more > 0 {
-            text.push_str(&format!(" … and {more} more"));
-        }
-        fit(&text, MAX_LINE).into_owned()
-    };
+    let list = |names: &[String]| fit(&summarise(names), MAX_LINE).into_owned();
     if quit.stopping {
         lines.push(Line::styled("Asking every thread to stop and waiting for them…", theme.warning()));
         return lines;
@@ -106,8 +98,12 @@ fn quit_lines(app: &App, quit: &QuitDialog) -> Vec<Line<'static>> {
         lines.push(Line::styled(format!("  {}", list(&quit.waiting_for)), theme.warning()));
     } else {
         lines.push(Line::styled("These threads could not be stopped:", theme.error()));
-        for line in quit.stuck.iter().take(8) {
+        for line in quit.stuck.iter().take(LISTED) {
             lines.push(Line::styled(format!("  {}", fit(line, MAX_LINE)), theme.warning()));
+        }
+        if quit.stuck.len() > LISTED {
+            let more = format!("  … and {} more", quit.stuck.len() - LISTED);
+            lines.push(Line::styled(more, theme.warning()));
         }
     }
     if !quit.daemons.is_empty() {

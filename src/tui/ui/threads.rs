@@ -87,7 +87,12 @@ fn cell<'a>(
                 Origin::Inspector => theme.inspector(),
                 Origin::Foreign => theme.foreign(),
             };
-            (t.name.to_string(), style)
+            // `t.name = ""` is valid Python; a blank cell is not a name.
+            if t.name.shown().is_empty() {
+                ("\"\"".to_owned(), theme.dim())
+            } else {
+                (t.name.to_string(), style)
+            }
         }
         Column::Comm => match words::comm(t) {
             // Only where it says something NAME does not.
