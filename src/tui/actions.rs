@@ -4,7 +4,7 @@
 
 use super::action::{Action, Command, Effect};
 use super::app::{App, Source};
-use super::dialog::{Dialog, PickItem, PickPurpose, Picker, Prompt, PromptPurpose, QuitDialog};
+use super::dialog::{BY_PATH, Dialog, PickItem, PickPurpose, Picker, Prompt, PromptPurpose, QuitDialog};
 use super::event::{LogKind, Report};
 use super::words::safe;
 use crate::inspect::{Origin, ThreadView};
@@ -65,9 +65,13 @@ impl App {
                 "lock",
             ),
             Action::LoadScenario => {
-                let items = (self.scenarios.iter())
+                let mut items: Vec<PickItem> = (self.scenarios.iter())
                     .map(|(name, about)| PickItem { value: name.clone(), detail: about.clone() })
                     .collect();
+                items.push(PickItem {
+                    value: BY_PATH.to_owned(),
+                    detail: "type the path of your own".to_owned(),
+                });
                 self.open_picker(PickPurpose::Scenario, items, "scenario")
             }
             Action::InterruptMain => return Effect::Command(Command::InterruptMain),
@@ -227,6 +231,14 @@ impl App {
             PickPurpose::SetEvent => Command::SetEvent(chosen),
             PickPurpose::ClearEvent => Command::ClearEvent(chosen),
             PickPurpose::ReleaseLock => Command::ReleaseLock(chosen),
+            PickPurpose::Scenario if chosen == BY_PATH => {
+                self.dialog = Some(Dialog::Prompt(Prompt {
+                    purpose: PromptPurpose::LoadPath,
+                    input: String::new(),
+                    error: None,
+                }));
+                return Effect::None;
+            }
             PickPurpose::Scenario => Command::Load(chosen),
         };
         Effect::Command(command)
@@ -330,6 +342,13 @@ fn confirm_prompt(prompt: &Prompt) -> Result<Command, String> {
         // Python takes any str as a name, the empty one included.
         PromptPurpose::Rename { key, name } => {
             Ok(Command::Rename { key: *key, from: name.clone(), to: prompt.input.clone() })
+        }
+        PromptPurpose::LoadPath => {
+            let path = prompt.input.trim();
+            if path.is_empty() {
+                return Err("type the path of a .toml scenario file".to_owned());
+            }
+            Ok(Command::Load(path.to_owned()))
         }
         PromptPurpose::Join { key, name } => {
             let timeout = crate::scenario::units::parse_duration(prompt.input.trim())?;

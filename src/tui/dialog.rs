@@ -38,6 +38,8 @@ pub enum PromptPurpose {
         /// Its name now.
         name: String,
     },
+    /// The path of a scenario file to load.
+    LoadPath,
     /// A join timeout.
     Join {
         /// Registry id.
@@ -52,12 +54,16 @@ impl Prompt {
     pub fn title(&self) -> String {
         match &self.purpose {
             PromptPurpose::Rename { name, .. } => format!("Rename {}", crate::display::sanitize(name)),
+            PromptPurpose::LoadPath => "Load a scenario file — its path (e.g. demos/my-demo.toml)".to_owned(),
             PromptPurpose::Join { name, .. } => {
                 format!("Join {} — timeout (e.g. 1s, 500ms)", crate::display::sanitize(name))
             }
         }
     }
 }
+
+/// The scenario picker's last item: type a path instead of choosing.
+pub const BY_PATH: &str = "a .toml file…";
 
 /// A list to choose from.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -321,6 +321,22 @@ fn events_locks_interrupt_and_load() {
 }
 
 #[test]
+fn load_also_takes_a_toml_file_by_path() {
+    let mut app = app();
+    app.update(Action::LoadScenario);
+    // The last item, one step up from the first.
+    app.update(Action::Up);
+    assert_eq!(app.update(Action::Confirm), Effect::None);
+    let Some(Dialog::Prompt(prompt)) = app.dialog() else { panic!("{:?}", app.dialog()) };
+    assert_eq!(prompt.purpose, PromptPurpose::LoadPath);
+    app.update(Action::Confirm);
+    let Some(Dialog::Prompt(prompt)) = app.dialog() else { panic!() };
+    assert_eq!(prompt.error.as_deref(), Some("type the path of a .toml scenario file"));
+    typed(&mut app, "demos/my demo.toml");
+    assert_eq!(command(app.update(Action::Confirm)), Command::Load("demos/my demo.toml".into()));
+}
+
+#[test]
 fn a_scenario_without_the_primitive_says_so() {
     let mut app = app();
     app.handle_event(Event::Report(Report::Loaded(ScenarioInfo {
