@@ -198,13 +198,23 @@ fn thread_pool_runs_on_named_workers_and_reports_the_raising_task() {
 }
 
 #[test]
-fn event_cancellation_has_waiters_on_the_cancel_event() {
+fn event_cancellation_workers_wait_on_the_event_then_stop_when_it_is_set() {
     let (running, registry) = start("event-cancellation");
     wait_for_snapshot(&registry, |s| {
         s.primitive_named("cancel").is_some_and(|e| !e.waiters.is_empty())
             && s.threads.iter().any(|t| {
                 t.waiting_on.as_ref().is_some_and(|w| w.kind.label() == "event" && w.name == "cancel")
             })
+    });
+    // Once Controller sets it, every worker returns and Controller joins them.
+    let ended = |s: &RegistrySnapshot, name: &str| {
+        s.thread(name)
+            .is_some_and(|t| t.state == ThreadState::Terminated && t.outcome == Some(Outcome::Returned))
+    };
+    wait_for_snapshot(&registry, |s| {
+        (1..=4).all(|i| ended(s, &format!("Download-{i}")))
+            && ended(s, "Controller")
+            && s.primitive_named("cancel").is_some_and(|e| e.waiters.is_empty())
     });
     stop_cleanly(running);
 }

@@ -22,7 +22,12 @@ pub fn describe(step: &Step, scenario: &Scenario) -> String {
         Step::Release { target, n } => format!("release {} ×{n}", name(target.primitive)),
         Step::Sleep(wait) => format!("sleep {}", wait_text(*wait)),
         Step::Spin(wait) => format!("spin {}", wait_text(*wait)),
-        Step::EventWait { target, timeout: t } => format!("wait on {}{}", name(target.primitive), timeout(t)),
+        Step::EventWait { target, timeout: t, exit_if_set } => format!(
+            "wait on {}{}{}",
+            name(target.primitive),
+            timeout(t),
+            if *exit_if_set { ", return if set" } else { "" }
+        ),
         Step::ConditionWait { target, timeout: t } => {
             format!("wait on {}{}", name(target.primitive), timeout(t))
         }

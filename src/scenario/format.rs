@@ -92,6 +92,7 @@ pub(super) struct RawStep {
     // Modifiers.
     pub timeout: Option<Spanned<String>>,
     pub blocking: Option<Spanned<bool>>,
+    pub exit_if_set: Option<Spanned<bool>>,
     pub jitter: Option<Spanned<String>>,
     pub n: Option<Spanned<i64>>,
     pub item: Option<Spanned<i64>>,
@@ -140,10 +141,11 @@ impl RawStep {
 
     /// Each modifier's key as written, where present (`whole` stands in for
     /// an empty step list, which has no span of its own).
-    pub fn modifiers(&self, whole: &Range<usize>) -> [(&'static str, Option<Range<usize>>); 8] {
+    pub fn modifiers(&self, whole: &Range<usize>) -> [(&'static str, Option<Range<usize>>); 9] {
         [
             ("timeout", span_of(&self.timeout)),
             ("blocking", span_of(&self.blocking)),
+            ("exit_if_set", span_of(&self.exit_if_set)),
             ("jitter", span_of(&self.jitter)),
             ("n", span_of(&self.n)),
             ("item", span_of(&self.item)),

@@ -220,8 +220,9 @@ pub enum Step {
     Sleep(Wait),
     /// Burn CPU (holding the GIL if emulated).
     Spin(Wait),
-    /// `event.wait(timeout)`.
-    EventWait { target: Target<Events>, timeout: Option<Duration> },
+    /// `event.wait(timeout)`; with `exit_if_set`, `if event.wait(timeout):
+    /// return` — the cooperative-cancellation pattern.
+    EventWait { target: Target<Events>, timeout: Option<Duration>, exit_if_set: bool },
     /// `event.set()`.
     Set { target: Target<Events> },
     /// `event.clear()`.

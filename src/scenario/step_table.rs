@@ -102,11 +102,11 @@ pub(super) const STEPS: &[StepSpec] = &[
     StepSpec {
         action: A::Wait,
         key: "wait",
-        modifiers: &["timeout"],
+        modifiers: &["timeout", "exit_if_set"],
         targets: Targets::Classes(&[C::Event, C::Condition, C::Barrier]),
         syntax: "`wait = \"P\"`",
-        modifiers_doc: "`timeout`",
-        does: "`event.wait()`, `with cond: cond.wait()`, or `barrier.wait()`",
+        modifiers_doc: "`timeout`, `exit_if_set = true` (events)",
+        does: "`event.wait()`, `with cond: cond.wait()`, or `barrier.wait()`; with `exit_if_set`, `if event.wait(t): return`",
     },
     StepSpec {
         action: A::Set,

@@ -84,8 +84,11 @@ impl Validator<'_> {
             }
             Action::Wait => {
                 let index = target.index()?;
+                let exit_if_set = raw.exit_if_set.as_ref().is_some_and(|e| *e.get_ref());
                 if let Some(target) = Target::<Events>::of(cx.primitives, index) {
-                    Step::EventWait { target, timeout }
+                    Step::EventWait { target, timeout, exit_if_set }
+                } else if let Some(flag) = &raw.exit_if_set {
+                    return Err(self.err(flag.span(), "`exit_if_set` applies only to an event"));
                 } else if let Some(target) = Target::<Conditions>::of(cx.primitives, index) {
                     Step::ConditionWait { target, timeout }
                 } else {

@@ -122,8 +122,10 @@ impl<'a> Interpreter<'a> {
                 }
             }
             Step::Spin(wait) => return Ok(self.spin(*wait)),
-            Step::EventWait { target, timeout } => {
-                self.live().event(*target).wait(*timeout)?;
+            Step::EventWait { target, timeout, exit_if_set } => {
+                if self.live().event(*target).wait(*timeout)? && *exit_if_set {
+                    return Ok(Flow::Stop);
+                }
             }
             Step::Set { target } => self.live().event(*target).set(),
             Step::Clear { target } => self.live().event(*target).clear(),

@@ -100,7 +100,11 @@ impl WorkerKind {
                 ]
             }
             Self::EventWaiter => vec![
-                Step::EventWait { target: Target::of(primitives, target)?, timeout: None },
+                Step::EventWait {
+                    target: Target::of(primitives, target)?,
+                    timeout: None,
+                    exit_if_set: false,
+                },
                 Step::Sleep(wait(200, 0)),
             ],
             Self::Producer => vec![
