@@ -318,3 +318,19 @@ fn the_first_sample_counts_no_thread_twice() {
         assert_eq!(tids.len(), all, "a TID shown twice");
     }
 }
+
+#[test]
+fn lock_convoy_gets_a_convoy_finding_naming_its_lock() {
+    let registry = Registry::new();
+    let scenario = threadscope::scenario::builtin("lock-convoy").unwrap().load(None).unwrap();
+    let mut running = threadscope::scenario::RunningScenario::start(scenario, &registry).unwrap();
+    let mut inspector = Inspector::own(&registry).unwrap();
+    let snapshot = refresh_until(&mut inspector, |s| {
+        s.findings.iter().any(|f| f.message.starts_with("lock ledger is a convoy: "))
+    });
+    let finding =
+        snapshot.findings.iter().find(|f| f.message.starts_with("lock ledger is a convoy")).unwrap();
+    assert_eq!(serde_json::to_value(finding).unwrap()["kind"], "lock_convoy");
+    assert_eq!(Some(finding.subject), snapshot.primitives.iter().find(|p| p.name == "ledger").map(|p| p.id));
+    running.stop(Duration::from_secs(3));
+}

@@ -5,6 +5,7 @@
 //! it, from the snapshots.
 
 use super::carry::CarryForward;
+use super::convoy::ConvoyWatch;
 use super::join::{self, CpuRates, Links, primitive_views};
 use super::jvm_source::{JvmSource, RuntimeOptions};
 use super::kernel_source::KernelSource;
@@ -71,6 +72,7 @@ pub struct Inspector {
     cpu: CpuRates,
     carry: CarryForward,
     debouncer: Debouncer,
+    convoys: ConvoyWatch,
     started: Instant,
     runtimes: Vec<Box<dyn RuntimeSource>>,
     /// Merged after `runtimes`, so a runtime's own words (a JVM's monitor)
@@ -134,6 +136,7 @@ impl Inspector {
             cpu: CpuRates::default(),
             carry: CarryForward::default(),
             debouncer: Debouncer::default(),
+            convoys: ConvoyWatch::default(),
             started: Instant::now(),
             runtimes: Vec::new(),
             kernel_waits: Some(KernelSource::new(pid)),
@@ -198,7 +201,9 @@ impl Inspector {
             deadlock_search.runtime_covers.extend(facts.covers.clone());
             notes.extend(facts.notes);
         }
-        let candidates = lint_candidates(&threads, library.as_ref());
+        let mut candidates = lint_candidates(&threads, library.as_ref());
+        candidates
+            .extend(library.as_ref().map(|l| self.convoys.candidates(&l.primitives)).unwrap_or_default());
         let findings = self.debouncer.update(now, candidates);
         let named: Vec<NamedThread> = threads
             .iter()

@@ -19,6 +19,9 @@ pub enum LintKind {
     Spinning,
     /// A lock held for over a second while others wait for it.
     LockHeldWithWaiters,
+    /// A lock most of whose recent acquisitions had to wait, with a queue
+    /// behind it (see `convoy`).
+    LockConvoy,
 }
 
 impl LintKind {
@@ -26,7 +29,7 @@ impl LintKind {
     pub fn min_duration(self) -> Duration {
         match self {
             Self::BlockedOutsideLibrary => Duration::from_secs(2),
-            Self::Spinning | Self::LockHeldWithWaiters => Duration::ZERO,
+            Self::Spinning | Self::LockHeldWithWaiters | Self::LockConvoy => Duration::ZERO,
         }
     }
 }

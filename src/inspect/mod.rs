@@ -8,6 +8,7 @@
 
 mod carry;
 mod confirm;
+mod convoy;
 mod deadlock;
 mod display_name;
 pub mod history;
