@@ -21,7 +21,10 @@ fn start(name: &str) -> (RunningScenario, Registry) {
 fn stop_cleanly(mut running: RunningScenario) {
     let report = running.stop(Duration::from_secs(10));
     assert!(report.stuck.is_empty(), "{:?}", report.stuck);
-    assert_eq!(report.stopped.len(), running.threads().len());
+    // Every member stopped (the pools' workers are reported too).
+    for thread in running.threads() {
+        assert!(report.stopped.contains(&thread.name()), "{} not in {:?}", thread.name(), report.stopped);
+    }
 }
 
 /// Thread names around the wait-for cycle that starts at `start`, if any:
@@ -60,11 +63,13 @@ fn deadlock_forms_the_abba_cycle_and_reports_both_as_unstoppable() {
     let stuck: Vec<String> = report.stuck.iter().map(|s| s.to_string()).collect();
     assert_eq!(stuck.len(), 2);
     assert!(
-        stuck[0].starts_with("Transfer-AB: blocked in acquire of lock account-B (held by Transfer-BA)"),
+        stuck[0]
+            .starts_with("Transfer-AB (daemon): blocked in acquire of lock account-B (held by Transfer-BA)"),
         "{stuck:?}"
     );
     assert!(
-        stuck[1].starts_with("Transfer-BA: blocked in acquire of lock account-A (held by Transfer-AB)"),
+        stuck[1]
+            .starts_with("Transfer-BA (daemon): blocked in acquire of lock account-A (held by Transfer-AB)"),
         "{stuck:?}"
     );
 }
@@ -194,6 +199,13 @@ fn thread_pool_runs_on_named_workers_and_reports_the_raising_task() {
     let workers: Vec<&str> =
         snapshot.threads.iter().map(|t| t.name.as_str()).filter(|n| n.starts_with("Pool_")).collect();
     assert!(!workers.is_empty() && workers.len() <= 4, "{workers:?}");
+    // The pool keeps the raise, at the scenario's `panic` step.
+    let pool = snapshot.primitive_named("pool").unwrap();
+    let raise = pool.last_raise.as_ref().unwrap();
+    assert_eq!(raise.message, "invalid record in batch");
+    assert_eq!(raise.location.as_deref(), Some("thread-pool.toml:28:49"));
+    assert!(raise.thread.starts_with("Pool_"), "{raise:?}");
+    assert!(pool.details["raised"] >= 1 && pool.details["done"] >= 2, "{:?}", pool.details);
     stop_cleanly(running);
 }
 
@@ -289,7 +301,11 @@ fn exceptions_record_raise_and_exit() {
     });
     threadscope::threading::reset_excepthook();
     match &snapshot.thread("Parser-1").unwrap().outcome {
-        Some(Outcome::Panicked { message, .. }) => assert_eq!(message, "unexpected token at line 42"),
+        // Raised where the scenario says, not in the interpreter's source.
+        Some(Outcome::Panicked { message, location }) => {
+            assert_eq!(message, "unexpected token at line 42");
+            assert_eq!(location.as_deref(), Some("exceptions.toml:13:51"));
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(snapshot.thread("Quitter").unwrap().outcome, Some(Outcome::Exited));

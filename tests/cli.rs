@@ -98,7 +98,7 @@ fn run_prints_lifecycle_events_and_who_could_not_stop() {
     );
     assert!(
         text.contains(
-            "could not stop Transfer-BA: blocked in acquire of lock account-A (held by Transfer-AB)"
+            "could not stop Transfer-BA (daemon): blocked in acquire of lock account-A (held by Transfer-AB)"
         ),
         "{text}"
     );

@@ -207,3 +207,41 @@ fn waiting_on_several_futures_shows_what_is_awaited() {
     all.join().unwrap();
     completed.join().unwrap();
 }
+
+#[test]
+fn a_pool_counts_its_futures_by_state_and_keeps_where_a_task_raised() {
+    let registry = Registry::new();
+    let pool = ThreadPoolExecutor::builder()
+        .max_workers(1)
+        .thread_name_prefix("counted")
+        .registry(&registry)
+        .build()
+        .unwrap();
+    let futures = |state: &str| {
+        let snapshot = registry.snapshot();
+        snapshot.primitive_named("counted").unwrap().details[state]
+    };
+    let gate = Gate::new();
+    let pass = gate.pass();
+    let running = pool.submit(move || pass.wait()).unwrap();
+    let queued = pool.submit(|| ()).unwrap();
+    let cancelled = pool.submit(|| ()).unwrap();
+    eventually("one running, two pending", || {
+        (futures("running") == 1 && futures("queue_len") == 2).then_some(())
+    });
+    assert!(cancelled.cancel());
+    gate.open(1);
+    running.result().unwrap();
+    queued.result().unwrap();
+    let line = line!() + 1;
+    let raising = pool.submit(|| panic!("invalid record")).unwrap();
+    assert!(raising.exception().unwrap().is_some());
+    pool.shutdown(true, false);
+    assert_eq!(["running", "done", "raised", "cancelled"].map(futures), [0, 2, 1, 1]);
+    let snapshot = registry.snapshot();
+    let raise = snapshot.primitive_named("counted").unwrap().last_raise.clone().unwrap();
+    assert_eq!(raise.message, "invalid record");
+    assert_eq!(raise.thread, "counted_0");
+    let location = raise.location.unwrap();
+    assert!(location.starts_with(&format!("tests/queue_futures_registry.rs:{line}:")), "{location}");
+}

@@ -159,3 +159,23 @@ steps = [{ submit = "pool", task = [{ acquire = "gate" }] }]
     running.release_lock("gate").unwrap();
     running.set_event("never").unwrap();
 }
+
+#[test]
+fn a_failing_step_is_reported_at_the_step_not_in_threadscopes_source() {
+    threadscope::threading::set_excepthook(|_| ()); // keep the test output quiet
+    let (mut running, registry) = start_text(
+        "name = \"t\"\ndescription = \"d\"\n[primitives]\nb = { kind = \"barrier\", parties = 2 }\n[[threads]]\nname = \"Lonely\"\nsteps = [{ sleep = \"1ms\" }, { wait = \"b\", timeout = \"20ms\" }]\n",
+    );
+    let snapshot = wait_for_snapshot(&registry, |s| {
+        s.thread("Lonely").is_some_and(|t| t.state == ThreadState::Terminated)
+    });
+    threadscope::threading::reset_excepthook();
+    match &snapshot.thread("Lonely").unwrap().outcome {
+        Some(threadscope::threading::Outcome::Panicked { message, location }) => {
+            assert_eq!(message, "BrokenBarrierError");
+            assert_eq!(location.as_deref(), Some("t: Lonely, step 2 (wait on b (timeout 20 ms))"));
+        }
+        other => panic!("{other:?}"),
+    }
+    running.stop(Duration::from_secs(1));
+}

@@ -35,6 +35,7 @@ pub fn render_text(s: &Snapshot) -> String {
         out.push('\n');
     }
     locks_section(&mut out, s);
+    pools_section(&mut out, s);
     for note in &s.notes {
         let _ = writeln!(out, "Note: {}", sanitize(note));
     }
@@ -175,6 +176,35 @@ fn locks_section(out: &mut String, s: &Snapshot) {
         let waiting =
             if p.waiters.is_empty() { String::new() } else { format!("; waiting: {}", labels(&p.waiters)) };
         let _ = writeln!(out, "  {} {}{held}{waiting}", p.kind.label(), sanitize(&p.name));
+    }
+    out.push('\n');
+}
+
+/// Each thread pool: its workers, its futures by state, its last raise.
+fn pools_section(out: &mut String, s: &Snapshot) {
+    let pools: Vec<_> = s.primitives.iter().filter(|p| p.kind == PrimitiveKind::ThreadPool).collect();
+    if pools.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "Thread pools:");
+    for p in pools {
+        let gauge = |name: &str| p.details.get(name).copied().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "  pool {}: {} of {} workers ({} idle); futures: {} pending, {} running, {} done, {} raised, {} cancelled",
+            sanitize(&p.name),
+            gauge("workers"),
+            gauge("max_workers"),
+            gauge("idle"),
+            gauge("queue_len"),
+            gauge("running"),
+            gauge("done"),
+            gauge("raised"),
+            gauge("cancelled"),
+        );
+        if let Some(raise) = &p.last_raise {
+            let _ = writeln!(out, "    last raised: {}", raise.describe());
+        }
     }
     out.push('\n');
 }

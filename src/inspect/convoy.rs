@@ -93,6 +93,7 @@ mod tests {
             stats: PrimitiveStats { acquisitions, contentions, ..PrimitiveStats::default() },
             details: Default::default(),
             related: None,
+            last_raise: None,
         }
     }
 

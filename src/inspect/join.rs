@@ -220,6 +220,7 @@ pub(crate) fn primitive_views(library: &RegistrySnapshot, links: &Links) -> Vec<
             details: p.details.clone(),
             related: p.related.as_ref().map(primitive_link),
             owner_note: None,
+            last_raise: p.last_raise.clone(),
         })
         .collect()
 }

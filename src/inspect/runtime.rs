@@ -194,6 +194,7 @@ pub fn merge(
             details: BTreeMap::new(),
             related: None,
             owner_note: lock.owner_note.clone(),
+            last_raise: None,
         });
     }
     let holders_of = |id: u64| by_id.get(&id).map(|l| l.holders.clone()).unwrap_or_default();

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::kernel::{Field, LoadAverage};
 use crate::threading::secs;
-use crate::threading::{Outcome, PrimitiveKind, PrimitiveStats, StateTimes, ThreadState, WaitKind};
+use crate::threading::{Outcome, PrimitiveKind, PrimitiveStats, Raise, StateTimes, ThreadState, WaitKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -268,6 +268,10 @@ pub struct PrimitiveView {
     /// program that records no owner).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_note: Option<String>,
+    /// The last exception raised through it: a pool task's panic, where it
+    /// was raised and in which thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_raise: Option<Raise>,
 }
 
 /// Threads asleep on one futex address.

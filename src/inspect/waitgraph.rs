@@ -360,6 +360,7 @@ mod tests {
             stats: PrimitiveStats::default(),
             details: Default::default(),
             related: None,
+            last_raise: None,
         }
     }
 

@@ -51,7 +51,7 @@ pub fn describe(step: &Step, scenario: &Scenario) -> String {
             format!("submit {count} task(s) of {} step(s) to {}", task.len(), name(pool.primitive))
         }
         Step::Rename { name } => format!("rename to {name}"),
-        Step::Panic { message } => format!("panic: {message}"),
+        Step::Panic { message, .. } => format!("panic: {message}"),
         Step::Exit => "exit".to_owned(),
         Step::InterruptMain { signum } => format!("interrupt_main({signum})"),
         Step::Repeat { times: Times::Forever, steps } => format!("repeat forever ({} steps)", steps.len()),

@@ -247,8 +247,9 @@ pub enum Step {
     Submit { pool: Target<Pools>, task: Vec<Step>, count: usize },
     /// Rename the running thread (template expanded at validation).
     Rename { name: String },
-    /// Panic with a message (Python: raise).
-    Panic { message: String },
+    /// Panic with a message (Python: raise), reported as raised at `at`,
+    /// the step's `file:line:column`.
+    Panic { message: String, at: String },
     /// `_thread.exit()`.
     Exit,
     /// `_thread.interrupt_main(signum)`.

@@ -130,6 +130,7 @@ impl Validator<'_> {
                     raw.panic.as_ref().ok_or_else(|| self.err(whole.clone(), "missing message"))?,
                     cx.vars,
                 )?,
+                at: self.place(whole.start),
             },
             Action::Exit => match &raw.exit {
                 Some(flag) if *flag.get_ref() => Step::Exit,

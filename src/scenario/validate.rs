@@ -28,6 +28,14 @@ pub(super) struct Validator<'a> {
     text: &'a str,
 }
 
+impl Validator<'_> {
+    /// `file:line:column` of `offset`, for what is reported at run time.
+    pub(super) fn place(&self, offset: usize) -> String {
+        let (line, column) = super::line_column(self.text, offset);
+        format!("{}:{line}:{column}", self.origin)
+    }
+}
+
 pub(super) type Result<T> = std::result::Result<T, ScenarioError>;
 
 impl Validator<'_> {

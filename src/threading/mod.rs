@@ -57,8 +57,8 @@ pub use queue::{BaseQueue, LifoQueue, PriorityQueue, PutError, Queue};
 pub use registry::clock::{HOLD_CLOCK_PERIOD, hold_clock_tid, start_hold_clock};
 pub use registry::{HoldersRead, StatusRead, WaitEdge, WaitReads};
 pub use registry::{
-    Outcome, PrimitiveKind, PrimitiveRecord, PrimitiveRef, PrimitiveSnapshot, PrimitiveStats, Registry,
-    RegistrySnapshot, Retention, StateTimes, ThreadOrigin, ThreadRecord, ThreadRef, ThreadSnapshot,
+    Outcome, PrimitiveKind, PrimitiveRecord, PrimitiveRef, PrimitiveSnapshot, PrimitiveStats, Raise,
+    Registry, RegistrySnapshot, Retention, StateTimes, ThreadOrigin, ThreadRecord, ThreadRef, ThreadSnapshot,
     ThreadState, WaitKind, WaitSnapshot,
 };
 pub use sync::{
@@ -69,8 +69,8 @@ pub use thread::Thread;
 pub use thread::builder::{Builder, Run};
 pub use thread::current::{current_thread, get_ident, get_native_id, main_thread, register_helper_thread};
 pub use thread::excepthook::{
-    ExceptHook, ExceptHookArgs, default_excepthook, excepthook, exit, format_exception, reset_excepthook,
-    set_excepthook,
+    ExceptHook, ExceptHookArgs, RaisedAt, default_excepthook, excepthook, exit, format_exception, raise_at,
+    reset_excepthook, set_excepthook,
 };
 pub use thread::functions::{
     ShutdownGuard, active_count, configured_stack_size, enumerate, interrupt_main, shutdown, stack_size,

@@ -154,6 +154,7 @@ fn primitive(
         details: BTreeMap::new(),
         related: None,
         owner_note: None,
+        last_raise: None,
     }
 }
 

@@ -10,7 +10,7 @@ use super::instances::Instances;
 use super::jitter::Jitter;
 use crate::scenario::target::Target;
 use crate::scenario::target::class::{Lockables, Pools};
-use crate::scenario::{AcquireMode, Step, Times, Wait};
+use crate::scenario::{AcquireMode, Step, Times, Wait, describe};
 use crate::threading::{self, Error, ErrorKind, Result};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -30,6 +30,8 @@ pub(crate) struct Interpreter<'a> {
     /// What this thread acquired and has not released, oldest first, so a
     /// stopped thread can let go of it (as if its script used `with`).
     held: Vec<Target<Lockables>>,
+    /// Where the step that failed is, once one has (see [`Self::raise`]).
+    failed_at: Option<String>,
 }
 
 /// How long one unit of spinning lasts (one op on the throughput counter).
@@ -37,7 +39,20 @@ const SPIN_UNIT: Duration = Duration::from_micros(100);
 
 impl<'a> Interpreter<'a> {
     pub(crate) fn new(shared: &'a Shared, stream: usize, control: Option<&'a Control>) -> Self {
-        Self { shared, jitter: Jitter::new(shared.scenario.seed, stream), control, held: Vec::new() }
+        Self {
+            shared,
+            jitter: Jitter::new(shared.scenario.seed, stream),
+            control,
+            held: Vec::new(),
+            failed_at: None,
+        }
+    }
+
+    /// Step `index` (from 0) of the running thread's script, in words.
+    fn place(&self, index: usize, step: &Step) -> String {
+        let thread = threading::current_thread().name();
+        let scenario = &self.shared.scenario;
+        format!("{}: {thread}, step {} ({})", scenario.name, index + 1, describe(step, scenario))
     }
 
     /// This thread's stop signal (pool tasks answer to the scenario's).
@@ -55,8 +70,16 @@ impl<'a> Interpreter<'a> {
         match self.run(steps, true) {
             Ok(Flow::Stop) => self.release_held(),
             Ok(Flow::Next) => {}
-            Err(err) => raise(err),
+            Err(err) => self.raise(err),
         }
+    }
+
+    /// Python's `raise`: the thread ends with `err` as its exception,
+    /// reported at the step that failed (`deadlock: Transfer-AB, step 3
+    /// (wait on gate)`), not at this file's line.
+    fn raise(&mut self, err: Error) -> ! {
+        let at = self.failed_at.take().unwrap_or_else(|| self.shared.scenario.name.clone());
+        threading::raise_at(err.to_string(), at)
     }
 
     fn release_held(&mut self) {
@@ -73,8 +96,16 @@ impl<'a> Interpreter<'a> {
             if top && let Some(progress) = self.control.map(|c| &c.progress) {
                 progress.step.store(index, Ordering::Relaxed);
             }
-            if self.step(step, top)? == Flow::Stop {
-                return Ok(Flow::Stop);
+            match self.step(step, top) {
+                Ok(Flow::Stop) => return Ok(Flow::Stop),
+                Ok(Flow::Next) => {}
+                Err(err) => {
+                    // The innermost step that failed says where.
+                    if self.failed_at.is_none() {
+                        self.failed_at = Some(self.place(index, step));
+                    }
+                    return Err(err);
+                }
             }
             self.count_ops(1);
         }
@@ -161,7 +192,7 @@ impl<'a> Interpreter<'a> {
                 }
             }
             Step::Rename { name } => threading::current_thread().set_name(name),
-            Step::Panic { message } => panic!("{message}"),
+            Step::Panic { message, at } => threading::raise_at(message.clone(), at.clone()),
             Step::Exit => threading::exit(),
             Step::InterruptMain { signum } => threading::interrupt_main(*signum)?,
             Step::Repeat { times, steps } => return self.repeat(*times, steps, top),
@@ -236,11 +267,6 @@ fn burn(unit: Duration) {
     }
 }
 
-/// Python's `raise`: the thread ends with this error as its exception.
-fn raise(err: Error) -> ! {
-    panic!("{err}")
-}
-
 /// Pool steps.
 impl Interpreter<'_> {
     /// Submits `count` tasks and waits for their futures. A task that
@@ -257,7 +283,7 @@ impl Interpreter<'_> {
                 if let Some(shared) = shared.upgrade() {
                     let mut interpreter = Interpreter::new(&shared, stream, None);
                     if let Err(err) = interpreter.run(&task, false) {
-                        raise(err);
+                        interpreter.raise(err);
                     }
                 }
             })?);

@@ -3,7 +3,7 @@
 
 use super::future::Future;
 use crate::threading::error::{Error, ErrorKind, Result};
-use crate::threading::registry::{PrimitiveRecord, Registry, WaitTarget};
+use crate::threading::registry::{PrimitiveRecord, Raise, Registry, WaitTarget};
 use crate::threading::thread::Thread;
 use crate::threading::thread::current::current_thread;
 use crate::threading::thread::excepthook::{self, Caught};
@@ -15,12 +15,19 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once, Weak};
 
-/// The pool's gauges in its registry record, by index.
-pub(crate) const GAUGES: [&str; 4] = ["workers", "idle", "max_workers", "queue_len"];
+/// The pool's gauges in its registry record, by index: its workers, and
+/// its futures by state (`queue_len` are the pending ones; `done`,
+/// `raised` and `cancelled` count since the pool was made).
+pub(crate) const GAUGES: [&str; 8] =
+    ["workers", "idle", "max_workers", "queue_len", "running", "done", "raised", "cancelled"];
 const WORKERS: usize = 0;
 const IDLE: usize = 1;
 pub(crate) const MAX_WORKERS: usize = 2;
 const QUEUE_LEN: usize = 3;
+const RUNNING: usize = 4;
+const DONE: usize = 5;
+const RAISED: usize = 6;
+const CANCELLED: usize = 7;
 
 const BROKEN: &str = "A thread initializer failed, the thread pool is not usable anymore";
 
@@ -28,9 +35,9 @@ const BROKEN: &str = "A thread initializer failed, the thread pool is not usable
 pub(crate) trait Work: Send {
     /// Runs the task unless its future was cancelled; `before_publish` runs
     /// after the task and before its future is finished.
-    fn run(self: Box<Self>, before_publish: &mut dyn FnMut());
+    fn run(self: Box<Self>, pool: &PrimitiveRecord, before_publish: &mut dyn FnMut());
     /// Cancels the future (`shutdown(cancel_futures=True)`).
-    fn cancel(self: Box<Self>);
+    fn cancel(self: Box<Self>, pool: &PrimitiveRecord);
     /// Finishes the future with `error` (a broken pool).
     fn fail(self: Box<Self>, error: Error);
 }
@@ -42,16 +49,25 @@ pub(crate) struct WorkItem<T, F> {
 }
 
 impl<T: Send, F: FnOnce() -> T + Send> Work for WorkItem<T, F> {
-    fn run(self: Box<Self>, before_publish: &mut dyn FnMut()) {
+    fn run(self: Box<Self>, pool: &PrimitiveRecord, before_publish: &mut dyn FnMut()) {
         let WorkItem { future, task } = *self;
         if !matches!(future.set_running_or_notify_cancel(), Ok(true)) {
+            // Cancelled while it was queued.
+            pool.count_detail(CANCELLED);
             return;
         }
+        pool.count_detail(RUNNING);
         let outcome = match excepthook::catch(task) {
             Caught::Returned(value) => Ok(value),
             Caught::Exited => Err(Error::new(ErrorKind::Exception, "SystemExit")),
-            Caught::Panicked { message, .. } => Err(Error::new(ErrorKind::Exception, message)),
+            Caught::Panicked { message, location } => {
+                let thread = current_thread().name();
+                pool.set_raised(Raise { message: message.clone(), location, thread });
+                Err(Error::new(ErrorKind::Exception, message))
+            }
         };
+        pool.count_detail(if outcome.is_ok() { DONE } else { RAISED });
+        pool.uncount_detail(RUNNING);
         before_publish();
         let _ = match outcome {
             Ok(value) => future.set_result(value),
@@ -59,8 +75,10 @@ impl<T: Send, F: FnOnce() -> T + Send> Work for WorkItem<T, F> {
         };
     }
 
-    fn cancel(self: Box<Self>) {
-        self.future.cancel();
+    fn cancel(self: Box<Self>, pool: &PrimitiveRecord) {
+        if self.future.cancel() {
+            pool.count_detail(CANCELLED);
+        }
     }
 
     fn fail(self: Box<Self>, error: Error) {
@@ -222,7 +240,7 @@ impl Shared {
             // as idle: a caller who sees the result and submits again finds
             // this worker free instead of starting another. (The future's
             // done callbacks still run here first.)
-            work.run(&mut || {
+            work.run(&self.record, &mut || {
                 let mut st = self.state.lock();
                 match st.queue.pop_front() {
                     Some(work) => {
@@ -304,7 +322,7 @@ impl Shared {
         self.work_ready.notify_all();
         drop(st);
         for work in cancelled {
-            work.cancel();
+            work.cancel(&self.record);
         }
     }
 

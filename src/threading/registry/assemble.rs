@@ -109,6 +109,7 @@ impl Registry {
                     stats,
                     details: p.details().into_iter().collect(),
                     related,
+                    last_raise: p.raised(),
                 }
             })
             .collect();

@@ -11,7 +11,7 @@ pub(crate) mod snapshot;
 mod thread_record;
 mod waits;
 
-pub use primitive_record::{PrimitiveKind, PrimitiveRecord, PrimitiveStats};
+pub use primitive_record::{PrimitiveKind, PrimitiveRecord, PrimitiveStats, Raise};
 pub use snapshot::{
     PrimitiveRef, PrimitiveSnapshot, RegistrySnapshot, ThreadRef, ThreadSnapshot, WaitKind, WaitSnapshot,
 };

@@ -113,6 +113,32 @@ pub struct PrimitiveRecord {
     details: Box<[(&'static str, AtomicU64)]>,
     /// Another primitive this one stands on (a condition's lock), 0 if none.
     related: AtomicU64,
+    /// The last exception raised through it (a pool's task). Written only
+    /// when a task raises.
+    raised: Mutex<Option<Raise>>,
+}
+
+/// An exception raised through a primitive: a pool task that panicked
+/// (Python: raised), where, and in which thread.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Raise {
+    /// The panic message (Python: the exception).
+    pub message: String,
+    /// Where it was raised: a scenario's `file:line:column`, or the Rust
+    /// source location; `None` when the panic carried none.
+    pub location: Option<String>,
+    /// The thread that ran the task, by name.
+    pub thread: String,
+}
+
+impl Raise {
+    /// In words, safe to print: `invalid record (raised in Pool_3 at
+    /// thread-pool.toml:28:49)`.
+    pub fn describe(&self) -> String {
+        use crate::display::sanitize;
+        let at = self.location.as_deref().map(|l| format!(" at {}", sanitize(l))).unwrap_or_default();
+        format!("{} (raised in {}{at})", sanitize(&self.message), sanitize(&self.thread))
+    }
 }
 
 impl PrimitiveRecord {
@@ -139,6 +165,32 @@ impl PrimitiveRecord {
             more_holders: Mutex::new(Vec::new()),
             details: details.iter().map(|&name| (name, AtomicU64::new(0))).collect(),
             related: AtomicU64::new(0),
+            raised: Mutex::new(None),
+        }
+    }
+
+    /// Remembers `raise` as the last exception raised through this primitive.
+    pub(crate) fn set_raised(&self, raise: Raise) {
+        *self.raised.lock() = Some(raise);
+    }
+
+    /// The last exception raised through this primitive.
+    pub fn raised(&self) -> Option<Raise> {
+        self.raised.lock().clone()
+    }
+
+    /// Adds one to gauge `index` atomically: a counter several threads
+    /// bump without a common lock (a pool's workers).
+    pub(crate) fn count_detail(&self, index: usize) {
+        if let Some((_, gauge)) = self.details.get(index) {
+            gauge.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes one from gauge `index` atomically (see [`count_detail`](Self::count_detail)).
+    pub(crate) fn uncount_detail(&self, index: usize) {
+        if let Some((_, gauge)) = self.details.get(index) {
+            gauge.fetch_sub(1, Ordering::Relaxed);
         }
     }
 

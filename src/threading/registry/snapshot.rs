@@ -1,6 +1,6 @@
 //! Owned, serialisable copies of the registry: what the inspector reads.
 
-use super::primitive_record::{PrimitiveKind, PrimitiveStats};
+use super::primitive_record::{PrimitiveKind, PrimitiveStats, Raise};
 use super::thread_record::{Outcome, StateTimes, ThreadOrigin, ThreadState};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -200,6 +200,8 @@ pub struct PrimitiveSnapshot {
     pub details: BTreeMap<&'static str, u64>,
     /// The primitive this one stands on (a condition's lock).
     pub related: Option<PrimitiveRef>,
+    /// The last exception raised through it (a pool's task).
+    pub last_raise: Option<Raise>,
 }
 
 /// Serialises a `Duration` as fractional seconds.

@@ -118,6 +118,23 @@ thread_local! {
     static LAST_PANIC: RefCell<Option<(String, Option<String>)>> = const { RefCell::new(None) };
 }
 
+/// A panic payload that carries where it was raised, for code that raises
+/// on behalf of something else: the scenario interpreter's `panic` step is
+/// raised at its line in the scenario file, not at the interpreter's.
+#[derive(Debug, Clone)]
+pub struct RaisedAt {
+    /// The message (Python: the exception).
+    pub message: String,
+    /// Where it was raised, in the user's terms (`my-demo.toml:12:5`).
+    pub location: String,
+}
+
+/// Panics (Python: raises) with `message`, reported as raised at
+/// `location` by the excepthook, a pool's future and a thread's outcome.
+pub fn raise_at(message: impl Into<String>, location: impl Into<String>) -> ! {
+    panic::panic_any(RaisedAt { message: message.into(), location: location.into() })
+}
+
 /// Installs (once) a panic hook that, on threads running under
 /// [`catch`], records the panic instead of printing it.
 fn install_capture() {
@@ -127,7 +144,10 @@ fn install_capture() {
         panic::set_hook(Box::new(move |info| {
             if CAPTURING.try_with(Cell::get).unwrap_or(false) {
                 let message = payload_message(info.payload());
-                let location = info.location().map(|l| l.to_string());
+                let location = match info.payload().downcast_ref::<RaisedAt>() {
+                    Some(raised) => Some(raised.location.clone()),
+                    None => info.location().map(|l| l.to_string()),
+                };
                 let _ = LAST_PANIC.try_with(|p| *p.borrow_mut() = Some((message, location)));
             } else {
                 previous(info);
@@ -141,6 +161,8 @@ fn payload_message(payload: &(dyn Any + Send)) -> String {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {
         s.clone()
+    } else if let Some(raised) = payload.downcast_ref::<RaisedAt>() {
+        raised.message.clone()
     } else {
         "Box<dyn Any>".to_owned()
     }

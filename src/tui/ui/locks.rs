@@ -58,6 +58,9 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
             let gauges: Vec<String> = p.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
             out.push(Line::styled(format!("{:indent$}{}", "", gauges.join("  ")), theme.dim()));
         }
+        if let Some(raise) = &p.last_raise {
+            out.push(Line::styled(format!("{:indent$}last raised: {}", "", raise.describe()), theme.error()));
+        }
     }
 
     out.push(Line::raw(""));
