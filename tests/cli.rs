@@ -143,3 +143,17 @@ fn hostile_names_in_a_scenario_are_printed_escaped() {
     assert!(!err.contains('\x1b') && err.contains("unknown primitive `\\e[31mred`"), "{err:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn headless_run_announces_a_deadlock_when_it_forms_and_when_it_clears() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scenarios/valid/deadlock-that-clears.toml");
+    // Patient's timed acquire gives up after 500 ms and breaks the cycle.
+    let out = threadscope(&["run", file, "--for", "20s"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    let formed = text.find("DEADLOCK: Patient (tid ").expect(&text);
+    let cleared = text.find("deadlock cleared: Patient (tid ").expect(&text);
+    assert!(formed < cleared, "{text}");
+    assert!(text.contains("waits for lock B held by Stubborn (tid "), "{text}");
+    assert!(text.ends_with("stopping (every thread has ended): 2 thread(s) stopped\n"), "{text}");
+}

@@ -36,9 +36,12 @@ pub fn run(name_or_path: &str, run_for: Option<Duration>) -> Result<(), String> 
     let mut running = RunningScenario::start(scenario, registry).map_err(|e| e.to_string())?;
     let started = Instant::now();
     let mut events = EventPrinter::default();
+    let mut deadlocks = DeadlockWatch::default();
     let ids: Vec<u64> = running.threads().iter().map(|t| t.id()).collect();
     let reason = loop {
-        events.print(&registry.snapshot(), &ids, started.elapsed());
+        let snapshot = registry.snapshot();
+        events.print(&snapshot, &ids, started.elapsed());
+        deadlocks.print(registry, &snapshot, started.elapsed());
         if interrupted.load(Ordering::Relaxed) {
             break "interrupted by a signal: Ctrl-C, SIGTERM, or a thread's interrupt_main";
         }
@@ -104,6 +107,39 @@ impl EventPrinter {
             }
         }
         let _ = out.flush();
+    }
+}
+
+/// Announces each deadlock once when it forms (confirmed, as the TUI's
+/// banner is) and once when it clears, keyed by the threads in it.
+#[derive(Default)]
+struct DeadlockWatch {
+    open: HashMap<Vec<u64>, String>,
+}
+
+impl DeadlockWatch {
+    fn print(&mut self, registry: &Registry, snapshot: &RegistrySnapshot, elapsed: Duration) {
+        let found = crate::inspect::confirmed_deadlocks(registry, snapshot);
+        let mut now = HashMap::with_capacity(found.len());
+        for deadlock in &found {
+            let mut key: Vec<u64> = deadlock.threads.iter().map(|t| t.key).collect();
+            key.sort_unstable();
+            now.insert(key, deadlock.describe());
+        }
+        let mut out = std::io::stdout().lock();
+        let at = elapsed.as_secs_f64();
+        for (key, text) in &now {
+            if !self.open.contains_key(key) {
+                let _ = writeln!(out, "{at:>9.3}s  DEADLOCK: {text}");
+            }
+        }
+        for (key, text) in &self.open {
+            if !now.contains_key(key) {
+                let _ = writeln!(out, "{at:>9.3}s  deadlock cleared: {text}");
+            }
+        }
+        let _ = out.flush();
+        self.open = now;
     }
 }
 
