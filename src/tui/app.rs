@@ -276,7 +276,7 @@ impl App {
             self.table.descending = !self.table.descending;
         } else {
             self.table.sort = Some(column);
-            self.table.descending = matches!(column, Column::Cpu | Column::Ctxt | Column::Age);
+            self.table.descending = matches!(column, Column::Cpu | Column::Time | Column::Ctxt | Column::Age);
         }
         self.rebuild_table();
     }

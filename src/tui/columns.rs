@@ -25,6 +25,8 @@ pub enum Column {
     WaitsOn,
     /// CPU %.
     Cpu,
+    /// Cumulative CPU time (user + system), as htop's TIME+.
+    Time,
     /// Context switches.
     Ctxt,
     /// Daemon flag.
@@ -37,7 +39,7 @@ pub enum Column {
 
 impl Column {
     /// Every column, in display order.
-    pub const ALL: [Column; 12] = [
+    pub const ALL: [Column; 13] = [
         Column::Ident,
         Column::Tid,
         Column::Name,
@@ -46,6 +48,7 @@ impl Column {
         Column::Kernel,
         Column::WaitsOn,
         Column::Cpu,
+        Column::Time,
         Column::Ctxt,
         Column::Daemon,
         Column::Age,
@@ -63,6 +66,7 @@ impl Column {
             Column::Kernel => "K",
             Column::WaitsOn => "WAITS ON",
             Column::Cpu => "CPU%",
+            Column::Time => "TIME+",
             Column::Ctxt => "CTXT v/nv",
             Column::Daemon => "D",
             Column::Age => "AGE",
@@ -114,8 +118,9 @@ impl Needs {
 /// Which columns stay when the screen is narrow, most important first:
 /// the last one shown is the first to go. NAME and WAITS ON never go;
 /// STATE, TID and CPU% stay down to 80 columns; then the daemon mark and
-/// the kernel state letter; COMM, AGE, ORIGIN, IDENT and CTXT go first.
-pub(crate) const PRIORITY: [Column; 12] = [
+/// the kernel state letter; COMM, TIME+, AGE, ORIGIN, IDENT and CTXT go
+/// first.
+pub(crate) const PRIORITY: [Column; 13] = [
     Column::Name,
     Column::WaitsOn,
     Column::State,
@@ -124,6 +129,7 @@ pub(crate) const PRIORITY: [Column; 12] = [
     Column::Daemon,
     Column::Kernel,
     Column::Comm,
+    Column::Time,
     Column::Age,
     Column::Origin,
     Column::Ident,
@@ -141,6 +147,7 @@ fn min_width(column: Column) -> u16 {
         Column::Kernel | Column::Daemon => 1,
         Column::WaitsOn => 32,
         Column::Cpu => 5,
+        Column::Time => 9,
         Column::Ctxt => 11,
         Column::Age => 7,
         Column::Origin => 9,
@@ -154,7 +161,7 @@ const NAME_MAX: u16 = 40;
 /// How many of [`PRIORITY`] come before anything optional.
 const ESSENTIAL: usize = 7;
 /// "Waits on" keeps this much before any optional column shows.
-const WAITS_ROOMY: u16 = 44;
+const WAITS_ROOMY: u16 = 48;
 
 /// The columns that fit in `width`, with their x offset and width.
 pub(crate) fn columns(width: u16, needs: Needs) -> Vec<(Column, u16, u16)> {

@@ -108,6 +108,10 @@ fn compare(column: Column, a: &ThreadView, b: &ThreadView) -> Ordering {
             };
             cpu(a).total_cmp(&cpu(b))
         }
+        Column::Time => {
+            let time = |t: &ThreadView| t.kernel.as_ref().map(|k| k.utime_ms + k.stime_ms);
+            time(a).cmp(&time(b))
+        }
         Column::Ctxt => words::ctxt(a).map(|(v, n)| v + n).cmp(&words::ctxt(b).map(|(v, n)| v + n)),
         Column::Daemon => a.daemon.cmp(&b.daemon),
         Column::Age => words::age(a).cmp(&words::age(b)),

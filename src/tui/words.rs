@@ -48,6 +48,18 @@ pub fn clock(d: Duration) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
+/// Cumulative CPU time as htop's TIME+ shows it: `M:SS.hh`, and from an
+/// hour on `HhMM:SS`.
+pub fn cpu_time(ms: u64) -> String {
+    let (centis, secs) = ((ms / 10) % 100, ms / 1000);
+    let (minutes, seconds) = (secs / 60, secs % 60);
+    if minutes < 60 {
+        format!("{minutes}:{seconds:02}.{centis:02}")
+    } else {
+        format!("{}h{:02}:{seconds:02}", minutes / 60, minutes % 60)
+    }
+}
+
 /// Bytes as `12.3 MiB`.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -244,6 +256,9 @@ mod tests {
 
     #[test]
     fn sizes_and_fitting() {
+        assert_eq!(cpu_time(0), "0:00.00");
+        assert_eq!(cpu_time(61_234), "1:01.23");
+        assert_eq!(cpu_time(3_725_000), "1h02:05");
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(3 * 1024 * 1024 + 300 * 1024), "3.3 MiB");
         assert_eq!(fit("Philosopher-1", 20), "Philosopher-1");

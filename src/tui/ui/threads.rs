@@ -110,6 +110,9 @@ fn cell<'a>(
         Column::Cpu => plain(t.kernel.as_ref().map_or_else(String::new, |k| {
             k.cpu_percent.value().map_or_else(|| "    —".to_owned(), |c| format!("{c:5.1}"))
         })),
+        Column::Time => {
+            plain(t.kernel.as_ref().map_or_else(String::new, |k| words::cpu_time(k.utime_ms + k.stime_ms)))
+        }
         Column::Ctxt => plain(words::ctxt(t).map_or_else(String::new, |(v, n)| format!("{v}/{n}"))),
         Column::Daemon => plain(if t.daemon == Some(true) { "d".to_owned() } else { String::new() }),
         Column::Age => plain(words::age(t).map_or_else(String::new, words::human)),
