@@ -266,3 +266,30 @@ fn hostile_names_are_escaped_on_every_screen() {
         }
     }
 }
+
+#[test]
+fn long_log_lines_and_findings_wrap_at_80_columns() {
+    use crate::inspect::lints::{Lint, LintKind};
+    let start = Instant::now();
+    let mut app = fixtures::app(0, 80, 24, start);
+    let mut snapshot = fixtures::snapshot(0);
+    snapshot.findings.push(Lint {
+        kind: LintKind::LockConvoy,
+        subject: 1,
+        message: "lock ledger is a convoy: 46 of 50 acquisitions waited for it, 7 threads queue now (420 of 460 in all)"
+            .into(),
+        held_for: std::time::Duration::from_secs(3),
+    });
+    let at = start + std::time::Duration::from_secs(60);
+    app.handle_event(Event::Sample(Box::new(Sample { snapshot, at, progress: Vec::new() })));
+    let error = "stop Config-Reader-1: RuntimeError: cannot stop Config-Reader-1: it is blocked in acquire of lock config held by Lock-Holder; asked to stop once that returns";
+    app.handle_event(Event::Report(Report::Done { what: "stop".into(), result: Err(error.into()) }));
+    app.update(Action::ShowTab(Tab::Names));
+    let names = screen_text(&app, 80, 40);
+    assert!(names.contains("    queue now (420 of 460 in all) (for 3.0 s)"), "{names}");
+    app.update(Action::ShowTab(Tab::Log));
+    let log = screen_text(&app, 80, 24);
+    assert!(log.contains("asked to stop once that returns"), "{log}");
+    assert_screen("log_wraps_80x24", &log);
+    assert_screen("names_wrap_80x40", &names);
+}

@@ -17,6 +17,7 @@ use super::action::Tab;
 use super::app::App;
 use super::dialog::Dialog;
 use super::layout::{self, MIN_HEIGHT, MIN_WIDTH};
+use super::words;
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -109,7 +110,10 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
             Span::raw(format!("{}▏", crate::display::sanitize(&app.table.filter))),
             Span::styled("  Enter keeps · Esc clears", theme.dim()),
         ]),
-        (_, Some((kind, text))) => Line::from(Span::styled(text.as_str(), theme.log(*kind))),
+        // Cut with `…` where it must be: the log (6) has it whole.
+        (_, Some((kind, text))) => {
+            Line::from(Span::styled(words::fit(text, usize::from(area.width)), theme.log(*kind)))
+        }
         (_, None) => hint_line(app),
     };
     // A message wins over the sort indicator: it shows only beside what fits.

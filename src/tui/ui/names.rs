@@ -34,8 +34,9 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
             theme.dim(),
         ));
     }
+    let width = usize::from(area.width);
     for f in &snapshot.naming.findings {
-        lines.push(Line::styled(format!("  • {}", safe(&f.message)), theme.warning()));
+        lines.extend(bullet(&safe(&f.message), width).into_iter().map(|l| Line::styled(l, theme.warning())));
         let mut names: Vec<String> = f.threads.iter().take(MAX_NAMES).map(|n| safe(n).into_owned()).collect();
         if f.threads.len() > MAX_NAMES {
             names.push(format!("… {} more", f.threads.len() - MAX_NAMES));
@@ -50,10 +51,20 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         lines.push(Line::styled("  none", theme.dim()));
     }
     for f in &snapshot.findings {
-        lines.push(Line::from(vec![
-            Span::styled(format!("  • {}", safe(&f.message)), theme.warning()),
-            Span::styled(format!("  (for {})", human(f.held_for)), theme.dim()),
-        ]));
+        let text = format!("{} (for {})", safe(&f.message), human(f.held_for));
+        lines.extend(bullet(&text, width).into_iter().map(|l| Line::styled(l, theme.warning())));
     }
     scrolled_lines(&lines, app.scroll.names, area, buf);
+}
+
+/// `  • text`, wrapped to `width` with the lines after the first hung
+/// under the text, so a long finding is read whole, not cut at the edge.
+fn bullet(text: &str, width: usize) -> Vec<String> {
+    const FIRST: &str = "  • ";
+    const HANG: &str = "    ";
+    crate::tui::words::wrap(text, width.saturating_sub(FIRST.len()).max(8))
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| format!("{}{line}", if i == 0 { FIRST } else { HANG }))
+        .collect()
 }
