@@ -161,7 +161,7 @@ const NAME_MAX: u16 = 40;
 /// How many of [`PRIORITY`] come before anything optional.
 const ESSENTIAL: usize = 7;
 /// "Waits on" keeps this much before any optional column shows.
-const WAITS_ROOMY: u16 = 48;
+const WAITS_ROOMY: u16 = 46;
 
 /// The columns that fit in `width`, with their x offset and width.
 pub(crate) fn columns(width: u16, needs: Needs) -> Vec<(Column, u16, u16)> {
