@@ -346,3 +346,42 @@ fn a_sample_serialises_without_its_instant() {
     assert!(main["state"].is_string() && main["comm_raw"].is_array());
     assert!(json["system"]["cpu_percent"].is_array());
 }
+
+/// The descriptor a thread reads from, when it sits in `read` or `recvfrom`
+/// (a Unix socket's `read`).
+fn reading_fd(sample: &KernelSample, tid: u32) -> Option<u64> {
+    match sample.thread(tid)?.syscall.value()? {
+        Syscall::InSyscall { number, args } if [libc::SYS_read, libc::SYS_recvfrom].contains(number) => {
+            Some(args[0])
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn a_quiet_thread_keeps_its_details_and_one_that_ran_is_read_again() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+    let (mut first_tx, mut first_rx) = UnixStream::pair().unwrap();
+    let (mut second_tx, mut second_rx) = UnixStream::pair().unwrap();
+    let (first_fd, second_fd) = (first_rx.as_raw_fd() as u64, second_rx.as_raw_fd() as u64);
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        tid_tx.send(threadscope::threading::get_native_id()).unwrap();
+        let mut byte = [0u8];
+        first_rx.read_exact(&mut byte).unwrap();
+        second_rx.read_exact(&mut byte).unwrap();
+    });
+    let tid = tid_rx.recv().unwrap();
+    let mut sampler = Sampler::new(std::process::id()).unwrap();
+    sample_until(&mut sampler, |s| reading_fd(s, tid) == Some(first_fd));
+    // Asleep since: given out again, the same, without opening its files.
+    let again = sampler.sample().unwrap();
+    assert_eq!(reading_fd(&again, tid), Some(first_fd));
+    assert!(sampler.detail_reads().1 >= 1, "{:?}", sampler.detail_reads());
+    // It runs, and sleeps somewhere else: read again, not the old words.
+    first_tx.write_all(b"x").unwrap();
+    sample_until(&mut sampler, |s| reading_fd(s, tid) == Some(second_fd));
+    second_tx.write_all(b"x").unwrap();
+    reader.join().unwrap();
+}

@@ -128,7 +128,11 @@ impl Inspector {
     }
 
     fn build(pid: u32, registry: Option<Registry>) -> Result<Self, SamplerError> {
-        let options = SampleOptions { detail_every: DETAIL_EVERY, stat_every: 1, ..SampleOptions::default() };
+        // Gated from the first sample (a full one, so nothing is stale),
+        // which then takes every thread's `schedstat` baseline: the second
+        // sample already skips the details of threads that have not run.
+        // A small process is ungated after it (see `gate_stat_reads`).
+        let options = SampleOptions { detail_every: DETAIL_EVERY, ..SampleOptions::default() };
         Ok(Self {
             registry,
             sampler: Sampler::with_options(pid, options)?,

@@ -26,6 +26,7 @@
 //! This module uses no UI crate: `inspect` joins its samples with the
 //! threading registry.
 
+mod detail_cache;
 mod details;
 mod error;
 mod fd;

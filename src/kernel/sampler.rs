@@ -1,5 +1,6 @@
 //! [`Sampler`]: one process's threads and figures, sample after sample.
 
+use super::detail_cache::DetailCache;
 use super::details::DetailReader;
 use super::error::{SamplerError, process_error};
 use super::figures::{ProcessFigures, SystemFigures, SystemView};
@@ -126,6 +127,8 @@ pub struct Sampler {
     pid: u32,
     tasks: TaskDir,
     details: DetailReader,
+    /// Details of threads that have not run since they were read.
+    detail_cache: DetailCache,
     system: SystemView,
     options: SampleOptions,
     samples_taken: u64,
@@ -160,6 +163,7 @@ impl Sampler {
             pid,
             tasks: TaskDir::open(pid, options.max_open_files, options.stat_every)?,
             details: DetailReader::new(pid),
+            detail_cache: DetailCache::default(),
             system: SystemView::new(pid)?,
             options,
             samples_taken: 0,
@@ -187,6 +191,13 @@ impl Sampler {
             self.tasks.set_stat_every(options.stat_every);
         }
         self.options = options;
+    }
+
+    /// In the last sample: how many threads' details were read from their
+    /// files, and how many were given out again because the thread had
+    /// not run since they were read.
+    pub fn detail_reads(&self) -> (usize, usize) {
+        (self.detail_cache.read, self.detail_cache.reused)
     }
 
     /// How many `/proc` files (`stat` and `schedstat`) this sampler holds
@@ -224,12 +235,14 @@ impl Sampler {
 
         let pid = self.pid;
         let mut threads = Vec::with_capacity(self.last_thread_count);
+        let mut quiet = Vec::with_capacity(self.last_thread_count);
         let mut rss_pages = 0;
-        let alive = self.tasks.refresh(|tid, stat| {
+        let alive = self.tasks.refresh(|tid, stat, still| {
             if tid == pid {
                 rss_pages = stat.rss_pages;
             }
             threads.push(KernelThread::from_stat(tid, stat));
+            quiet.push(still);
             Ok(())
         })?;
         if !alive {
@@ -237,11 +250,15 @@ impl Sampler {
         }
         self.last_thread_count = threads.len();
         let chosen = &self.options.detail_tids;
-        for thread in &mut threads {
+        self.detail_cache.begin();
+        for (thread, &quiet) in threads.iter_mut().zip(&quiet) {
             if detail_all || (!chosen.is_empty() && chosen.contains(&thread.tid)) {
-                self.details.fill(self.tasks.fd(), thread)?;
+                self.detail_cache.fill(&mut self.details, self.tasks.fd(), thread, quiet)?;
+            } else {
+                self.detail_cache.pass(thread, quiet);
             }
         }
+        self.detail_cache.end();
         let malformed = self.tasks.malformed().to_vec();
         // A process whose threads could not be parsed has not exited.
         let exited = !alive || (malformed.is_empty() && threads.iter().all(KernelThread::is_exited));

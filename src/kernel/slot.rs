@@ -55,6 +55,9 @@ pub(crate) struct Slot {
     pub(crate) busy: bool,
     /// Whether the last refresh read its `stat` rather than reusing it.
     pub(crate) stat_read: bool,
+    /// The last refresh found it has not run since its `schedstat`
+    /// baseline: what it sleeps in is as it was (see `TaskDir::refresh`).
+    pub(crate) quiet: bool,
 }
 
 impl Slot {
@@ -67,6 +70,7 @@ impl Slot {
             last_schedstat: None,
             busy: false,
             stat_read: false,
+            quiet: false,
         }
     }
 

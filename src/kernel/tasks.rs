@@ -197,7 +197,7 @@ impl TaskDir {
     /// then moot.
     pub(crate) fn refresh(
         &mut self,
-        mut visit: impl FnMut(u32, &StatLine) -> Result<(), SamplerError>,
+        mut visit: impl FnMut(u32, &StatLine, bool) -> Result<(), SamplerError>,
     ) -> Result<bool, SamplerError> {
         let every = u64::from(self.stat_every);
         let full = every != 0 && self.refreshes.is_multiple_of(every);
@@ -215,7 +215,7 @@ impl TaskDir {
                     if tid == self.pid {
                         counted = Some(stat.num_threads);
                     }
-                    visit(tid, &stat)?;
+                    visit(tid, &stat, self.slots[index].quiet)?;
                 }
                 // Still a thread: its slot stays, so it is not taken for
                 // a new one and the directory listed again every time.
@@ -247,7 +247,7 @@ impl TaskDir {
                 }
                 self.slots.push(Slot::new(tid));
                 match self.read_thread(self.slots.len() - 1, full)? {
-                    ThreadRead::Stat(stat) => visit(tid, &stat)?,
+                    ThreadRead::Stat(stat) => visit(tid, &stat, false)?,
                     ThreadRead::Malformed => self.malformed.push(tid),
                     ThreadRead::Gone => drop(self.slots.pop()),
                 }
@@ -270,6 +270,11 @@ impl TaskDir {
         // that is missing or stale (busy): any other was taken before the
         // `stat` about to be read, so comparing with it stays sound.
         let check = if full { busy || slot.last_schedstat.is_none() } else { !busy };
+        // Quiet: known not to have run since its baseline. A full refresh
+        // does not ask `schedstat` of a thread that was not busy; if it ran
+        // meanwhile, the next refresh (which compares with that baseline)
+        // says so.
+        slot.quiet = gated && full && !check;
         if gated && check {
             let Some(len) = self.read_file(index, Kind::Schedstat, &mut opened)? else {
                 return Ok(ThreadRead::Gone);
@@ -284,6 +289,7 @@ impl TaskDir {
             match (now.map(|now| decide(before, now, full)), slot.last_stat) {
                 (Some(Verdict::Unchanged), Some(stat)) => {
                     slot.stat_read = false;
+                    slot.quiet = true;
                     self.keep(index, opened);
                     return Ok(ThreadRead::Stat(stat));
                 }
@@ -464,7 +470,7 @@ mod tests {
     fn own_tids(dir: &mut TaskDir) -> Vec<u32> {
         let mut seen = Vec::new();
         let alive = dir
-            .refresh(|tid, stat| {
+            .refresh(|tid, stat, _| {
                 assert!(stat.starttime > 0);
                 seen.push(tid);
                 Ok(())
@@ -531,7 +537,7 @@ mod tests {
     fn comm_of(dir: &mut TaskDir, tid: u32) -> (Vec<u8>, bool) {
         let mut comm = None;
         assert!(
-            dir.refresh(|seen, stat| {
+            dir.refresh(|seen, stat, _| {
                 if seen == tid {
                     comm = Some(stat.comm.as_bytes().to_vec());
                 }

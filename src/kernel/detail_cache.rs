@@ -1,0 +1,103 @@
+//! The details (`status`, `wchan`, `syscall`) of threads that have not run
+//! since they were read. A thread asleep in the kernel has the same system
+//! call, wait channel and context-switch counts until it runs again, and
+//! its `schedstat` says when it does (see `TaskDir::refresh`): for 10,000
+//! sleeping threads that is 30,000 files a sample not opened.
+
+use super::details::DetailReader;
+use super::error::SamplerError;
+use super::field::Field;
+use super::syscall::Syscall;
+use super::thread::{KernelThread, ThreadKey};
+use std::collections::HashMap;
+use std::os::fd::BorrowedFd;
+
+/// The detail fields of one thread as last read.
+#[derive(Clone, Debug)]
+struct Details {
+    voluntary_ctxt_switches: Field<u64>,
+    nonvoluntary_ctxt_switches: Field<u64>,
+    cpus_allowed_list: Field<Vec<(u32, u32)>>,
+    wchan: Field<Option<String>>,
+    syscall: Field<Syscall>,
+}
+
+impl Details {
+    fn of(t: &KernelThread) -> Self {
+        Details {
+            voluntary_ctxt_switches: t.voluntary_ctxt_switches.clone(),
+            nonvoluntary_ctxt_switches: t.nonvoluntary_ctxt_switches.clone(),
+            cpus_allowed_list: t.cpus_allowed_list.clone(),
+            wchan: t.wchan.clone(),
+            syscall: t.syscall.clone(),
+        }
+    }
+
+    fn into(self, t: &mut KernelThread) {
+        t.voluntary_ctxt_switches = self.voluntary_ctxt_switches;
+        t.nonvoluntary_ctxt_switches = self.nonvoluntary_ctxt_switches;
+        t.cpus_allowed_list = self.cpus_allowed_list;
+        t.wchan = self.wchan;
+        t.syscall = self.syscall;
+    }
+}
+
+/// Details by thread (a TID with its start time, so a reused TID is a new
+/// thread), kept for the threads of the last sample only.
+#[derive(Debug, Default)]
+pub(crate) struct DetailCache {
+    by_thread: HashMap<ThreadKey, Details>,
+    /// Threads seen in the sample being taken, to drop the others after.
+    seen: HashMap<ThreadKey, Details>,
+    /// Files read and reads saved in the last sample, for benchmarks.
+    pub(crate) read: usize,
+    pub(crate) reused: usize,
+}
+
+impl DetailCache {
+    /// Starts a sample.
+    pub(crate) fn begin(&mut self) {
+        self.seen.clear();
+        self.read = 0;
+        self.reused = 0;
+    }
+
+    /// Fills `thread`'s details: from the last reading when `quiet` (it
+    /// has not run since) and there is one, else from its files.
+    pub(crate) fn fill(
+        &mut self,
+        reader: &mut DetailReader,
+        tasks: BorrowedFd<'_>,
+        thread: &mut KernelThread,
+        quiet: bool,
+    ) -> Result<(), SamplerError> {
+        let key = thread.key();
+        match self.by_thread.get(&key).filter(|_| quiet) {
+            Some(details) => {
+                details.clone().into(thread);
+                self.reused += 1;
+            }
+            None => {
+                reader.fill(tasks, thread)?;
+                self.read += 1;
+            }
+        }
+        self.seen.insert(key, Details::of(thread));
+        Ok(())
+    }
+
+    /// A thread not detailed in this sample: its last details stay good
+    /// only while it stays quiet (one that ran has moved on from them).
+    pub(crate) fn pass(&mut self, thread: &KernelThread, quiet: bool) {
+        let key = thread.key();
+        if quiet && let Some(details) = self.by_thread.remove(&key) {
+            self.seen.insert(key, details);
+        }
+    }
+
+    /// Ends a sample: threads not seen in it are forgotten.
+    pub(crate) fn end(&mut self) {
+        std::mem::swap(&mut self.by_thread, &mut self.seen);
+        self.seen.clear();
+    }
+}
