@@ -185,7 +185,10 @@ fn is_default_name(name: &str) -> bool {
 pub fn findings(threads: &[NamedThread], process: &str) -> Vec<NamingFinding> {
     let mut out = Vec::new();
     let mut by_comm: BTreeMap<Vec<u8>, Vec<String>> = BTreeMap::new();
-    let mut by_name: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+    // Per name: how many carry it, whether any is named by the kernel
+    // alone, and how many of those are not the main thread — counted in
+    // this one pass (a search per name would be quadratic in threads).
+    let mut by_name: BTreeMap<Vec<u8>, NameCount> = BTreeMap::new();
     let mut defaults = Vec::new();
     let mut truncated: Vec<(String, String)> = Vec::new();
     for t in threads {
@@ -198,7 +201,12 @@ pub fn findings(threads: &[NamedThread], process: &str) -> Vec<NamingFinding> {
                 vec![shown.clone()],
             ));
         }
-        *by_name.entry(name.raw().to_vec()).or_default() += 1;
+        let counted = by_name.entry(name.raw().to_vec()).or_default();
+        counted.count += 1;
+        if t.library.is_none() {
+            counted.kernel_only = true;
+            counted.unnamed += usize::from(!t.main);
+        }
         if let Some(library) = &t.library {
             let text = String::from_utf8_lossy(library.raw());
             let expected = kernel_comm(&text);
@@ -255,13 +263,7 @@ pub fn findings(threads: &[NamedThread], process: &str) -> Vec<NamingFinding> {
             defaults,
         ));
     }
-    for (name, count) in by_name {
-        let kernel_only =
-            threads.iter().any(|t| t.library.is_none() && t.name().is_some_and(|n| n.raw() == name));
-        let unnamed = threads
-            .iter()
-            .filter(|t| !t.main && t.library.is_none() && t.name().is_some_and(|n| n.raw() == name))
-            .count();
+    for (name, NameCount { count, kernel_only, unnamed }) in by_name {
         let name = DisplayName::from_bytes(&name);
         if kernel_only && name.raw() == process.as_bytes() {
             if unnamed == 0 {
@@ -293,6 +295,14 @@ pub fn findings(threads: &[NamedThread], process: &str) -> Vec<NamingFinding> {
     }
     out.sort_by(|a, b| a.kind.cmp(&b.kind).then_with(|| a.threads.cmp(&b.threads)));
     out
+}
+
+/// What [`findings`] counts of one name.
+#[derive(Default)]
+struct NameCount {
+    count: usize,
+    kernel_only: bool,
+    unnamed: usize,
 }
 
 fn finding(kind: NamingFindingKind, message: String, threads: Vec<String>) -> NamingFinding {
