@@ -1,8 +1,9 @@
 //! Per-thread state history for the timeline: bounded by age and size.
 
 use crate::threading::ThreadState;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// How much history is kept per thread.
@@ -27,7 +28,7 @@ pub struct Segment {
 #[derive(Debug, Default)]
 pub struct History {
     /// Per key: state changes, oldest first, and when the key was last seen.
-    threads: HashMap<u64, (VecDeque<(Instant, ThreadState)>, Instant)>,
+    threads: FxHashMap<u64, (VecDeque<(Instant, ThreadState)>, Instant)>,
 }
 
 impl History {

@@ -10,13 +10,14 @@ use crate::kernel::{
     Field, KernelSample, KernelThread, Reason, ThreadKey, ticks_per_second, ticks_to_duration,
 };
 use crate::threading::{PrimitiveRef, RegistrySnapshot, ThreadRef, ThreadSnapshot, ThreadState};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 /// Each thread's CPU ticks at the previous sample, for rates.
 #[derive(Debug, Default)]
 pub(crate) struct CpuRates {
-    previous: HashMap<ThreadKey, (u64, Instant)>,
+    previous: FxHashMap<ThreadKey, (u64, Instant)>,
 }
 
 impl CpuRates {
@@ -50,7 +51,7 @@ pub(crate) fn join(
     cpu: &CpuRates,
 ) -> Vec<ThreadView> {
     let now = kernel.taken_at;
-    let by_tid: HashMap<u32, &KernelThread> = kernel.threads.iter().map(|t| (t.tid, t)).collect();
+    let by_tid: FxHashMap<u32, &KernelThread> = kernel.threads.iter().map(|t| (t.tid, t)).collect();
     let mut joined: BTreeSet<u32> = BTreeSet::new();
     let mut threads = Vec::with_capacity(kernel.threads.len());
     let links = Links::of(library);

@@ -10,6 +10,7 @@ use super::snapshot::{Origin, PrimitiveView, ThreadView, WaitView};
 use super::waitgraph::WaitGraph;
 use crate::kernel::{Field, Reason};
 use crate::threading::{PrimitiveKind, WaitKind};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -148,7 +149,7 @@ pub fn merge(
     threads: &mut [ThreadView],
     primitives: &mut Vec<PrimitiveView>,
 ) -> Vec<Deadlock> {
-    let by_tid: HashMap<u32, usize> =
+    let by_tid: FxHashMap<u32, usize> =
         threads.iter().enumerate().filter_map(|(i, t)| t.native_id.map(|tid| (tid, i))).collect();
     let link = |threads: &[ThreadView], tid: u32| -> ThreadLink {
         by_tid.get(&tid).map_or(
@@ -168,7 +169,7 @@ pub fn merge(
     }
     // By id, once: every wait below looks its lock up (10,000 threads on
     // 5,000 mutexes must not search the list for each).
-    let by_id: HashMap<u64, &RuntimeLock> = facts.locks.iter().map(|l| (l.id, l)).collect();
+    let by_id: FxHashMap<u64, &RuntimeLock> = facts.locks.iter().map(|l| (l.id, l)).collect();
     // The library's words (and an earlier runtime's) come first: a lock
     // all of whose waiters are already described is theirs, seen again.
     let described = |tid: &u32| by_tid.get(tid).is_some_and(|&i| threads[i].waiting_on.is_some());

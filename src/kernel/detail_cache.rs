@@ -9,7 +9,7 @@ use super::error::SamplerError;
 use super::field::Field;
 use super::syscall::Syscall;
 use super::thread::{KernelThread, ThreadKey};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::os::fd::BorrowedFd;
 
 /// The detail fields of one thread as last read.
@@ -43,12 +43,12 @@ impl Details {
 }
 
 /// Details by thread (a TID with its start time, so a reused TID is a new
-/// thread), kept for the threads of the last sample only.
+/// thread), kept for the threads of the last sample only: one map, each
+/// entry stamped with the sample that last vouched for it.
 #[derive(Debug, Default)]
 pub(crate) struct DetailCache {
-    by_thread: HashMap<ThreadKey, Details>,
-    /// Threads seen in the sample being taken, to drop the others after.
-    seen: HashMap<ThreadKey, Details>,
+    by_thread: FxHashMap<ThreadKey, (u64, Details)>,
+    sample: u64,
     /// Files read and reads saved in the last sample, for benchmarks.
     pub(crate) read: usize,
     pub(crate) reused: usize,
@@ -57,7 +57,7 @@ pub(crate) struct DetailCache {
 impl DetailCache {
     /// Starts a sample.
     pub(crate) fn begin(&mut self) {
-        self.seen.clear();
+        self.sample += 1;
         self.read = 0;
         self.reused = 0;
     }
@@ -71,33 +71,35 @@ impl DetailCache {
         thread: &mut KernelThread,
         quiet: bool,
     ) -> Result<(), SamplerError> {
-        let key = thread.key();
-        match self.by_thread.get(&key).filter(|_| quiet) {
-            Some(details) => {
+        let sample = self.sample;
+        match self.by_thread.get_mut(&thread.key()).filter(|_| quiet) {
+            Some((stamp, details)) => {
+                *stamp = sample;
                 details.clone().into(thread);
                 self.reused += 1;
             }
             None => {
                 reader.fill(tasks, thread)?;
+                self.by_thread.insert(thread.key(), (sample, Details::of(thread)));
                 self.read += 1;
             }
         }
-        self.seen.insert(key, Details::of(thread));
         Ok(())
     }
 
     /// A thread not detailed in this sample: its last details stay good
     /// only while it stays quiet (one that ran has moved on from them).
     pub(crate) fn pass(&mut self, thread: &KernelThread, quiet: bool) {
-        let key = thread.key();
-        if quiet && let Some(details) = self.by_thread.remove(&key) {
-            self.seen.insert(key, details);
+        if !quiet {
+            self.by_thread.remove(&thread.key());
+        } else if let Some((stamp, _)) = self.by_thread.get_mut(&thread.key()) {
+            *stamp = self.sample;
         }
     }
 
     /// Ends a sample: threads not seen in it are forgotten.
     pub(crate) fn end(&mut self) {
-        std::mem::swap(&mut self.by_thread, &mut self.seen);
-        self.seen.clear();
+        let sample = self.sample;
+        self.by_thread.retain(|_, (stamp, _)| *stamp == sample);
     }
 }
