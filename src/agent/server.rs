@@ -42,6 +42,10 @@ struct Connection {
     closing: bool,
     /// The client has sent all it will: answer what is complete, then close.
     eof: bool,
+    /// Refused: after the reply, our side is shut and whatever the client
+    /// still sends is read and dropped until it closes, so that it reads
+    /// the reply instead of a reset connection.
+    draining: bool,
     last_active: Instant,
 }
 
@@ -54,6 +58,7 @@ impl Connection {
             written: 0,
             closing: false,
             eof: false,
+            draining: false,
             last_active: now,
         }
     }
@@ -64,6 +69,14 @@ impl Connection {
         self.output = serde_json::to_vec(reply).unwrap_or_else(|_| br#"{"protocol":1,"ok":false}"#.to_vec());
         self.output.push(b'\n');
         self.written = 0;
+    }
+
+    /// Refuses the whole connection (a peer that may not ask, one too
+    /// many): the reply, then nothing but draining.
+    fn turn_away(&mut self, why: String) {
+        self.reply(&Reply::error(why));
+        self.draining = true;
+        self.input.clear();
     }
 
     fn refuse(&mut self, why: String) {
@@ -78,7 +91,7 @@ impl Connection {
 
     /// A complete request is waiting to be answered.
     fn pending(&self) -> bool {
-        !self.writing() && !self.closing && self.input.contains(&b'\n')
+        !self.writing() && !self.closing && !self.draining && self.input.contains(&b'\n')
     }
 }
 
@@ -120,9 +133,12 @@ pub(crate) fn serve(served: Served) {
             // a client that sends and then shuts its side still gets its reply.
             if events.intersects(PollFlags::IN | PollFlags::HUP) && !c.writing() && !c.closing && !c.eof {
                 read_some(c, now);
+                if c.draining {
+                    c.input.clear();
+                }
             }
             answer_pending(c, &served);
-            if c.eof && !c.writing() && !c.input.contains(&b'\n') {
+            if c.eof && !c.writing() && (c.draining || !c.input.contains(&b'\n')) {
                 c.closing = true;
             }
             if events.contains(PollFlags::OUT) || c.writing() {
@@ -152,12 +168,14 @@ fn accept_all(listener: &UnixListener, connections: &mut Vec<Connection>, me: u3
         }
         let mut connection = Connection::new(stream, now);
         if let Some(why) = refusal(&connection.stream, me) {
-            connection.refuse(why);
+            connection.turn_away(why);
         } else if connections.len() >= MAX_CONNECTIONS {
-            connection.refuse(format!("too many connections (this agent serves {MAX_CONNECTIONS} at once)"));
+            connection
+                .turn_away(format!("too many connections (this agent serves {MAX_CONNECTIONS} at once)"));
         }
         write_some(&mut connection, now);
-        if connection.writing() || !connection.closing {
+        // Turned-away connections linger only while there is room for them.
+        if connections.len() < 2 * MAX_CONNECTIONS {
             connections.push(connection);
         }
     }
@@ -193,7 +211,7 @@ fn read_some(c: &mut Connection, now: Instant) {
 /// Answers the next complete request, when no reply is on its way; refuses
 /// a line longer than the protocol allows without reading the rest.
 fn answer_pending(c: &mut Connection, served: &Served) {
-    if c.writing() || c.closing {
+    if c.writing() || c.closing || c.draining {
         return;
     }
     match c.input.iter().position(|&b| b == b'\n') {
@@ -235,6 +253,10 @@ fn write_some(c: &mut Connection, now: Instant) {
         }
     }
     if !c.writing() {
+        if c.draining && !c.output.is_empty() {
+            // The reply is out: the client reads it, then the end.
+            let _ = c.stream.shutdown(std::net::Shutdown::Write);
+        }
         c.output = Vec::new();
         c.written = 0;
     }
