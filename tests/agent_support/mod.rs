@@ -49,7 +49,7 @@ pub fn child() {
     let (held, wait) = (Arc::clone(&ledger), Arc::clone(&never));
     spawn(HOLDER, move || {
         let _held = held.guard();
-        wait.wait(None);
+        let _ = wait.wait(None);
     });
     while !ledger.locked() {
         std::thread::yield_now();
