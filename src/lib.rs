@@ -39,7 +39,10 @@
 //! - [`headless`]: `threadscope run --headless` and `threadscope snapshot`.
 //! - `tui` (feature `tui`, default): the terminal UI.
 //! - [`agent`]: the agent protocol (docs/agent-protocol.md), by which a
-//!   program serves its threads, waits and locks to threadscope.
+//!   program serves its threads, waits and locks to threadscope:
+//!   [`agent::start`] serves this process's registry from a thread of its
+//!   own; [`agent::AgentClient`] asks another process's agent (the
+//!   inspector's `AgentSource` joins its answers by TID).
 //! - [`display`]: untrusted text made safe to print, used by every output.
 //! - `sys` (private): the one module allowed `unsafe` — libc calls and the
 //!   `parking_lot_core` lock underneath [`threading::Lock`].
