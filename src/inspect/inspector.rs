@@ -241,6 +241,7 @@ impl Inspector {
                 findings: naming::findings(&named, &kernel.process.name),
             },
             findings,
+            stacks: None,
         })
     }
 
