@@ -34,6 +34,9 @@
 //! - [`jvm`]: a JVM's threads through its own attach mechanism (as
 //!   `jstack` does): full names, states, monitors, deadlocks, stacks, keyed
 //!   by kernel TID.
+//! - [`stacks`]: native stacks of another process's threads, on demand
+//!   (each thread stopped for microseconds to copy its registers and a
+//!   stack window; unwound and symbolized afterwards; feature `stacks`).
 //! - [`scenario`]: the TOML scenario format, [`scenario::load`], and the
 //!   interpreter that runs each thread's steps through [`threading`].
 //! - [`headless`]: `threadscope run --headless` and `threadscope snapshot`.
@@ -44,8 +47,9 @@
 //!   own; [`agent::AgentClient`] asks another process's agent (the
 //!   inspector's `AgentSource` joins its answers by TID).
 //! - [`display`]: untrusted text made safe to print, used by every output.
-//! - `sys` (private): the one module allowed `unsafe` — libc calls and the
-//!   `parking_lot_core` lock underneath [`threading::Lock`].
+//! - `sys` (private): the one module allowed `unsafe` — libc calls (the
+//!   ptrace stop of [`stacks`] among them) and the `parking_lot_core` lock
+//!   underneath [`threading::Lock`].
 //!
 //! The command line is not here: it is the binary's (`src/main.rs`,
 //! `src/cli/`), so a program that uses the library alone
@@ -59,6 +63,7 @@ pub mod inspect;
 pub mod jvm;
 pub mod kernel;
 pub mod scenario;
+pub mod stacks;
 #[allow(unsafe_code)]
 mod sys;
 pub mod threading;

@@ -440,3 +440,39 @@ fn attached_to_a_program_with_the_agent_its_names_holders_and_deadlock_show_unti
     s.press("q");
     assert!(s.wait_exit().success());
 }
+
+#[test]
+fn the_stack_key_shows_a_foreign_threads_native_stack_and_what_it_cost() {
+    let target =
+        foreign_support::Target::start_kind(std::env::current_exe().unwrap(), foreign_support::STACKS_CHILD);
+    let pid = target.child.id().to_string();
+    let mut s = Session::start(&["attach", &pid, "--interval", "200ms"], &[], 160, 50);
+    s.wait_for("pipe-reader");
+    // Nothing is stopped until the key is pressed: the pane says what it would do.
+    s.press("/pipe-reader\r");
+    s.wait_until("the filter to apply", |s| s.contains("pipe-reader") && !s.contains("sleeper"));
+    s.wait_for("b: its native stack (stops this one thread for a moment, measured and shown)");
+    s.press("b");
+    let screen = s.wait_for("blocked_in_pipe_read");
+    assert!(screen.contains("runtime native · thread stopped "), "{screen}");
+    assert!(screen.contains("foreign_support/mod.rs:"), "file:line: {screen}");
+    s.wait_for("the only time threadscope stops another process");
+    s.press("q");
+    assert!(s.wait_exit().success());
+}
+
+#[test]
+fn in_a_scenario_the_stack_key_shows_where_a_library_wait_began() {
+    let mut s =
+        Session::start(&["run", "deadlock", "--wait-backtraces", "--interval", "200ms"], &[], 160, 50);
+    s.wait_for(" DEADLOCK ");
+    s.press("/Transfer-AB\r");
+    s.wait_until("the filter to apply", |s| s.contains("Transfer-AB") && !s.contains("Transfer-BA (tid"));
+    s.wait_for("b: the native stack where this wait began");
+    s.press("b");
+    let screen = s.wait_for("runtime native, where this wait began · captured by the thread itself");
+    assert!(screen.contains("acquire"), "the library call it waits in: {screen}");
+    s.press("q");
+    s.press("q");
+    let _ = s.wait_exit();
+}

@@ -27,6 +27,11 @@ pub struct ViewArgs {
     /// No colours in the TUI (also when the NO_COLOR variable is set).
     #[arg(long)]
     pub no_color: bool,
+    /// Record where each blocking wait of the scenario's threads began, for
+    /// the stack key (`b`): about 5-10 µs more per wait that blocks (see
+    /// docs/benchmarks.md), so off unless asked.
+    #[arg(long)]
+    pub wait_backtraces: bool,
 }
 
 /// Which runtimes to ask besides the kernel (`attach`, `snapshot --pid`).
@@ -76,8 +81,8 @@ Examples:
   threadscope snapshot --pid 1234 --count 5 --interval 1s
                                            five JSON snapshots of another process
   threadscope snapshot --pid 4242 --stacks --format text
-                                           a JVM's threads with full names, monitors and
-                                           Java stacks (asked of the JVM, as jstack does)";
+                                           every thread's native stack (each stopped for a
+                                           measured moment), and a JVM's Java stacks";
 
 /// Subcommands.
 #[derive(Subcommand, Debug)]
@@ -138,8 +143,11 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "json")]
         format: Format,
-        /// Include each thread's stack where a runtime gives one (Java
-        /// frames); without it stacks are left out to keep the output small.
+        /// Include every thread's stacks: a runtime's (Java frames, asked of
+        /// the JVM) and the native one. For --pid each thread is stopped in
+        /// turn for a moment (ptrace; the pause is measured and printed) to
+        /// copy its stack; for a scenario, library threads show where their
+        /// wait began. Without it no stack is taken or kept.
         #[arg(long)]
         stacks: bool,
         /// Runtime views (for --pid).

@@ -65,6 +65,9 @@ enum TuiTarget {
 #[cfg(feature = "tui")]
 fn tui(target: TuiTarget, view: &ViewArgs) -> ExitCode {
     let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if view.wait_backtraces {
+        threadscope::threading::set_wait_backtraces(true);
+    }
     let (target, runtime) = match target {
         TuiTarget::Scenario(name) => (threadscope::tui::Target::Scenario(name), Default::default()),
         TuiTarget::Attach(pid, runtime) => (threadscope::tui::Target::Attach(pid), runtime),

@@ -3,8 +3,9 @@
 
 use super::run::interrupt_flag;
 use super::text::render_text;
-use crate::inspect::{Inspector, RuntimeOptions, Snapshot, mark_inspector_thread};
+use crate::inspect::{Inspector, RuntimeOptions, Snapshot, add_native_stacks, mark_inspector_thread};
 use crate::scenario::RunningScenario;
+use crate::stacks::StackOptions;
 use crate::threading::Registry;
 use std::io::Write;
 use std::sync::atomic::Ordering;
@@ -34,7 +35,10 @@ pub struct SnapshotArgs {
     pub interval: Duration,
     /// Output format.
     pub format: Format,
-    /// Keep the runtime's stacks (Java frames) in the output.
+    /// Keep the runtime's stacks (Java frames) in the output, and take
+    /// every thread's native stack (another process's threads are each
+    /// stopped for a measured moment; library threads here give where
+    /// their wait began).
     pub stacks: bool,
     /// Which runtimes to ask, for a pid.
     pub runtime: RuntimeOptions,
@@ -53,6 +57,11 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<(), String> {
     let (mut inspector, mut running) = match args.pid {
         Some(pid) => (Inspector::pid_with(pid, &args.runtime).map_err(|e| e.to_string())?, None),
         None => {
+            // Before the scenario's threads start waiting: where each wait
+            // began is captured when it begins.
+            if args.stacks {
+                crate::threading::set_wait_backtraces(true);
+            }
             let name = args.scenario.as_deref().unwrap_or(crate::scenario::DEFAULT);
             let scenario = crate::scenario::load(name).map_err(|e| e.to_string())?;
             let registry = Registry::global();
@@ -75,7 +84,9 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<(), String> {
             break;
         }
         let mut snapshot = inspector.refresh().map_err(|e| e.to_string())?;
-        if !args.stacks {
+        if args.stacks {
+            add_native_stacks(&mut snapshot, None, &StackOptions::default());
+        } else {
             without_stacks(&mut snapshot);
         }
         write_snapshot(&mut out, &snapshot, args.format, i)?;

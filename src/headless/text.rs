@@ -3,7 +3,9 @@
 
 use crate::display::{human, sanitize};
 use crate::inspect::runtime::RuntimeView;
-use crate::inspect::{Origin, PrimitiveLink, Snapshot, ThreadLink, ThreadView};
+use crate::inspect::{
+    NativeSource, NativeStackView, Origin, PrimitiveLink, Snapshot, ThreadLink, ThreadView, pause_words,
+};
 use crate::kernel::{Field, describe_state};
 use crate::threading::{Outcome, PrimitiveKind, ThreadState, WaitKind};
 use std::fmt::Write;
@@ -23,6 +25,10 @@ pub fn render_text(s: &Snapshot) -> String {
         s.threads.len()
     );
     runtime_sources(&mut out, s);
+    if let Some(stacks) = &s.stacks {
+        // The one place threadscope touches another process: said first.
+        let _ = writeln!(out, "{}\n({})\n", stacks.sentence(), crate::inspect::STACKS_HOW);
+    }
     for t in &s.threads {
         thread_block(&mut out, t, s);
     }
@@ -120,6 +126,9 @@ fn thread_block(out: &mut String, t: &ThreadView, s: &Snapshot) {
     }
     if let Some(runtime) = &t.runtime {
         runtime_block(out, runtime);
+    }
+    if let Some(native) = &t.native_stack {
+        native_block(out, native);
     }
     if let Some(k) = &t.kernel {
         let wchan = k
@@ -226,11 +235,39 @@ fn runtime_block(out: &mut String, r: &RuntimeView) {
     if let Some(state) = &r.state {
         let _ = writeln!(out, "   {}: {}", sanitize(r.source), sanitize(state));
     }
-    for frame in &r.stack {
+    if !r.stack.is_empty() {
+        let language = if r.source == "jvm" { "java" } else { r.source };
+        let _ = writeln!(out, "   {} stack:", sanitize(language));
+    }
+    frames(out, &r.stack);
+}
+
+fn frames(out: &mut String, stack: &[crate::inspect::runtime::StackFrame]) {
+    for frame in stack {
         let at = frame.location.as_deref().map(|l| format!("({})", sanitize(l))).unwrap_or_default();
-        let _ = writeln!(out, "      at {}{at}", sanitize(&frame.function));
+        let inlined = if frame.inlined { " [inlined]" } else { "" };
+        let _ = writeln!(out, "      at {}{at}{inlined}", sanitize(&frame.function));
         for note in &frame.notes {
             let _ = writeln!(out, "      - {}", sanitize(note));
         }
+    }
+}
+
+/// A native stack (`native stack, thread stopped for 38 us:` and its
+/// frames), or why there is none.
+fn native_block(out: &mut String, n: &NativeStackView) {
+    if let Some(why) = &n.unavailable {
+        let _ = writeln!(out, "   native stack: unavailable ({})", sanitize(why));
+        return;
+    }
+    let how = match (n.source, n.paused) {
+        (NativeSource::Stopped, Some(d)) => format!(", thread stopped for {}", pause_words(d)),
+        (NativeSource::Stopped, None) => String::new(),
+        (NativeSource::WaitBegan, _) => " where this wait began (captured by the thread itself)".to_owned(),
+    };
+    let _ = writeln!(out, "   native stack{how}:");
+    frames(out, &n.frames);
+    if let Some(end) = &n.end {
+        let _ = writeln!(out, "      ({})", sanitize(end));
     }
 }

@@ -194,7 +194,11 @@ fn wait_facts(w: &AgentWait, known: &HashSet<u64>) -> RuntimeWait {
 }
 
 fn frame(f: &AgentFrame) -> StackFrame {
-    StackFrame { function: clean(&f.function), location: f.location.as_deref().map(clean), notes: Vec::new() }
+    StackFrame {
+        function: clean(&f.function),
+        location: f.location.as_deref().map(clean),
+        ..StackFrame::default()
+    }
 }
 
 /// The protocol's kind words (`WaitKind::label`) back to kinds.

@@ -103,6 +103,8 @@ fn merged_the_agent_s_threads_show_as_the_program_s_with_their_holders() {
         time_in_state: None,
         outcome: None,
         runtime: None,
+        native_stack: None,
+        wait_backtrace: None,
     };
     let mut threads = vec![
         kernel_only(4243, "PaymentService-"),
@@ -175,6 +177,8 @@ fn a_cycle_among_the_agent_s_locks_is_a_deadlock() {
         time_in_state: None,
         outcome: None,
         runtime: None,
+        native_stack: None,
+        wait_backtrace: None,
     };
     let mut threads = vec![view(11), view(12)];
     let mut primitives = Vec::new();

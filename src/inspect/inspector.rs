@@ -259,6 +259,7 @@ impl Inspector {
                 findings: naming::findings(&named, &kernel.process.name),
             },
             findings,
+            stacks: None,
         })
     }
 

@@ -146,6 +146,8 @@ fn library_view(
         time_in_state: Some(t.time_in_state),
         outcome: t.outcome.clone(),
         runtime: None,
+        native_stack: None,
+        wait_backtrace: t.wait_backtrace.clone(),
     }
 }
 
@@ -166,6 +168,8 @@ fn kernel_only_view(kt: &KernelThread, origin: Origin, cpu: &CpuRates, now: Inst
         time_in_state: None,
         outcome: None,
         runtime: None,
+        native_stack: None,
+        wait_backtrace: None,
     }
 }
 
@@ -294,6 +298,7 @@ mod tests {
             time_in_state: StateTimes::default(),
             age: Duration::ZERO,
             outcome: None,
+            wait_backtrace: None,
         }
     }
 

@@ -227,7 +227,7 @@ fn frame(f: &crate::jvm::JavaFrame) -> StackFrame {
     };
     let notes =
         f.locks.iter().map(|l| format!("{} {}", action_words(l.action), lock_ref_words(&l.lock))).collect();
-    StackFrame { function: f.method.clone(), location, notes }
+    StackFrame { function: f.method.clone(), location, notes, ..StackFrame::default() }
 }
 
 /// `BLOCKED (on object monitor)`, as jstack prints it.

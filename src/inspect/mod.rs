@@ -20,6 +20,7 @@ mod kernel_source;
 mod links;
 pub mod lints;
 pub mod naming;
+mod native;
 pub mod runtime;
 mod snapshot;
 pub mod waitgraph;
@@ -37,6 +38,10 @@ pub use kernel_source::KernelSource;
 pub use links::{PrimitiveLink, ThreadLink};
 pub use lints::{Candidate, Debouncer, Lint, LintKind};
 pub use naming::{NamePattern, NamedThread, NamingFinding, NamingFindingKind};
+pub use native::{
+    HOW as STACKS_HOW, NativeSource, NativeStackView, StacksTaken, add_native_stacks, apply as apply_stacks,
+    own_unavailable, pause_words, stack_view, wait_stack,
+};
 pub use snapshot::{
     FutexGroup, KernelView, NamingView, Origin, PrimitiveView, ProcessView, SCHEMA, Snapshot, SystemView,
     ThreadView, WaitView,

@@ -106,16 +106,30 @@ pub struct RuntimeLock {
     pub owner_note: Option<String>,
 }
 
-/// One frame of a stack.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One frame of a stack: a runtime's (Java), a native one, or a library
+/// thread's wait backtrace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StackFrame {
-    /// The function (`java.lang.Object.wait`, `pthread_mutex_lock`).
+    /// The function (`java.lang.Object.wait`, `pthread_mutex_lock`); for a
+    /// native address no symbol covers, the address itself (`0x7f…`).
     pub function: String,
     /// Where, when known (`Worker.java:12`, `src/main.rs:40`).
     pub location: Option<String>,
     /// Locks this frame holds or waits for, in words (`locked <0x…>`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// A native frame's address (`0x7f…`): its instruction pointer or return address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// A native frame's module (`libc.so.6`, the program's path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// A native frame's offset in its module (`0x11ba61`), as `addr2line -e` takes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<String>,
+    /// True for a function inlined into the next frame.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub inlined: bool,
 }
 
 /// What a runtime adds to one thread of the snapshot.

@@ -1,13 +1,16 @@
 //! The inspector's snapshot: the one owned, serialisable view that the
 //! TUI, `threadscope snapshot` and recordings all read.
 
+use super::native::{NativeStackView, StacksTaken};
 use super::runtime::RuntimeView;
 use super::{
     Deadlock, DeadlockSearch, DisplayName, Lint, NamePattern, NamingFinding, PrimitiveLink, ThreadLink,
 };
 use crate::kernel::{Field, LoadAverage};
 use crate::threading::secs;
-use crate::threading::{Outcome, PrimitiveKind, PrimitiveStats, Raise, StateTimes, ThreadState, WaitKind};
+use crate::threading::{
+    Outcome, PrimitiveKind, PrimitiveStats, Raise, StateTimes, ThreadState, WaitBacktrace, WaitKind,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -46,6 +49,9 @@ pub struct Snapshot {
     pub naming: NamingView,
     /// Behaviour findings that have held across several samples.
     pub findings: Vec<Lint>,
+    /// What taking native stacks cost, when they were asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stacks: Option<StacksTaken>,
 }
 
 impl Snapshot {
@@ -156,6 +162,15 @@ pub struct ThreadView {
     /// its state word and the thread's stack.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<RuntimeView>,
+    /// Its native stack, when one was asked for (`snapshot --stacks`, the
+    /// TUI's stack key): another process's thread stopped for a measured
+    /// moment, or where a library thread's current wait began.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub native_stack: Option<NativeStackView>,
+    /// Where its current wait began (a library thread, with wait
+    /// backtraces on); resolved only when shown, as [`Self::native_stack`].
+    #[serde(skip)]
+    pub wait_backtrace: Option<WaitBacktrace>,
 }
 
 impl ThreadView {

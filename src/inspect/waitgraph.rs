@@ -347,6 +347,7 @@ mod tests {
             time_in_state: StateTimes::default(),
             age: Duration::ZERO,
             outcome: None,
+            wait_backtrace: None,
         }
     }
 

@@ -15,6 +15,9 @@ pub enum PtraceRead {
     /// The process's memory (`process_vm_readv`): lock owners, sleep
     /// lengths, polled descriptors.
     Memory,
+    /// Stopping a thread for a moment (`PTRACE_SEIZE`) to copy its
+    /// registers and stack: native stacks.
+    Stacks,
 }
 
 /// One way to get the access that is missing.
@@ -133,18 +136,27 @@ impl std::fmt::Display for MissingPermission {
         let what: Vec<&str> = self
             .denied
             .iter()
-            .map(|read| match read {
-                PtraceRead::Syscalls => "the system calls",
-                PtraceRead::Descriptors => "the file descriptors",
-                PtraceRead::Memory => "the memory",
+            .filter_map(|read| match read {
+                PtraceRead::Syscalls => Some("the system calls"),
+                PtraceRead::Descriptors => Some("the file descriptors"),
+                PtraceRead::Memory => Some("the memory"),
+                PtraceRead::Stacks => None,
             })
             .collect();
-        write!(
-            f,
-            "cannot read {} of process {}, so its waits and lock owners are not shown",
-            what.join(" and "),
-            self.pid
-        )?;
+        if what.is_empty() {
+            write!(
+                f,
+                "cannot stop the threads of process {} to copy their stacks (ptrace), so native stacks are not shown",
+                self.pid
+            )?;
+        } else {
+            write!(
+                f,
+                "cannot read {} of process {}, so its waits and lock owners are not shown",
+                what.join(" and "),
+                self.pid
+            )?;
+        }
         if self.remedies.is_empty() {
             return f.write_str(" (kernel.yama.ptrace_scope is 3: no process may be traced until a reboot)");
         }

@@ -1,9 +1,12 @@
 //! The one audited module where `unsafe` is allowed: thin wrappers over libc
-//! (including `process_vm_readv`, which only reads) and `parking_lot_core`,
+//! (including `process_vm_readv`, which only reads, and the ptrace stop
+//! that copies another process's thread's stack) and `parking_lot_core`,
 //! each with a `// SAFETY:` note. Everything above this module is safe Rust.
 
 mod memory;
 mod os;
+#[cfg(feature = "stacks")]
+mod ptrace;
 mod raw_lock;
 
 pub(crate) use memory::{clock_now, read_process_memory};
@@ -12,4 +15,6 @@ pub(crate) use os::{
     at_process_exit, count_maps, gettid, main_thread_ids, pid, process_nproc_limit, pthread_self,
     set_current_comm, signal_has_handler, tgkill_main,
 };
+#[cfg(feature = "stacks")]
+pub(crate) use ptrace::{Registers, StopError, stop_thread};
 pub(crate) use raw_lock::{Backoff, RawLock};

@@ -55,6 +55,7 @@ pub use futures::wait::{
 pub use queue::order::{Fifo, Lifo, Order, Priority};
 pub use queue::{BaseQueue, LifoQueue, PriorityQueue, PutError, Queue};
 pub use registry::clock::{HOLD_CLOCK_PERIOD, hold_clock_tid, start_hold_clock};
+pub use registry::{BacktraceFrame, WaitBacktrace, set_wait_backtraces, wait_backtraces};
 pub use registry::{HoldersRead, StatusRead, WaitEdge, WaitReads};
 pub use registry::{
     Outcome, PrimitiveKind, PrimitiveRecord, PrimitiveRef, PrimitiveSnapshot, PrimitiveStats, Raise,

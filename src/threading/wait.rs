@@ -1,6 +1,6 @@
 //! Marking the current thread Waiting for the length of a blocking call.
 
-use super::registry::{PrimitiveRecord, ThreadRecord, WaitTarget};
+use super::registry::{PrimitiveRecord, ThreadRecord, WaitBacktrace, WaitTarget};
 use super::timeout::Deadline;
 use crate::threading::thread::current;
 use parking_lot::{Condvar, MutexGuard};
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 pub(crate) struct WaitScope {
     record: Arc<ThreadRecord>,
     previous: Option<WaitTarget>,
+    previous_trace: Option<WaitBacktrace>,
     since: Instant,
     ended: bool,
 }
@@ -20,8 +21,8 @@ pub(crate) struct WaitScope {
 impl WaitScope {
     pub(crate) fn enter(target: WaitTarget) -> Self {
         let record = current::current_record();
-        let (previous, since) = record.begin_wait(target);
-        Self { record, previous, since, ended: false }
+        let (previous, previous_trace, since) = record.begin_wait(target);
+        Self { record, previous, previous_trace, since, ended: false }
     }
 
     /// The current thread waits on the primitive `record` in `role`
@@ -49,14 +50,14 @@ impl WaitScope {
     /// that time the wait).
     pub(crate) fn end(mut self) -> Instant {
         self.ended = true;
-        self.record.end_wait(self.previous.take())
+        self.record.end_wait(self.previous.take(), self.previous_trace.take())
     }
 }
 
 impl Drop for WaitScope {
     fn drop(&mut self) {
         if !self.ended {
-            self.record.end_wait(self.previous.take());
+            self.record.end_wait(self.previous.take(), self.previous_trace.take());
         }
     }
 }

@@ -86,6 +86,10 @@ pub enum Action {
     ToggleDetail,
     /// Pause or resume sampling.
     TogglePause,
+    /// Take the selected thread's native stack (another process's thread
+    /// is stopped for a measured moment; a library thread here shows where
+    /// its wait began).
+    TakeStack,
     /// Spawn a worker (opens the palette).
     Spawn,
     /// Start the selected Created thread.
@@ -209,4 +213,24 @@ pub enum Effect {
     Command(Command),
     /// Panic (the debug action).
     Panic,
+    /// Take one thread's native stack, off the UI thread; the outcome
+    /// comes back as [`Event::Stack`](super::event::Event::Stack).
+    TakeStack(StackRequest),
+}
+
+/// Which thread's stack to take, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackRequest {
+    /// The thread's key in the snapshot.
+    pub key: u64,
+    /// Its TID.
+    pub tid: u32,
+    /// Its name, for the outcome's words.
+    pub name: String,
+    /// Another process: stop the thread and copy its stack. `None`: a
+    /// thread of this process, which cannot be stopped by it.
+    pub pid: Option<u32>,
+    /// For a library thread of this process, where its wait began (resolved
+    /// off the UI thread).
+    pub trace: Option<crate::threading::WaitBacktrace>,
 }

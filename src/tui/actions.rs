@@ -33,7 +33,8 @@ impl App {
             Source::Attach { pid } => {
                 let text = format!(
                     "read-only: attached to pid {pid}, which threadscope never writes to \
-                     (a JVM is only asked for thread dumps, as jstack asks)"
+                     (a JVM is only asked for thread dumps, as jstack asks; b stops one thread \
+                     for a moment to copy its stack, and only when pressed)"
                 );
                 self.note(LogKind::Error, text);
                 return Effect::None;

@@ -117,6 +117,10 @@ pub struct App {
     pub(crate) scenarios: Vec<(String, String)>,
     pub(crate) seen: Seen,
     pub(crate) scenario_changed: bool,
+    /// Native stacks taken on demand, by thread key, with when.
+    pub(crate) stacks: HashMap<u64, (crate::inspect::NativeStackView, Instant)>,
+    /// Threads whose stack is being taken.
+    pub(crate) stacks_pending: HashSet<u64>,
 }
 
 impl App {
@@ -152,6 +156,8 @@ impl App {
             scenarios: config.scenarios,
             seen: Seen::default(),
             scenario_changed: false,
+            stacks: HashMap::new(),
+            stacks_pending: HashSet::new(),
         }
     }
 
@@ -202,6 +208,10 @@ impl App {
                 Effect::None
             }
             Event::Report(report) => self.report(report),
+            Event::Stack(taken) => {
+                self.stack_taken(*taken);
+                Effect::None
+            }
         }
     }
 
@@ -232,6 +242,7 @@ impl App {
             Action::SortBy(column) => self.sort(column, true),
             Action::Filter => self.dialog = Some(Dialog::Filter),
             Action::ToggleDetail => self.detail = !self.detail,
+            Action::TakeStack => return self.take_stack(),
             Action::TogglePause => {
                 self.paused = !self.paused;
                 let word = if self.paused { "paused" } else { "resumed" };

@@ -26,6 +26,21 @@ pub enum Event {
     Log(LogKind, String),
     /// The result of a [`Command`](super::Command).
     Report(Report),
+    /// A native stack taken for [`Effect::TakeStack`](super::Effect::TakeStack).
+    Stack(Box<StackTaken>),
+}
+
+/// A native stack the user asked for.
+#[derive(Debug, Clone)]
+pub struct StackTaken {
+    /// The thread's key.
+    pub key: u64,
+    /// Its name and TID, in words.
+    pub who: String,
+    /// The stack, or why there is none, with the pause it cost.
+    pub view: crate::inspect::NativeStackView,
+    /// What permission is missing and how to get it, when it was refused.
+    pub missing: Option<String>,
 }
 
 /// One sample: the snapshot, when it was taken, and the scenario's progress.

@@ -127,6 +127,8 @@ fn thread(spec: &Spec<'_>) -> ThreadView {
         }),
         outcome: None,
         runtime: None,
+        native_stack: None,
+        wait_backtrace: None,
     }
 }
 
@@ -351,6 +353,7 @@ pub fn snapshot(extra: usize) -> Snapshot {
             message: "lock config held by Lock-Holder for 1.2 s with 1 waiting".into(),
             held_for: secs(1.2),
         }],
+        stacks: None,
     }
 }
 

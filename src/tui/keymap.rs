@@ -163,6 +163,12 @@ impl Default for Keymap {
             bind(&[c('o')], Action::SortReverse, "reverse the sort order", View),
             bind(&[p(K::Enter)], Action::ToggleDetail, "show / hide the detail pane", View),
             bind(&[c('p'), c(' ')], Action::TogglePause, "pause / resume sampling", View),
+            bind(
+                &[c('b')],
+                Action::TakeStack,
+                "native stack of the selected thread (stops it for a moment, measured; never while sampling)",
+                View,
+            ),
             bind(&[c('n')], Action::Spawn, "spawn a worker (palette)", Act),
             bind(&[c('g')], Action::Start, "start the selected Created thread", Act),
             bind(&[c('x')], Action::Stop, "stop the selected thread (cooperatively)", Act),

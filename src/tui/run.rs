@@ -138,7 +138,7 @@ async fn session(
         now: Instant::now(),
     });
 
-    let channels = Channels { input: &mut input, events: &mut events, samples: &mut samples };
+    let channels = Channels { input: &mut input, events: &mut events, samples: &mut samples, events_tx };
     let result = event_loop(&mut terminal, &mut app, &mut workload, &sampler, channels).await;
     drop(sampler);
     drop(guard);
@@ -151,6 +151,8 @@ struct Channels<'a> {
     input: &'a mut EventStream,
     events: &'a mut mpsc::UnboundedReceiver<Event>,
     samples: &'a mut mpsc::Receiver<Event>,
+    /// For work done off the loop (a stack) to report back.
+    events_tx: mpsc::UnboundedSender<Event>,
 }
 
 async fn event_loop(
@@ -160,7 +162,7 @@ async fn event_loop(
     sampler: &SamplerHandle,
     channels: Channels<'_>,
 ) -> Result<Exit, String> {
-    let Channels { input, events, samples } = channels;
+    let Channels { input, events, samples, events_tx } = channels;
     let mut tick = tokio::time::interval(TICK);
     let failed = |e: std::io::Error| format!("terminal error: {e}");
     let mut term = signal(SignalKind::terminate()).map_err(failed)?;
@@ -204,6 +206,7 @@ async fn event_loop(
         match effect {
             Effect::None | Effect::Command(_) => {}
             Effect::Pause(paused) => sampler.send(Control::Pause(paused)),
+            Effect::TakeStack(request) => super::stacks::perform(request, events_tx.clone()),
             Effect::Quit(lines) => return Ok(Exit::Quit(lines)),
             Effect::Panic => panic!("debug panic (Ctrl-P with THREADSCOPE_TEST_PANIC=1)"),
         }

@@ -656,3 +656,61 @@ fn a_finding_whose_figures_change_is_logged_once_and_cleared_once() {
         ]
     );
 }
+
+#[test]
+fn the_stack_key_asks_the_loop_only_when_attached_and_shows_what_came_back() {
+    // Here, a thread of this process: nothing to stop, and it says why at once.
+    let mut app = app();
+    select(&mut app, "Lock-Holder");
+    assert_eq!(key(&mut app, KeyCode::Char('b')), Effect::None);
+    let status = app.status().unwrap().to_owned();
+    assert!(status.starts_with("no stack for Lock-Holder"), "{status}");
+    assert!(status.contains("cannot ptrace-stop its own threads"), "{status}");
+
+    // Attached: the loop takes it, off the UI thread; what comes back is shown with its cost.
+    let mut app = App::new(Config {
+        source: Source::Attach { pid: 4242 },
+        theme: Theme::plain(),
+        debug_panic: false,
+        scenarios: Vec::new(),
+        size: (120, 40),
+        now: Instant::now(),
+    });
+    app.handle_event(Event::Sample(Box::new(Sample {
+        snapshot: fixtures::snapshot(0),
+        at: Instant::now(),
+        progress: Vec::new(),
+    })));
+    select(&mut app, "Lock-Holder");
+    let Effect::TakeStack(request) = key(&mut app, KeyCode::Char('b')) else { panic!("no request") };
+    assert_eq!((request.pid, request.name.as_str()), (Some(4242), "Lock-Holder"));
+    let screen = screen_text(&app, 120, 40);
+    assert!(screen.contains("native · taking the stack…"), "{screen}");
+    let frame = crate::inspect::runtime::StackFrame {
+        function: "blocked_in_read".into(),
+        location: Some("/src/app/reader.rs:40".into()),
+        ..Default::default()
+    };
+    let view = crate::inspect::NativeStackView {
+        source: crate::inspect::NativeSource::Stopped,
+        paused: Some(std::time::Duration::from_micros(38)),
+        paused_at_least: Some(std::time::Duration::from_micros(12)),
+        frames: vec![frame],
+        end: None,
+        unavailable: None,
+    };
+    app.handle_event(Event::Stack(Box::new(StackTaken {
+        key: request.key,
+        who: "Lock-Holder".into(),
+        view,
+        missing: None,
+    })));
+    assert!(
+        app.status().unwrap().contains("the thread was stopped for 38 us to copy it"),
+        "{:?}",
+        app.status()
+    );
+    let screen = screen_text(&app, 120, 40);
+    assert!(screen.contains("runtime native · thread stopped 38 us to copy it"), "{screen}");
+    assert!(screen.contains("stack at blocked_in_read (app/reader.rs:40)"), "{screen}");
+}

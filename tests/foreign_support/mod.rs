@@ -92,6 +92,9 @@ fn spawn(role: &'static str, body: impl FnOnce() + Send + 'static) {
 }
 
 pub fn child() {
+    if std::env::var(CHILD_ENV).as_deref() == Ok(STACKS_CHILD) {
+        return stacks_child();
+    }
     let (a, b, held, pi) =
         (RawMutex::new(false), RawMutex::new(false), RawMutex::new(false), RawMutex::new(true));
     for (name, mutex) in [("a", a), ("b", b), ("held", held), ("pi", pi)] {
@@ -156,6 +159,53 @@ pub fn child() {
     std::process::exit(0);
 }
 
+/// [`CHILD_ENV`]'s value for the native-stacks child ([`stacks_child`]).
+pub const STACKS_CHILD: &str = "stacks";
+
+/// Blocks in `read` on a pipe nobody writes to: a frame a native stack
+/// must name.
+#[inline(never)]
+pub fn blocked_in_pipe_read(mut reader: std::io::PipeReader) {
+    let _ = reader.read(&mut [0u8; 16]);
+    // Not a tail call: this frame stays on the stack under `read`.
+    std::hint::black_box(&reader);
+}
+
+/// Sleeps in `nanosleep` (glibc's `clock_nanosleep`).
+#[inline(never)]
+pub fn blocked_in_nanosleep() {
+    std::thread::sleep(LONG);
+    std::hint::black_box(());
+}
+
+/// Recurses `depth` frames of a KiB each, then sleeps: a stack deeper than
+/// the window threadscope copies.
+#[inline(never)]
+pub fn deep_recursion(depth: usize) {
+    let pad = std::hint::black_box([depth as u8; 1024]);
+    if depth == 0 {
+        blocked_in_nanosleep();
+    } else {
+        deep_recursion(depth - 1);
+    }
+    std::hint::black_box(&pad);
+}
+
+/// The native-stacks child: a pipe reader, a sleeper and a deep sleeper,
+/// each in a known function, and the TID of a thread that has ended.
+pub fn stacks_child() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    std::mem::forget(writer);
+    spawn("pipe-reader", move || blocked_in_pipe_read(reader));
+    spawn("sleeper", blocked_in_nanosleep);
+    spawn("deep", || deep_recursion(200));
+    let ended = std::thread::spawn(tid).join().unwrap();
+    say(format!("tid ended {ended}"));
+    say("ready".into());
+    let _ = std::io::stdin().read(&mut [0u8; 1]);
+    std::process::exit(0);
+}
+
 // --------------------------------------------------------------- parent
 
 /// The child process, killed and reaped on drop.
@@ -176,9 +226,15 @@ impl Drop for Target {
 impl Target {
     /// Starts the test binary `exe` as the child, until it says ready.
     pub fn start(exe: std::path::PathBuf) -> Target {
+        Self::start_kind(exe, "1")
+    }
+
+    /// Starts the test binary `exe` as the child of kind `kind` (the value
+    /// of [`CHILD_ENV`]: `1`, or [`STACKS_CHILD`]).
+    pub fn start_kind(exe: impl AsRef<std::ffi::OsStr>, kind: &str) -> Target {
         let child = Command::new(exe)
             .args(["--exact", "child_entry", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, "1")
+            .env(CHILD_ENV, kind)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -26,6 +26,7 @@
 //! deadlock (`Registry::read_waits`, `inspect::confirm`).
 
 use super::Registry;
+use super::backtrace::WaitBacktrace;
 use super::primitive_record::PrimitiveRecord;
 use super::snapshot::{
     PrimitiveRef, PrimitiveSnapshot, RegistrySnapshot, ThreadRef, ThreadSnapshot, WaitKind, WaitSnapshot,
@@ -127,7 +128,7 @@ impl Registry {
             .iter()
             .zip(statuses)
             .map(|(r, status)| {
-                let StatusCopy { state, since, waiting_on, totals, outcome, .. } = status;
+                let StatusCopy { state, since, waiting_on, totals, outcome, wait_backtrace, .. } = status;
                 let waiting_on = waiting_on.as_ref().map(|w| {
                     let wait = WaitRead { since, now, thread_ref: &thread_ref, holders_of: &holders_of };
                     wait_snapshot(w, &wait, &find_primitive)
@@ -145,6 +146,7 @@ impl Registry {
                     time_in_state: totals.into(),
                     age: now.saturating_duration_since(r.created_at),
                     outcome,
+                    wait_backtrace: wait_backtrace.filter(|_| state == ThreadState::Waiting),
                 }
             })
             .collect();
@@ -226,6 +228,7 @@ struct StatusCopy {
     waiting_on: Option<WaitTarget>,
     totals: [Duration; 4],
     outcome: Option<Outcome>,
+    wait_backtrace: Option<WaitBacktrace>,
 }
 
 impl StatusCopy {
@@ -237,6 +240,7 @@ impl StatusCopy {
             waiting_on: s.waiting_on.clone(),
             totals: s.totals_at(now),
             outcome: s.outcome.clone(),
+            wait_backtrace: s.wait_backtrace.clone(),
         }
     }
 }

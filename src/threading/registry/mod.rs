@@ -5,12 +5,14 @@
 //! [`RegistrySnapshot`] data without stopping anyone.
 
 mod assemble;
+mod backtrace;
 pub mod clock;
 mod primitive_record;
 pub(crate) mod snapshot;
 mod thread_record;
 mod waits;
 
+pub use backtrace::{BacktraceFrame, WaitBacktrace, set_wait_backtraces, wait_backtraces};
 pub use primitive_record::{PrimitiveKind, PrimitiveRecord, PrimitiveStats, Raise};
 pub use snapshot::{
     PrimitiveRef, PrimitiveSnapshot, RegistrySnapshot, ThreadRef, ThreadSnapshot, WaitKind, WaitSnapshot,

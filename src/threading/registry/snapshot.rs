@@ -85,6 +85,10 @@ pub struct ThreadSnapshot {
     pub age: Duration,
     /// How the run ended, once terminated.
     pub outcome: Option<Outcome>,
+    /// Where its current wait began, when wait backtraces are on
+    /// ([`set_wait_backtraces`](super::set_wait_backtraces)); resolved when shown.
+    #[serde(skip)]
+    pub wait_backtrace: Option<super::WaitBacktrace>,
 }
 
 /// What kind of thing a thread waits on: a primitive of some kind, another

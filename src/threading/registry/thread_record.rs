@@ -1,5 +1,6 @@
 //! The live record of one thread: identity, state, what it waits on, outcome.
 
+use super::backtrace::WaitBacktrace;
 use super::primitive_record::PrimitiveKind;
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -88,6 +89,8 @@ pub(crate) struct Status {
     pub(crate) changes: u64,
     totals: [Duration; 4],
     pub(crate) waiting_on: Option<WaitTarget>,
+    /// Where the current wait began, when wait backtraces are on.
+    pub(crate) wait_backtrace: Option<WaitBacktrace>,
     pub(crate) started_at: Option<Instant>,
     pub(crate) ended_at: Option<Instant>,
     pub(crate) outcome: Option<Outcome>,
@@ -140,6 +143,7 @@ impl ThreadRecord {
                 changes: 0,
                 totals: [Duration::ZERO; 4],
                 waiting_on: None,
+                wait_backtrace: None,
                 started_at: (state == ThreadState::Running).then_some(now),
                 ended_at: None,
                 outcome: None,
@@ -221,19 +225,32 @@ impl ThreadRecord {
     /// on before (for nested waits), to hand back to [`end_wait`](Self::end_wait).
     /// A Terminated record stays so: the main thread is marked stopped at
     /// shutdown and then still waits for the other threads.
-    pub(crate) fn begin_wait(&self, target: WaitTarget) -> (Option<WaitTarget>, Instant) {
+    ///
+    /// With wait backtraces on, the stack is captured here, before the
+    /// status lock (a snapshot never waits for a stack walk), and the
+    /// enclosing wait's backtrace is handed back with its target.
+    pub(crate) fn begin_wait(
+        &self,
+        target: WaitTarget,
+    ) -> (Option<WaitTarget>, Option<WaitBacktrace>, Instant) {
+        let trace = super::backtrace::capture();
         let now = Instant::now();
         let mut status = self.status.lock();
         if status.state == ThreadState::Terminated {
-            return (None, now);
+            return (None, None, now);
         }
         status.enter(ThreadState::Waiting, now);
-        (status.waiting_on.replace(target), now)
+        let previous_trace = std::mem::replace(&mut status.wait_backtrace, trace);
+        (status.waiting_on.replace(target), previous_trace, now)
     }
 
     /// Ends a wait, restoring the enclosing wait if there was one. Returns
     /// when it ended.
-    pub(crate) fn end_wait(&self, previous: Option<WaitTarget>) -> Instant {
+    pub(crate) fn end_wait(
+        &self,
+        previous: Option<WaitTarget>,
+        previous_trace: Option<WaitBacktrace>,
+    ) -> Instant {
         let now = Instant::now();
         let mut status = self.status.lock();
         if status.state == ThreadState::Terminated {
@@ -242,6 +259,10 @@ impl ThreadRecord {
         let next = if previous.is_some() { ThreadState::Waiting } else { ThreadState::Running };
         status.enter(next, now);
         status.waiting_on = previous;
+        // Dropped after the lock: freeing a capture is not free.
+        let ended = std::mem::replace(&mut status.wait_backtrace, previous_trace);
+        drop(status);
+        drop(ended);
         now
     }
 
@@ -251,6 +272,7 @@ impl ThreadRecord {
         let mut status = self.status.lock();
         status.enter(ThreadState::Terminated, now);
         status.waiting_on = None;
+        status.wait_backtrace = None;
         status.ended_at = Some(now);
         status.outcome = Some(outcome);
         now

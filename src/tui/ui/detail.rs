@@ -30,17 +30,51 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(t) = thread else { return };
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(inner);
-    let pairs = library(app, t);
-    match &t.runtime {
-        Some(runtime) => {
-            let rows = (pairs.len() as u16).min(left.height / 2);
-            let [top, bottom] = Layout::vertical([Constraint::Length(rows), Constraint::Fill(1)]).areas(left);
-            draw_pairs(app, &pairs, top, buf);
-            super::stack::render(app, runtime, bottom, buf);
+    let mut pairs = library(app, t);
+    let native = app.stack_of(t.key);
+    let pending = app.stacks_pending.contains(&t.key);
+    if native.is_none()
+        && !pending
+        && let Some(hint) = stack_hint(app, t)
+    {
+        pairs.push(("stack", hint.to_owned()));
+    }
+    if t.runtime.is_none() && native.is_none() && !pending {
+        draw_pairs(app, &pairs, left, buf);
+    } else {
+        let rows = (pairs.len() as u16).min(left.height / 2);
+        let [top, bottom] = Layout::vertical([Constraint::Length(rows), Constraint::Fill(1)]).areas(left);
+        draw_pairs(app, &pairs, top, buf);
+        let [first, second] = match (&t.runtime, native.is_some() || pending) {
+            (Some(_), true) => Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom),
+            _ => [bottom, Rect::default()],
+        };
+        if let Some(runtime) = &t.runtime {
+            super::stack::render(app, runtime, first, buf);
         }
-        None => draw_pairs(app, &pairs, left, buf),
+        let native_area = if t.runtime.is_some() { second } else { first };
+        match native {
+            Some((view, at)) => super::stack::render_native(app, view, *at, native_area, buf),
+            None => super::stack::render_pending(app, native_area, buf),
+        }
     }
     draw_pairs(app, &kernel(t), right, buf);
+}
+
+/// What the stack key would show for `t`, when it would show anything.
+fn stack_hint(app: &App, t: &ThreadView) -> Option<&'static str> {
+    if t.state == ThreadState::Terminated || t.native_id.is_none() {
+        return None;
+    }
+    match &app.source {
+        crate::tui::Source::Attach { .. } => {
+            Some("b: its native stack (stops this one thread for a moment, measured and shown)")
+        }
+        crate::tui::Source::Own(_) if t.wait_backtrace.is_some() => {
+            Some("b: the native stack where this wait began")
+        }
+        crate::tui::Source::Own(_) => None,
+    }
 }
 
 fn draw_pairs(app: &App, pairs: &[(&'static str, String)], area: Rect, buf: &mut Buffer) {

@@ -7,9 +7,11 @@
 use super::super::app::App;
 use super::super::words::safe;
 use crate::inspect::runtime::{RuntimeView, StackFrame};
+use crate::inspect::{NativeStackView, pause_words};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
+use std::time::Instant;
 
 /// Label column width, as the detail pane's pairs.
 const LABEL: usize = 10;
@@ -22,9 +24,11 @@ pub(super) fn render(app: &App, view: &RuntimeView, area: Rect, buf: &mut Buffer
         return;
     }
     let state = view.state.as_deref().map(|s| format!(" · {}", safe(s))).unwrap_or_default();
+    // The language of the stack, beside the runtime that gave it.
+    let language = if view.source == "jvm" && !view.stack.is_empty() { " (java stack)" } else { "" };
     let head = Line::from(vec![
         Span::styled(format!("{:>LABEL$} ", "runtime"), theme.dim()),
-        Span::raw(format!("{}{state}", safe(view.source))),
+        Span::raw(format!("{}{language}{state}", safe(view.source))),
     ]);
     buf.set_line(area.x, area.y, &head, area.width);
     for (i, (first, text)) in stack_lines(&view.stack, rows - 1).into_iter().enumerate() {
@@ -32,6 +36,69 @@ pub(super) fn render(app: &App, view: &RuntimeView, area: Rect, buf: &mut Buffer
         let line = Line::from(vec![Span::styled(format!("{label:>LABEL$} "), theme.dim()), Span::raw(text)]);
         buf.set_line(area.x, area.y + 1 + i as u16, &line, area.width);
     }
+}
+
+/// Draws a native stack taken on demand into `area`: a `native` line with
+/// how it was had and what it cost the thread, then the frames.
+pub(super) fn render_native(app: &App, view: &NativeStackView, at: Instant, area: Rect, buf: &mut Buffer) {
+    let theme = &app.theme;
+    let rows = usize::from(area.height);
+    if rows == 0 {
+        return;
+    }
+    let ago = crate::display::human(app.now.saturating_duration_since(at));
+    let about = match (&view.unavailable, view.paused) {
+        (Some(why), _) => format!("unavailable: {}", safe(why)),
+        (None, Some(paused)) => format!("thread stopped {} to copy it · {ago} ago", pause_words(paused)),
+        (None, None) => format!("captured by the thread itself · {ago} ago"),
+    };
+    let head = Line::from(vec![
+        Span::styled(format!("{:>LABEL$} ", "runtime"), theme.dim()),
+        Span::raw(format!("{} · {about}", view.source.label())),
+    ]);
+    buf.set_line(area.x, area.y, &head, area.width);
+    if view.unavailable.is_some() {
+        return;
+    }
+    // Source paths by their last two parts (`foreign_support/mod.rs:62`):
+    // the function is what the width is for. JSON and the text dump keep them whole.
+    let frames: Vec<StackFrame> = view
+        .frames
+        .iter()
+        .map(|f| StackFrame { location: f.location.as_deref().map(short_path), ..f.clone() })
+        .collect();
+    let mut lines = stack_lines(&frames, rows - 1);
+    if let Some(end) = &view.end
+        && lines.len() < rows - 1
+    {
+        lines.push((lines.is_empty(), format!("({})", safe(end))));
+    }
+    for (i, (first, text)) in lines.into_iter().enumerate() {
+        let label = if first { "stack" } else { "" };
+        let line = Line::from(vec![Span::styled(format!("{label:>LABEL$} "), theme.dim()), Span::raw(text)]);
+        buf.set_line(area.x, area.y + 1 + i as u16, &line, area.width);
+    }
+}
+
+/// `/a/b/c/file.rs:12` as `c/file.rs:12`.
+fn short_path(location: &str) -> String {
+    let parts: Vec<&str> = location.rsplitn(3, '/').collect();
+    match parts.as_slice() {
+        [file, dir, _rest] => format!("{dir}/{file}"),
+        _ => location.to_owned(),
+    }
+}
+
+/// The line shown while a stack is being taken.
+pub(super) fn render_pending(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let line = Line::from(vec![
+        Span::styled(format!("{:>LABEL$} ", "runtime"), app.theme.dim()),
+        Span::raw("native · taking the stack…"),
+    ]);
+    buf.set_line(area.x, area.y, &line, area.width);
 }
 
 /// The stack as at most `rows` lines (`true` on the first), escaped: each
@@ -42,7 +109,8 @@ fn stack_lines(stack: &[StackFrame], rows: usize) -> Vec<(bool, String)> {
         .iter()
         .map(|frame| {
             let at = frame.location.as_deref().map(|l| format!(" ({})", safe(l))).unwrap_or_default();
-            let mut lines = vec![format!("at {}{at}", safe(&frame.function))];
+            let inlined = if frame.inlined { " [inlined]" } else { "" };
+            let mut lines = vec![format!("at {}{at}{inlined}", safe(&frame.function))];
             lines.extend(frame.notes.iter().map(|n| format!("  - {}", safe(n))));
             lines
         })
@@ -82,6 +150,7 @@ mod tests {
             function: function.to_owned(),
             location: Some("Worker.java:12".to_owned()),
             notes: notes.iter().map(|n| (*n).to_owned()).collect(),
+            ..StackFrame::default()
         }
     }
 
@@ -111,6 +180,14 @@ mod tests {
     }
 
     #[test]
+    fn native_paths_keep_their_last_two_parts() {
+        assert_eq!(short_path("/work/x/tests/foreign_support/mod.rs:62"), "foreign_support/mod.rs:62");
+        assert_eq!(short_path("./io/read.c:26"), "io/read.c:26");
+        assert_eq!(short_path("read.c:26"), "read.c:26");
+        assert_eq!(short_path("libc.so.6+0x1f"), "libc.so.6+0x1f");
+    }
+
+    #[test]
     fn frames_from_the_program_are_escaped() {
         let stack = [frame("evil\u{1b}[2J.run", &["locked \u{7}"])];
         let lines = stack_lines(&stack, 5);
@@ -136,7 +213,7 @@ mod tests {
         let at = start + Duration::from_secs(80);
         app.handle_event(Event::Sample(Box::new(Sample { snapshot, at, progress: Vec::new() })));
         let screen = crate::tui::tests::screen_text(&app, 120, 40);
-        assert!(screen.contains("runtime jvm · BLOCKED (on object monitor)"), "{screen}");
+        assert!(screen.contains("runtime jvm (java stack) · BLOCKED (on object monitor)"), "{screen}");
         assert!(
             screen.contains("JVM view via attach (asked of the JVM, as jstack does), every 5 s"),
             "{screen}"
