@@ -208,9 +208,22 @@ fn polled_fds(number: i64, args: &[u64; 6], memory: &mut dyn Memory) -> Field<Ve
     if let Err(err) = memory.read(args[0], &mut array) {
         return unreadable(err);
     }
-    let fds = array.chunks_exact(8).map(|entry| i32::from_ne_bytes([entry[0], entry[1], entry[2], entry[3]]));
-    Field::Available(fds.filter(|&fd| fd >= 0).collect())
+    let fds: Vec<i32> = array
+        .chunks_exact(8)
+        .map(|entry| i32::from_ne_bytes([entry[0], entry[1], entry[2], entry[3]]))
+        .filter(|&fd| fd >= 0) // poll skips negative ones
+        .collect();
+    // No descriptor reaches the kernel's hard ceiling (`fs.nr_open`, at
+    // most 2^20 by default): a larger one means the array was read after
+    // the thread moved on and its memory holds something else.
+    if fds.iter().any(|&fd| fd >= MAX_FD) {
+        return Field::Unavailable(Reason::Malformed);
+    }
+    Field::Available(fds)
 }
+
+/// Above any descriptor a process can have open (`fs.nr_open`'s default).
+const MAX_FD: i32 = 1 << 20;
 
 #[cfg(target_arch = "x86_64")]
 fn is_select(number: i64) -> bool {
@@ -281,6 +294,12 @@ mod tests {
         assert_eq!(
             polled_fds(libc::SYS_ppoll, &args, &mut Fake(0x100, pollfds)),
             Field::Available(vec![4, 9])
+        );
+        // Read after the thread moved on: text where the array was.
+        let torn = b"rtAu\x01\0\0\0".to_vec();
+        assert_eq!(
+            polled_fds(libc::SYS_ppoll, &[0x100, 1, 0, 0, 0, 0], &mut Fake(0x100, torn)),
+            Field::Unavailable(Reason::Malformed)
         );
         let many = [0x100, MAX_WATCHED as u64 + 1, 0, 0, 0, 0];
         assert_eq!(
