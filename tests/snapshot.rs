@@ -334,3 +334,28 @@ fn lock_convoy_gets_a_convoy_finding_naming_its_lock() {
     assert_eq!(Some(finding.subject), snapshot.primitives.iter().find(|p| p.name == "ledger").map(|p| p.id));
     running.stop(Duration::from_secs(3));
 }
+
+#[test]
+fn a_rename_changes_the_naming_findings_at_the_next_refresh() {
+    let registry = Registry::new();
+    let gate = Arc::new(Lock::with_registry(&registry));
+    gate.acquire();
+    let inner = gate.clone();
+    let thread = Thread::builder().registry(&registry).name("ReportGenerator-Nightly").target(move || {
+        inner.acquire();
+        inner.release().unwrap();
+    });
+    thread.start().unwrap();
+    let mut inspector = Inspector::own(&registry).unwrap();
+    let truncated = |s: &Snapshot| {
+        s.naming.findings.iter().any(|f| f.threads.iter().any(|n| n == "ReportGenerator-Nightly"))
+    };
+    refresh_until(&mut inspector, truncated);
+    // Unchanged names: the same findings, given out again.
+    assert!(truncated(&inspector.refresh().unwrap()));
+    thread.set_name("Reports");
+    let after = inspector.refresh().unwrap();
+    assert!(!truncated(&after), "{:?}", after.naming.findings);
+    gate.release().unwrap();
+    thread.join().unwrap();
+}

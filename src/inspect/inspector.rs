@@ -74,6 +74,7 @@ pub struct Inspector {
     carry: CarryForward,
     debouncer: Debouncer,
     convoys: ConvoyWatch,
+    naming: NamingCache,
     started: Instant,
     runtimes: Vec<Box<dyn RuntimeSource>>,
     /// Merged after `runtimes`, so a runtime's own words (a JVM's monitor)
@@ -150,6 +151,7 @@ impl Inspector {
             carry: CarryForward::default(),
             debouncer: Debouncer::default(),
             convoys: ConvoyWatch::default(),
+            naming: NamingCache::default(),
             started: Instant::now(),
             runtimes: Vec::new(),
             kernel_waits: Some(KernelSource::new(pid)),
@@ -218,15 +220,7 @@ impl Inspector {
         candidates
             .extend(library.as_ref().map(|l| self.convoys.candidates(&l.primitives)).unwrap_or_default());
         let findings = self.debouncer.update(now, candidates);
-        let named: Vec<NamedThread> = threads
-            .iter()
-            .filter(|t| t.origin != Origin::Inspector && t.state != ThreadState::Terminated)
-            .map(|t| NamedThread {
-                library: (t.ident.is_some() || runtime_full_name(t)).then(|| t.name.clone()),
-                comm: t.kernel.as_ref().map(|k| k.comm.clone()),
-                main: t.native_id == Some(kernel.pid),
-            })
-            .collect();
+        let naming = self.naming.of(&threads, kernel.pid, &kernel.process.name);
         Ok(Snapshot {
             schema: SCHEMA,
             taken_at_unix_ms: SystemTime::now()
@@ -254,10 +248,7 @@ impl Inspector {
             deadlocks,
             deadlock_search,
             notes,
-            naming: NamingView {
-                patterns: naming::patterns(&named),
-                findings: naming::findings(&named, &kernel.process.name),
-            },
+            naming,
             findings,
             stacks: None,
         })
@@ -353,6 +344,49 @@ fn lint_candidates(threads: &[ThreadView], library: Option<&RegistrySnapshot>) -
         }
     }
     out
+}
+
+/// The naming view of the last sample, given out again while no name,
+/// comm or thread has changed: patterns and findings over 10,000 names
+/// are worth skipping when a hash of them says nothing moved. The names
+/// are the program's to choose, so the hash is randomly keyed SipHash:
+/// no name can be crafted to collide with another and hide a change.
+#[derive(Default)]
+struct NamingCache {
+    keys: std::collections::hash_map::RandomState,
+    last: Option<(u64, NamingView)>,
+}
+
+impl NamingCache {
+    fn of(&mut self, threads: &[ThreadView], pid: u32, process: &str) -> NamingView {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let named =
+            || threads.iter().filter(|t| t.origin != Origin::Inspector && t.state != ThreadState::Terminated);
+        let full_name = |t: &ThreadView| t.ident.is_some() || runtime_full_name(t);
+        let mut hasher = self.keys.build_hasher();
+        process.hash(&mut hasher);
+        for t in named() {
+            (full_name(t).then(|| t.name.raw()), t.kernel.as_ref().map(|k| k.comm.raw())).hash(&mut hasher);
+            (t.native_id == Some(pid)).hash(&mut hasher);
+        }
+        let fingerprint = hasher.finish();
+        if let Some((last, view)) = &self.last
+            && *last == fingerprint
+        {
+            return view.clone();
+        }
+        let named: Vec<NamedThread> = named()
+            .map(|t| NamedThread {
+                library: full_name(t).then(|| t.name.clone()),
+                comm: t.kernel.as_ref().map(|k| k.comm.clone()),
+                main: t.native_id == Some(pid),
+            })
+            .collect();
+        let view =
+            NamingView { patterns: naming::patterns(&named), findings: naming::findings(&named, process) };
+        self.last = Some((fingerprint, view.clone()));
+        view
+    }
 }
 
 /// Threads asleep in futex() grouped by address (two or more per group).
