@@ -121,7 +121,7 @@ fn window(registry: &Registry, ask: bool, path: &std::path::Path) -> f64 {
                     while !stop.load(Ordering::Relaxed) {
                         drop(lock.guard());
                         n += 1;
-                        if n % 64 == 0 {
+                        if n.is_multiple_of(64) {
                             drop(Event::with_registry(&registry));
                         }
                     }
