@@ -10,7 +10,7 @@ use super::snapshot::{Origin, PrimitiveView, ThreadView, WaitView};
 use super::waitgraph::WaitGraph;
 use crate::kernel::{Field, Reason};
 use crate::threading::{PrimitiveKind, WaitKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -96,14 +96,14 @@ pub struct RuntimeLock {
 }
 
 /// One frame of a stack.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackFrame {
     /// The function (`java.lang.Object.wait`, `pthread_mutex_lock`).
     pub function: String,
     /// Where, when known (`Worker.java:12`, `src/main.rs:40`).
     pub location: Option<String>,
     /// Locks this frame holds or waits for, in words (`locked <0x…>`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
@@ -121,6 +121,24 @@ pub struct RuntimeView {
     /// Where the view comes from and how often ([`RuntimeFacts::about`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub about: Option<String>,
+}
+
+/// Read back from a recording; by hand because `source` is a
+/// `&'static str` (see [`interned`](super::interned)), which derived code
+/// would borrow from the input.
+impl<'de> Deserialize<'de> for RuntimeView {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Repr {
+            source: String,
+            state: Option<String>,
+            #[serde(default)]
+            stack: Vec<StackFrame>,
+            about: Option<String>,
+        }
+        let Repr { source, state, stack, about } = Repr::deserialize(d)?;
+        Ok(Self { source: super::interned::interned(&source)?, state, stack, about })
+    }
 }
 
 /// Where a runtime lock comes from, in the top bits of its id, so ids never
