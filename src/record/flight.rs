@@ -51,21 +51,33 @@ pub struct FlightRecorder {
     encoder: Encoder,
     segments: VecDeque<Vec<Record>>,
     bytes: usize,
+    deadlocked: bool,
 }
 
 impl FlightRecorder {
     /// Keeps samples within `budget`.
     pub fn new(budget: FlightBudget) -> Self {
-        Self { budget, encoder: Encoder::new(FLIGHT_KEYFRAME_EVERY), segments: VecDeque::new(), bytes: 0 }
+        Self {
+            budget,
+            encoder: Encoder::new(FLIGHT_KEYFRAME_EVERY),
+            segments: VecDeque::new(),
+            bytes: 0,
+            deadlocked: false,
+        }
     }
 
     /// Takes in a sample, dropping the oldest segment once what is kept
-    /// reaches back further than the span or weighs more than the budget.
+    /// reaches back further than the span or weighs more than the budget;
+    /// true when this sample shows a deadlock the one before did not (the
+    /// moment to [`dump`](Self::dump)).
     ///
     /// # Errors
     ///
     /// The sample could not be encoded (compression failed).
-    pub fn push(&mut self, snapshot: &Snapshot) -> Result<(), RecordError> {
+    pub fn push(&mut self, snapshot: &Snapshot) -> Result<bool, RecordError> {
+        let deadlocked = !snapshot.deadlocks.is_empty();
+        let appeared = deadlocked && !self.deadlocked;
+        self.deadlocked = deadlocked;
         let (kind, payload) = self.encoder.encode(snapshot)?;
         if kind == Kind::Keyframe || self.segments.is_empty() {
             self.segments.push_back(Vec::new());
@@ -91,7 +103,7 @@ impl FlightRecorder {
         if self.segments.len() == 1 && self.bytes > self.budget.bytes {
             self.encoder.force_keyframe();
         }
-        Ok(())
+        Ok(appeared)
     }
 
     /// Samples kept.

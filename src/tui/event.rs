@@ -26,6 +26,10 @@ pub enum Event {
     Log(LogKind, String),
     /// The result of a [`Command`](super::Command).
     Report(Report),
+    /// A sample of a recording, shown in replay.
+    Replayed(Box<super::replay::Replayed>),
+    /// What became of recording or of the flight recorder.
+    Recording(super::replay::RecordingNews),
 }
 
 /// One sample: the snapshot, when it was taken, and the scenario's progress.

@@ -27,6 +27,14 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Source::Attach { pid } => {
             first.push(Span::styled(format!("attached to {pid} (read-only)"), theme.warning()))
         }
+        Source::Replay(info) => {
+            first.push(Span::styled(" REPLAY ", theme.paused()));
+            first.push(Span::styled(format!(" {} (read-only)", safe(&info.what)), theme.warning()));
+        }
+    }
+    if let Some(path) = &app.recording {
+        first.push(Span::styled("  ● REC ", theme.error()));
+        first.push(Span::styled(safe(path).into_owned(), theme.dim()));
     }
     let Some(snapshot) = &app.snapshot else {
         first.push(Span::styled("  waiting for the first sample…", theme.dim()));

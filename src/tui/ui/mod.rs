@@ -9,6 +9,7 @@ mod kernel;
 mod locks;
 mod log;
 mod names;
+mod replay_bar;
 mod stack;
 pub(crate) mod threads;
 mod timeline;
@@ -80,6 +81,7 @@ fn tab_bar(app: &App, area: Rect, buf: &mut Buffer) {
             break;
         }
     }
+    replay_bar::render(app, Rect::new(x, area.y, area.right().saturating_sub(x), 1), buf);
 }
 
 fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
