@@ -43,8 +43,9 @@ pub enum RecordError {
         /// The one this build reads.
         supported: u32,
     },
-    /// The recording holds no complete sample.
-    #[error("the recording holds no complete sample")]
+    /// The recording holds no complete sample (or the flight recorder
+    /// has none yet).
+    #[error("no complete sample: nothing recorded yet")]
     Empty,
     /// A record failed its checksum or did not decode.
     #[error("damaged record at byte {offset}: {why}")]

@@ -122,8 +122,12 @@ impl FlightRecorder {
     ///
     /// # Errors
     ///
-    /// The file cannot be created or written.
+    /// Nothing is kept yet ([`RecordError::Empty`], and no file is made);
+    /// the file cannot be created or written.
     pub fn dump(&self, path: &Path, header: &Header, reason: &str) -> Result<usize, RecordError> {
+        if self.segments.is_empty() {
+            return Err(RecordError::Empty);
+        }
         let mut header = header.clone();
         header.flight_recorder = Some(reason.to_owned());
         if let Some(first) = self.segments.front().and_then(|s| s.first()) {
