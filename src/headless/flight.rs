@@ -32,7 +32,13 @@ impl HeadlessFlight {
         signal_hook::flag::register(signal_hook::consts::SIGUSR1, asked.clone())
             .map_err(|e| format!("cannot handle SIGUSR1: {e}"))?;
         let header = Header::new(RecordedSource::Scenario { name: scenario.to_owned() }, EVERY);
-        Ok(Self { inspector, recorder: FlightRecorder::new(budget), header, asked, next: Instant::now() })
+        Ok(Self {
+            inspector,
+            recorder: FlightRecorder::new(budget).map_err(|e| e.to_string())?,
+            header,
+            asked,
+            next: Instant::now(),
+        })
     }
 
     /// Samples when a second has passed; dumps on a new deadlock or SIGUSR1.

@@ -122,7 +122,7 @@ pub enum Origin {
 }
 
 /// One thread.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadView {
     /// A key stable across snapshots: the registry id, or for threads only
     /// the kernel knows, one made from (tid, start time).
@@ -166,7 +166,7 @@ impl ThreadView {
 }
 
 /// What a thread waits on.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WaitView {
     /// A primitive's kind, or a join, a sleep, a region ("lock", "join"… in JSON).
     pub kind: WaitKind,
@@ -217,7 +217,7 @@ fn waited<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::
 }
 
 /// The kernel's view of one thread.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KernelView {
     /// TID.
     pub tid: u32,

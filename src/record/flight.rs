@@ -9,9 +9,10 @@
 //! ([`FLIGHT_KEYFRAME_EVERY`] samples) more.
 
 use super::RecordError;
+use super::encoder::Encoder;
 use super::frame::Kind;
 use super::header::Header;
-use super::writer::{Encoder, Recorder};
+use super::writer::Recorder;
 use crate::inspect::Snapshot;
 use std::collections::VecDeque;
 use std::path::Path;
@@ -56,14 +57,13 @@ pub struct FlightRecorder {
 
 impl FlightRecorder {
     /// Keeps samples within `budget`.
-    pub fn new(budget: FlightBudget) -> Self {
-        Self {
-            budget,
-            encoder: Encoder::new(FLIGHT_KEYFRAME_EVERY),
-            segments: VecDeque::new(),
-            bytes: 0,
-            deadlocked: false,
-        }
+    ///
+    /// # Errors
+    ///
+    /// The compressor cannot be made (out of memory).
+    pub fn new(budget: FlightBudget) -> Result<Self, RecordError> {
+        let encoder = Encoder::new(FLIGHT_KEYFRAME_EVERY)?;
+        Ok(Self { budget, encoder, segments: VecDeque::new(), bytes: 0, deadlocked: false })
     }
 
     /// Takes in a sample, dropping the oldest segment once what is kept

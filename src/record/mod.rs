@@ -11,6 +11,7 @@
 //! [`Recorder`] writes, [`Recording`] reads, [`FlightRecorder`] keeps the
 //! last minutes in memory and writes them out when asked.
 
+mod encoder;
 mod error;
 mod flight;
 mod frame;

@@ -17,12 +17,23 @@ use serde_json::Value;
 /// serde_json's (none for the snapshot's types in practice).
 pub fn encode(snapshot: &Snapshot) -> Result<Value, serde_json::Error> {
     let mut value = serde_json::to_value(snapshot)?;
+    augment(snapshot, &mut value)?;
+    Ok(value)
+}
+
+/// Adds to `value` (the snapshot's JSON, or all of it but the threads)
+/// the raw bytes JSON does not show.
+///
+/// # Errors
+///
+/// serde_json's.
+pub fn augment(snapshot: &Snapshot, value: &mut Value) -> Result<(), serde_json::Error> {
     if let (Some(raw), Some(process)) =
         (snapshot.process.name.raw_if_unprintable(), value.get_mut("process").and_then(Value::as_object_mut))
     {
         process.insert("name_raw".into(), serde_json::to_value(raw)?);
     }
-    Ok(value)
+    Ok(())
 }
 
 /// The snapshot `value` holds.

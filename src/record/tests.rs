@@ -203,7 +203,7 @@ fn what_is_not_a_recording_says_so() {
 #[test]
 fn the_flight_recorder_keeps_the_last_span_and_dumps_it() {
     let snapshots = spaced(40);
-    let mut flight = FlightRecorder::new(FlightBudget::span(Duration::from_secs(15)));
+    let mut flight = FlightRecorder::new(FlightBudget::span(Duration::from_secs(15))).unwrap();
     for s in &snapshots {
         flight.push(s).unwrap();
     }
@@ -226,7 +226,8 @@ fn the_flight_recorder_keeps_the_last_span_and_dumps_it() {
 #[test]
 fn the_flight_recorder_stays_within_its_byte_budget() {
     let snapshots = spaced(30);
-    let mut flight = FlightRecorder::new(FlightBudget { span: Duration::from_secs(3600), bytes: 4000 });
+    let mut flight =
+        FlightRecorder::new(FlightBudget { span: Duration::from_secs(3600), bytes: 4000 }).unwrap();
     let mut most = 0;
     for s in &snapshots {
         flight.push(s).unwrap();
@@ -239,4 +240,26 @@ fn the_flight_recorder_stays_within_its_byte_budget() {
         "{}",
         flight.bytes()
     );
+}
+
+#[test]
+fn threads_that_come_go_and_move_replay_exactly() {
+    let base = spaced(4);
+    let mut snapshots = base.clone();
+    // Sample 1 loses its first thread, sample 2 has them in reverse, sample
+    // 3 gains a thread and a hostile name.
+    snapshots[1].threads.remove(0);
+    snapshots[2].threads.reverse();
+    let mut extra = snapshots[3].threads[0].clone();
+    extra.key = 999_999;
+    extra.name = DisplayName::from_bytes(b"new\x07one");
+    extra.name_raw = extra.name.raw_if_unprintable();
+    snapshots[3].threads.push(extra);
+    let mut recording = Recording::from_bytes(record(&snapshots, 60)).unwrap();
+    for (i, original) in snapshots.iter().enumerate() {
+        let replayed = recording.snapshot(i).unwrap();
+        assert_eq!(json(&replayed), json(original), "sample {i}");
+    }
+    let last = recording.snapshot(3).unwrap();
+    assert_eq!(last.thread_by_key(999_999).unwrap().name.raw(), b"new\x07one");
 }

@@ -3,13 +3,11 @@
 //! recording cut short keeps everything up to its last record.
 
 use super::RecordError;
+use super::encoder::Encoder;
 use super::frame::{self, Kind};
 use super::header::Header;
 use super::index::{self, IndexEntry};
-use super::patch;
-use super::snapshot_json;
 use crate::inspect::Snapshot;
-use serde_json::Value;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -17,50 +15,6 @@ use std::path::Path;
 /// A keyframe every this many samples (a minute at 1 Hz): seeking reads
 /// one keyframe and at most this many deltas.
 pub const KEYFRAME_EVERY: u32 = 60;
-
-/// zstd's level: 3 is its default, where it compresses a delta in tens of
-/// microseconds (docs/benchmarks.md); higher levels bought a few percent
-/// of size for several times the CPU.
-const LEVEL: i32 = 3;
-
-/// Turns each snapshot into a record's kind and payload: a keyframe every
-/// so often, else a delta on the snapshot before.
-pub(crate) struct Encoder {
-    previous: Option<Value>,
-    since_keyframe: u32,
-    keyframe_every: u32,
-}
-
-impl Encoder {
-    pub(crate) fn new(keyframe_every: u32) -> Self {
-        Self { previous: None, since_keyframe: 0, keyframe_every: keyframe_every.max(1) }
-    }
-
-    /// The next record is a keyframe.
-    pub(crate) fn force_keyframe(&mut self) {
-        self.previous = None;
-    }
-
-    pub(crate) fn encode(&mut self, snapshot: &Snapshot) -> Result<(Kind, Vec<u8>), RecordError> {
-        let value = snapshot_json::encode(snapshot).map_err(std::io::Error::other)?;
-        let json = match &self.previous {
-            Some(previous) if self.since_keyframe < self.keyframe_every => {
-                let delta = patch::diff(previous, &value).unwrap_or_else(patch::unchanged);
-                self.since_keyframe += 1;
-                (Kind::Delta, serde_json::to_vec(&delta))
-            }
-            _ => {
-                self.since_keyframe = 1;
-                (Kind::Keyframe, serde_json::to_vec(&value))
-            }
-        };
-        let (kind, json) = json;
-        let json = json.map_err(std::io::Error::other)?;
-        let compressed = zstd::bulk::compress(&json, LEVEL)?;
-        self.previous = Some(value);
-        Ok((kind, compressed))
-    }
-}
 
 /// Writes a recording.
 pub struct Recorder<W: Write> {
@@ -92,7 +46,7 @@ impl<W: Write> Recorder<W> {
         let json = serde_json::to_vec(header).map_err(std::io::Error::other)?;
         let written = frame::write(&mut out, Kind::Header, header.started_at_unix_ms, &json)?;
         out.flush()?;
-        Ok(Self { out, written, encoder: Encoder::new(KEYFRAME_EVERY), index: Vec::new() })
+        Ok(Self { out, written, encoder: Encoder::new(KEYFRAME_EVERY)?, index: Vec::new() })
     }
 
     /// Keyframes every `samples` samples instead of [`KEYFRAME_EVERY`]

@@ -34,7 +34,13 @@ pub(crate) struct SessionRecorder {
 
 impl SessionRecorder {
     pub(crate) fn new(setup: RecordingSetup, interval: Duration) -> Self {
-        let flight = setup.flight.map(FlightRecorder::new);
+        let flight = setup.flight.and_then(|budget| match FlightRecorder::new(budget) {
+            Ok(flight) => Some(flight),
+            Err(e) => {
+                let _ = setup.news.send(Event::Recording(RecordingNews::FlightFailed(e.to_string())));
+                None
+            }
+        });
         Self { setup, interval, recording: None, flight, pid: 0 }
     }
 
