@@ -48,6 +48,9 @@ fn main() {
 
     let tour_samples = if full { 600 } else { 20 };
     let (tour, sampling) = sample_tour(tour_samples);
+    if std::env::args().any(|a| a == "--profile") {
+        return profile(&tour);
+    }
     let header = Header::new(RecordedSource::Scenario { name: "tour".into() }, Duration::from_secs(1));
     let (bytes, recording_cpu) = record(&dir.join("tour.tsrec"), &header, &tour);
     println!(
@@ -75,6 +78,36 @@ fn main() {
 
     compare_codecs(&tour);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Where a sample's recording time goes (`-- --profile`).
+fn profile(tour: &[Snapshot]) {
+    let time = |what: &str, f: &mut dyn FnMut()| {
+        let before = thread_cpu();
+        for _ in 0..tour.len() {
+            f();
+        }
+        println!(
+            "  {what}: {:.1} us a sample",
+            (thread_cpu() - before).as_secs_f64() * 1e6 / tour.len() as f64
+        );
+    };
+    let s = &tour[tour.len() / 2];
+    time("to_value(snapshot)", &mut || drop(serde_json::to_value(s).unwrap()));
+    time("to_vec(snapshot)", &mut || drop(serde_json::to_vec(s).unwrap()));
+    time("to_value(threads)", &mut || drop(serde_json::to_value(&s.threads).unwrap()));
+    time("to_value(primitives)", &mut || drop(serde_json::to_value(&s.primitives).unwrap()));
+    time("to_value(naming)", &mut || drop(serde_json::to_value(&s.naming).unwrap()));
+    time("clone(threads)", &mut || drop(s.threads.clone()));
+    let a = serde_json::to_value(&tour[1]).unwrap();
+    let b = serde_json::to_value(&tour[2]).unwrap();
+    time("diff(values)", &mut || drop(threadscope::record::patch::diff(&a, &b)));
+    let patch = serde_json::to_vec(&threadscope::record::patch::diff(&a, &b)).unwrap();
+    let mut z = zstd::bulk::Compressor::new(3).unwrap();
+    time("zstd 3 (one delta)", &mut || drop(z.compress(&patch).unwrap()));
+    let mut z1 = zstd::bulk::Compressor::new(1).unwrap();
+    time("zstd 1 (one delta)", &mut || drop(z1.compress(&patch).unwrap()));
+    println!("  delta {} bytes of JSON", patch.len());
 }
 
 fn thread_cpu() -> Duration {

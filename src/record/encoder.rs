@@ -12,6 +12,7 @@ use super::RecordError;
 use super::frame::Kind;
 use super::patch;
 use super::snapshot_json;
+use super::thread_patch::thread_patch;
 use crate::inspect::{
     Deadlock, DeadlockSearch, FutexGroup, Lint, NamingView, PrimitiveView, ProcessView, Snapshot, SystemView,
     ThreadView,
@@ -112,9 +113,9 @@ impl Encoder {
     pub(crate) fn encode(&mut self, snapshot: &Snapshot) -> Result<(Kind, Vec<u8>), RecordError> {
         let mut rest = serde_json::to_value(Rest::of(snapshot)).map_err(json_error)?;
         snapshot_json::augment(snapshot, &mut rest).map_err(json_error)?;
-        let threads: HashMap<u64, ThreadView> = snapshot.threads.iter().map(|t| (t.key, t.clone())).collect();
-        let unique = threads.len() == snapshot.threads.len();
         let order: Vec<u64> = snapshot.threads.iter().map(|t| t.key).collect();
+        let keys: std::collections::HashSet<u64> = order.iter().copied().collect();
+        let unique = keys.len() == order.len();
         let delta = match &self.previous {
             Some(previous) if unique && self.since_keyframe < self.keyframe_every => {
                 Some(delta(previous, &rest, snapshot, &order)?)
@@ -133,8 +134,24 @@ impl Encoder {
         };
         let json = json.map_err(json_error)?;
         let compressed = self.compressor.compress(&json)?;
-        // Duplicate keys cannot be diffed by identity: the next sample is whole.
-        self.previous = unique.then_some(Previous { rest, threads, order });
+        // Duplicate keys cannot be diffed by identity: the next sample is
+        // whole. Otherwise only the threads that changed are copied.
+        self.previous = match (unique, self.previous.take()) {
+            (false, _) => None,
+            (true, Some(mut previous)) => {
+                previous.threads.retain(|key, _| keys.contains(key));
+                for thread in &snapshot.threads {
+                    if previous.threads.get(&thread.key) != Some(thread) {
+                        previous.threads.insert(thread.key, thread.clone());
+                    }
+                }
+                Some(Previous { rest, threads: previous.threads, order })
+            }
+            (true, None) => {
+                let threads = snapshot.threads.iter().map(|t| (t.key, t.clone())).collect();
+                Some(Previous { rest, threads, order })
+            }
+        };
         Ok((kind, compressed))
     }
 }
@@ -150,10 +167,7 @@ fn delta(
     for thread in &snapshot.threads {
         let patch = match previous.threads.get(&thread.key) {
             Some(old) if old == thread => None,
-            Some(old) => {
-                let old = serde_json::to_value(old).map_err(json_error)?;
-                patch::diff(&old, &serde_json::to_value(thread).map_err(json_error)?)
-            }
+            Some(old) => Some(thread_patch(old, thread).map_err(json_error)?),
             None => Some(serde_json::json!({"=": serde_json::to_value(thread).map_err(json_error)?})),
         };
         if let Some(patch) = patch {

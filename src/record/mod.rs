@@ -24,6 +24,7 @@ mod reader;
 mod snapshot_json;
 #[cfg(test)]
 mod tests;
+mod thread_patch;
 mod writer;
 
 pub use error::RecordError;

@@ -263,3 +263,19 @@ fn threads_that_come_go_and_move_replay_exactly() {
     let last = recording.snapshot(3).unwrap();
     assert_eq!(last.thread_by_key(999_999).unwrap().name.raw(), b"new\x07one");
 }
+
+/// A real thread (this test process's), with a kernel view and a runtime view.
+pub(crate) fn any_thread() -> crate::inspect::ThreadView {
+    let registry = Registry::new();
+    let mut inspector = Inspector::own(&registry).unwrap();
+    let mut snapshot = inspector.refresh().unwrap();
+    let mut thread = snapshot.threads.swap_remove(0);
+    assert!(thread.kernel.is_some());
+    thread.runtime = Some(crate::inspect::runtime::RuntimeView {
+        source: "kernel",
+        state: Some("S".into()),
+        stack: Vec::new(),
+        about: None,
+    });
+    thread
+}

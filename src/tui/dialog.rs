@@ -57,7 +57,7 @@ impl Prompt {
             PromptPurpose::Join { name, .. } => {
                 format!("Join {} — timeout (e.g. 1s, 500ms)", crate::display::sanitize(name))
             }
-            PromptPurpose::Seek => "Go to a time after the first sample (e.g. 90s, 2m30s)".to_owned(),
+            PromptPurpose::Seek => "Go to a time after the first sample (e.g. 90s, 2m)".to_owned(),
         }
     }
 }
