@@ -188,10 +188,10 @@ fn delta(
         None => serde_json::from_value(patch::unchanged()).map_err(json_error)?,
     };
     let has_changes = threads.get("c").and_then(Value::as_array).is_some_and(|c| !c.is_empty());
-    if has_changes || threads.contains_key("ids") {
-        if let Some(Value::Object(fields)) = patch.get_mut("o") {
-            fields.insert("threads".into(), Value::Object(threads));
-        }
+    if (has_changes || threads.contains_key("ids"))
+        && let Some(Value::Object(fields)) = patch.get_mut("o")
+    {
+        fields.insert("threads".into(), Value::Object(threads));
     }
     Ok(Value::Object(patch))
 }

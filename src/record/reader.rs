@@ -112,7 +112,7 @@ impl Recording {
         let body = first.end();
         let mut recording =
             Self { bytes, header, samples: Vec::new(), problems: Vec::new(), indexed: false, cache: None };
-        match recording.from_index(body) {
+        match recording.indexed_samples(body) {
             Some(samples) => {
                 recording.samples = samples;
                 recording.indexed = true;
@@ -220,7 +220,7 @@ impl Recording {
 
     /// The samples the index lists, if the file ends in a good one that
     /// fits the file.
-    fn from_index(&self, body: usize) -> Option<Vec<Entry>> {
+    fn indexed_samples(&self, body: usize) -> Option<Vec<Entry>> {
         let at = index::find(&self.bytes)?;
         let record = frame::read_at(&self.bytes, at).ok()?;
         if record.kind != Kind::Index || record.end() + index::TRAILER != self.bytes.len() {

@@ -34,12 +34,8 @@ impl FieldPatch {
     ) -> serde_json::Result<()> {
         match new {
             None if old.is_some() => self.removed.push(Value::from(name)),
-            None => {}
-            Some(value) => {
-                if old.as_ref() != Some(value) {
-                    self.whole(name, serde_json::to_value(value)?);
-                }
-            }
+            Some(value) if old.as_ref() != Some(value) => self.whole(name, serde_json::to_value(value)?),
+            _ => {}
         }
         Ok(())
     }
