@@ -26,8 +26,9 @@ fn run(command: &mut Command) -> Output {
     output
 }
 
+/// Records into a new file of `dir`.
 fn record(dir: &Path, args: &[&str]) -> PathBuf {
-    let file = dir.join("out.tsrec");
+    let file = threadscope::record::unused_path(dir, "out");
     run(threadscope().arg("record").arg("-o").arg(&file).args(args));
     file
 }
@@ -199,5 +200,18 @@ fn the_headless_flight_recorder_writes_on_a_deadlock_and_on_sigusr1() {
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     assert!(child.wait().unwrap().success());
     let _ = std::io::stderr().flush();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_existing_file_is_never_replaced() {
+    let dir = scratch("record-refusals");
+    let file = dir.join("kept.tsrec");
+    std::fs::write(&file, "an earlier recording").unwrap();
+    let output = threadscope().args(["record", "--for", "1s", "-o"]).arg(&file).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("File exists"), "{output:?}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "an earlier recording");
+
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -3,7 +3,7 @@
 //! appears or on SIGUSR1, with where said on stderr.
 
 use crate::inspect::Inspector;
-use crate::record::{FlightBudget, FlightRecorder, Header, RecordedSource, now_unix_ms};
+use crate::record::{FlightBudget, FlightRecorder, Header, RecordedSource, now_unix_ms, unused_path};
 use crate::threading::Registry;
 use std::io::Write;
 use std::path::PathBuf;
@@ -62,8 +62,8 @@ impl HeadlessFlight {
     }
 
     fn dump(&self, reason: &str) {
-        let name = format!("threadscope-flight-{}-{}.tsrec", std::process::id(), now_unix_ms() / 1000);
-        let path = std::env::current_dir().map(|d| d.join(&name)).unwrap_or_else(|_| PathBuf::from(name));
+        let stem = format!("threadscope-flight-{}-{}", std::process::id(), now_unix_ms() / 1000);
+        let path = unused_path(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")), &stem);
         match self.recorder.dump(&path, &self.header, reason) {
             Ok(samples) => say(&format!(
                 "flight recorder ({reason}): wrote the last {samples} samples to {}",

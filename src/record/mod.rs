@@ -31,4 +31,4 @@ pub use error::RecordError;
 pub use flight::{FLIGHT_KEYFRAME_EVERY, FlightBudget, FlightRecorder};
 pub use header::{FORMAT, Header, RecordedSource, now_unix_ms};
 pub use reader::{Problem, Recording};
-pub use writer::{KEYFRAME_EVERY, Recorder};
+pub use writer::{KEYFRAME_EVERY, Recorder, unused_path};

@@ -279,3 +279,44 @@ pub(crate) fn any_thread() -> crate::inspect::ThreadView {
     });
     thread
 }
+
+/// A disk that fills up after `room` bytes.
+struct Full {
+    written: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    room: usize,
+}
+
+impl std::io::Write for Full {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut written = self.written.lock().unwrap();
+        let n = buf.len().min(self.room - written.len());
+        if n == 0 {
+            return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        }
+        written.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_full_disk_is_an_error_and_what_was_written_replays() {
+    let snapshots = spaced(6);
+    let whole = record(&snapshots, 3);
+    let header_end = frame::read_at(&whole, 0).unwrap().end();
+    let second_end = frame::read_at(&whole, frame::read_at(&whole, header_end).unwrap().end()).unwrap().end();
+    let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let disk = Full { written: written.clone(), room: second_end + 10 };
+    let mut recorder = Recorder::new(disk, &header()).unwrap().keyframe_every(3);
+    assert!(recorder.record(&snapshots[0]).is_ok() && recorder.record(&snapshots[1]).is_ok());
+    let error = snapshots[2..].iter().find_map(|s| recorder.record(s).err()).unwrap();
+    assert!(error.to_string().starts_with("cannot write the recording"), "{error}");
+    let bytes = written.lock().unwrap().clone();
+    let mut recording = Recording::from_bytes(bytes).unwrap();
+    assert_eq!(recording.len(), 2);
+    assert!(matches!(recording.problems(), [Problem::Cut { .. }]), "{:?}", recording.problems());
+    assert_eq!(json(&recording.snapshot(1).unwrap()), json(&snapshots[1]));
+}

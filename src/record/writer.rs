@@ -25,13 +25,15 @@ pub struct Recorder<W: Write> {
 }
 
 impl Recorder<BufWriter<File>> {
-    /// Creates (or truncates) `path` and writes the header.
+    /// Creates `path` and writes the header. An existing file is never
+    /// replaced (it may be an earlier recording).
     ///
     /// # Errors
     ///
-    /// The file cannot be created or written.
+    /// The file exists, or cannot be created or written.
     pub fn create(path: &Path, header: &Header) -> Result<Self, RecordError> {
-        let file = File::create(path).map_err(|source| RecordError::Io { path: path.to_owned(), source })?;
+        let file =
+            File::create_new(path).map_err(|source| RecordError::Io { path: path.to_owned(), source })?;
         Self::new(BufWriter::new(file), header)
     }
 }
@@ -100,4 +102,16 @@ impl<W: Write> Recorder<W> {
         self.out.flush()?;
         Ok(self.out)
     }
+}
+
+/// `<dir>/<stem>.tsrec`, or `<stem>-2.tsrec`, `-3`… if that is taken: where
+/// the TUI and the flight recorder put recordings without overwriting one.
+pub fn unused_path(dir: &Path, stem: &str) -> std::path::PathBuf {
+    let mut path = dir.join(format!("{stem}.tsrec"));
+    let mut n = 2;
+    while path.exists() {
+        path = dir.join(format!("{stem}-{n}.tsrec"));
+        n += 1;
+    }
+    path
 }

@@ -5,7 +5,9 @@
 use super::event::Event;
 use super::replay::RecordingNews;
 use crate::inspect::Snapshot;
-use crate::record::{FlightBudget, FlightRecorder, Header, RecordedSource, Recorder, now_unix_ms};
+use crate::record::{
+    FlightBudget, FlightRecorder, Header, RecordedSource, Recorder, now_unix_ms, unused_path,
+};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
@@ -52,10 +54,11 @@ impl SessionRecorder {
         Header::new(self.setup.source.clone(), self.interval)
     }
 
-    /// `threadscope-<what>-<pid>-<unix seconds>.tsrec` in the current directory.
+    /// `threadscope-<what><pid>-<unix seconds>.tsrec` in the current
+    /// directory, never one that exists.
     fn file_name(&self, what: &str) -> PathBuf {
-        let name = format!("threadscope-{what}{}-{}.tsrec", self.pid, now_unix_ms() / 1000);
-        std::env::current_dir().map(|dir| dir.join(&name)).unwrap_or_else(|_| PathBuf::from(name))
+        let stem = format!("threadscope-{what}{}-{}", self.pid, now_unix_ms() / 1000);
+        unused_path(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")), &stem)
     }
 
     /// Starts (true) or stops recording.
