@@ -506,6 +506,8 @@ fn recording_from_the_tui_and_the_flight_recorder_on_a_deadlock() {
     s.wait_for("flight recorder (deadlock): wrote the last");
     s.press("W");
     s.wait_for("flight recorder (key): wrote the last");
+    signal(s.pid(), rustix::process::Signal::USR1);
+    s.wait_for("flight recorder (SIGUSR1): wrote the last");
     s.press("R");
     let screen = s.wait_for("recording stopped:");
     assert!(!screen.contains("● REC"), "{screen}");
