@@ -473,10 +473,14 @@ fn replay_plays_pauses_steps_seeks_and_refuses_actions() {
     s.press(",");
     s.press(",");
     s.wait_for(&format!(" {}/{len} ", at - 1));
-    // Seek to the start, then jump to where the deadlock forms.
+    // Seek to the start, then past the end (the last sample), then back
+    // to where the deadlock formed (on a busy machine, maybe the first).
     s.press("t0s\r");
     s.wait_for(&format!(" 1/{len} "));
-    s.press("k");
+    s.press("t10m\r");
+    s.wait_for(&format!(" {len}/{len} "));
+    s.wait_for("past the end");
+    s.press("K");
     s.wait_for("replay: deadlock forming at");
     s.wait_for("DEADLOCK");
     // Faster, then playing again to the end.
@@ -528,5 +532,41 @@ fn recording_from_the_tui_and_the_flight_recorder_on_a_deadlock() {
             assert!(!last.deadlocks.is_empty(), "a deadlock dump ends in the deadlock: {path:?}");
         }
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn replay_skips_a_damaged_sample_and_plays_on() {
+    let dir = scratch("replay-damaged");
+    let file = dir.join("deadlock.tsrec");
+    let recorded = std::process::Command::new(env!("CARGO_BIN_EXE_threadscope"))
+        .args(["record", "--scenario", "deadlock", "--for", "8s", "--interval", "100ms", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(recorded.status.success(), "{}", String::from_utf8_lossy(&recorded.stderr));
+    // One byte of sample 5's record (a delta; a keyframe comes every 60
+    // samples): the index is still trusted, so the damage is found only
+    // when replay reaches it, and samples 5 to 59 stand on it.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mut at = 0;
+    for _ in 0..6 {
+        let length = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        at += 21 + length;
+    }
+    bytes[at + 21] ^= 0x40;
+    std::fs::write(&file, bytes).unwrap();
+
+    let mut s = Session::start(&["replay", file.to_str().unwrap()], &[], 120, 40);
+    s.wait_for("REPLAY");
+    s.press("]]]");
+    s.wait_for("8×");
+    s.wait_for("end of the recording");
+    // The log keeps what the status line said on the way.
+    s.press("6");
+    s.wait_for("replay: skipped sample(s) 6–60");
+    s.press("q");
+    assert!(s.wait_exit().success());
+    s.assert_restored();
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -83,26 +83,38 @@ impl Player {
         }
     }
 
-    /// Sample `i` for the app; `jumped` when it does not follow the one shown.
+    /// Sample `i` for the app; `jumped` when it does not follow the one
+    /// shown. A sample that does not decode (damage found only now, the
+    /// index having been trusted) is skipped for the next one that does,
+    /// and the note says so: playing never sticks on it.
     fn show(&mut self, i: usize, jumped: bool, note: Option<String>) -> Event {
-        match self.recording.snapshot(i) {
-            Ok(snapshot) => {
-                let warmup = if jumped { self.warmup(i) } else { Vec::new() };
-                let at = self.epoch + self.at(i);
-                Event::Replayed(Box::new(Replayed {
-                    sample: Sample { snapshot, at, progress: Vec::new() },
-                    position: i,
-                    at: self.at(i),
-                    jumped,
-                    warmup,
-                    note,
-                }))
+        let mut first_error = None;
+        for j in i..self.len() {
+            match self.recording.snapshot(j) {
+                Ok(snapshot) => {
+                    let jumped = jumped || j != i;
+                    let note = match first_error {
+                        Some(error) => Some(format!("replay: skipped sample(s) {}–{j}: {error}", i + 1)),
+                        None => note,
+                    };
+                    let warmup = if jumped { self.warmup(j) } else { Vec::new() };
+                    let at = self.epoch + self.at(j);
+                    return Event::Replayed(Box::new(Replayed {
+                        sample: Sample { snapshot, at, progress: Vec::new() },
+                        position: j,
+                        at: self.at(j),
+                        jumped,
+                        warmup,
+                        note,
+                    }));
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e.to_string());
+                }
             }
-            Err(e) => Event::Report(Report::Done {
-                what: format!("replay: sample {}", i + 1),
-                result: Err(e.to_string()),
-            }),
         }
+        let error = first_error.unwrap_or_else(|| "no such sample".to_owned());
+        Event::Report(Report::Done { what: format!("replay: sample {}", i + 1), result: Err(error) })
     }
 
     /// The threads' states in the samples within the timeline's span
@@ -229,6 +241,9 @@ async fn session(options: &Options, path: &Path, recording: Recording) -> Result
     let mut hup = signal(SignalKind::hangup()).map_err(failed)?;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut due: Option<tokio::time::Instant> = None;
+    // A sample past which nothing decodes (damage to the end of the
+    // recording): playing stops there instead of trying again.
+    let mut dead_end: Option<usize> = None;
     let result = loop {
         if let Err(e) = terminal.draw(|frame| ui::draw(frame, &app)) {
             break Err(failed(e));
@@ -237,7 +252,7 @@ async fn session(options: &Options, path: &Path, recording: Recording) -> Result
         let playing = app.replay.as_ref().is_some_and(|r| r.playing);
         if !playing {
             due = None;
-        } else if due.is_none() && position + 1 < player.len() {
+        } else if due.is_none() && position + 1 < player.len() && dead_end != Some(position) {
             let gap = player.at(position + 1).saturating_sub(player.at(position));
             let speed = app.replay.as_ref().map_or(1.0, |r| r.speed());
             due = Some(tokio::time::Instant::now() + gap.div_f64(speed));
@@ -259,7 +274,11 @@ async fn session(options: &Options, path: &Path, recording: Recording) -> Result
             },
             () = next_due => {
                 due = None;
-                player.show(position + 1, false, None)
+                let event = player.show(position + 1, false, None);
+                if matches!(event, Event::Report(_)) {
+                    dead_end = Some(position);
+                }
+                event
             }
             _ = tick.tick() => Event::Tick(Instant::now()),
             _ = term.recv() => break Ok(Exit::Signal("SIGTERM", 143)),
