@@ -124,7 +124,7 @@ pub struct RuntimeView {
 }
 
 /// Read back from a recording; by hand because `source` is a
-/// `&'static str` (see [`interned`](super::interned)), which derived code
+/// `&'static str` (see `inspect/interned.rs`), which derived code
 /// would borrow from the input.
 impl<'de> Deserialize<'de> for RuntimeView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
