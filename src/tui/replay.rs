@@ -399,6 +399,10 @@ mod tests {
         assert!(screen.contains("REPLAY  scenario deadlock on host (read-only)"), "{screen}");
         assert!(screen.contains("▶ 1× 0:00:04 / 0:00:09  5/10"), "{screen}");
         assert!(screen.contains("├") && screen.contains("●"), "{screen}");
+        // Once the status line's news (the deadlock) has faded, the keys.
+        app.handle_event(Event::Tick(start + Duration::from_secs(60)));
+        let screen = screen_text(&app, 120, 40);
+        assert!(screen.contains("Space play  , . step  [ ] speed  t seek"), "{screen}");
         for tab in Tab::ALL {
             app.update(Action::ShowTab(tab));
             assert!(screen_text(&app, 120, 40).contains("5/10"), "{tab:?}");

@@ -128,7 +128,17 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn hint_line(app: &App) -> Line<'static> {
     let theme = &app.theme;
-    let hints: &[(&str, &str)] = if app.read_only() {
+    let hints: &[(&str, &str)] = if app.replay.is_some() {
+        &[
+            ("Space", "play"),
+            (", .", "step"),
+            ("[ ]", "speed"),
+            ("t", "seek"),
+            ("k", "deadlock"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
+    } else if app.read_only() {
         &[("?", "help"), ("/", "filter"), ("s", "sort"), ("p", "pause"), ("q", "quit")]
     } else {
         &[
