@@ -249,7 +249,7 @@ fn seek(path: &std::path::Path, header: &Header, snapshots: &[Snapshot]) {
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "1 hour ({} samples, {:.1} MiB): open {:.1} ms; seek median {:.1} ms, max {:.1} ms of 300 random; keyframe + {} deltas {:.1} ms",
+        "seeking, {} samples at 1 Hz ({:.1} MiB; the full run's is an hour): open {:.1} ms; seek median {:.1} ms, max {:.1} ms of 300 random; keyframe + {} deltas {:.1} ms",
         snapshots.len(),
         bytes as f64 / (1024.0 * 1024.0),
         ms(open),
