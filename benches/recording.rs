@@ -108,6 +108,24 @@ fn profile(tour: &[Snapshot]) {
     let mut z1 = zstd::bulk::Compressor::new(1).unwrap();
     time("zstd 1 (one delta)", &mut || drop(z1.compress(&patch).unwrap()));
     println!("  delta {} bytes of JSON", patch.len());
+    time("to_value(process+system+findings+deadlocks)", &mut || {
+        drop(serde_json::to_value(&s.process).unwrap());
+        drop(serde_json::to_value(&s.system).unwrap());
+        drop(serde_json::to_value(&s.findings).unwrap());
+        drop(serde_json::to_value(&s.deadlocks).unwrap());
+        drop(serde_json::to_value(&s.deadlock_search).unwrap());
+        drop(serde_json::to_value(&s.futex_groups).unwrap());
+    });
+    let header = Header::new(RecordedSource::Scenario { name: "tour".into() }, Duration::from_secs(1));
+    let mut recorder = Recorder::new(Vec::new(), &header).unwrap();
+    let before = thread_cpu();
+    for s in tour {
+        recorder.record(s).unwrap();
+    }
+    println!(
+        "  Recorder::record: {:.1} us a sample",
+        (thread_cpu() - before).as_secs_f64() * 1e6 / tour.len() as f64
+    );
 }
 
 fn thread_cpu() -> Duration {
