@@ -40,6 +40,8 @@
 //! - [`scenario`]: the TOML scenario format, [`scenario::load`], and the
 //!   interpreter that runs each thread's steps through [`threading`].
 //! - [`headless`]: `threadscope run --headless` and `threadscope snapshot`.
+//! - [`record`]: recordings (keyframes and deltas, checksummed, indexed),
+//!   read back for `replay` and `snapshot --from`; the flight recorder.
 //! - `tui` (feature `tui`, default): the terminal UI.
 //! - [`agent`]: the agent protocol (docs/agent-protocol.md), by which a
 //!   program serves its threads, waits and locks to threadscope:
@@ -62,6 +64,7 @@ pub mod headless;
 pub mod inspect;
 pub mod jvm;
 pub mod kernel;
+pub mod record;
 pub mod scenario;
 pub mod stacks;
 #[allow(unsafe_code)]

@@ -48,9 +48,23 @@ fn size(cols: u16, rows: u16) -> PtySize {
 
 impl Session {
     fn start(args: &[&str], envs: &[(&str, &str)], cols: u16, rows: u16) -> Self {
+        Self::start_in(None, args, envs, cols, rows)
+    }
+
+    /// [`start`](Self::start) in directory `cwd` (where recordings go).
+    fn start_in(
+        cwd: Option<&std::path::Path>,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        cols: u16,
+        rows: u16,
+    ) -> Self {
         let pair = native_pty_system().openpty(size(cols, rows)).unwrap();
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_threadscope"));
         command.args(args);
+        if let Some(dir) = cwd {
+            command.cwd(dir);
+        }
         command.env("TERM", "xterm-256color");
         command.env_remove("NO_COLOR");
         for (k, v) in envs {
@@ -475,4 +489,152 @@ fn in_a_scenario_the_stack_key_shows_where_a_library_wait_began() {
     s.press("q");
     s.press("q");
     let _ = s.wait_exit();
+}
+
+/// A fresh directory for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("threadscope-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The replay's position on screen: `(sample, of)` from its `N/M`.
+fn replay_position(screen: &str) -> Option<(usize, usize)> {
+    let line = screen.lines().find(|l| l.contains('├'))?;
+    line.split_whitespace().find_map(|word| {
+        let (n, m) = word.split_once('/')?;
+        Some((n.parse().ok()?, m.parse().ok()?))
+    })
+}
+
+#[test]
+fn replay_plays_pauses_steps_seeks_and_refuses_actions() {
+    let dir = scratch("replay-pty");
+    let file = dir.join("deadlock.tsrec");
+    let recorded = std::process::Command::new(env!("CARGO_BIN_EXE_threadscope"))
+        .args(["record", "--scenario", "deadlock", "--for", "3s", "--interval", "100ms", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(recorded.status.success(), "{}", String::from_utf8_lossy(&recorded.stderr));
+
+    let mut s = Session::start(&["replay", file.to_str().unwrap()], &[], 120, 40);
+    s.wait_for("REPLAY");
+    s.wait_for("scenario deadlock on");
+    s.wait_for("Transfer-AB");
+    // Paused: the position stops moving.
+    s.press(" ");
+    let screen = s.wait_for("❚❚");
+    let (at, len) = replay_position(&screen).unwrap();
+    assert!(len >= 10, "{screen}");
+    // From a sample with room on both sides, so both steps move.
+    if at == len || at == 1 {
+        s.press("t1s\r");
+    }
+    let screen = s.wait_until("a position inside the recording", |screen| {
+        replay_position(screen).is_some_and(|(n, _)| n > 1 && n < len)
+    });
+    let (at, _) = replay_position(&screen).unwrap();
+    s.press(".");
+    s.wait_for(&format!(" {}/{len} ", at + 1));
+    s.press(",");
+    s.press(",");
+    s.wait_for(&format!(" {}/{len} ", at - 1));
+    // Seek to the start, then past the end (the last sample), then back
+    // to where the deadlock formed (on a busy machine, maybe the first).
+    s.press("t0s\r");
+    s.wait_for(&format!(" 1/{len} "));
+    s.press("t10m\r");
+    s.wait_for(&format!(" {len}/{len} "));
+    s.wait_for("past the end");
+    s.press("K");
+    s.wait_for("replay: deadlock forming at");
+    s.wait_for("DEADLOCK");
+    // Faster, then playing again to the end.
+    s.press("]]");
+    s.wait_for("4×");
+    s.press(" ");
+    s.wait_for(&format!(" {len}/{len} "));
+    s.wait_for("end of the recording");
+    // Nothing runs: acting is refused.
+    s.press("x");
+    s.wait_for("replay: read-only");
+    s.press("q");
+    assert!(s.wait_exit().success());
+    s.assert_restored();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn recording_from_the_tui_and_the_flight_recorder_on_a_deadlock() {
+    let dir = scratch("record-pty");
+    let args = ["run", "deadlock", "--interval", "200ms", "--flight-recorder", "1m"];
+    let mut s = Session::start_in(Some(&dir), &args, &[], 120, 40);
+    s.wait_for("Transfer-AB");
+    s.press("R");
+    s.wait_for("● REC");
+    // The flight recorder writes itself out when the deadlock forms.
+    s.wait_for("flight recorder (deadlock): wrote the last");
+    s.press("W");
+    s.wait_for("flight recorder (key): wrote the last");
+    signal(s.pid(), rustix::process::Signal::USR1);
+    s.wait_for("flight recorder (SIGUSR1): wrote the last");
+    s.press("R");
+    let screen = s.wait_for("recording stopped:");
+    assert!(!screen.contains("● REC"), "{screen}");
+    // Its threads are daemons: quitting asks nothing.
+    s.press("q");
+    s.wait_exit();
+    s.assert_restored();
+    let files: Vec<std::path::PathBuf> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let flights = files.iter().filter(|p| p.to_string_lossy().contains("threadscope-flight-")).count();
+    assert!(flights >= 1, "{files:?}");
+    for path in &files {
+        let mut recording = threadscope::record::Recording::open(path).unwrap();
+        assert!(recording.problems().is_empty(), "{path:?}: {:?}", recording.problems());
+        let last = recording.snapshot(recording.len() - 1).unwrap();
+        assert_eq!(last.scenario.as_deref(), Some("deadlock"), "{path:?}");
+        if path.to_string_lossy().contains("flight") {
+            assert!(!last.deadlocks.is_empty(), "a deadlock dump ends in the deadlock: {path:?}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn replay_skips_a_damaged_sample_and_plays_on() {
+    let dir = scratch("replay-damaged");
+    let file = dir.join("deadlock.tsrec");
+    let recorded = std::process::Command::new(env!("CARGO_BIN_EXE_threadscope"))
+        .args(["record", "--scenario", "deadlock", "--for", "8s", "--interval", "100ms", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(recorded.status.success(), "{}", String::from_utf8_lossy(&recorded.stderr));
+    // One byte of sample 5's record (a delta; a keyframe comes every 60
+    // samples): the index is still trusted, so the damage is found only
+    // when replay reaches it, and samples 5 to 59 stand on it.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mut at = 0;
+    for _ in 0..6 {
+        let length = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        at += 21 + length;
+    }
+    bytes[at + 21] ^= 0x40;
+    std::fs::write(&file, bytes).unwrap();
+
+    let mut s = Session::start(&["replay", file.to_str().unwrap()], &[], 120, 40);
+    s.wait_for("REPLAY");
+    s.press("]]]");
+    s.wait_for("8×");
+    s.wait_for("end of the recording");
+    // The log keeps what the status line said on the way.
+    s.press("6");
+    s.wait_for("replay: skipped sample(s) 6–60");
+    s.press("q");
+    assert!(s.wait_exit().success());
+    s.assert_restored();
+    std::fs::remove_dir_all(&dir).unwrap();
 }

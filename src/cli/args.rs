@@ -32,6 +32,10 @@ pub struct ViewArgs {
     /// docs/benchmarks.md), so off unless asked.
     #[arg(long)]
     pub wait_backtraces: bool,
+    /// Keep the last DURATION of samples in memory (e.g. "5m") and write
+    /// them to a recording when a deadlock appears, on `W`, or on SIGUSR1.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub flight_recorder: Option<Duration>,
 }
 
 /// Which runtimes to ask besides the kernel (`attach`, `snapshot --pid`).
@@ -80,6 +84,11 @@ Examples:
                                            a jstack-like dump, deadlocks named
   threadscope snapshot --pid 1234 --count 5 --interval 1s
                                            five JSON snapshots of another process
+  threadscope record --scenario deadlock -o demo.tsrec --for 1m
+                                           a minute of a scenario, to a file
+  threadscope replay demo.tsrec            the TUI on it: Space plays, , and . step, t seeks
+  threadscope snapshot --from demo.tsrec --at 30s
+                                           the JSON of one moment of it
   threadscope snapshot --pid 4242 --stacks --format text
                                            every thread's native stack (each stopped for a
                                            measured moment), and a JVM's Java stacks";
@@ -122,15 +131,57 @@ pub enum Command {
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
+    /// Record every snapshot of a scenario, a process or a program to a
+    /// file, as it goes (replay it with `threadscope replay FILE`).
+    Record {
+        /// Scenario to run and record (a built-in or a .toml file; default: tour).
+        #[arg(long, value_name = "NAME|FILE", conflicts_with_all = ["pid", "command"])]
+        scenario: Option<String>,
+        /// Another process to record, read-only.
+        #[arg(long, value_name = "PID", conflicts_with = "command")]
+        pid: Option<u32>,
+        /// The file to write.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: std::path::PathBuf,
+        /// Stop after this long (default: until Ctrl-C or the process exits).
+        #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration_arg)]
+        run_for: Option<Duration>,
+        /// Time between samples.
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval_arg)]
+        interval: Duration,
+        /// Runtime views (for --pid and a program).
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+        /// A program to run and record, after `--` (it is ended when recording stops).
+        #[arg(last = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
+    /// The TUI on a recording: play, pause, step, seek, jump to the next
+    /// deadlock or finding (read-only).
+    #[cfg(feature = "tui")]
+    Replay {
+        /// The recording.
+        file: std::path::PathBuf,
+        /// TUI options.
+        #[command(flatten)]
+        view: ViewArgs,
+    },
     /// Print snapshots of a scenario run here, or of another process
-    /// (read-only), as JSON (one per line) or a jstack-like text dump.
+    /// (read-only), as JSON (one per line) or a jstack-like text dump; or
+    /// one moment of a recording (`--from FILE --at T`).
     Snapshot {
         /// Scenario to run and snapshot (a built-in or a .toml file; default: tour).
-        #[arg(long, value_name = "NAME|FILE", conflicts_with = "pid")]
+        #[arg(long, value_name = "NAME|FILE", conflicts_with_all = ["pid", "from"])]
         scenario: Option<String>,
         /// Another process to inspect, read-only.
-        #[arg(long, value_name = "PID")]
+        #[arg(long, value_name = "PID", conflicts_with = "from")]
         pid: Option<u32>,
+        /// A recording to print a moment of, as it was printed live.
+        #[arg(long, value_name = "FILE")]
+        from: Option<std::path::PathBuf>,
+        /// With --from: the moment, after the recording's first sample (e.g. "90s").
+        #[arg(long, value_name = "DURATION", requires = "from", value_parser = parse_duration_arg)]
+        at: Option<Duration>,
         /// How long to let it run before the (first) snapshot.
         #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration_arg)]
         after: Duration,

@@ -19,7 +19,8 @@ pub fn main() -> ExitCode {
         Some(Command::Scenarios { show: Some(name) }) => show_scenario(&name),
         Some(Command::Run { scenario, headless, run_for, view }) => {
             if headless || run_for.is_some() {
-                threadscope::headless::run(&scenario, run_for)
+                let flight = view.flight_recorder.map(threadscope::record::FlightBudget::span);
+                threadscope::headless::run_with_flight(&scenario, run_for, flight)
             } else {
                 return tui(TuiTarget::Scenario(scenario), &view);
             }
@@ -28,18 +29,41 @@ pub fn main() -> ExitCode {
         Some(Command::Attach { pid, view, runtime }) => {
             return tui(TuiTarget::Attach(pid, (&runtime).into()), &view);
         }
-        Some(Command::Snapshot { scenario, pid, after, count, interval, format, stacks, runtime }) => {
-            threadscope::headless::snapshot(&threadscope::headless::SnapshotArgs {
-                scenario,
-                pid,
-                after,
-                count,
+        Some(Command::Record { scenario, pid, output, run_for, interval, runtime, command }) => {
+            use threadscope::headless::RecordTarget;
+            let target = match (pid, command.is_empty()) {
+                (Some(pid), _) => RecordTarget::Pid(pid),
+                (None, false) => RecordTarget::Command(command),
+                (None, true) => {
+                    RecordTarget::Scenario(scenario.unwrap_or_else(|| scenario::DEFAULT.to_owned()))
+                }
+            };
+            let runtime = (&runtime).into();
+            threadscope::headless::record(&threadscope::headless::RecordArgs {
+                target,
+                output,
+                run_for,
                 interval,
-                format: format.into(),
-                stacks,
-                runtime: (&runtime).into(),
+                runtime,
             })
         }
+        #[cfg(feature = "tui")]
+        Some(Command::Replay { file, view }) => return tui(TuiTarget::Replay(file), &view),
+        Some(Command::Snapshot { from: Some(file), at, format, stacks, .. }) => {
+            threadscope::headless::snapshot_from(&file, at.unwrap_or_default(), format.into(), stacks)
+        }
+        Some(Command::Snapshot {
+            scenario, pid, after, count, interval, format, stacks, runtime, ..
+        }) => threadscope::headless::snapshot(&threadscope::headless::SnapshotArgs {
+            scenario,
+            pid,
+            after,
+            count,
+            interval,
+            format: format.into(),
+            stacks,
+            runtime: (&runtime).into(),
+        }),
         None => return tui(TuiTarget::Scenario(scenario::DEFAULT.to_owned()), &cli.view),
     };
     finish(result)
@@ -60,6 +84,8 @@ enum TuiTarget {
     Scenario(String),
     #[cfg(feature = "tui")]
     Attach(u32, threadscope::inspect::RuntimeOptions),
+    #[cfg(feature = "tui")]
+    Replay(std::path::PathBuf),
 }
 
 #[cfg(feature = "tui")]
@@ -71,12 +97,14 @@ fn tui(target: TuiTarget, view: &ViewArgs) -> ExitCode {
     let (target, runtime) = match target {
         TuiTarget::Scenario(name) => (threadscope::tui::Target::Scenario(name), Default::default()),
         TuiTarget::Attach(pid, runtime) => (threadscope::tui::Target::Attach(pid), runtime),
+        TuiTarget::Replay(file) => (threadscope::tui::Target::Replay(file), Default::default()),
     };
     let options = threadscope::tui::Options {
         target,
         interval: view.interval,
         color: !(view.no_color || no_color_env),
         runtime,
+        flight_recorder: view.flight_recorder.map(threadscope::record::FlightBudget::span),
     };
     match threadscope::tui::run(&options) {
         Ok(code) => ExitCode::from(code),
@@ -91,7 +119,8 @@ fn tui(target: TuiTarget, view: &ViewArgs) -> ExitCode {
 #[cfg(not(feature = "tui"))]
 fn tui(target: TuiTarget, _view: &ViewArgs) -> ExitCode {
     let TuiTarget::Scenario(name) = target;
-    finish(threadscope::headless::run(&name, None))
+    let flight = _view.flight_recorder.map(threadscope::record::FlightBudget::span);
+    finish(threadscope::headless::run_with_flight(&name, None, flight))
 }
 
 fn list_scenarios() -> Result<(), String> {

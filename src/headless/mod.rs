@@ -1,10 +1,16 @@
 //! Non-interactive output: running a scenario with lifecycle events as
-//! text, and `threadscope snapshot` as JSON or a jstack-like text dump.
+//! text, `threadscope snapshot` as JSON or a jstack-like text dump (live,
+//! or a moment of a recording), and `threadscope record`.
 
+mod flight;
+mod from_recording;
+mod record;
 mod run;
 mod snapshot;
 mod text;
 
-pub use run::run;
+pub use from_recording::snapshot_from;
+pub use record::{RecordArgs, RecordTarget, record};
+pub use run::{run, run_with_flight};
 pub use snapshot::{Format, SnapshotArgs, snapshot};
 pub use text::render_text;

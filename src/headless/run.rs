@@ -23,7 +23,26 @@ const STOP_GRACE: Duration = Duration::from_secs(2);
 ///
 /// A scenario that cannot be loaded or started.
 pub fn run(name_or_path: &str, run_for: Option<Duration>) -> Result<(), String> {
+    run_with_flight(name_or_path, run_for, None)
+}
+
+/// [`run`], with a flight recorder keeping the last minutes of snapshots
+/// (sampled every second) and writing them to a file in the current
+/// directory when a deadlock appears or on SIGUSR1, saying where on stderr.
+///
+/// # Errors
+///
+/// A scenario that cannot be loaded or started; the process cannot be read.
+pub fn run_with_flight(
+    name_or_path: &str,
+    run_for: Option<Duration>,
+    flight: Option<crate::record::FlightBudget>,
+) -> Result<(), String> {
     let scenario = scenario::load(name_or_path).map_err(|e| e.to_string())?;
+    let mut flight = match flight {
+        Some(budget) => Some(super::flight::HeadlessFlight::new(budget, &scenario.name)?),
+        None => None,
+    };
     let interrupted = interrupt_flag()?;
     install_safe_excepthook();
     let mut out = std::io::stdout().lock();
@@ -42,6 +61,9 @@ pub fn run(name_or_path: &str, run_for: Option<Duration>) -> Result<(), String> 
         let snapshot = registry.snapshot();
         events.print(&snapshot, &ids, started.elapsed());
         deadlocks.print(registry, &snapshot, started.elapsed());
+        if let Some(flight) = flight.as_mut() {
+            flight.tick();
+        }
         if interrupted.load(Ordering::Relaxed) {
             break "interrupted by a signal: Ctrl-C, SIGTERM, or a thread's interrupt_main";
         }

@@ -100,13 +100,13 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<(), String> {
 }
 
 /// Drops the runtimes' stacks: a JVM's are most of a dump's size.
-fn without_stacks(snapshot: &mut Snapshot) {
+pub(super) fn without_stacks(snapshot: &mut Snapshot) {
     for runtime in snapshot.threads.iter_mut().filter_map(|t| t.runtime.as_mut()) {
         runtime.stack = Vec::new();
     }
 }
 
-fn write_snapshot(
+pub(super) fn write_snapshot(
     out: &mut impl Write,
     snapshot: &Snapshot,
     format: Format,

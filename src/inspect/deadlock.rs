@@ -1,11 +1,11 @@
 //! [`Deadlock`]: a cycle of threads and what they wait for, by identity.
 
 use super::links::{PrimitiveLink, ThreadLink};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One step around a deadlock's cycle. In JSON the step's own kind is
 /// `step` (a primitive's `kind` says what primitive it is).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum CycleStep {
     /// A thread, waiting for the next step.
@@ -20,7 +20,7 @@ pub enum CycleStep {
 }
 
 /// One deadlock: a cycle of threads and primitives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deadlock {
     /// Around the cycle, alternating a thread and what it waits for (a
     /// primitive, or for a join the joined thread's end), starting from
@@ -75,7 +75,7 @@ impl Deadlock {
 
 /// What a deadlock search covered, so that "0 deadlocks" never reads as an
 /// all-clear it is not.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlockSearch {
     /// Primitives of threadscope's library whose holders and waiters were searched.
     pub library_primitives: usize,

@@ -1,7 +1,7 @@
 //! [`DisplayName`]: a name as read (raw bytes kept) and as it may be shown.
 
 use crate::display::{is_unsafe, sanitize};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
 
 /// A thread or process name made where it is read, from untrusted bytes.
@@ -77,6 +77,16 @@ impl fmt::Debug for DisplayName {
 impl Serialize for DisplayName {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.shown)
+    }
+}
+
+/// Read back from its safe form (a recording replayed). The safe form is
+/// all JSON holds; where the raw bytes differ, the view that holds the
+/// name also holds them (`name_raw`, `comm_raw`), and the reader rebuilds
+/// the name from those with [`from_bytes`](Self::from_bytes).
+impl<'de> Deserialize<'de> for DisplayName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self::from_text(&String::deserialize(d)?))
     }
 }
 

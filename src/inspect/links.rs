@@ -4,11 +4,11 @@
 
 use crate::display::sanitize;
 use crate::threading::PrimitiveKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A thread, by identity.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ThreadLink {
     /// The thread's [`ThreadView::key`](super::ThreadView::key): stable
     /// across snapshots.
@@ -37,7 +37,7 @@ impl fmt::Display for ThreadLink {
 }
 
 /// A primitive, by identity.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PrimitiveLink {
     /// Its registry id.
     pub id: u64,

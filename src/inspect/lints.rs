@@ -1,7 +1,7 @@
 //! Findings about behaviour, shown only once they have held across several
 //! samples, so a passing state never flickers onto the screen.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 pub const MIN_SAMPLES: u32 = 3;
 
 /// What a lint is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LintKind {
     /// The library says Running but the kernel has the thread sleeping (S
@@ -47,7 +47,7 @@ pub struct Candidate {
 }
 
 /// A lint that has held long enough to show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lint {
     /// What kind.
     pub kind: LintKind,

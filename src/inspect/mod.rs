@@ -14,6 +14,7 @@ mod deadlock;
 mod display_name;
 pub mod history;
 mod inspector;
+mod interned;
 mod join;
 mod jvm_source;
 mod kernel_source;

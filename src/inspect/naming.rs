@@ -5,7 +5,7 @@
 
 use super::DisplayName;
 use crate::threading::{COMM_MAX_BYTES, kernel_comm};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A thread's names, as the inspector knows them.
@@ -34,7 +34,7 @@ impl NamedThread {
 }
 
 /// Names that share a shape.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NamePattern {
     /// The shape: digit runs become `{n}`, long numbers and id-like tokens `{id}`.
     pub shape: String,
@@ -45,7 +45,7 @@ pub struct NamePattern {
 }
 
 /// What kind of naming problem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NamingFindingKind {
     /// Longer than the kernel keeps: `top` and `/proc` show it cut.
@@ -70,7 +70,7 @@ pub enum NamingFindingKind {
 }
 
 /// One naming problem and the threads behind it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NamingFinding {
     /// What kind.
     pub kind: NamingFindingKind,

@@ -8,11 +8,11 @@ use super::runtime::StackFrame;
 use super::snapshot::{Snapshot, ThreadView};
 use crate::stacks::{NativeFrame, NativeStack, StackError, StackOptions, StackReport};
 use crate::threading::{ThreadState, WaitBacktrace, secs};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// How a native stack was had.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NativeSource {
     /// threadscope stopped the thread (ptrace) and copied its stack.
@@ -32,18 +32,18 @@ impl NativeSource {
 }
 
 /// One thread's native stack, or why there is none.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NativeStackView {
     /// How it was had.
     pub source: NativeSource,
     /// How long the thread was stopped to copy it, in seconds (`null` for
     /// a stack the thread captured itself, or none taken).
-    #[serde(serialize_with = "optional_secs")]
+    #[serde(with = "crate::threading::opt_secs")]
     pub paused: Option<Duration>,
     /// How long it was stopped at least (from when the stop was seen to
     /// the detach: threadscope's own work), in seconds; `paused` adds the
     /// time the thread took to be scheduled into its stop.
-    #[serde(serialize_with = "optional_secs")]
+    #[serde(with = "crate::threading::opt_secs")]
     pub paused_at_least: Option<Duration>,
     /// Innermost first.
     pub frames: Vec<StackFrame>,
@@ -56,15 +56,8 @@ pub struct NativeStackView {
     pub unavailable: Option<String>,
 }
 
-fn optional_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => s.serialize_f64(d.as_secs_f64()),
-        None => s.serialize_none(),
-    }
-}
-
 /// What taking the stacks cost, for the whole snapshot.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StacksTaken {
     /// How: `each thread stopped in turn (ptrace), registers and stack copied, then let go`.
     pub how: String,

@@ -11,7 +11,7 @@ use super::waitgraph::WaitGraph;
 use crate::kernel::{Field, Reason};
 use crate::threading::{PrimitiveKind, ThreadState, WaitKind};
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -108,7 +108,7 @@ pub struct RuntimeLock {
 
 /// One frame of a stack: a runtime's (Java), a native one, or a library
 /// thread's wait backtrace.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackFrame {
     /// The function (`java.lang.Object.wait`, `pthread_mutex_lock`); for a
     /// native address no symbol covers, the address itself (`0x7f…`).
@@ -116,7 +116,7 @@ pub struct StackFrame {
     /// Where, when known (`Worker.java:12`, `src/main.rs:40`).
     pub location: Option<String>,
     /// Locks this frame holds or waits for, in words (`locked <0x…>`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// A native frame's address (`0x7f…`): its instruction pointer or return address.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -146,6 +146,24 @@ pub struct RuntimeView {
     /// Where the view comes from and how often ([`RuntimeFacts::about`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub about: Option<String>,
+}
+
+/// Read back from a recording; by hand because `source` is a
+/// `&'static str` (see `inspect/interned.rs`), which derived code
+/// would borrow from the input.
+impl<'de> Deserialize<'de> for RuntimeView {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Repr {
+            source: String,
+            state: Option<String>,
+            #[serde(default)]
+            stack: Vec<StackFrame>,
+            about: Option<String>,
+        }
+        let Repr { source, state, stack, about } = Repr::deserialize(d)?;
+        Ok(Self { source: super::interned::interned(&source)?, state, stack, about })
+    }
 }
 
 /// Where a runtime lock comes from, in the top bits of its id, so ids never

@@ -11,7 +11,7 @@ use crate::threading::secs;
 use crate::threading::{
     Outcome, PrimitiveKind, PrimitiveStats, Raise, StateTimes, ThreadState, WaitBacktrace, WaitKind,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use std::time::Duration;
 pub const SCHEMA: u32 = 2;
 
 /// Everything known about one process at one instant.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snapshot {
     /// [`SCHEMA`].
     pub schema: u32,
@@ -81,7 +81,7 @@ impl Snapshot {
 }
 
 /// The inspected process.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProcessView {
     /// Its pid.
     pub pid: u32,
@@ -101,7 +101,7 @@ pub struct ProcessView {
 }
 
 /// The machine.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SystemView {
     /// CPU use per core, percent.
     pub cpu_percent: Vec<f32>,
@@ -114,7 +114,7 @@ pub struct SystemView {
 }
 
 /// Who a thread belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     /// Started (or known) by the threading library: the workload.
@@ -128,7 +128,7 @@ pub enum Origin {
 }
 
 /// One thread.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadView {
     /// A key stable across snapshots: the registry id, or for threads only
     /// the kernel knows, one made from (tid, start time).
@@ -181,7 +181,7 @@ impl ThreadView {
 }
 
 /// What a thread waits on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WaitView {
     /// A primitive's kind, or a join, a sleep, a region ("lock", "join"… in JSON).
     pub kind: WaitKind,
@@ -199,8 +199,24 @@ pub struct WaitView {
     /// How long it has waited; `None` when the runtime does not record it
     /// (the kernel knows what a thread sleeps in, not since when), shown
     /// in JSON as `{"unavailable": "not_recorded"}`, never as 0.
-    #[serde(serialize_with = "waited")]
+    #[serde(serialize_with = "waited", deserialize_with = "waited_back")]
     pub waited: Option<Duration>,
+}
+
+fn waited_back<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Waited {
+        Secs(f64),
+        #[allow(dead_code)] // The reason is always `not_recorded`: it is what `None` means.
+        Unavailable {
+            unavailable: crate::kernel::Reason,
+        },
+    }
+    match Waited::deserialize(d)? {
+        Waited::Secs(secs) => crate::threading::secs::from_secs(secs).map(Some),
+        Waited::Unavailable { .. } => Ok(None),
+    }
 }
 
 fn waited<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -216,7 +232,7 @@ fn waited<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::
 }
 
 /// The kernel's view of one thread.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KernelView {
     /// TID.
     pub tid: u32,
@@ -259,7 +275,7 @@ pub struct KernelView {
 }
 
 /// One primitive.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PrimitiveView {
     /// Registry id.
     pub id: u64,
@@ -276,6 +292,7 @@ pub struct PrimitiveView {
     /// program's locks do not (`not_recorded`), rather than read 0.
     pub stats: Field<PrimitiveStats>,
     /// Kind-specific gauges.
+    #[serde(deserialize_with = "super::interned::keyed")]
     pub details: BTreeMap<&'static str, u64>,
     /// The primitive it stands on (a condition's lock).
     pub related: Option<PrimitiveLink>,
@@ -290,7 +307,7 @@ pub struct PrimitiveView {
 }
 
 /// Threads asleep on one futex address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FutexGroup {
     /// The address, in hex.
     pub address: String,
@@ -299,7 +316,7 @@ pub struct FutexGroup {
 }
 
 /// Naming, for the names view.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct NamingView {
     /// Names grouped by shape.
     pub patterns: Vec<NamePattern>,

@@ -3,7 +3,7 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// Why a [`Field`] holds no value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// The kernel refused to show it to us (another user's process, or a
@@ -114,6 +114,25 @@ impl<T: Serialize> Serialize for Field<T> {
                 map.end()
             }
         }
+    }
+}
+
+/// Reads back what [`Serialize`] wrote: `{"unavailable": reason}` or the bare value.
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Field<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Repr<T> {
+            #[serde(rename_all = "snake_case")]
+            Missing {
+                unavailable: Reason,
+            },
+            Value(T),
+        }
+        Ok(match Repr::deserialize(deserializer)? {
+            Repr::Missing { unavailable } => Field::Unavailable(unavailable),
+            Repr::Value(value) => Field::Available(value),
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 //! Whole-process and whole-system figures, from one kept `sysinfo::System`.
 
 use super::error::SamplerError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
@@ -37,7 +37,7 @@ pub struct SystemFigures {
 }
 
 /// Load averages over 1, 5 and 15 minutes, as in `/proc/loadavg`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoadAverage {
     /// Over one minute.
     pub one: f64,

@@ -86,5 +86,5 @@ pub use wait::{blocking, sleep};
 // the way `threading::sleep` does.
 pub(crate) use registry::WaitTarget;
 // One way to write a `Duration` in JSON (fractional seconds), for every snapshot type.
-pub(crate) use registry::snapshot::secs;
+pub(crate) use registry::snapshot::{opt_secs, secs};
 pub(crate) use wait::WaitScope;

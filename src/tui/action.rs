@@ -117,6 +117,12 @@ pub enum Action {
     /// Panics on purpose, only with `THREADSCOPE_TEST_PANIC=1` (for the
     /// terminal-restore test).
     DebugPanic,
+    /// Start or stop recording to a file.
+    ToggleRecording,
+    /// Write the flight recorder's last minutes to a file now.
+    DumpFlight,
+    /// Move through a recording (replay only).
+    Replay(ReplayAction),
     /// In a prompt: a typed character.
     Input(char),
     /// In a prompt: delete the last character.
@@ -129,6 +135,57 @@ pub enum Action {
     StopAndQuit,
     /// In the quit dialog: quit now, abandoning the threads.
     QuitNow,
+}
+
+/// Moving through a recording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplayAction {
+    /// One sample back (pauses).
+    StepBack,
+    /// One sample forward (pauses).
+    StepForward,
+    /// Play at half the speed (down to ¼×).
+    Slower,
+    /// Play at twice the speed (up to 8×).
+    Faster,
+    /// Ask for a time to go to.
+    Seek,
+    /// To the next sample where this happens.
+    Next(Jump),
+    /// To the previous sample where this happens.
+    Previous(Jump),
+}
+
+/// What to jump to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Jump {
+    /// A finding appears or clears (a lint, a naming problem).
+    Finding,
+    /// A deadlock forms.
+    Deadlock,
+    /// The selected thread changes state.
+    StateChange,
+}
+
+/// Where the replay should go; the loop finds and decodes the sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplayGo {
+    /// Sample number.
+    To(usize),
+    /// The sample at this time after the first.
+    At(Duration),
+    /// The nearest sample from `from` (not included) where `jump` happens,
+    /// `forward` or back; `key` is the selected thread's.
+    Find {
+        /// Where to search from.
+        from: usize,
+        /// Which way.
+        forward: bool,
+        /// What to find.
+        jump: Jump,
+        /// The selected thread, for [`Jump::StateChange`].
+        key: Option<u64>,
+    },
 }
 
 /// Something to do to the workload; performed by the loop, whose outcome
@@ -216,6 +273,12 @@ pub enum Effect {
     /// Take one thread's native stack, off the UI thread; the outcome
     /// comes back as [`Event::Stack`](super::event::Event::Stack).
     TakeStack(StackRequest),
+    /// Start (true) or stop recording.
+    Record(bool),
+    /// Write the flight recorder to a file now.
+    DumpFlight,
+    /// Show another sample of the recording.
+    Replay(ReplayGo),
 }
 
 /// Which thread's stack to take, and how.

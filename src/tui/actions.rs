@@ -39,6 +39,13 @@ impl App {
                 self.note(LogKind::Error, text);
                 return Effect::None;
             }
+            Source::Replay(_) => {
+                self.note(
+                    LogKind::Error,
+                    "replay: read-only (this is a recording; nothing runs to act on)".into(),
+                );
+                return Effect::None;
+            }
         };
         let primitives = |kinds: &[PrimitiveKind]| -> Vec<PickItem> {
             (info.primitives.iter())
@@ -125,7 +132,7 @@ impl App {
         if items.is_empty() {
             let current = match &self.source {
                 Source::Own(info) => info.name.as_str(),
-                Source::Attach { .. } => "",
+                Source::Attach { .. } | Source::Replay(_) => "",
             };
             let text = match builtin_with(kind, current) {
                 Some(other) => {
@@ -181,6 +188,12 @@ impl App {
             }
             Action::Cancel => return Effect::None,
             Action::QuitNow => return self.quit(),
+            Action::Confirm if prompt.purpose == PromptPurpose::Seek => {
+                match crate::scenario::units::parse_duration(prompt.input.trim()) {
+                    Ok(at) => return Effect::Replay(super::action::ReplayGo::At(at)),
+                    Err(why) => prompt.error = Some(why),
+                }
+            }
             Action::Confirm => match confirm_prompt(&prompt) {
                 Ok(command) => return Effect::Command(command),
                 Err(why) => prompt.error = Some(why),
@@ -223,7 +236,7 @@ impl App {
                         .filter(|(_, k)| worker.accepts(*k))
                         .map(|(name, k)| PickItem { value: name.clone(), detail: k.label().to_owned() })
                         .collect(),
-                    Source::Attach { .. } => Vec::new(),
+                    Source::Attach { .. } | Source::Replay(_) => Vec::new(),
                 };
                 self.open_picker(PickPurpose::Target(worker), items, kind.label());
                 return Effect::None;
@@ -355,5 +368,6 @@ fn confirm_prompt(prompt: &Prompt) -> Result<Command, String> {
             let timeout = crate::scenario::units::parse_duration(prompt.input.trim())?;
             Ok(Command::Join { key: *key, name: name.clone(), timeout })
         }
+        PromptPurpose::Seek => Err("seeking is not a command".to_owned()),
     }
 }

@@ -34,6 +34,8 @@ pub enum Source {
         /// Its pid.
         pid: u32,
     },
+    /// A recording, read-only.
+    Replay(super::replay::ReplayInfo),
 }
 
 /// How to build an [`App`].
@@ -121,13 +123,16 @@ pub struct App {
     pub(crate) stacks: HashMap<u64, (crate::inspect::NativeStackView, Instant)>,
     /// Threads whose stack is being taken.
     pub(crate) stacks_pending: HashSet<u64>,
+    /// Where a replay is and how it plays (replay only).
+    pub(crate) replay: Option<super::replay::ReplayState>,
+    /// The file being recorded to, while recording.
+    pub(crate) recording: Option<String>,
 }
 
 impl App {
     /// A new app with nothing sampled yet.
     pub fn new(config: Config) -> Self {
         Self {
-            source: config.source,
             tab: Tab::Threads,
             snapshot: None,
             primitive_index: HashMap::new(),
@@ -158,6 +163,12 @@ impl App {
             scenario_changed: false,
             stacks: HashMap::new(),
             stacks_pending: HashSet::new(),
+            replay: match &config.source {
+                Source::Replay(info) => Some(super::replay::ReplayState::new(info)),
+                _ => None,
+            },
+            recording: None,
+            source: config.source,
         }
     }
 
@@ -212,6 +223,14 @@ impl App {
                 self.stack_taken(*taken);
                 Effect::None
             }
+            Event::Replayed(replayed) => {
+                self.replayed(*replayed);
+                Effect::None
+            }
+            Event::Recording(news) => {
+                self.recording_news(news);
+                Effect::None
+            }
         }
     }
 
@@ -243,6 +262,10 @@ impl App {
             Action::Filter => self.dialog = Some(Dialog::Filter),
             Action::ToggleDetail => self.detail = !self.detail,
             Action::TakeStack => return self.take_stack(),
+            Action::TogglePause if self.replay.is_some() => return self.toggle_play(),
+            Action::Replay(action) => return self.replay_update(action),
+            Action::ToggleRecording => return self.toggle_recording(),
+            Action::DumpFlight => return self.dump_flight(),
             Action::TogglePause => {
                 self.paused = !self.paused;
                 let word = if self.paused { "paused" } else { "resumed" };
@@ -442,9 +465,9 @@ impl App {
         std::mem::take(&mut self.scenario_changed)
     }
 
-    /// True in attach mode.
+    /// True in attach mode and in replay.
     pub fn read_only(&self) -> bool {
-        matches!(self.source, Source::Attach { .. })
+        matches!(self.source, Source::Attach { .. } | Source::Replay(_))
     }
 }
 

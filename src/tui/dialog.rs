@@ -47,6 +47,8 @@ pub enum PromptPurpose {
         /// Its name.
         name: String,
     },
+    /// A time in the recording to go to (replay).
+    Seek,
 }
 
 impl Prompt {
@@ -58,6 +60,7 @@ impl Prompt {
             PromptPurpose::Join { name, .. } => {
                 format!("Join {} — timeout (e.g. 1s, 500ms)", crate::display::sanitize(name))
             }
+            PromptPurpose::Seek => "Go to a time after the first sample (e.g. 90s, 2m)".to_owned(),
         }
     }
 }

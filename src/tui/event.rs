@@ -28,6 +28,10 @@ pub enum Event {
     Report(Report),
     /// A native stack taken for [`Effect::TakeStack`](super::Effect::TakeStack).
     Stack(Box<StackTaken>),
+    /// A sample of a recording, shown in replay.
+    Replayed(Box<super::replay::Replayed>),
+    /// What became of recording or of the flight recorder.
+    Recording(super::replay::RecordingNews),
 }
 
 /// A native stack the user asked for.

@@ -2,7 +2,7 @@
 //! help screen shows. The help screen is generated from it, so it cannot
 //! drift from what the keys do.
 
-use super::action::{Action, Tab};
+use super::action::{Action, Jump, ReplayAction, Tab};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use std::fmt;
 
@@ -88,13 +88,16 @@ pub enum Group {
     Act,
     /// In prompts, pickers and dialogs.
     Dialog,
+    /// Recording, the flight recorder, and moving through a replay.
+    Record,
     /// Leaving.
     Quit,
 }
 
 impl Group {
     /// Every group, in help order.
-    pub const ALL: [Group; 5] = [Group::Navigate, Group::View, Group::Act, Group::Dialog, Group::Quit];
+    pub const ALL: [Group; 6] =
+        [Group::Navigate, Group::View, Group::Act, Group::Record, Group::Dialog, Group::Quit];
 
     /// Its heading.
     pub fn title(self) -> &'static str {
@@ -103,6 +106,7 @@ impl Group {
             Group::View => "View",
             Group::Act => "Act on the workload (not when attached)",
             Group::Dialog => "In prompts, pickers and dialogs",
+            Group::Record => "Record and replay",
             Group::Quit => "Quit",
         }
     }
@@ -162,7 +166,12 @@ impl Default for Keymap {
             bind(&[c('S')], Action::SortPrev, "sort by the previous column", View),
             bind(&[c('o')], Action::SortReverse, "reverse the sort order", View),
             bind(&[p(K::Enter)], Action::ToggleDetail, "show / hide the detail pane", View),
-            bind(&[c('p'), c(' ')], Action::TogglePause, "pause / resume sampling", View),
+            bind(
+                &[c('p'), c(' ')],
+                Action::TogglePause,
+                "pause / resume sampling (replay: play / pause)",
+                View,
+            ),
             bind(
                 &[c('b')],
                 Action::TakeStack,
@@ -180,6 +189,54 @@ impl Default for Keymap {
             bind(&[c('u')], Action::ReleaseLock, "release a lock from another thread", Act),
             bind(&[c('i')], Action::InterruptMain, "interrupt_main(): SIGINT to the main thread", Act),
             bind(&[c('l')], Action::LoadScenario, "load another scenario", Act),
+            bind(
+                &[c('R')],
+                Action::ToggleRecording,
+                "start / stop recording to a file (REC in the header)",
+                Record,
+            ),
+            bind(&[c('W')], Action::DumpFlight, "write the flight recorder's last minutes now", Record),
+            bind(&[c(',')], Action::Replay(ReplayAction::StepBack), "replay: one sample back", Record),
+            bind(&[c('.')], Action::Replay(ReplayAction::StepForward), "replay: one sample forward", Record),
+            bind(&[c('[')], Action::Replay(ReplayAction::Slower), "replay: slower (down to ¼×)", Record),
+            bind(&[c(']')], Action::Replay(ReplayAction::Faster), "replay: faster (up to 8×)", Record),
+            bind(&[c('t')], Action::Replay(ReplayAction::Seek), "replay: go to a time", Record),
+            bind(
+                &[c('f')],
+                Action::Replay(ReplayAction::Next(Jump::Finding)),
+                "replay: next finding",
+                Record,
+            ),
+            bind(
+                &[c('F')],
+                Action::Replay(ReplayAction::Previous(Jump::Finding)),
+                "replay: previous finding",
+                Record,
+            ),
+            bind(
+                &[c('k')],
+                Action::Replay(ReplayAction::Next(Jump::Deadlock)),
+                "replay: next deadlock",
+                Record,
+            ),
+            bind(
+                &[c('K')],
+                Action::Replay(ReplayAction::Previous(Jump::Deadlock)),
+                "replay: previous deadlock",
+                Record,
+            ),
+            bind(
+                &[c('>')],
+                Action::Replay(ReplayAction::Next(Jump::StateChange)),
+                "replay: next state change of the selected thread",
+                Record,
+            ),
+            bind(
+                &[c('<')],
+                Action::Replay(ReplayAction::Previous(Jump::StateChange)),
+                "replay: previous state change of the selected thread",
+                Record,
+            ),
             bind(&[c('q'), Key::ctrl('c')], Action::Quit, "quit (asks about threads still running)", Quit),
             bind(&[Key::ctrl('p')], Action::DebugPanic, "panic (only with THREADSCOPE_TEST_PANIC=1)", Quit),
         ]);

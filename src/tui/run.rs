@@ -6,12 +6,14 @@
 use super::action::Effect;
 use super::app::{App, Config, Source};
 use super::event::{Event, LogKind, Report};
+use super::recording::RecordingSetup;
 use super::sampler::{Control, SamplerHandle};
 use super::terminal::{self, Tui};
 use super::theme::Theme;
 use super::ui;
 use super::workload::Workload;
 use crate::inspect::{Inspector, mark_inspector_thread};
+use crate::record::RecordedSource;
 use crate::scenario::{BUILTINS, Scenario};
 use crate::threading::{Registry, format_exception, reset_excepthook, set_excepthook};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind, MouseEventKind};
@@ -31,6 +33,8 @@ pub enum Target {
     Scenario(String),
     /// Another process, read-only.
     Attach(u32),
+    /// A recording, read-only.
+    Replay(std::path::PathBuf),
 }
 
 /// How to run the TUI.
@@ -44,10 +48,13 @@ pub struct Options {
     pub color: bool,
     /// Which runtimes to ask when attached to another process (a JVM).
     pub runtime: crate::inspect::RuntimeOptions,
+    /// Keep the last minutes in memory, written out on a deadlock, `W` or
+    /// SIGUSR1 (`--flight-recorder`).
+    pub flight_recorder: Option<crate::record::FlightBudget>,
 }
 
 /// Why the loop ended.
-enum Exit {
+pub(super) enum Exit {
     Quit(Vec<String>),
     Signal(&'static str, u8),
 }
@@ -72,28 +79,45 @@ pub fn run(options: &Options) -> Result<u8, String> {
                 .map_err(|e| format!("cannot attach to pid {pid}: {e}"))?;
             (None, inspector)
         }
+        Target::Replay(path) => return super::replay_run::run(options, path),
     };
+    require_terminal()?;
+    let runtime = event_runtime()?;
+    let exit = runtime.block_on(session(options, scenario, inspector))?;
+    Ok(finish(exit))
+}
+
+/// The TUI needs a terminal: said before the screen is touched.
+pub(super) fn require_terminal() -> Result<(), String> {
     if !std::io::stdout().is_terminal() {
         return Err(
             "the TUI needs a terminal; use `threadscope run NAME --headless` or `threadscope snapshot`"
                 .into(),
         );
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    Ok(())
+}
+
+/// The current-thread runtime the loop runs on.
+pub(super) fn event_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the event loop: {e}"))?;
-    let exit = runtime.block_on(session(options, scenario, inspector))?;
+        .map_err(|e| format!("cannot start the event loop: {e}"))
+}
+
+/// Says goodbye as the exit asks; the exit code.
+pub(super) fn finish(exit: Exit) -> u8 {
     match exit {
         Exit::Quit(lines) => {
             for line in lines {
                 println!("{line}");
             }
-            Ok(0)
+            0
         }
         Exit::Signal(name, code) => {
             eprintln!("threadscope: {name}: terminal restored, threads abandoned");
-            Ok(code)
+            code
         }
     }
 }
@@ -124,9 +148,16 @@ async fn session(
     let source = match (&workload, &options.target) {
         (Some(w), _) => Source::Own(w.info()),
         (None, Target::Attach(pid)) => Source::Attach { pid: *pid },
-        (None, Target::Scenario(_)) => Source::Own(Default::default()),
+        (None, Target::Scenario(_) | Target::Replay(_)) => Source::Own(Default::default()),
     };
-    let sampler = SamplerHandle::spawn(inspector, options.interval, samples_tx)
+    let recorded = match &source {
+        Source::Attach { pid } => RecordedSource::Pid { pid: *pid },
+        Source::Own(info) => RecordedSource::Scenario { name: info.name.clone() },
+        Source::Replay(info) => RecordedSource::Scenario { name: info.file.clone() },
+    };
+    let recording =
+        RecordingSetup { source: recorded, flight: options.flight_recorder, news: events_tx.clone() };
+    let sampler = SamplerHandle::spawn(inspector, options.interval, samples_tx, recording)
         .map_err(|e| format!("cannot start the sampler: {e}"))?;
     let size = terminal.size().map_err(|e| e.to_string())?;
     let mut app = App::new(Config {
@@ -168,6 +199,7 @@ async fn event_loop(
     let mut term = signal(SignalKind::terminate()).map_err(failed)?;
     let mut hup = signal(SignalKind::hangup()).map_err(failed)?;
     let mut int = signal(SignalKind::interrupt()).map_err(failed)?;
+    let mut usr1 = signal(SignalKind::user_defined1()).map_err(failed)?;
     loop {
         terminal.draw(|frame| ui::draw(frame, app)).map_err(failed)?;
         let event = tokio::select! {
@@ -193,6 +225,10 @@ async fn event_loop(
                 LogKind::Info,
                 "SIGINT reached the main thread (interrupt_main or kill -INT); Python would raise KeyboardInterrupt there".into(),
             ),
+            _ = usr1.recv() => {
+                sampler.send(Control::DumpFlight("SIGUSR1"));
+                continue;
+            }
         };
         let mut effect = app.handle_event(event);
         // A command's immediate report may itself call for an effect (quit).
@@ -207,6 +243,9 @@ async fn event_loop(
             Effect::None | Effect::Command(_) => {}
             Effect::Pause(paused) => sampler.send(Control::Pause(paused)),
             Effect::TakeStack(request) => super::stacks::perform(request, events_tx.clone()),
+            Effect::Record(on) => sampler.send(Control::Record(on)),
+            Effect::DumpFlight => sampler.send(Control::DumpFlight("key")),
+            Effect::Replay(_) => {}
             Effect::Quit(lines) => return Ok(Exit::Quit(lines)),
             Effect::Panic => panic!("debug panic (Ctrl-P with THREADSCOPE_TEST_PANIC=1)"),
         }
@@ -220,7 +259,7 @@ async fn event_loop(
 
 /// crossterm's event stream, whose helper thread (started by `new`) is
 /// marked as threadscope's own so it is not shown as foreign.
-fn input_stream() -> EventStream {
+pub(super) fn input_stream() -> EventStream {
     let before = own_tids();
     let stream = EventStream::new();
     for tid in own_tids().difference(&before) {
@@ -238,7 +277,7 @@ fn own_tids() -> std::collections::BTreeSet<u32> {
 
 /// Terminal events the app cares about (mouse motion and key releases are
 /// dropped without a redraw).
-fn translate(event: TermEvent) -> Option<Event> {
+pub(super) fn translate(event: TermEvent) -> Option<Event> {
     match event {
         TermEvent::Key(key) if key.kind != KeyEventKind::Release => Some(Event::Key(key)),
         TermEvent::Mouse(mouse) => match mouse.kind {
@@ -251,7 +290,7 @@ fn translate(event: TermEvent) -> Option<Event> {
 }
 
 /// The built-ins for the load picker: name and description.
-fn scenarios() -> Vec<(String, String)> {
+pub(super) fn scenarios() -> Vec<(String, String)> {
     BUILTINS
         .iter()
         .map(|b| {

@@ -3,6 +3,7 @@
 //! behind, a sample is dropped rather than queued.
 
 use super::event::{Event, Sample};
+use super::recording::{RecordingSetup, SessionRecorder};
 use crate::inspect::{Inspector, mark_inspector_thread};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
@@ -16,6 +17,10 @@ pub enum Control {
     Pause(bool),
     /// Name the scenario in snapshots (and sample at once).
     Scenario(Option<String>),
+    /// Start (true) or stop recording to a file.
+    Record(bool),
+    /// Write the flight recorder to a file, for this reason ("key", "SIGUSR1").
+    DumpFlight(&'static str),
     /// End the thread.
     Stop,
 }
@@ -32,11 +37,17 @@ impl SamplerHandle {
     /// # Errors
     ///
     /// If the thread cannot be started.
-    pub fn spawn(inspector: Inspector, interval: Duration, samples: Sender<Event>) -> std::io::Result<Self> {
+    pub fn spawn(
+        inspector: Inspector,
+        interval: Duration,
+        samples: Sender<Event>,
+        recording: RecordingSetup,
+    ) -> std::io::Result<Self> {
         let (control, inbox) = mpsc::channel();
+        let recorder = SessionRecorder::new(recording, interval);
         let thread = std::thread::Builder::new()
             .name("ts-sampler".into())
-            .spawn(move || sample_loop(inspector, interval, &inbox, &samples))?;
+            .spawn(move || sample_loop(inspector, interval, &inbox, &samples, recorder))?;
         Ok(Self { control, thread: Some(thread) })
     }
 
@@ -60,6 +71,7 @@ fn sample_loop(
     interval: Duration,
     inbox: &mpsc::Receiver<Control>,
     out: &Sender<Event>,
+    mut recorder: SessionRecorder,
 ) {
     mark_inspector_thread();
     let mut paused = false;
@@ -79,7 +91,18 @@ fn sample_loop(
                 next = Instant::now();
                 continue;
             }
-            Ok(Control::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+            Ok(Control::Record(on)) => {
+                recorder.set_recording(on);
+                continue;
+            }
+            Ok(Control::DumpFlight(reason)) => {
+                recorder.dump(reason);
+                continue;
+            }
+            Ok(Control::Stop) | Err(RecvTimeoutError::Disconnected) => {
+                recorder.close();
+                return;
+            }
             Err(RecvTimeoutError::Timeout) => {}
         }
         let now = Instant::now();
@@ -90,13 +113,17 @@ fn sample_loop(
         }
         let event = match inspector.refresh() {
             Ok(snapshot) => {
+                recorder.take(&snapshot);
                 Event::Sample(Box::new(Sample { snapshot, at: Instant::now(), progress: Vec::new() }))
             }
             Err(error) => Event::SamplerError(error.to_string()),
         };
         let exit = matches!(&event, Event::Sample(sample) if sample.snapshot.process.exited);
         match out.try_send(event) {
-            Err(TrySendError::Closed(_)) => return,
+            Err(TrySendError::Closed(_)) => {
+                recorder.close();
+                return;
+            }
             Ok(()) => exited |= exit,
             // Dropped: the next sample says it again.
             Err(TrySendError::Full(_)) => {}

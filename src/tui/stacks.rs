@@ -28,6 +28,12 @@ impl App {
         let pid = match &self.source {
             Source::Attach { pid } => Some(*pid),
             Source::Own(_) => None,
+            Source::Replay(_) => {
+                // The threads of a recording are not there to stop.
+                let text = "replay: read-only — a recording has no live thread to take a stack of                             (stacks taken while recording replay with it)";
+                self.note(LogKind::Error, text.to_owned());
+                return Effect::None;
+            }
         };
         if pid.is_none() && t.wait_backtrace.is_none() {
             // Nothing to take: say why at once.

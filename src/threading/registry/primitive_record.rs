@@ -10,13 +10,13 @@ use super::clock;
 use super::{Registry, RegistryInner};
 use crate::sys::RawLock;
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Weak;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// What kind of primitive a record describes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PrimitiveKind {
     /// `threading.Lock`.
@@ -52,6 +52,24 @@ pub enum PrimitiveKind {
 }
 
 impl PrimitiveKind {
+    /// Every kind.
+    pub const ALL: [PrimitiveKind; 14] = [
+        Self::Lock,
+        Self::RLock,
+        Self::Condition,
+        Self::Event,
+        Self::Semaphore,
+        Self::BoundedSemaphore,
+        Self::Barrier,
+        Self::Queue,
+        Self::Future,
+        Self::ThreadPool,
+        Self::Mutex,
+        Self::Futex,
+        Self::Monitor,
+        Self::JavaLock,
+    ];
+
     /// The word a person would use: "lock", "rlock", "event"…
     pub fn label(self) -> &'static str {
         match self {
@@ -120,7 +138,7 @@ pub struct PrimitiveRecord {
 
 /// An exception raised through a primitive: a pool task that panicked
 /// (Python: raised), where, and in which thread.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Raise {
     /// The panic message (Python: the exception).
     pub message: String,
@@ -406,7 +424,7 @@ impl Drop for PrimitiveRecord {
 }
 
 /// A primitive's counters at one instant.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrimitiveStats {
     /// Successful acquisitions (re-entrant ones included).
     pub acquisitions: u64,

@@ -163,6 +163,27 @@ impl Serialize for WaitKind {
     }
 }
 
+/// Read back from its word (a recording replayed).
+impl<'de> serde::Deserialize<'de> for WaitKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let word = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        let others = [
+            Self::Join,
+            Self::Sleep,
+            Self::Region,
+            Self::Io,
+            Self::Poll,
+            Self::Child,
+            Self::Signal,
+            Self::Syscall,
+        ];
+        (PrimitiveKind::ALL.into_iter().map(Self::Primitive))
+            .chain(others)
+            .find(|kind| kind.label() == word)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown wait kind {word:?}")))
+    }
+}
+
 /// What a waiting thread waits on, resolved to names.
 #[derive(Clone, Debug, Serialize)]
 pub struct WaitSnapshot {
@@ -208,19 +229,30 @@ pub struct PrimitiveSnapshot {
     pub last_raise: Option<Raise>,
 }
 
-/// Serialises a `Duration` as fractional seconds.
+/// Serialises a `Duration` as fractional seconds, and reads it back (a
+/// recording replayed). An `f64` of seconds resolves single nanoseconds up
+/// to about 26 days, so a duration read back is the one written.
 pub(crate) mod secs {
-    use serde::Serializer;
+    use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
 
     pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_f64(d.as_secs_f64())
     }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        from_secs(f64::deserialize(d)?)
+    }
+
+    /// Seconds as a `Duration`; negative, infinite or NaN is an error, not a panic.
+    pub(crate) fn from_secs<E: serde::de::Error>(secs: f64) -> Result<Duration, E> {
+        Duration::try_from_secs_f64(secs).map_err(|e| E::custom(format!("{secs} seconds: {e}")))
+    }
 }
 
 /// Serialises an `Option<Duration>` as fractional seconds or null.
 pub(crate) mod opt_secs {
-    use serde::Serializer;
+    use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
 
     pub(crate) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -228,5 +260,9 @@ pub(crate) mod opt_secs {
             Some(d) => s.serialize_some(&d.as_secs_f64()),
             None => s.serialize_none(),
         }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Option::<f64>::deserialize(d)?.map(super::secs::from_secs).transpose()
     }
 }

@@ -3,14 +3,14 @@
 use super::backtrace::WaitBacktrace;
 use super::primitive_record::PrimitiveKind;
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Where a thread is in its life, as the library sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ThreadState {
     /// Constructed, `start()` not yet called.
@@ -48,7 +48,7 @@ pub enum ThreadOrigin {
 }
 
 /// How a thread's run ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Outcome {
     /// The target returned.
@@ -285,7 +285,7 @@ impl ThreadRecord {
 }
 
 /// Cumulative time a thread has spent in each state.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateTimes {
     /// Time between creation and start.
     #[serde(with = "super::snapshot::secs")]

@@ -73,7 +73,7 @@ fn stack_hint(app: &App, t: &ThreadView) -> Option<&'static str> {
         crate::tui::Source::Own(_) if t.wait_backtrace.is_some() => {
             Some("b: the native stack where this wait began")
         }
-        crate::tui::Source::Own(_) => None,
+        crate::tui::Source::Own(_) | crate::tui::Source::Replay(_) => None,
     }
 }
 

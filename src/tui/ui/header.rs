@@ -36,6 +36,14 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 first.push(Span::styled(format!("  {}", safe(about)), theme.heading()));
             }
         }
+        Source::Replay(info) => {
+            first.push(Span::styled(" REPLAY ", theme.paused()));
+            first.push(Span::styled(format!(" {} (read-only)", safe(&info.what)), theme.warning()));
+        }
+    }
+    if let Some(path) = &app.recording {
+        first.push(Span::styled("  ● REC ", theme.error()));
+        first.push(Span::styled(safe(path).into_owned(), theme.dim()));
     }
     let Some(snapshot) = &app.snapshot else {
         first.push(Span::styled("  waiting for the first sample…", theme.dim()));

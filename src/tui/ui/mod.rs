@@ -9,6 +9,7 @@ mod kernel;
 mod locks;
 mod log;
 mod names;
+mod replay_bar;
 mod stack;
 pub(crate) mod threads;
 mod timeline;
@@ -81,6 +82,7 @@ fn tab_bar(app: &App, area: Rect, buf: &mut Buffer) {
             break;
         }
     }
+    replay_bar::render(app, Rect::new(x, area.y, area.right().saturating_sub(x), 1), buf);
 }
 
 fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
@@ -130,7 +132,17 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn hint_line(app: &App) -> Line<'static> {
     let theme = &app.theme;
-    let hints: &[(&str, &str)] = if app.read_only() {
+    let hints: &[(&str, &str)] = if app.replay.is_some() {
+        &[
+            ("Space", "play"),
+            (", .", "step"),
+            ("[ ]", "speed"),
+            ("t", "seek"),
+            ("k", "deadlock"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
+    } else if app.read_only() {
         &[("?", "help"), ("/", "filter"), ("s", "sort"), ("p", "pause"), ("q", "quit")]
     } else {
         &[
