@@ -2,3 +2,4 @@
 //! `threadscope attach` over a Unix socket (docs/agent-protocol.md).
 
 pub mod protocol;
+pub mod python;
