@@ -9,6 +9,7 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod agent_support;
 mod foreign_support;
 
 /// The child's entry for the foreign-program test: nothing unless the
@@ -17,6 +18,14 @@ mod foreign_support;
 fn child_entry() {
     if std::env::var_os(foreign_support::CHILD_ENV).is_some() {
         foreign_support::child();
+    }
+}
+
+/// The instrumented program's entry, for the agent test.
+#[test]
+fn agent_child_entry() {
+    if std::env::var_os(agent_support::CHILD_ENV).is_some() {
+        agent_support::child();
     }
 }
 
@@ -405,6 +414,29 @@ fn attached_to_a_foreign_program_the_locks_screen_shows_a_mutex_owner() {
         screen.lines().any(|l| l.starts_with(&held) && l.contains("mutex") && l.contains("holder"))
     });
     s.wait_for("owner not recorded by this kind of lock");
+    s.press("q");
+    assert!(s.wait_exit().success());
+}
+
+#[test]
+fn attached_to_a_program_with_the_agent_its_names_holders_and_deadlock_show_until_the_agent_goes() {
+    use agent_support::{HOLDER, TRANSFERS, WAITERS};
+    let mut target = agent_support::Target::start(std::env::current_exe().unwrap(), "start");
+    let pid = target.pid().to_string();
+    let mut s = Session::start(&["attach", &pid, "--interval", "100ms"], &[], 160, 50);
+    s.wait_for(&format!("agent: rust, threadscope {} (pid {pid})", env!("CARGO_PKG_VERSION")));
+    let banner = s.wait_for(" DEADLOCK ");
+    assert!(banner.contains(TRANSFERS[0]) && banner.contains(TRANSFERS[1]), "{banner}");
+    let threads = s.wait_for(WAITERS[1]);
+    assert!(threads.contains(HOLDER), "full names, not the kernel's 15 bytes:\n{threads}");
+    s.press("2");
+    s.wait_until("the ledger with its holder and waiters", |screen| {
+        screen
+            .lines()
+            .any(|l| l.starts_with("ledger") && l.contains(HOLDER) && WAITERS.iter().all(|w| l.contains(w)))
+    });
+    target.stop_agent();
+    s.wait_for("stopped answering");
     s.press("q");
     assert!(s.wait_exit().success());
 }

@@ -4,6 +4,7 @@
 //! debounced findings). The timeline's history is kept by whoever shows
 //! it, from the snapshots.
 
+use super::agent_source::AgentSource;
 use super::carry::CarryForward;
 use super::join::{self, CpuRates, Links, primitive_views};
 use super::jvm_source::{JvmSource, RuntimeOptions};
@@ -107,8 +108,10 @@ impl Inspector {
     }
 
     /// Inspects another process, read-only: the kernel's view, and when
-    /// `runtimes.ask` the runtime's own (a HotSpot JVM is asked for thread
-    /// dumps through its attach mechanism, as jstack does).
+    /// `runtimes.ask` the runtime's own: a program with threadscope's
+    /// agent (docs/agent-protocol.md) is asked for its library's view at
+    /// every sample, a HotSpot JVM for thread dumps through its attach
+    /// mechanism, as jstack does.
     ///
     /// # Errors
     ///
@@ -121,6 +124,12 @@ impl Inspector {
             // First: where the JVM names a monitor, that is a better wait
             // than the futex the kernel sees the same thread asleep on.
             inspector.runtimes.insert(0, Box::new(jvm));
+        }
+        if runtimes.ask
+            && let Some(agent) = AgentSource::for_pid(pid)
+        {
+            // The program's own library knows best of all.
+            inspector.runtimes.insert(0, Box::new(agent));
         }
         Ok(inspector)
     }

@@ -25,7 +25,8 @@ const ATTACH_LISTENER: &str = "Attach Listener";
 /// Which runtime views to ask, beside the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuntimeOptions {
-    /// False for `--runtime none`: never ask a runtime (no JVM attach), the kernel view only.
+    /// False for `--runtime none`: never ask a runtime (no agent, no JVM
+    /// attach), the kernel view only.
     pub ask: bool,
     /// The JVM view's cadence and limits.
     pub jvm: JvmViewOptions,
@@ -185,6 +186,7 @@ fn thread_facts(t: &JavaThread, dump: &JvmThreadDump) -> RuntimeThread {
         state: Some(state),
         wait,
         stack: t.frames.iter().map(frame).collect(),
+        ..RuntimeThread::default()
     }
 }
 

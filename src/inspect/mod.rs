@@ -6,6 +6,7 @@
 //! Everything here is owned, `Serialize` data: the TUI, the JSON output and
 //! recordings read the same [`Snapshot`].
 
+mod agent_source;
 mod carry;
 mod confirm;
 mod deadlock;
@@ -22,6 +23,7 @@ pub mod runtime;
 mod snapshot;
 pub mod waitgraph;
 
+pub use agent_source::{AGENT, AgentSource};
 pub use confirm::confirmed_deadlocks;
 pub use deadlock::{CycleStep, Deadlock, DeadlockSearch};
 pub use display_name::DisplayName;

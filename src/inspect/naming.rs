@@ -205,8 +205,11 @@ pub fn findings(threads: &[NamedThread], process: &str) -> Vec<NamingFinding> {
             if expected.len() < text.len() {
                 truncated.push((shown.clone(), crate::display::sanitize(expected).into_owned()));
             }
+            // The main thread keeps the process's name in the kernel (the
+            // library never renames it to "MainThread"): no disagreement.
             if let Some(comm) = &t.comm
                 && comm.raw() != expected.as_bytes()
+                && !t.main
             {
                 out.push(finding(
                     NamingFindingKind::KernelDisagrees,
@@ -401,6 +404,16 @@ mod tests {
             found[0].message,
             "8 threads' names are cut to the same 15 bytes by the kernel: `PaymentService-` (they probably differ after byte 15)"
         );
+    }
+
+    #[test]
+    fn a_main_thread_named_by_the_library_keeps_the_process_name_in_the_kernel() {
+        let main = NamedThread {
+            library: Some(DisplayName::from_text("MainThread")),
+            main: true,
+            ..foreign("job_server")
+        };
+        assert!(findings(std::slice::from_ref(&main), "job_server").is_empty());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::links::{PrimitiveLink, ThreadLink};
 use super::snapshot::{Origin, PrimitiveView, ThreadView, WaitView};
 use super::waitgraph::WaitGraph;
 use crate::kernel::{Field, Reason};
-use crate::threading::{PrimitiveKind, WaitKind};
+use crate::threading::{PrimitiveKind, ThreadState, WaitKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -59,6 +59,16 @@ pub struct RuntimeThread {
     pub wait: Option<RuntimeWait>,
     /// Its stack, innermost frame first, when the runtime has one.
     pub stack: Vec<StackFrame>,
+    /// The runtime's own id for it (an agent's `ident`).
+    pub ident: Option<u64>,
+    /// Its daemon flag, where the runtime has one.
+    pub daemon: Option<bool>,
+    /// Its state in the library's four words, from a runtime that speaks
+    /// them (an agent): shown instead of the one derived from the kernel.
+    pub library_state: Option<ThreadState>,
+    /// Whose it is, from a runtime that knows (an agent: the program's
+    /// library thread, or the agent's own); `None` leaves it foreign.
+    pub origin: Option<Origin>,
 }
 
 /// A wait as a runtime sees it.
@@ -131,6 +141,8 @@ pub enum LockSource {
     Kernel = 1,
     /// A JVM monitor or synchronizer address.
     Jvm = 2,
+    /// A primitive's id in a program's agent (docs/agent-protocol.md).
+    Agent = 3,
 }
 
 /// The id of the runtime lock at `address` from `source`.
@@ -156,14 +168,24 @@ pub fn merge(
             |&i| threads[i].link(),
         )
     };
-    // Names first, so every link made below carries the better name.
+    // Names first, so every link made below carries the better name. Only
+    // a thread the kernel alone described takes the runtime's identity: the
+    // library's own threads keep theirs.
     for (tid, runtime) in &facts.threads {
         let Some(&i) = by_tid.get(tid) else { continue };
-        if let Some(name) = &runtime.name
-            && threads[i].origin == Origin::Foreign
-        {
-            threads[i].name = super::DisplayName::from_text(name);
-            threads[i].name_raw = threads[i].name.raw_if_unprintable();
+        let thread = &mut threads[i];
+        if thread.origin != Origin::Foreign {
+            continue;
+        }
+        if let Some(name) = &runtime.name {
+            thread.name = super::DisplayName::from_text(name);
+            thread.name_raw = thread.name.raw_if_unprintable();
+        }
+        thread.origin = runtime.origin.unwrap_or(Origin::Foreign);
+        thread.ident = thread.ident.or(runtime.ident);
+        thread.daemon = thread.daemon.or(runtime.daemon);
+        if let Some(state) = runtime.library_state {
+            thread.state = state;
         }
     }
     // By id, once: every wait below looks its lock up (10,000 threads on

@@ -9,7 +9,7 @@ mod raw_lock;
 pub(crate) use memory::{clock_now, read_process_memory};
 
 pub(crate) use os::{
-    count_maps, gettid, main_thread_ids, pid, process_nproc_limit, pthread_self, set_current_comm,
-    signal_has_handler, tgkill_main,
+    at_process_exit, count_maps, gettid, main_thread_ids, pid, process_nproc_limit, pthread_self,
+    set_current_comm, signal_has_handler, tgkill_main,
 };
 pub(crate) use raw_lock::{Backoff, RawLock};

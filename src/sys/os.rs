@@ -114,3 +114,12 @@ pub(crate) fn count_maps() -> io::Result<usize> {
         lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
     }
 }
+
+/// Runs `hook` when the process exits normally (`exit`, a return from
+/// `main`): C's `atexit`. Returns false if the C library had no room.
+pub(crate) fn at_process_exit(hook: extern "C" fn()) -> bool {
+    // SAFETY: `hook` is a plain function with the C ABI that takes nothing
+    // and returns nothing, as atexit requires; it stays valid for the
+    // life of the process.
+    unsafe { libc::atexit(hook) == 0 }
+}

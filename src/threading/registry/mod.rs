@@ -143,7 +143,12 @@ impl Registry {
     /// The process-wide registry that the module functions use.
     pub fn global() -> &'static Registry {
         static GLOBAL: OnceLock<Registry> = OnceLock::new();
-        GLOBAL.get_or_init(Registry::new)
+        GLOBAL.get_or_init(|| {
+            // `THREADSCOPE_AGENT=1`: serve this registry from the first use
+            // on (the agent's thread reads it once this returns).
+            crate::agent::start_from_environment();
+            Registry::new()
+        })
     }
 
     pub(crate) fn is_global(&self) -> bool {

@@ -25,7 +25,16 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
             first.push(Span::styled(safe(&info.name).into_owned(), theme.heading()));
         }
         Source::Attach { pid } => {
-            first.push(Span::styled(format!("attached to {pid} (read-only)"), theme.warning()))
+            first.push(Span::styled(format!("attached to {pid} (read-only)"), theme.warning()));
+            // Whose view joins the kernel's: the program's own agent.
+            let agent = app.snapshot.as_ref().and_then(|s| {
+                s.threads.iter().find_map(|t| {
+                    t.runtime.as_ref().filter(|r| r.source == crate::inspect::AGENT)?.about.as_deref()
+                })
+            });
+            if let Some(about) = agent {
+                first.push(Span::styled(format!("  {}", safe(about)), theme.heading()));
+            }
         }
     }
     let Some(snapshot) = &app.snapshot else {

@@ -1,0 +1,188 @@
+use super::*;
+use crate::agent::protocol::{AgentPrimitive, Reply};
+use crate::inspect::runtime::merge;
+
+/// The documented example reply, with a second thread holding the lock.
+fn documented() -> (AgentSnapshot, AgentInfo) {
+    let line = r#"{"protocol": 1, "ok": true, "snapshot": {
+       "taken_at_unix_ms": 1796169600123,
+       "threads": [
+         {"native_id": 4243, "ident": 139872, "name": "PaymentService-ProcessorThread-1",
+          "daemon": false, "alive": true, "state": "waiting", "own": false,
+          "waiting_on": {"kind": "lock", "primitive": 7, "name": "accounts_lock",
+                         "role": "acquire", "waited_ms": 1520.5},
+          "stack": [{"function": "transfer", "location": "app.py:42"}]},
+         {"native_id": 4244, "ident": 139873, "name": "PaymentService-Auditor\u001b[2J",
+          "daemon": true, "alive": true, "state": "running", "own": false,
+          "waiting_on": null, "stack": []},
+         {"native_id": 4245, "ident": 139874, "name": "ts-agent",
+          "daemon": true, "alive": true, "state": "running", "own": true,
+          "waiting_on": null, "stack": []}
+       ],
+       "primitives": [
+         {"id": 7, "kind": "lock", "name": "accounts_lock", "created_at": "app.py:12",
+          "holders": [4244], "waiters": [4243]}
+       ]}}"#;
+    let reply: Reply = serde_json::from_str(line).unwrap();
+    let info = AgentInfo {
+        runtime: "python".into(),
+        runtime_version: Some("3.11.7".into()),
+        agent_version: "0.1.0".into(),
+        pid: 4242,
+        program: Some("app.py".into()),
+    };
+    (reply.snapshot.unwrap(), info)
+}
+
+#[test]
+fn a_wait_names_its_lock_and_how_long() {
+    let (snapshot, info) = documented();
+    let facts = AgentSource::facts_of(&snapshot, &info);
+    assert_eq!(facts.about.as_deref(), Some("agent: python 3.11.7 (pid 4242)"));
+    let worker = &facts.threads[&4243];
+    assert_eq!(worker.name.as_deref(), Some("PaymentService-ProcessorThread-1"));
+    assert_eq!(
+        (worker.ident, worker.daemon, worker.library_state),
+        (Some(139872), Some(false), Some(ThreadState::Waiting))
+    );
+    let wait = worker.wait.as_ref().unwrap();
+    assert_eq!(wait.kind, WaitKind::Primitive(PrimitiveKind::Lock));
+    assert_eq!(wait.lock, Some(runtime_lock_id(LockSource::Agent, 7)));
+    assert_eq!(wait.waited, Some(Duration::from_micros(1_520_500)));
+    assert_eq!(worker.stack[0].location.as_deref(), Some("app.py:42"));
+    assert_eq!(facts.threads[&4245].origin, Some(Origin::Inspector), "the agent's own thread");
+    let lock = &facts.locks[0];
+    assert_eq!((lock.holders.as_slice(), lock.waiters.as_slice()), (&[4244][..], &[4243][..]));
+}
+
+#[test]
+fn unknown_words_are_said_not_guessed() {
+    let (mut snapshot, info) = documented();
+    snapshot.primitives.push(AgentPrimitive {
+        id: 8,
+        kind: "spinlock\u{1b}]0;".into(),
+        name: "x".into(),
+        created_at: None,
+        holders: vec![],
+        waiters: vec![],
+    });
+    snapshot.threads[1].waiting_on = Some(AgentWait {
+        kind: "actor".into(),
+        primitive: Some(99),
+        name: "mailbox".into(),
+        role: None,
+        waited_ms: Some(f64::NAN),
+    });
+    let facts = AgentSource::facts_of(&snapshot, &info);
+    assert_eq!(facts.locks.len(), 1);
+    assert_eq!(facts.notes, ["the agent sent a primitive of unknown kind \"spinlock\\e]0;\" (not shown)"]);
+    let wait = facts.threads[&4244].wait.as_ref().unwrap();
+    assert_eq!(
+        (wait.kind, wait.name.as_str(), wait.lock, wait.waited),
+        (WaitKind::Region, "actor: mailbox", None, None)
+    );
+}
+
+#[test]
+fn merged_the_agent_s_threads_show_as_the_program_s_with_their_holders() {
+    use crate::inspect::{DisplayName, ThreadView};
+    let (snapshot, info) = documented();
+    let facts = AgentSource::facts_of(&snapshot, &info);
+    let kernel_only = |tid: u32, comm: &str| ThreadView {
+        key: (1 << 63) | u64::from(tid),
+        name: DisplayName::from_text(comm),
+        name_raw: None,
+        ident: None,
+        native_id: Some(tid),
+        daemon: None,
+        state: ThreadState::Waiting,
+        waiting_on: None,
+        kernel: None,
+        origin: Origin::Foreign,
+        holds: Vec::new(),
+        time_in_state: None,
+        outcome: None,
+        runtime: None,
+    };
+    let mut threads = vec![
+        kernel_only(4243, "PaymentService-"),
+        kernel_only(4244, "PaymentService-"),
+        kernel_only(4245, "ts-agent"),
+    ];
+    let mut primitives = Vec::new();
+    let deadlocks = merge(&facts, &mut threads, &mut primitives);
+    assert!(deadlocks.is_empty());
+    assert_eq!(threads[0].name.shown(), "PaymentService-ProcessorThread-1");
+    assert_eq!((threads[0].origin, threads[0].ident), (Origin::Managed, Some(139872)));
+    assert_eq!(threads[1].name.shown(), "PaymentService-Auditor\\e[2J", "escaped, never raw");
+    assert_eq!(threads[1].state, ThreadState::Running, "the library's state, not the kernel's");
+    assert_eq!(threads[2].origin, Origin::Inspector);
+    let wait = threads[0].waiting_on.as_ref().unwrap();
+    assert_eq!(wait.holder.as_ref().and_then(|h| h.tid), Some(4244));
+    assert_eq!(primitives[0].name, "accounts_lock");
+    assert_eq!(primitives[0].waiters[0].tid, Some(4243));
+    assert_eq!(threads[1].holds[0].name, "accounts_lock");
+}
+
+#[test]
+fn a_cycle_among_the_agent_s_locks_is_a_deadlock() {
+    use crate::inspect::{DisplayName, ThreadView};
+    let wait = |primitive: u64| AgentWait {
+        kind: "lock".into(),
+        primitive: Some(primitive),
+        name: format!("fork-{primitive}"),
+        role: Some("acquire".into()),
+        waited_ms: Some(10.0),
+    };
+    let thread = |tid: u32, name: &str, on: u64| AgentThread {
+        native_id: Some(tid),
+        ident: u64::from(tid),
+        name: name.into(),
+        daemon: false,
+        alive: true,
+        state: AgentState::Waiting,
+        own: false,
+        waiting_on: Some(wait(on)),
+        stack: Vec::new(),
+    };
+    let fork = |id: u64, holder: u32, waiter: u32| AgentPrimitive {
+        id,
+        kind: "lock".into(),
+        name: format!("fork-{id}"),
+        created_at: None,
+        holders: vec![holder],
+        waiters: vec![waiter],
+    };
+    let snapshot = AgentSnapshot {
+        taken_at_unix_ms: 0,
+        threads: vec![thread(11, "Philosopher-0", 2), thread(12, "Philosopher-1", 1)],
+        primitives: vec![fork(1, 11, 12), fork(2, 12, 11)],
+    };
+    let (_, info) = documented();
+    let facts = AgentSource::facts_of(&snapshot, &info);
+    let view = |tid: u32| ThreadView {
+        key: (1 << 63) | u64::from(tid),
+        name: DisplayName::from_text("comm"),
+        name_raw: None,
+        ident: None,
+        native_id: Some(tid),
+        daemon: None,
+        state: ThreadState::Waiting,
+        waiting_on: None,
+        kernel: None,
+        origin: Origin::Foreign,
+        holds: Vec::new(),
+        time_in_state: None,
+        outcome: None,
+        runtime: None,
+    };
+    let mut threads = vec![view(11), view(12)];
+    let mut primitives = Vec::new();
+    let deadlocks = merge(&facts, &mut threads, &mut primitives);
+    assert_eq!(deadlocks.len(), 1);
+    let words = deadlocks[0].describe();
+    assert!(
+        words.contains("Philosopher-0 (tid 11) waits for lock fork-2 held by Philosopher-1 (tid 12)"),
+        "{words}"
+    );
+}
