@@ -40,6 +40,8 @@
 //! - `tui` (feature `tui`, default): the terminal UI.
 //! - [`agent`]: the agent protocol (docs/agent-protocol.md), by which a
 //!   program serves its threads, waits and locks to threadscope.
+//! - [`launch`]: a program run as threadscope's child (`exec`,
+//!   `snapshot -- CMD`), with the agents injected where the runtime allows.
 //! - [`display`]: untrusted text made safe to print, used by every output.
 //! - `sys` (private): the one module allowed `unsafe` — libc calls and the
 //!   `parking_lot_core` lock underneath [`threading::Lock`].
@@ -55,6 +57,7 @@ pub mod headless;
 pub mod inspect;
 pub mod jvm;
 pub mod kernel;
+pub mod launch;
 pub mod scenario;
 #[allow(unsafe_code)]
 mod sys;
