@@ -66,6 +66,7 @@ Examples:
   threadscope run my-demo.toml --interval 500ms --no-color
                                            your own scenario, sampled twice a second
   threadscope attach 1234                  the TUI on another process, read-only
+  threadscope exec -- python3 app.py       run a program and watch it (Python: full names, locks, stacks)
   threadscope scenarios                    list the built-in scenarios
   threadscope scenarios --show deadlock    print one as a starting point
   threadscope run deadlock --headless      lifecycle events as text, until Ctrl-C
@@ -76,7 +77,9 @@ Examples:
                                            five JSON snapshots of another process
   threadscope snapshot --pid 4242 --stacks --format text
                                            a JVM's threads with full names, monitors and
-                                           Java stacks (asked of the JVM, as jstack does)";
+                                           Java stacks (asked of the JVM, as jstack does)
+  threadscope snapshot --after 2s --format text -- python3 app.py
+                                           run a program, dump its threads after 2 s, stop it";
 
 /// Subcommands.
 #[derive(Subcommand, Debug)]
@@ -116,14 +119,39 @@ pub enum Command {
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
-    /// Print snapshots of a scenario run here, or of another process
-    /// (read-only), as JSON (one per line) or a jstack-like text dump.
+    /// Run a program as threadscope's child and watch it in the TUI, with
+    /// the agents injected where its runtime allows (Python: full thread
+    /// names, locks, holders, waits and stacks). Ctrl-C goes to the
+    /// program; `q` asks whether to stop it or leave it running.
+    #[cfg(feature = "tui")]
+    Exec {
+        /// TUI options.
+        #[command(flatten)]
+        view: ViewArgs,
+        /// Runtime views.
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+        /// The program and its arguments (after `--`).
+        #[arg(value_name = "CMD", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<std::ffi::OsString>,
+    },
+    /// Print the Python agent threadscope injects (`exec`), for a manual
+    /// import.
+    PythonAgent {
+        /// Write the agent's source to stdout (save it as threadscope_agent.py).
+        #[arg(long)]
+        print: bool,
+    },
+    /// Print snapshots of a scenario run here, of another process
+    /// (read-only), or of a command run as threadscope's child (`-- CMD
+    /// ARGS…`, stopped after the snapshots), as JSON (one per line) or a
+    /// jstack-like text dump.
     Snapshot {
         /// Scenario to run and snapshot (a built-in or a .toml file; default: tour).
-        #[arg(long, value_name = "NAME|FILE", conflicts_with = "pid")]
+        #[arg(long, value_name = "NAME|FILE", conflicts_with_all = ["pid", "command"])]
         scenario: Option<String>,
         /// Another process to inspect, read-only.
-        #[arg(long, value_name = "PID")]
+        #[arg(long, value_name = "PID", conflicts_with = "command")]
         pid: Option<u32>,
         /// How long to let it run before the (first) snapshot.
         #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration_arg)]
@@ -144,6 +172,9 @@ pub enum Command {
         /// Runtime views (for --pid).
         #[command(flatten)]
         runtime: RuntimeArgs,
+        /// A program to run as threadscope's child and snapshot (after `--`).
+        #[arg(value_name = "CMD", last = true)]
+        command: Vec<std::ffi::OsString>,
     },
 }
 

@@ -4,6 +4,7 @@
 //! program that only wants the threading library never compiles clap.
 
 mod args;
+mod exec;
 
 use args::{Cli, Command, ViewArgs};
 use clap::Parser;
@@ -28,8 +29,11 @@ pub fn main() -> ExitCode {
         Some(Command::Attach { pid, view, runtime }) => {
             return tui(TuiTarget::Attach(pid, (&runtime).into()), &view);
         }
-        Some(Command::Snapshot { scenario, pid, after, count, interval, format, stacks, runtime }) => {
-            threadscope::headless::snapshot(&threadscope::headless::SnapshotArgs {
+        #[cfg(feature = "tui")]
+        Some(Command::Exec { view, runtime, command }) => return exec::tui(&command, &view, &runtime),
+        Some(Command::PythonAgent { print }) => python_agent(print),
+        Some(Command::Snapshot { scenario, pid, after, count, interval, format, stacks, runtime, command }) => {
+            let args = threadscope::headless::SnapshotArgs {
                 scenario,
                 pid,
                 after,
@@ -38,14 +42,19 @@ pub fn main() -> ExitCode {
                 format: format.into(),
                 stacks,
                 runtime: (&runtime).into(),
-            })
+            };
+            if command.is_empty() {
+                threadscope::headless::snapshot(&args)
+            } else {
+                return exec::snapshot(&command, &args);
+            }
         }
         None => return tui(TuiTarget::Scenario(scenario::DEFAULT.to_owned()), &cli.view),
     };
     finish(result)
 }
 
-fn finish(result: Result<(), String>) -> ExitCode {
+pub(crate) fn finish(result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -89,6 +98,12 @@ fn tui(target: TuiTarget, view: &ViewArgs) -> ExitCode {
 fn tui(target: TuiTarget, _view: &ViewArgs) -> ExitCode {
     let TuiTarget::Scenario(name) = target;
     finish(threadscope::headless::run(&name, None))
+}
+
+fn python_agent(print: bool) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    let text = if print { threadscope::agent::python::AGENT_SOURCE } else { exec::PYTHON_AGENT_HELP };
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())
 }
 
 fn list_scenarios() -> Result<(), String> {

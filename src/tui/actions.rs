@@ -133,6 +133,7 @@ impl App {
             Dialog::Prompt(prompt) => self.prompt_update(prompt, action),
             Dialog::Picker(picker) => self.picker_update(picker, action),
             Dialog::Quit(quit) => self.quit_update(quit, action),
+            Dialog::Child(child) => self.child_quit_update(child, action),
         }
     }
 
@@ -225,6 +226,9 @@ impl App {
 
     /// `q` / Ctrl-C: quit now, or ask first when threads would be abandoned.
     pub(crate) fn quit(&mut self) -> Effect {
+        if let Some(effect) = self.quit_child() {
+            return effect;
+        }
         if self.read_only() {
             return Effect::Quit(Vec::new());
         }

@@ -117,6 +117,8 @@ pub struct App {
     pub(crate) scenarios: Vec<(String, String)>,
     pub(crate) seen: Seen,
     pub(crate) scenario_changed: bool,
+    /// The program run as threadscope's child (`exec`).
+    pub(crate) child: Option<super::child::ChildState>,
 }
 
 impl App {
@@ -152,6 +154,7 @@ impl App {
             scenarios: config.scenarios,
             seen: Seen::default(),
             scenario_changed: false,
+            child: None,
         }
     }
 
@@ -202,6 +205,10 @@ impl App {
                 Effect::None
             }
             Event::Report(report) => self.report(report),
+            Event::ChildExited(how) => {
+                self.child_exited(how);
+                Effect::None
+            }
         }
     }
 
@@ -239,6 +246,7 @@ impl App {
                 return Effect::Pause(self.paused);
             }
             Action::Quit => return self.quit(),
+            Action::Interrupt => return self.interrupt(),
             Action::DebugPanic => {
                 if self.debug_panic {
                     return Effect::Panic;

@@ -26,6 +26,8 @@ pub enum Event {
     Log(LogKind, String),
     /// The result of a [`Command`](super::Command).
     Report(Report),
+    /// The program run as threadscope's child ended (`exited with status 3`).
+    ChildExited(String),
 }
 
 /// One sample: the snapshot, when it was taken, and the scenario's progress.

@@ -12,6 +12,7 @@
 mod action;
 mod actions;
 mod app;
+mod child;
 mod columns;
 mod dialog;
 mod event;
@@ -32,13 +33,14 @@ mod workload;
 
 pub use action::{Action, Command, Effect, Tab};
 pub use app::{App, Config, Source};
+pub use child::{ChildQuit, ChildState};
 pub use columns::Column;
 pub use dialog::{Dialog, PickItem, PickPurpose, Picker, Prompt, PromptPurpose, QuitDialog};
 pub use event::{Event, LogKind, Report, Sample, ScenarioInfo};
 pub use keymap::{Binding, Group, Key, Keymap};
 pub use layout::{MIN_HEIGHT, MIN_WIDTH};
 pub use log::{LogEntry, LogState};
-pub use run::{Options, Target, run};
+pub use run::{Options, Target, run, run_child};
 pub use table::TableState;
 pub use theme::Theme;
 pub use workload::Workload;

@@ -12,6 +12,7 @@ use super::theme::Theme;
 use super::ui;
 use super::workload::Workload;
 use crate::inspect::{Inspector, mark_inspector_thread};
+use crate::launch::{Launched, describe};
 use crate::scenario::{BUILTINS, Scenario};
 use crate::threading::{Registry, format_exception, reset_excepthook, set_excepthook};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind, MouseEventKind};
@@ -49,8 +50,14 @@ pub struct Options {
 /// Why the loop ended.
 enum Exit {
     Quit(Vec<String>),
+    /// Quit, stopping the child (or leaving it running).
+    QuitChild { stop: bool },
     Signal(&'static str, u8),
 }
+
+/// How long the child has after SIGTERM before SIGKILL, when the user
+/// asks to stop it.
+const CHILD_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs the TUI until the user quits; the process exit code.
 ///
@@ -59,6 +66,23 @@ enum Exit {
 /// A scenario that cannot be loaded or started, a pid that cannot be read,
 /// or no terminal — all reported before the screen is touched.
 pub fn run(options: &Options) -> Result<u8, String> {
+    run_with(options, None)
+}
+
+/// `threadscope exec`: the TUI on `child`, attached by its pid
+/// (`options.target` is [`Target::Attach`] of it), with Ctrl-C forwarded
+/// to it, its exit shown, and `q` asking whether to stop it. A child still
+/// running when threadscope leaves any other way (a signal, an error, a
+/// panic) is stopped.
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn run_child(options: &Options, child: Launched) -> Result<u8, String> {
+    run_with(options, Some(child))
+}
+
+fn run_with(options: &Options, mut child: Option<Launched>) -> Result<u8, String> {
     mark_inspector_thread();
     let (scenario, inspector) = match &options.target {
         Target::Scenario(name) => {
@@ -83,11 +107,24 @@ pub fn run(options: &Options) -> Result<u8, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the event loop: {e}"))?;
-    let exit = runtime.block_on(session(options, scenario, inspector))?;
+    let exit = runtime.block_on(session(options, scenario, inspector, &mut child))?;
     match exit {
         Exit::Quit(lines) => {
             for line in lines {
                 println!("{line}");
+            }
+            Ok(0)
+        }
+        Exit::QuitChild { stop } => {
+            let Some(mut child) = child else { return Ok(0) };
+            if !stop {
+                println!("{}", child.leave_running());
+                return Ok(0);
+            }
+            let who = format!("`{}` (pid {})", child.command(), child.pid());
+            match child.stop(CHILD_GRACE) {
+                Some(status) => println!("threadscope: stopped {who}: {}", describe(status)),
+                None => println!("threadscope: stopped {who}: its exit status could not be read"),
             }
             Ok(0)
         }
@@ -102,6 +139,7 @@ async fn session(
     options: &Options,
     scenario: Option<Scenario>,
     inspector: Inspector,
+    child: &mut Option<Launched>,
 ) -> Result<Exit, String> {
     let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
     let (samples_tx, mut samples) = mpsc::channel::<Event>(2);
@@ -137,9 +175,12 @@ async fn session(
         size: (size.width, size.height),
         now: Instant::now(),
     });
+    if let Some(child) = child.as_ref() {
+        app.set_child(child.pid(), child.command());
+    }
 
     let channels = Channels { input: &mut input, events: &mut events, samples: &mut samples };
-    let result = event_loop(&mut terminal, &mut app, &mut workload, &sampler, channels).await;
+    let result = event_loop(&mut terminal, &mut app, &mut workload, &sampler, channels, child).await;
     drop(sampler);
     drop(guard);
     reset_excepthook();
@@ -159,6 +200,7 @@ async fn event_loop(
     workload: &mut Option<Workload>,
     sampler: &SamplerHandle,
     channels: Channels<'_>,
+    child: &mut Option<Launched>,
 ) -> Result<Exit, String> {
     let Channels { input, events, samples } = channels;
     let mut tick = tokio::time::interval(TICK);
@@ -166,7 +208,13 @@ async fn event_loop(
     let mut term = signal(SignalKind::terminate()).map_err(failed)?;
     let mut hup = signal(SignalKind::hangup()).map_err(failed)?;
     let mut int = signal(SignalKind::interrupt()).map_err(failed)?;
+    let mut chld = signal(SignalKind::child()).map_err(failed)?;
+    let mut child_ended = false;
     loop {
+        if !child_ended && let Some(status) = child.as_mut().and_then(Launched::status) {
+            child_ended = true;
+            app.handle_event(Event::ChildExited(describe(status)));
+        }
         terminal.draw(|frame| ui::draw(frame, app)).map_err(failed)?;
         let event = tokio::select! {
             input = input.next() => match input {
@@ -185,12 +233,18 @@ async fn event_loop(
             }
             Some(event) = events.recv() => event,
             _ = tick.tick() => Event::Tick(Instant::now()),
+            // The child's exit is read at the top of the loop.
+            _ = chld.recv() => Event::Tick(Instant::now()),
             _ = term.recv() => return Ok(Exit::Signal("SIGTERM", 143)),
             _ = hup.recv() => return Ok(Exit::Signal("SIGHUP", 129)),
-            _ = int.recv() => Event::Log(
-                LogKind::Info,
-                "SIGINT reached the main thread (interrupt_main or kill -INT); Python would raise KeyboardInterrupt there".into(),
-            ),
+            _ = int.recv() => match child {
+                // Under exec, a SIGINT from outside is the program's, as Ctrl-C is.
+                Some(_) => interrupt_child(child),
+                None => Event::Log(
+                    LogKind::Info,
+                    "SIGINT reached the main thread (interrupt_main or kill -INT); Python would raise KeyboardInterrupt there".into(),
+                ),
+            },
         };
         let mut effect = app.handle_event(event);
         // A command's immediate report may itself call for an effect (quit).
@@ -205,6 +259,11 @@ async fn event_loop(
             Effect::None | Effect::Command(_) => {}
             Effect::Pause(paused) => sampler.send(Control::Pause(paused)),
             Effect::Quit(lines) => return Ok(Exit::Quit(lines)),
+            Effect::QuitChild { stop } => return Ok(Exit::QuitChild { stop }),
+            Effect::Interrupt => {
+                let event = interrupt_child(child);
+                app.handle_event(event);
+            }
             Effect::Panic => panic!("debug panic (Ctrl-P with THREADSCOPE_TEST_PANIC=1)"),
         }
         if app.take_scenario_changed()
@@ -212,6 +271,15 @@ async fn event_loop(
         {
             sampler.send(Control::Scenario(Some(info.name.clone())));
         }
+    }
+}
+
+/// Forwards SIGINT (Ctrl-C) to the child; what happened, for the log.
+fn interrupt_child(child: &mut Option<Launched>) -> Event {
+    match child.as_mut().map(|c| (c.pid(), c.interrupt())) {
+        Some((pid, Ok(()))) => Event::Log(LogKind::Info, format!("Ctrl-C: SIGINT sent to pid {pid} (q quits)")),
+        Some((pid, Err(why))) => Event::Log(LogKind::Error, format!("Ctrl-C: SIGINT not sent to pid {pid}: {why}")),
+        None => Event::Log(LogKind::Info, "Ctrl-C: no program to send it to".to_owned()),
     }
 }
 

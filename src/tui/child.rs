@@ -1,0 +1,82 @@
+//! `threadscope exec`: the program the TUI runs as its child. What the app
+//! knows of it ([`ChildState`]), Ctrl-C (forwarded to it), its exit (said
+//! in the header and the log), and the quit dialog that asks whether to
+//! stop it or leave it running. The loop (`run.rs`) does the signalling.
+
+use super::action::Effect;
+use super::app::App;
+use super::dialog::Dialog;
+use super::event::LogKind;
+use super::Action;
+
+/// The child, as the app knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChildState {
+    /// Its pid.
+    pub pid: u32,
+    /// Its command line (sanitized).
+    pub command: String,
+    /// How it ended (`exited with status 3`), once it has.
+    pub exited: Option<String>,
+}
+
+/// The quit dialog while the child runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChildQuit {
+    /// Its pid.
+    pub pid: u32,
+    /// Its command line (sanitized).
+    pub command: String,
+}
+
+impl App {
+    /// Watches `pid`, run as threadscope's child (`exec`).
+    pub fn set_child(&mut self, pid: u32, command: &str) {
+        self.child = Some(ChildState { pid, command: command.to_owned(), exited: None });
+    }
+
+    /// The child, when the app runs one.
+    pub fn child(&self) -> Option<&ChildState> {
+        self.child.as_ref()
+    }
+
+    /// The child has ended: said in the log and the status line, kept for
+    /// the header.
+    pub(crate) fn child_exited(&mut self, how: String) {
+        let Some(child) = self.child.as_mut() else { return };
+        let text = format!("`{}` (pid {}) {how}", child.command, child.pid);
+        child.exited = Some(how);
+        self.note(LogKind::Info, text);
+    }
+
+    /// Ctrl-C: the child's while it runs (as in a shell); otherwise quit.
+    pub(crate) fn interrupt(&mut self) -> Effect {
+        match &self.child {
+            Some(child) if child.exited.is_none() => Effect::Interrupt,
+            _ => self.quit(),
+        }
+    }
+
+    /// `q` while the child runs: ask whether to stop it.
+    pub(crate) fn quit_child(&mut self) -> Option<Effect> {
+        let child = self.child.as_ref()?;
+        if let Some(how) = &child.exited {
+            let line = format!("threadscope: `{}` (pid {}) {how}", child.command, child.pid);
+            return Some(Effect::Quit(vec![line]));
+        }
+        self.dialog = Some(Dialog::Child(ChildQuit { pid: child.pid, command: child.command.clone() }));
+        Some(Effect::None)
+    }
+
+    pub(crate) fn child_quit_update(&mut self, dialog: ChildQuit, action: Action) -> Effect {
+        match action {
+            Action::StopAndQuit | Action::Confirm => Effect::QuitChild { stop: true },
+            Action::QuitNow => Effect::QuitChild { stop: false },
+            Action::Cancel => Effect::None,
+            _ => {
+                self.dialog = Some(Dialog::Child(dialog));
+                Effect::None
+            }
+        }
+    }
+}
