@@ -1,7 +1,5 @@
 # A Lock held by one named thread while two others wait for it; the agent
-# test reads holders, waiters and the line each waits at. Runs until its
-# stdin closes.
-import sys
+# tests read holders, waiters and the line each waits at. Runs until killed.
 import threading
 
 accounts = threading.Lock()
@@ -25,4 +23,4 @@ threading.Thread(target=hold, name="PaymentService-LedgerThread-1", daemon=True)
 for n in (1, 2):
     threading.Thread(target=process, name="PaymentService-ProcessorThread-%d" % n, daemon=True).start()
 print("ready", flush=True)
-sys.stdin.read()
+never.wait()  # main waits here
