@@ -67,26 +67,12 @@ pub fn tui(command: &[OsString], view: &ViewArgs, runtime: &RuntimeArgs) -> Exit
 }
 
 /// A program that ended before there was anything to watch: said, with
-/// the end of what it wrote (a traceback, a usage line), instead of an
-/// empty screen.
+/// the end of what it wrote, instead of an empty screen.
 #[cfg(feature = "tui")]
 fn exited_at_once(child: &Launched, status: std::process::ExitStatus) -> ExitCode {
     let mut err = std::io::stderr().lock();
-    let how = threadscope::launch::describe(status);
-    let _ = writeln!(
-        err,
-        "threadscope: `{}` (pid {}) {how} at once, before anything could be watched",
-        child.command(),
-        child.pid()
-    );
-    let written = child.output().and_then(|path| std::fs::read(path).ok()).unwrap_or_default();
-    let text = String::from_utf8_lossy(&written);
-    let lines: Vec<&str> = text.lines().collect();
-    if !lines.is_empty() {
-        let _ = writeln!(err, "its output (last lines):");
-        for line in &lines[lines.len().saturating_sub(20)..] {
-            let _ = writeln!(err, "  {}", threadscope::display::sanitize(line));
-        }
+    for line in child.at_once_report(status) {
+        let _ = writeln!(err, "{line}");
     }
     ExitCode::FAILURE
 }

@@ -28,6 +28,11 @@ use std::time::{Duration, Instant};
 pub const PYTHON_PATIENCE: Duration = Duration::from_secs(10);
 /// How long any other child has: enough to see one that exits at once.
 pub const OTHER_PATIENCE: Duration = Duration::from_millis(500);
+/// A child that ends this soon after it started "exited at once": there
+/// was nothing to watch, and the TUI says so instead of an empty screen.
+pub const AT_ONCE: Duration = Duration::from_secs(2);
+/// How much of an at-once child's output is repeated.
+const AT_ONCE_LINES: usize = 20;
 
 /// Why the program could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +105,7 @@ pub struct Launched {
     output: Option<PathBuf>,
     dir: AgentDir,
     left: bool,
+    interrupted: bool,
 }
 
 impl Launched {
@@ -151,6 +157,7 @@ impl Launched {
             output: log,
             dir,
             left: false,
+            interrupted: false,
         })
     }
 
@@ -209,7 +216,15 @@ impl Launched {
     ///
     /// The child has exited, or the signal could not be sent.
     pub fn interrupt(&mut self) -> Result<(), String> {
-        self.signal(rustix::process::Signal::INT)
+        self.signal(rustix::process::Signal::INT)?;
+        self.interrupted = true;
+        Ok(())
+    }
+
+    /// Whether it ended by itself within [`AT_ONCE`] of starting (not
+    /// after a Ctrl-C threadscope forwarded): there was nothing to watch.
+    pub fn ended_at_once(&mut self) -> bool {
+        self.status().is_some() && !self.interrupted && self.age() < AT_ONCE
     }
 
     fn signal(&mut self, signal: rustix::process::Signal) -> Result<(), String> {
@@ -236,6 +251,26 @@ impl Launched {
             }
         }
         self.status
+    }
+
+    /// What to say of a child that ended before it could be watched: how,
+    /// and the end of what it wrote (a traceback, a usage line).
+    pub fn at_once_report(&self, status: ExitStatus) -> Vec<String> {
+        let how = describe(status);
+        let mut lines = vec![format!(
+            "threadscope: `{}` (pid {}) {how} at once, before anything could be watched",
+            self.command,
+            self.pid()
+        )];
+        let written = self.output.as_ref().and_then(|path| std::fs::read(path).ok()).unwrap_or_default();
+        let text = String::from_utf8_lossy(&written);
+        let last: Vec<&str> = text.lines().collect();
+        if !last.is_empty() {
+            lines.push("its output (last lines):".to_owned());
+            let from = last.len().saturating_sub(AT_ONCE_LINES);
+            lines.extend(last[from..].iter().map(|line| format!("  {}", sanitize(line))));
+        }
+        lines
     }
 
     /// Leaves the child running when threadscope exits; what to tell the

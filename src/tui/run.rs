@@ -52,6 +52,8 @@ enum Exit {
     Quit(Vec<String>),
     /// Quit, stopping the child (or leaving it running).
     QuitChild { stop: bool },
+    /// The child ended by itself soon after it started: nothing to watch.
+    ChildAtOnce(std::process::ExitStatus),
     Signal(&'static str, u8),
 }
 
@@ -114,6 +116,14 @@ fn run_with(options: &Options, mut child: Option<Launched>) -> Result<u8, String
                 println!("{line}");
             }
             Ok(0)
+        }
+        Exit::ChildAtOnce(status) => {
+            if let Some(child) = &child {
+                for line in child.at_once_report(status) {
+                    eprintln!("{line}");
+                }
+            }
+            Ok(1)
         }
         Exit::QuitChild { stop } => {
             let Some(mut child) = child else { return Ok(0) };
@@ -213,6 +223,9 @@ async fn event_loop(
     loop {
         if !child_ended && let Some(status) = child.as_mut().and_then(Launched::status) {
             child_ended = true;
+            if child.as_mut().is_some_and(Launched::ended_at_once) {
+                return Ok(Exit::ChildAtOnce(status));
+            }
             app.handle_event(Event::ChildExited(describe(status)));
         }
         terminal.draw(|frame| ui::draw(frame, app)).map_err(failed)?;
