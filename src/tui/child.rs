@@ -80,3 +80,61 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::screen_text;
+    use super::super::{Event, Source, fixtures};
+    use super::*;
+    use std::time::Instant;
+
+    fn exec_app() -> App {
+        let mut app = fixtures::app(0, 120, 40, Instant::now());
+        app.source = Source::Attach { pid: 4242 };
+        app.set_child(4242, "python3 app.py");
+        app
+    }
+
+    #[test]
+    fn ctrl_c_goes_to_the_running_child_and_quits_once_it_has_ended() {
+        let mut app = exec_app();
+        assert_eq!(app.update(Action::Interrupt), Effect::Interrupt);
+        app.handle_event(Event::ChildExited("exited with status 3".into()));
+        assert_eq!(app.child().unwrap().exited.as_deref(), Some("exited with status 3"));
+        assert!(app.log.entries.iter().any(|e| e.text.contains("`python3 app.py` (pid 4242) exited with status 3")));
+        let Effect::Quit(lines) = app.update(Action::Interrupt) else { panic!("quits") };
+        assert_eq!(lines, ["threadscope: `python3 app.py` (pid 4242) exited with status 3"]);
+    }
+
+    #[test]
+    fn without_a_child_ctrl_c_quits_as_before() {
+        let mut app = fixtures::app(0, 120, 40, Instant::now());
+        app.source = Source::Attach { pid: 7 };
+        assert_eq!(app.update(Action::Interrupt), Effect::Quit(Vec::new()));
+    }
+
+    #[test]
+    fn q_asks_whether_to_stop_the_child_or_leave_it_running() {
+        let mut app = exec_app();
+        assert_eq!(app.update(Action::Quit), Effect::None);
+        assert!(matches!(app.dialog, Some(Dialog::Child(_))));
+        let text = screen_text(&app, 120, 40);
+        assert!(text.contains("`python3 app.py` (pid 4242) is still running."), "{text}");
+        assert!(text.contains("exec python3 app.py (pid 4242, read-only)"), "{text}");
+        assert_eq!(app.update(Action::Down), Effect::None, "other keys keep it open");
+        assert_eq!(app.update(Action::StopAndQuit), Effect::QuitChild { stop: true });
+        app.update(Action::Quit);
+        assert_eq!(app.update(Action::QuitNow), Effect::QuitChild { stop: false });
+        app.update(Action::Quit);
+        assert_eq!(app.update(Action::Cancel), Effect::None);
+        assert!(app.dialog.is_none());
+    }
+
+    #[test]
+    fn the_header_says_how_the_child_ended() {
+        let mut app = exec_app();
+        app.handle_event(Event::ChildExited("killed by SIGSEGV".into()));
+        let text = screen_text(&app, 120, 40);
+        assert!(text.contains(" KILLED BY SIGSEGV "), "{text}");
+    }
+}

@@ -260,7 +260,7 @@ mod tests {
         );
         assert_eq!(
             keymap.normal_action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-            Some(Action::Quit)
+            Some(Action::Interrupt)
         );
         assert_eq!(keymap.normal_action(&press(KeyCode::Char('c'), KeyModifiers::NONE)), None);
         assert_eq!(
@@ -306,7 +306,8 @@ mod tests {
         let keymap = Keymap::default();
         let lines = keymap.help_lines();
         assert_eq!(lines.len(), keymap.normal.len() + keymap.dialog.len());
-        assert!(lines.iter().any(|(_, keys, help)| keys == "q, Ctrl-C" && help.starts_with("quit")));
+        assert!(lines.iter().any(|(_, keys, help)| keys == "q" && help.starts_with("quit")));
+        assert!(lines.iter().any(|(_, keys, help)| keys == "Ctrl-C" && help.contains("under `exec`")));
         assert_eq!(keymap.keys_for(&Action::TogglePause), "p, Space");
     }
 }
