@@ -15,7 +15,11 @@ use std::time::Instant;
 use threadscope::agent::protocol::{AgentSnapshot, AgentState, AgentThread};
 
 fn thread<'a>(snapshot: &'a AgentSnapshot, name: &str) -> &'a AgentThread {
-    snapshot.threads.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no thread {name}: {snapshot:#?}"))
+    snapshot
+        .threads
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("no thread {name}: {snapshot:#?}"))
 }
 
 fn tid(snapshot: &AgentSnapshot, name: &str) -> u32 {
@@ -62,14 +66,19 @@ fn a_held_lock_shows_its_holder_its_waiters_and_the_line_each_waits_at() {
         assert_eq!((wait.primitive, wait.role.as_deref()), (Some(lock.id), Some("acquire")));
         assert!(wait.waited_ms.is_some_and(|ms| ms >= 0.0));
         assert_eq!(t.stack[0].function, "process");
-        assert_eq!(t.stack[0].location.as_deref(), Some(waits_at.as_str()), "the innermost frame is the program's");
+        assert_eq!(
+            t.stack[0].location.as_deref(),
+            Some(waits_at.as_str()),
+            "the innermost frame is the program's"
+        );
         assert!(t.daemon && t.alive && !t.own);
     }
     let holder = thread(&snapshot, HOLDER);
     let event = holder.waiting_on.as_ref().unwrap();
     assert_eq!(event.kind, "event");
     // Its stack goes through threading's Event.wait: the program's line is below.
-    let program_frame = holder.stack.iter().find(|f| f.location.as_deref().is_some_and(|l| l.starts_with("lock_held.py")));
+    let program_frame =
+        holder.stack.iter().find(|f| f.location.as_deref().is_some_and(|l| l.starts_with("lock_held.py")));
     assert_eq!(
         program_frame.and_then(|f| f.location.as_deref()),
         Some(line_of("lock_held.py", "# holder waits here").as_str())
@@ -149,7 +158,10 @@ fn a_deadlock_is_described_while_the_program_is_stuck() {
     let snapshot = loop {
         let snapshot = agent.snapshot();
         let blocked = names.iter().all(|n| {
-            snapshot.threads.iter().any(|t| t.name == *n && t.waiting_on.as_ref().is_some_and(|w| w.kind == "lock"))
+            snapshot
+                .threads
+                .iter()
+                .any(|t| t.name == *n && t.waiting_on.as_ref().is_some_and(|w| w.kind == "lock"))
         });
         if blocked {
             break snapshot;

@@ -70,8 +70,14 @@ fn a_python_programs_threads_show_their_full_names_holder_and_lines() {
 fn a_python_deadlock_is_found_with_full_names() {
     let Some(python) = python_or_skip("a_python_deadlock_is_found") else { return };
     let path = script("deadlock.py");
-    let output =
-        threadscope(&["snapshot", "--format", "text", "--", python.to_str().unwrap(), path.to_str().unwrap()]);
+    let output = threadscope(&[
+        "snapshot",
+        "--format",
+        "text",
+        "--",
+        python.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("Found 1 deadlock"), "{text}");
@@ -95,7 +101,10 @@ fn a_child_that_exits_before_the_snapshot_is_an_error_with_its_status() {
 fn a_command_that_does_not_exist_exits_127_and_no_command_is_refused() {
     let output = threadscope(&["snapshot", "--", "threadscope-no-such-command", "x"]);
     assert_eq!(output.status.code(), Some(127));
-    assert_eq!(stderr(&output).trim(), "threadscope: cannot run `threadscope-no-such-command`: command not found");
+    assert_eq!(
+        stderr(&output).trim(),
+        "threadscope: cannot run `threadscope-no-such-command`: command not found"
+    );
     let output = threadscope(&["exec"]);
     assert_eq!(output.status.code(), Some(2), "clap's usage error");
     assert!(stderr(&output).contains("<CMD>"), "{}", stderr(&output));
@@ -128,13 +137,11 @@ fn a_manual_import_serves_the_same_agent() {
         manual.display(),
         script("lock_held.py").display()
     );
-    let mut child = Command::new(python)
-        .args(["-c", &program])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        Command::new(python).args(["-c", &program]).stdout(std::process::Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.as_mut().unwrap()), &mut line).unwrap();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.as_mut().unwrap()), &mut line)
+        .unwrap();
     assert_eq!(line.trim(), "ready");
     let output = threadscope(&["snapshot", "--pid", &child.id().to_string(), "--after", "500ms"]);
     let _ = child.kill();

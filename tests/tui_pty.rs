@@ -497,9 +497,13 @@ fn exec_of_a_python_program_shows_full_names_the_holder_and_where_each_waits() {
 fn exec_of_a_python_deadlock_shows_the_banner_and_q_can_leave_it_running() {
     let Some(python) = python_support::python_or_skip("exec_of_a_python_deadlock") else { return };
     let script = python_support::script("deadlock.py");
-    let mut s = Session::start(&["exec", "--", python.to_str().unwrap(), script.to_str().unwrap()], &[], 160, 50);
+    let mut s =
+        Session::start(&["exec", "--", python.to_str().unwrap(), script.to_str().unwrap()], &[], 160, 50);
     let banner = s.wait_for(" DEADLOCK ");
-    assert!(banner.contains("Bank-TransferThread-1") && banner.contains("Bank-ReconcileThread-1"), "{banner}");
+    assert!(
+        banner.contains("Bank-TransferThread-1") && banner.contains("Bank-ReconcileThread-1"),
+        "{banner}"
+    );
     s.press("q");
     s.wait_for("quit and leave it running");
     s.press("q");
@@ -517,7 +521,8 @@ fn exec_of_a_python_deadlock_shows_the_banner_and_q_can_leave_it_running() {
 fn exec_of_a_program_that_exits_at_once_says_so() {
     let Some(python) = python_support::python_or_skip("exec_of_a_program_that_exits_at_once") else { return };
     let script = python_support::script("exits_at_once.py");
-    let mut s = Session::start(&["exec", "--", python.to_str().unwrap(), script.to_str().unwrap()], &[], 100, 30);
+    let mut s =
+        Session::start(&["exec", "--", python.to_str().unwrap(), script.to_str().unwrap()], &[], 100, 30);
     assert_eq!(s.wait_exit().exit_code(), 1);
     let out = raw_text(&s);
     assert!(out.contains("exited with status 3 at once, before anything could be watched"), "{out}");
@@ -529,8 +534,7 @@ fn exec_forwards_ctrl_c_to_the_program_and_shows_its_exit() {
     let dir = threadscope::agent::python::AgentDir::create().unwrap();
     let marker = dir.path().join("interrupted");
     let script = python_support::script("interrupt.py");
-    let args =
-        ["exec", "--", python.to_str().unwrap(), script.to_str().unwrap(), marker.to_str().unwrap()];
+    let args = ["exec", "--", python.to_str().unwrap(), script.to_str().unwrap(), marker.to_str().unwrap()];
     let mut s = Session::start(&args, &[], 120, 40);
     s.wait_for("MainThread");
     s.press("\x03");

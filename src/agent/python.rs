@@ -48,7 +48,8 @@ impl AgentDir {
         // A fresh name: `create` fails on one that exists (another user's
         // directory is never reused, whatever its mode).
         for _ in 0..16 {
-            let path = parent.join(format!("threadscope-exec-{}-{:08x}", std::process::id(), fastrand::u32(..)));
+            let path =
+                parent.join(format!("threadscope-exec-{}-{:08x}", std::process::id(), fastrand::u32(..)));
             match std::fs::DirBuilder::new().mode(0o700).create(&path) {
                 Ok(()) => {
                     let dir = Self { path, keep: false };
@@ -106,7 +107,11 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
         assert_eq!(std::fs::read_to_string(path.join(AGENT_FILE)).unwrap(), AGENT_SOURCE);
-        assert!(std::fs::read_to_string(path.join("sitecustomize.py")).unwrap().contains("import threadscope_agent"));
+        assert!(
+            std::fs::read_to_string(path.join("sitecustomize.py"))
+                .unwrap()
+                .contains("import threadscope_agent")
+        );
         drop(dir);
         assert!(!path.exists());
     }

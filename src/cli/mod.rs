@@ -32,7 +32,17 @@ pub fn main() -> ExitCode {
         #[cfg(feature = "tui")]
         Some(Command::Exec { view, runtime, command }) => return exec::tui(&command, &view, &runtime),
         Some(Command::PythonAgent { print }) => python_agent(print),
-        Some(Command::Snapshot { scenario, pid, after, count, interval, format, stacks, runtime, command }) => {
+        Some(Command::Snapshot {
+            scenario,
+            pid,
+            after,
+            count,
+            interval,
+            format,
+            stacks,
+            runtime,
+            command,
+        }) => {
             let args = threadscope::headless::SnapshotArgs {
                 scenario,
                 pid,

@@ -4,9 +4,9 @@
 
 use super::run::{install_safe_excepthook, interrupt_flag};
 use super::snapshot::{SnapshotArgs, print_snapshots};
+use crate::display::human;
 use crate::inspect::{Inspector, mark_inspector_thread};
 use crate::launch::{Launched, Settled, describe};
-use crate::display::human;
 use std::time::Duration;
 
 /// How long the child has to end after SIGTERM before SIGKILL.

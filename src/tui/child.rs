@@ -3,11 +3,11 @@
 //! in the header and the log), and the quit dialog that asks whether to
 //! stop it or leave it running. The loop (`run.rs`) does the signalling.
 
+use super::Action;
 use super::action::Effect;
 use super::app::App;
 use super::dialog::Dialog;
 use super::event::LogKind;
-use super::Action;
 
 /// The child, as the app knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,7 +101,12 @@ mod tests {
         assert_eq!(app.update(Action::Interrupt), Effect::Interrupt);
         app.handle_event(Event::ChildExited("exited with status 3".into()));
         assert_eq!(app.child().unwrap().exited.as_deref(), Some("exited with status 3"));
-        assert!(app.log.entries.iter().any(|e| e.text.contains("`python3 app.py` (pid 4242) exited with status 3")));
+        assert!(
+            app.log
+                .entries
+                .iter()
+                .any(|e| e.text.contains("`python3 app.py` (pid 4242) exited with status 3"))
+        );
         let Effect::Quit(lines) = app.update(Action::Interrupt) else { panic!("quits") };
         assert_eq!(lines, ["threadscope: `python3 app.py` (pid 4242) exited with status 3"]);
     }

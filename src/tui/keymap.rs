@@ -175,7 +175,12 @@ impl Default for Keymap {
             bind(&[c('i')], Action::InterruptMain, "interrupt_main(): SIGINT to the main thread", Act),
             bind(&[c('l')], Action::LoadScenario, "load another scenario", Act),
             bind(&[c('q')], Action::Quit, "quit (asks about threads still running)", Quit),
-            bind(&[Key::ctrl('c')], Action::Interrupt, "quit; under `exec`, SIGINT to the program instead", Quit),
+            bind(
+                &[Key::ctrl('c')],
+                Action::Interrupt,
+                "quit; under `exec`, SIGINT to the program instead",
+                Quit,
+            ),
             bind(&[Key::ctrl('p')], Action::DebugPanic, "panic (only with THREADSCOPE_TEST_PANIC=1)", Quit),
         ]);
         let dialog = vec![

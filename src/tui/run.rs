@@ -51,7 +51,9 @@ pub struct Options {
 enum Exit {
     Quit(Vec<String>),
     /// Quit, stopping the child (or leaving it running).
-    QuitChild { stop: bool },
+    QuitChild {
+        stop: bool,
+    },
     /// The child ended by itself soon after it started: nothing to watch.
     ChildAtOnce(std::process::ExitStatus),
     Signal(&'static str, u8),
@@ -290,8 +292,12 @@ async fn event_loop(
 /// Forwards SIGINT (Ctrl-C) to the child; what happened, for the log.
 fn interrupt_child(child: &mut Option<Launched>) -> Event {
     match child.as_mut().map(|c| (c.pid(), c.interrupt())) {
-        Some((pid, Ok(()))) => Event::Log(LogKind::Info, format!("Ctrl-C: SIGINT sent to pid {pid} (q quits)")),
-        Some((pid, Err(why))) => Event::Log(LogKind::Error, format!("Ctrl-C: SIGINT not sent to pid {pid}: {why}")),
+        Some((pid, Ok(()))) => {
+            Event::Log(LogKind::Info, format!("Ctrl-C: SIGINT sent to pid {pid} (q quits)"))
+        }
+        Some((pid, Err(why))) => {
+            Event::Log(LogKind::Error, format!("Ctrl-C: SIGINT not sent to pid {pid}: {why}"))
+        }
         None => Event::Log(LogKind::Info, "Ctrl-C: no program to send it to".to_owned()),
     }
 }
