@@ -49,7 +49,7 @@ fn program(n: usize) -> (Registry, Arc<Event>) {
                 if i == 0 {
                     let _held = book.guard();
                     let _ = never.wait(None);
-                } else if i % 4 == 0 {
+                } else if i.is_multiple_of(4) {
                     drop(book.guard());
                 } else {
                     let _ = never.wait(None);
@@ -121,7 +121,7 @@ fn window(registry: &Registry, ask: bool, path: &std::path::Path) -> f64 {
                     while !stop.load(Ordering::Relaxed) {
                         drop(lock.guard());
                         n += 1;
-                        if n % 64 == 0 {
+                        if n.is_multiple_of(64) {
                             drop(Event::with_registry(&registry));
                         }
                     }

@@ -138,6 +138,16 @@ fn the_view_falls_back_to_the_kernel_and_says_so_when_the_agent_goes_away() {
     eventually("the exit to show", || inspector.refresh().unwrap().process.exited.then_some(()));
 }
 
+#[test]
+fn an_agent_that_starts_after_the_view_is_picked_up_and_none_is_not_mentioned() {
+    let mut target = Target::start(std::env::current_exe().unwrap(), "late");
+    let mut inspector = Inspector::pid_with(target.pid(), &RuntimeOptions::default()).unwrap();
+    let before = inspector.refresh().unwrap();
+    assert!(before.thread(HOLDER).is_none() && before.notes.is_empty(), "{:?}", before.notes);
+    target.start_agent();
+    eventually("the agent's names", || inspector.refresh().unwrap().thread(HOLDER).map(|_| ()));
+}
+
 // ------------------------------------------------------------ raw sockets
 
 /// An agent serving a fresh registry on a socket in a directory of its

@@ -51,9 +51,16 @@ impl AgentSource {
         if crate::agent::location::candidates(pid).is_empty() {
             return None;
         }
-        let mut source = Self { pid, client: None, info: None, problem: None };
+        let mut source = Self::new(pid);
         source.connect();
         Some(source)
+    }
+
+    /// A source for `pid` that looks for its socket at every sample until
+    /// one appears (a program started just now, whose agent is not up
+    /// yet): silent while there is none, as [`AgentSource::for_pid`].
+    pub fn new(pid: u32) -> Self {
+        Self { pid, client: None, info: None, problem: None }
     }
 
     /// A source asking an agent already connected (for tests and embedders).
@@ -124,6 +131,12 @@ impl AgentSource {
 impl RuntimeSource for AgentSource {
     fn facts(&mut self, kernel: &KernelSample) -> Option<RuntimeFacts> {
         if self.client.is_none() {
+            // Never answered and no socket: not a program with an agent
+            // (yet); nothing to say. Once it has answered, its going away is said.
+            let never_seen = self.info.is_none() && self.problem.is_none();
+            if never_seen && crate::agent::location::candidates(self.pid).is_empty() {
+                return None;
+            }
             self.connect();
         }
         let answer = self.client.as_mut().map(AgentClient::snapshot);
