@@ -207,6 +207,19 @@ fn garbage_gets_an_error_and_the_connection_carries_on() {
 }
 
 #[test]
+fn many_requests_in_one_write_are_answered_one_by_one() {
+    let (_agent, path) = served("pipelined", false, IDLE_TIMEOUT);
+    let (mut reader, mut stream) = connect(&path);
+    // 200 requests, 6.6 KB: more than one read's worth, sent at once.
+    let writer = std::thread::spawn(move || stream.write_all(&HELLO.repeat(200)).map(|()| stream));
+    for i in 0..200 {
+        let r = reply(&mut reader);
+        assert!(r.ok && r.agent.is_some(), "reply {i}: {r:?}");
+    }
+    drop(writer.join().unwrap().unwrap());
+}
+
+#[test]
 fn a_line_over_the_limit_is_refused_and_closed_without_reading_the_rest() {
     let (_agent, path) = served("oversized", false, IDLE_TIMEOUT);
     let (mut reader, stream) = connect(&path);
