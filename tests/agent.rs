@@ -316,3 +316,33 @@ fn refused_as_nobody() {
         other => panic!("not refused: {other:?}"),
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    // Whatever bytes a client sends, then closes its side: every line back
+    // is a protocol reply, the connection ends, and the agent answers the
+    // next client.
+    #[test]
+    fn any_bytes_on_the_socket_leave_the_agent_answering(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..9000),
+        newlines in proptest::collection::vec(0usize..9000, 0..6),
+    ) {
+        let mut bytes = bytes;
+        let len = bytes.len();
+        for at in newlines.into_iter().filter(|&at| at < len) {
+            bytes[at] = b'\n';
+        }
+        let (agent, path) = served("fuzz", false, IDLE_TIMEOUT);
+        let (reader, mut stream) = connect(&path);
+        let _ = stream.write_all(&bytes);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        // Until the agent closes (a reset after a refused line ends it too).
+        for line in reader.lines().map_while(Result::ok) {
+            let reply: Reply = serde_json::from_str(&line).unwrap();
+            proptest::prop_assert!(reply.ok || reply.error.is_some());
+        }
+        still_answers(&path);
+        agent.stop();
+    }
+}
