@@ -179,7 +179,8 @@ fn thread_facts(t: &AgentThread, known: &HashSet<u64>) -> RuntimeThread {
         // The name goes to a DisplayName, which keeps unprintable bytes
         // visible as escapes; it is not cleaned here, so none is lost.
         name: Some(t.name.clone()),
-        state: Some(state_word(t.state).to_owned()),
+        // The state is the thread's own (`library_state`), not a word beside it.
+        state: None,
         wait: t.waiting_on.as_ref().map(|w| wait_facts(w, known)),
         stack: t.stack.iter().map(frame).collect(),
         ident: (t.ident != 0).then_some(t.ident),
@@ -249,16 +250,6 @@ fn alive_only(mut facts: RuntimeFacts, alive: &HashSet<u32>) -> RuntimeFacts {
         lock.waiters.retain(|tid| alive.contains(tid));
     }
     facts
-}
-
-/// The protocol's own state word.
-fn state_word(state: AgentState) -> &'static str {
-    match state {
-        AgentState::Created => "created",
-        AgentState::Running => "running",
-        AgentState::Waiting => "waiting",
-        AgentState::Terminated => "terminated",
-    }
 }
 
 #[cfg(test)]

@@ -111,6 +111,16 @@ pub struct Target {
 
 impl Drop for Target {
     fn drop(&mut self) {
+        // Closing stdin ends the child normally, so its agent removes its
+        // socket at exit; a child that does not end soon is killed.
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
