@@ -148,6 +148,31 @@ fn an_agent_that_starts_after_the_view_is_picked_up_and_none_is_not_mentioned() 
     eventually("the agent's names", || inspector.refresh().unwrap().thread(HOLDER).map(|_| ()));
 }
 
+#[test]
+fn a_socket_nobody_answers_on_is_said_once_and_the_kernel_view_carries_on() {
+    // A program that never had an agent, and a socket left for its pid
+    // (as a killed program with that pid would leave one).
+    let mut program = Command::new("sleep").arg("60").spawn().unwrap();
+    let dir = threadscope::agent::location::own_dir();
+    if !dir.exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let path = threadscope::agent::location::socket_in(&dir, program.id());
+    drop(UnixListener::bind(&path).unwrap());
+    let mut inspector = Inspector::pid_with(program.id(), &RuntimeOptions::default()).unwrap();
+    let snapshot = inspector.refresh().unwrap();
+    let _ = std::fs::remove_file(&path);
+    let _ = program.kill();
+    let _ = program.wait();
+    let note = snapshot.notes.iter().find(|n| n.contains("does not answer")).expect("a note");
+    assert!(
+        note.starts_with(&format!("the agent of pid {} does not answer: cannot connect to", program.id())),
+        "{note}"
+    );
+    assert!(snapshot.thread("sleep").is_some(), "the kernel's view: {:?}", snapshot.notes);
+}
+
 // ------------------------------------------------------------ raw sockets
 
 /// An agent serving a fresh registry on a socket in a directory of its
