@@ -39,7 +39,11 @@
 //! - [`headless`]: `threadscope run --headless` and `threadscope snapshot`.
 //! - `tui` (feature `tui`, default): the terminal UI.
 //! - [`agent`]: the agent protocol (docs/agent-protocol.md), by which a
-//!   program serves its threads, waits and locks to threadscope.
+//!   program serves its threads, waits and locks to threadscope:
+//!   [`agent::start`] serves this process's registry from a thread of its
+//!   own; [`agent::AgentClient`] asks another process's agent (the
+//!   inspector's `AgentSource` joins its answers by TID);
+//!   [`agent::python`] is the Python agent threadscope ships.
 //! - [`launch`]: a program run as threadscope's child (`exec`,
 //!   `snapshot -- CMD`), with the agents injected where the runtime allows.
 //! - [`display`]: untrusted text made safe to print, used by every output.

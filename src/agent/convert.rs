@@ -74,7 +74,7 @@ mod tests {
         let (holder_lock, released) = (Arc::clone(&lock), Arc::clone(&release));
         let holder = Thread::builder().name("Payments-Auditor").registry(&registry).target(move || {
             let _held = holder_lock.guard();
-            released.wait(None);
+            let _ = released.wait(None);
         });
         holder.start().unwrap();
         while !lock.locked() {

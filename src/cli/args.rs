@@ -32,9 +32,10 @@ pub struct ViewArgs {
 /// Which runtimes to ask besides the kernel (`attach`, `snapshot --pid`).
 #[derive(Args, Debug, Clone)]
 pub struct RuntimeArgs {
-    /// `auto`: ask the process's runtime where it has one (a HotSpot JVM,
-    /// through its attach mechanism, as jstack does); `none`: the kernel's
-    /// view only, nothing is asked.
+    /// `auto`: ask the process's runtime where it has one (threadscope's
+    /// agent where the program serves one, a HotSpot JVM through its
+    /// attach mechanism, as jstack does); `none`: the kernel's view only,
+    /// nothing is asked.
     #[arg(long, value_enum, value_name = "auto|none", default_value = "auto")]
     pub runtime: RuntimeChoice,
     /// Time between JVM thread dumps (each stops the JVM at a safepoint).

@@ -33,7 +33,7 @@ impl App {
             Source::Attach { pid } => {
                 let text = format!(
                     "read-only: attached to pid {pid}, which threadscope never writes to \
-                     (a JVM is only asked for thread dumps, as jstack asks)"
+                     (its agent is only asked for snapshots, a JVM for thread dumps, as jstack asks)"
                 );
                 self.note(LogKind::Error, text);
                 return Effect::None;
