@@ -140,8 +140,12 @@ fn bad_requests_get_error_replies_and_the_agent_keeps_answering() {
 fn the_wrappers_keep_pythons_semantics() {
     let Some(python) = python_or_skip("the_wrappers_keep_pythons_semantics") else { return };
     for agent in [false, true] {
-        let (out, status) = PythonChild::start(python, "semantics.py", &[], agent).finish();
+        let child = PythonChild::start(python, "semantics.py", &[], agent);
+        let pid = child.pid();
+        let (out, status) = child.finish();
         assert!(status.success(), "semantics.py (agent: {agent}) failed:\n{out}");
+        let socket = threadscope::agent::location::socket_in(&threadscope::agent::location::own_dir(), pid);
+        assert!(!socket.exists(), "a normal exit removes the agent's socket: {}", socket.display());
         let word = if agent { "(agent loaded)" } else { "(no agent)" };
         assert!(out.contains("checks passed") && out.contains(word), "{out}");
     }
@@ -200,4 +204,28 @@ fn any_line_gets_a_parseable_reply() {
         Ok(())
     });
     outcome.unwrap();
+}
+
+#[test]
+fn the_programs_own_sitecustomize_still_runs_and_its_path_is_unchanged() {
+    let Some(python) = python_or_skip("the_programs_own_sitecustomize_still_runs") else { return };
+    let agent = threadscope::agent::python::AgentDir::create().unwrap();
+    let own = threadscope::agent::python::AgentDir::create().unwrap();
+    std::fs::write(own.path().join("sitecustomize.py"), "import sys\nsys.OWN_SITECUSTOMIZE = True\n").unwrap();
+    let check = format!(
+        "import sys, threading\n\
+         print(getattr(sys, 'OWN_SITECUSTOMIZE', False))\n\
+         print('threadscope_agent' in sys.modules, type(threading.Lock()).__module__)\n\
+         print({:?} in sys.path, {:?} in sys.path)\n",
+        agent.path().display().to_string(),
+        own.path().display().to_string()
+    );
+    let output = std::process::Command::new(python)
+        .args(["-c", &check])
+        .env("PYTHONPATH", agent.python_path(Some(own.path().as_os_str())))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{out}{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(out, "True\nTrue threading\nFalse True\n", "the program's sitecustomize ran, the agent loaded, our directory left the path");
 }
