@@ -211,7 +211,8 @@ fn the_programs_own_sitecustomize_still_runs_and_its_path_is_unchanged() {
     let Some(python) = python_or_skip("the_programs_own_sitecustomize_still_runs") else { return };
     let agent = threadscope::agent::python::AgentDir::create().unwrap();
     let own = threadscope::agent::python::AgentDir::create().unwrap();
-    std::fs::write(own.path().join("sitecustomize.py"), "import sys\nsys.OWN_SITECUSTOMIZE = True\n").unwrap();
+    std::fs::write(own.path().join("sitecustomize.py"), "import sys\nsys.OWN_SITECUSTOMIZE = True\n")
+        .unwrap();
     let check = format!(
         "import sys, threading\n\
          print(getattr(sys, 'OWN_SITECUSTOMIZE', False))\n\
@@ -227,5 +228,8 @@ fn the_programs_own_sitecustomize_still_runs_and_its_path_is_unchanged() {
         .unwrap();
     let out = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{out}{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(out, "True\nTrue threading\nFalse True\n", "the program's sitecustomize ran, the agent loaded, our directory left the path");
+    assert_eq!(
+        out, "True\nTrue threading\nFalse True\n",
+        "the program's sitecustomize ran, the agent loaded, our directory left the path"
+    );
 }
