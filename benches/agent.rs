@@ -49,7 +49,7 @@ fn program(n: usize) -> (Registry, Arc<Event>) {
                 if i == 0 {
                     let _held = book.guard();
                     let _ = never.wait(None);
-                } else if i % 4 == 0 {
+                } else if i.is_multiple_of(4) {
                     drop(book.guard());
                 } else {
                     let _ = never.wait(None);

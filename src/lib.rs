@@ -47,7 +47,10 @@
 //!   program serves its threads, waits and locks to threadscope:
 //!   [`agent::start`] serves this process's registry from a thread of its
 //!   own; [`agent::AgentClient`] asks another process's agent (the
-//!   inspector's `AgentSource` joins its answers by TID).
+//!   inspector's `AgentSource` joins its answers by TID);
+//!   [`agent::python`] is the Python agent threadscope ships.
+//! - [`launch`]: a program run as threadscope's child (`exec`,
+//!   `snapshot -- CMD`), with the agents injected where the runtime allows.
 //! - [`display`]: untrusted text made safe to print, used by every output.
 //! - `sys` (private): the one module allowed `unsafe` — libc calls (the
 //!   ptrace stop of [`stacks`] among them) and the `parking_lot_core` lock
@@ -64,6 +67,7 @@ pub mod headless;
 pub mod inspect;
 pub mod jvm;
 pub mod kernel;
+pub mod launch;
 pub mod record;
 pub mod scenario;
 pub mod stacks;

@@ -138,6 +138,41 @@ fn the_view_falls_back_to_the_kernel_and_says_so_when_the_agent_goes_away() {
     eventually("the exit to show", || inspector.refresh().unwrap().process.exited.then_some(()));
 }
 
+#[test]
+fn an_agent_that_starts_after_the_view_is_picked_up_and_none_is_not_mentioned() {
+    let mut target = Target::start(std::env::current_exe().unwrap(), "late");
+    let mut inspector = Inspector::pid_with(target.pid(), &RuntimeOptions::default()).unwrap();
+    let before = inspector.refresh().unwrap();
+    assert!(before.thread(HOLDER).is_none() && before.notes.is_empty(), "{:?}", before.notes);
+    target.start_agent();
+    eventually("the agent's names", || inspector.refresh().unwrap().thread(HOLDER).map(|_| ()));
+}
+
+#[test]
+fn a_socket_nobody_answers_on_is_said_once_and_the_kernel_view_carries_on() {
+    // A program that never had an agent, and a socket left for its pid
+    // (as a killed program with that pid would leave one).
+    let mut program = Command::new("sleep").arg("60").spawn().unwrap();
+    let dir = threadscope::agent::location::own_dir();
+    if !dir.exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let path = threadscope::agent::location::socket_in(&dir, program.id());
+    drop(UnixListener::bind(&path).unwrap());
+    let mut inspector = Inspector::pid_with(program.id(), &RuntimeOptions::default()).unwrap();
+    let snapshot = inspector.refresh().unwrap();
+    let _ = std::fs::remove_file(&path);
+    let _ = program.kill();
+    let _ = program.wait();
+    let note = snapshot.notes.iter().find(|n| n.contains("does not answer")).expect("a note");
+    assert!(
+        note.starts_with(&format!("the agent of pid {} does not answer: cannot connect to", program.id())),
+        "{note}"
+    );
+    assert!(snapshot.thread("sleep").is_some(), "the kernel's view: {:?}", snapshot.notes);
+}
+
 // ------------------------------------------------------------ raw sockets
 
 /// An agent serving a fresh registry on a socket in a directory of its
@@ -194,6 +229,19 @@ fn garbage_gets_an_error_and_the_connection_carries_on() {
     stream.write_all(b"\"request\":\"snapshot\"}\n").unwrap();
     let r = reply(&mut reader);
     assert!(r.ok && r.snapshot.is_some(), "{r:?}");
+}
+
+#[test]
+fn many_requests_in_one_write_are_answered_one_by_one() {
+    let (_agent, path) = served("pipelined", false, IDLE_TIMEOUT);
+    let (mut reader, mut stream) = connect(&path);
+    // 200 requests, 6.6 KB: more than one read's worth, sent at once.
+    let writer = std::thread::spawn(move || stream.write_all(&HELLO.repeat(200)).map(|()| stream));
+    for i in 0..200 {
+        let r = reply(&mut reader);
+        assert!(r.ok && r.agent.is_some(), "reply {i}: {r:?}");
+    }
+    drop(writer.join().unwrap().unwrap());
 }
 
 #[test]
@@ -291,5 +339,35 @@ fn refused_as_nobody() {
             assert!(why.starts_with(&format!("peer uid {me} is not the program's uid")), "{why}")
         }
         other => panic!("not refused: {other:?}"),
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    // Whatever bytes a client sends, then closes its side: every line back
+    // is a protocol reply, the connection ends, and the agent answers the
+    // next client.
+    #[test]
+    fn any_bytes_on_the_socket_leave_the_agent_answering(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..9000),
+        newlines in proptest::collection::vec(0usize..9000, 0..6),
+    ) {
+        let mut bytes = bytes;
+        let len = bytes.len();
+        for at in newlines.into_iter().filter(|&at| at < len) {
+            bytes[at] = b'\n';
+        }
+        let (agent, path) = served("fuzz", false, IDLE_TIMEOUT);
+        let (reader, mut stream) = connect(&path);
+        let _ = stream.write_all(&bytes);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        // Until the agent closes (a reset after a refused line ends it too).
+        for line in reader.lines().map_while(Result::ok) {
+            let reply: Reply = serde_json::from_str(&line).unwrap();
+            proptest::prop_assert!(reply.ok || reply.error.is_some());
+        }
+        still_answers(&path);
+        agent.stop();
     }
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 mod agent_support;
 mod foreign_support;
+mod python_support;
 
 /// The child's entry for the foreign-program test: nothing unless the
 /// environment says this process is the child.
@@ -637,4 +638,108 @@ fn replay_skips_a_damaged_sample_and_plays_on() {
     assert!(s.wait_exit().success());
     s.assert_restored();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The screen's text and everything written after the alternate screen.
+fn raw_text(s: &Session) -> String {
+    String::from_utf8_lossy(&s.raw.lock().unwrap()).into_owned()
+}
+
+fn process_exists(pid: &str) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[test]
+fn exec_of_a_python_program_shows_full_names_the_holder_and_where_each_waits() {
+    let Some(python) = python_support::python_or_skip("exec_of_a_python_program") else { return };
+    let script = python_support::script("lock_held.py");
+    let args = ["exec", "--interval", "200ms", "--", python.to_str().unwrap(), script.to_str().unwrap()];
+    let mut s = Session::start(&args, &[], 160, 50);
+    let screen = s.wait_for("PaymentService-ProcessorThread-2");
+    assert!(screen.contains("PaymentService-LedgerThread-1") && screen.contains("exec "), "{screen}");
+    s.wait_for("agent: python");
+    // The Locks screen: the lock by its creation line, its holder and both waiters.
+    let lock = python_support::line_of("lock_held.py", "accounts = threading.Lock()");
+    s.press("2");
+    let locks = s.wait_until("the lock with its holder", |screen| {
+        screen.lines().any(|l| l.starts_with(&lock) && l.contains("PaymentService-LedgerThread-1"))
+    });
+    for waiter in ["PaymentService-ProcessorThread-1", "PaymentService-ProcessorThread-2"] {
+        let edge = format!("{waiter} ──acquire──▶ lock {lock} ──held by──▶ PaymentService-LedgerThread-1");
+        assert!(locks.contains(&edge), "{edge}\n{locks}");
+    }
+    // The stack view of a waiter shows the line it waits at.
+    s.press("1");
+    s.press("/ProcessorThread-1\r");
+    let waits_at = python_support::line_of("lock_held.py", "# processor waits here");
+    s.wait_for(&waits_at);
+    let pid = s
+        .wait_until("the child's pid in the header", |screen| screen.contains(", read-only)"))
+        .split("(pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap()
+        .to_owned();
+    assert!(process_exists(&pid));
+    s.press("q");
+    s.wait_for("is still running");
+    s.press("s");
+    assert!(s.wait_exit().success());
+    s.assert_restored();
+    let out = raw_text(&s);
+    assert!(out.contains(&format!("(pid {pid}): killed by SIGTERM")), "{out}");
+    assert!(!process_exists(&pid), "the child was stopped and reaped");
+}
+
+#[test]
+fn exec_of_a_python_deadlock_shows_the_banner_and_q_can_leave_it_running() {
+    let Some(python) = python_support::python_or_skip("exec_of_a_python_deadlock") else { return };
+    let script = python_support::script("deadlock.py");
+    let mut s =
+        Session::start(&["exec", "--", python.to_str().unwrap(), script.to_str().unwrap()], &[], 160, 50);
+    let banner = s.wait_for(" DEADLOCK ");
+    assert!(
+        banner.contains("Bank-TransferThread-1") && banner.contains("Bank-ReconcileThread-1"),
+        "{banner}"
+    );
+    s.press("q");
+    s.wait_for("quit and leave it running");
+    s.press("q");
+    assert!(s.wait_exit().success());
+    s.assert_restored();
+    let out = raw_text(&s);
+    let pid = out.split("(pid ").last().and_then(|rest| rest.split(')').next()).unwrap().to_owned();
+    assert!(out.contains("running; its output goes to"), "{out}");
+    assert!(process_exists(&pid), "left running");
+    let killed = std::process::Command::new("kill").args(["-9", &pid]).status().unwrap();
+    assert!(killed.success());
+}
+
+#[test]
+fn exec_of_a_program_that_exits_at_once_says_so() {
+    let Some(python) = python_support::python_or_skip("exec_of_a_program_that_exits_at_once") else { return };
+    let script = python_support::script("exits_at_once.py");
+    let mut s =
+        Session::start(&["exec", "--", python.to_str().unwrap(), script.to_str().unwrap()], &[], 100, 30);
+    assert_eq!(s.wait_exit().exit_code(), 1);
+    let out = raw_text(&s);
+    assert!(out.contains("exited with status 3 at once, before anything could be watched"), "{out}");
+}
+
+#[test]
+fn exec_forwards_ctrl_c_to_the_program_and_shows_its_exit() {
+    let Some(python) = python_support::python_or_skip("exec_forwards_ctrl_c") else { return };
+    let dir = threadscope::agent::python::AgentDir::create().unwrap();
+    let marker = dir.path().join("interrupted");
+    let script = python_support::script("interrupt.py");
+    let args = ["exec", "--", python.to_str().unwrap(), script.to_str().unwrap(), marker.to_str().unwrap()];
+    let mut s = Session::start(&args, &[], 120, 40);
+    s.wait_for("MainThread");
+    s.press("\x03");
+    let screen = s.wait_for("EXITED WITH STATUS 0");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "KeyboardInterrupt\n", "{screen}");
+    s.press("q");
+    assert!(s.wait_exit().success());
+    s.assert_restored();
+    assert!(raw_text(&s).contains("exited with status 0"));
 }

@@ -4,7 +4,7 @@
 //! sanitizes (the inspector's agent source does).
 
 use super::protocol::{AgentInfo, AgentSnapshot, PROTOCOL, Reply, Request, RequestKind};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -159,7 +159,7 @@ impl AgentClient {
         let mut line = serde_json::to_vec(&Request { protocol: PROTOCOL, request })
             .map_err(|e| ClientError::Malformed(e.to_string()))?;
         line.push(b'\n');
-        self.reader.get_mut().write_all(&line).map_err(io_error)?;
+        send_all(self.reader.get_ref(), &line)?;
         let reply = read_line(&mut self.reader)?;
         let reply: Reply =
             serde_json::from_slice(&reply).map_err(|e| ClientError::Malformed(e.to_string()))?;
@@ -183,6 +183,20 @@ fn read_line(reader: &mut BufReader<UnixStream>) -> Result<Vec<u8>, ClientError>
         }
         _ => Err(ClientError::Closed),
     }
+}
+
+/// Writes all of `bytes`, never raising SIGPIPE (a program using the
+/// client may not ignore it, and an agent may be gone).
+fn send_all(stream: &UnixStream, mut bytes: &[u8]) -> Result<(), ClientError> {
+    while !bytes.is_empty() {
+        match rustix::net::send(stream, bytes, rustix::net::SendFlags::NOSIGNAL) {
+            Ok(0) => return Err(ClientError::Closed),
+            Ok(n) => bytes = &bytes[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(io_error(e.into())),
+        }
+    }
+    Ok(())
 }
 
 fn io_error(e: std::io::Error) -> ClientError {

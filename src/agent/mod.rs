@@ -37,6 +37,7 @@ mod convert;
 mod handler;
 pub mod location;
 pub mod protocol;
+pub mod python;
 mod server;
 
 pub use client::{AgentClient, ClientError};

@@ -131,7 +131,11 @@ pub(crate) fn serve(served: Served) {
             }
             // A hang-up comes with whatever is left to read: read it, so
             // a client that sends and then shuts its side still gets its reply.
-            if events.intersects(PollFlags::IN | PollFlags::HUP) && !c.writing() && !c.closing && !c.eof {
+            // Nothing more is read while a complete request waits: a client
+            // that sends faster than it is answered holds one request's
+            // worth of memory here, not all it sent.
+            let room = !c.writing() && !c.closing && !c.eof && !c.input.contains(&b'\n');
+            if events.intersects(PollFlags::IN | PollFlags::HUP) && room {
                 read_some(c, now);
                 if c.draining {
                     c.input.clear();

@@ -76,6 +76,7 @@ Examples:
   threadscope run my-demo.toml --interval 500ms --no-color
                                            your own scenario, sampled twice a second
   threadscope attach 1234                  the TUI on another process, read-only
+  threadscope exec -- python3 app.py       run a program and watch it (Python: full names, locks, stacks)
   threadscope scenarios                    list the built-in scenarios
   threadscope scenarios --show deadlock    print one as a starting point
   threadscope run deadlock --headless      lifecycle events as text, until Ctrl-C
@@ -91,7 +92,9 @@ Examples:
                                            the JSON of one moment of it
   threadscope snapshot --pid 4242 --stacks --format text
                                            every thread's native stack (each stopped for a
-                                           measured moment), and a JVM's Java stacks";
+                                           measured moment), and a JVM's Java stacks
+  threadscope snapshot --after 2s --format text -- python3 app.py
+                                           run a program, dump its threads after 2 s, stop it";
 
 /// Subcommands.
 #[derive(Subcommand, Debug)]
@@ -166,15 +169,40 @@ pub enum Command {
         #[command(flatten)]
         view: ViewArgs,
     },
-    /// Print snapshots of a scenario run here, or of another process
-    /// (read-only), as JSON (one per line) or a jstack-like text dump; or
-    /// one moment of a recording (`--from FILE --at T`).
+    /// Run a program as threadscope's child and watch it in the TUI, with
+    /// the agents injected where its runtime allows (Python: full thread
+    /// names, locks, holders, waits and stacks). Ctrl-C goes to the
+    /// program; `q` asks whether to stop it or leave it running.
+    #[cfg(feature = "tui")]
+    Exec {
+        /// TUI options.
+        #[command(flatten)]
+        view: ViewArgs,
+        /// Runtime views.
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+        /// The program and its arguments (after `--`).
+        #[arg(value_name = "CMD", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<std::ffi::OsString>,
+    },
+    /// Print the Python agent threadscope injects (`exec`), for a manual
+    /// import.
+    PythonAgent {
+        /// Write the agent's source to stdout (save it as threadscope_agent.py).
+        #[arg(long)]
+        print: bool,
+    },
+    /// Print snapshots of a scenario run here, of another process
+    /// (read-only), or of a command run as threadscope's child (`-- CMD
+    /// ARGS…`, stopped after the snapshots), as JSON (one per line) or a
+    /// jstack-like text dump; or one moment of a recording (`--from FILE
+    /// --at T`).
     Snapshot {
         /// Scenario to run and snapshot (a built-in or a .toml file; default: tour).
-        #[arg(long, value_name = "NAME|FILE", conflicts_with_all = ["pid", "from"])]
+        #[arg(long, value_name = "NAME|FILE", conflicts_with_all = ["pid", "from", "command"])]
         scenario: Option<String>,
         /// Another process to inspect, read-only.
-        #[arg(long, value_name = "PID", conflicts_with = "from")]
+        #[arg(long, value_name = "PID", conflicts_with_all = ["from", "command"])]
         pid: Option<u32>,
         /// A recording to print a moment of, as it was printed live.
         #[arg(long, value_name = "FILE")]
@@ -204,6 +232,9 @@ pub enum Command {
         /// Runtime views (for --pid).
         #[command(flatten)]
         runtime: RuntimeArgs,
+        /// A program to run as threadscope's child and snapshot (after `--`).
+        #[arg(value_name = "CMD", last = true)]
+        command: Vec<std::ffi::OsString>,
     },
 }
 

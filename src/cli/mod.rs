@@ -4,6 +4,7 @@
 //! program that only wants the threading library never compiles clap.
 
 mod args;
+mod exec;
 
 use args::{Cli, Command, ViewArgs};
 use clap::Parser;
@@ -48,28 +49,47 @@ pub fn main() -> ExitCode {
             })
         }
         #[cfg(feature = "tui")]
+        Some(Command::Exec { view, runtime, command }) => return exec::tui(&command, &view, &runtime),
+        Some(Command::PythonAgent { print }) => python_agent(print),
+        #[cfg(feature = "tui")]
         Some(Command::Replay { file, view }) => return tui(TuiTarget::Replay(file), &view),
         Some(Command::Snapshot { from: Some(file), at, format, stacks, .. }) => {
             threadscope::headless::snapshot_from(&file, at.unwrap_or_default(), format.into(), stacks)
         }
         Some(Command::Snapshot {
-            scenario, pid, after, count, interval, format, stacks, runtime, ..
-        }) => threadscope::headless::snapshot(&threadscope::headless::SnapshotArgs {
             scenario,
             pid,
             after,
             count,
             interval,
-            format: format.into(),
+            format,
             stacks,
-            runtime: (&runtime).into(),
-        }),
+            runtime,
+            command,
+            ..
+        }) => {
+            let args = threadscope::headless::SnapshotArgs {
+                scenario,
+                pid,
+                after,
+                count,
+                interval,
+                format: format.into(),
+                stacks,
+                runtime: (&runtime).into(),
+            };
+            if command.is_empty() {
+                threadscope::headless::snapshot(&args)
+            } else {
+                return exec::snapshot(&command, &args);
+            }
+        }
         None => return tui(TuiTarget::Scenario(scenario::DEFAULT.to_owned()), &cli.view),
     };
     finish(result)
 }
 
-fn finish(result: Result<(), String>) -> ExitCode {
+pub(crate) fn finish(result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -121,6 +141,12 @@ fn tui(target: TuiTarget, _view: &ViewArgs) -> ExitCode {
     let TuiTarget::Scenario(name) = target;
     let flight = _view.flight_recorder.map(threadscope::record::FlightBudget::span);
     finish(threadscope::headless::run_with_flight(&name, None, flight))
+}
+
+fn python_agent(print: bool) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    let text = if print { threadscope::agent::python::AGENT_SOURCE } else { exec::PYTHON_AGENT_HELP };
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())
 }
 
 fn list_scenarios() -> Result<(), String> {

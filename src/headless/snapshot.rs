@@ -8,7 +8,7 @@ use crate::scenario::RunningScenario;
 use crate::stacks::StackOptions;
 use crate::threading::Registry;
 use std::io::Write;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Output format.
@@ -70,6 +70,22 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<(), String> {
             (inspector, Some(RunningScenario::start(scenario, registry).map_err(|e| e.to_string())?))
         }
     };
+    print_snapshots(&mut inspector, args, &interrupted, |_| Ok(true))?;
+    if let Some(running) = running.as_mut() {
+        running.stop(Duration::from_secs(2));
+    }
+    Ok(())
+}
+
+/// Prints `args.count` snapshots, the first after `args.after`;
+/// `carry_on(printed)` is asked while waiting, and may stop the loop
+/// (`Ok(false)`) or fail it (a child that exited before its snapshot).
+pub(super) fn print_snapshots(
+    inspector: &mut Inspector,
+    args: &SnapshotArgs,
+    interrupted: &AtomicBool,
+    mut carry_on: impl FnMut(u32) -> Result<bool, String>,
+) -> Result<(), String> {
     // A one-off dump wants every detail; the sampling cost is paid once.
     inspector.set_detail_every(1);
     // A first sample so the next one can say CPU use over the interval.
@@ -78,9 +94,12 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
     for i in 0..args.count.max(1) {
         while Instant::now() < next && !interrupted.load(Ordering::Relaxed) {
+            if !carry_on(i)? {
+                return Ok(());
+            }
             std::thread::sleep(Duration::from_millis(10).min(next.saturating_duration_since(Instant::now())));
         }
-        if interrupted.load(Ordering::Relaxed) {
+        if interrupted.load(Ordering::Relaxed) || !carry_on(i)? {
             break;
         }
         let mut snapshot = inspector.refresh().map_err(|e| e.to_string())?;
@@ -91,10 +110,6 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<(), String> {
         }
         write_snapshot(&mut out, &snapshot, args.format, i)?;
         next = Instant::now() + args.interval;
-    }
-    drop(out);
-    if let Some(running) = running.as_mut() {
-        running.stop(Duration::from_secs(2));
     }
     Ok(())
 }

@@ -51,9 +51,16 @@ impl AgentSource {
         if crate::agent::location::candidates(pid).is_empty() {
             return None;
         }
-        let mut source = Self { pid, client: None, info: None, problem: None };
+        let mut source = Self::new(pid);
         source.connect();
         Some(source)
+    }
+
+    /// A source for `pid` that looks for its socket at every sample until
+    /// one appears (a program started just now, whose agent is not up
+    /// yet): silent while there is none, as [`AgentSource::for_pid`].
+    pub fn new(pid: u32) -> Self {
+        Self { pid, client: None, info: None, problem: None }
     }
 
     /// A source asking an agent already connected (for tests and embedders).
@@ -124,6 +131,12 @@ impl AgentSource {
 impl RuntimeSource for AgentSource {
     fn facts(&mut self, kernel: &KernelSample) -> Option<RuntimeFacts> {
         if self.client.is_none() {
+            // Never answered and no socket: not a program with an agent
+            // (yet); nothing to say. Once it has answered, its going away is said.
+            let never_seen = self.info.is_none() && self.problem.is_none();
+            if never_seen && crate::agent::location::candidates(self.pid).is_empty() {
+                return None;
+            }
             self.connect();
         }
         let answer = self.client.as_mut().map(AgentClient::snapshot);
@@ -166,7 +179,8 @@ fn thread_facts(t: &AgentThread, known: &HashSet<u64>) -> RuntimeThread {
         // The name goes to a DisplayName, which keeps unprintable bytes
         // visible as escapes; it is not cleaned here, so none is lost.
         name: Some(t.name.clone()),
-        state: Some(state_word(t.state).to_owned()),
+        // The state is the thread's own (`library_state`), not a word beside it.
+        state: None,
         wait: t.waiting_on.as_ref().map(|w| wait_facts(w, known)),
         stack: t.stack.iter().map(frame).collect(),
         ident: (t.ident != 0).then_some(t.ident),
@@ -240,16 +254,6 @@ fn alive_only(mut facts: RuntimeFacts, alive: &HashSet<u32>) -> RuntimeFacts {
         lock.waiters.retain(|tid| alive.contains(tid));
     }
     facts
-}
-
-/// The protocol's own state word.
-fn state_word(state: AgentState) -> &'static str {
-    match state {
-        AgentState::Created => "created",
-        AgentState::Running => "running",
-        AgentState::Waiting => "waiting",
-        AgentState::Terminated => "terminated",
-    }
 }
 
 #[cfg(test)]

@@ -128,10 +128,11 @@ impl Inspector {
             // than the futex the kernel sees the same thread asleep on.
             inspector.runtimes.insert(0, Box::new(jvm));
         }
-        if runtimes.ask
-            && let Some(agent) = AgentSource::for_pid(pid)
-        {
-            // The program's own library knows best of all.
+        if runtimes.ask {
+            // The program's own library knows best of all. Asked from the
+            // first sample on where a socket exists, looked for at every
+            // sample where none does yet (a program just started).
+            let agent = AgentSource::for_pid(pid).unwrap_or_else(|| AgentSource::new(pid));
             inspector.runtimes.insert(0, Box::new(agent));
         }
         Ok(inspector)

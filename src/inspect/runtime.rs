@@ -280,7 +280,12 @@ pub fn merge(
                 waited: wait.waited,
             });
         }
-        if runtime.state.is_some() || !runtime.stack.is_empty() {
+        // An agent says no state word beside the library's and Rust has no
+        // stack, but where the view comes from is still worth saying.
+        if runtime.state.is_some()
+            || !runtime.stack.is_empty()
+            || facts.source != KERNEL && facts.about.is_some()
+        {
             threads[i].runtime = Some(RuntimeView {
                 source: facts.source,
                 state: runtime.state.clone(),

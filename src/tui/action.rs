@@ -114,6 +114,9 @@ pub enum Action {
     LoadScenario,
     /// Quit (asks first when threads would be abandoned).
     Quit,
+    /// Ctrl-C: SIGINT to the program run as threadscope's child (`exec`);
+    /// elsewhere, quit.
+    Interrupt,
     /// Panics on purpose, only with `THREADSCOPE_TEST_PANIC=1` (for the
     /// terminal-restore test).
     DebugPanic,
@@ -266,6 +269,13 @@ pub enum Effect {
     Quit(Vec<String>),
     /// Pause (true) or resume sampling.
     Pause(bool),
+    /// Send SIGINT to the program run as threadscope's child (Ctrl-C).
+    Interrupt,
+    /// Leave, stopping the child (SIGTERM, then SIGKILL) or leaving it running.
+    QuitChild {
+        /// Stop it (else leave it running).
+        stop: bool,
+    },
     /// Act on the workload.
     Command(Command),
     /// Panic (the debug action).

@@ -33,8 +33,8 @@ impl App {
             Source::Attach { pid } => {
                 let text = format!(
                     "read-only: attached to pid {pid}, which threadscope never writes to \
-                     (a JVM is only asked for thread dumps, as jstack asks; b stops one thread \
-                     for a moment to copy its stack, and only when pressed)"
+                     (its agent is only asked for snapshots, a JVM for thread dumps, as jstack asks; \
+                     b stops one thread for a moment to copy its stack, and only when pressed)"
                 );
                 self.note(LogKind::Error, text);
                 return Effect::None;
@@ -154,6 +154,7 @@ impl App {
             Dialog::Prompt(prompt) => self.prompt_update(prompt, action),
             Dialog::Picker(picker) => self.picker_update(picker, action),
             Dialog::Quit(quit) => self.quit_update(quit, action),
+            Dialog::Child(child) => self.child_quit_update(child, action),
         }
     }
 
@@ -260,6 +261,9 @@ impl App {
 
     /// `q` / Ctrl-C: quit now, or ask first when threads would be abandoned.
     pub(crate) fn quit(&mut self) -> Effect {
+        if let Some(effect) = self.quit_child() {
+            return effect;
+        }
         if self.read_only() {
             return Effect::Quit(Vec::new());
         }

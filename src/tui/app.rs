@@ -127,6 +127,8 @@ pub struct App {
     pub(crate) replay: Option<super::replay::ReplayState>,
     /// The file being recorded to, while recording.
     pub(crate) recording: Option<String>,
+    /// The program run as threadscope's child (`exec`).
+    pub(crate) child: Option<super::child::ChildState>,
 }
 
 impl App {
@@ -168,6 +170,7 @@ impl App {
                 _ => None,
             },
             recording: None,
+            child: None,
             source: config.source,
         }
     }
@@ -231,6 +234,10 @@ impl App {
                 self.recording_news(news);
                 Effect::None
             }
+            Event::ChildExited(how) => {
+                self.child_exited(how);
+                Effect::None
+            }
         }
     }
 
@@ -273,6 +280,7 @@ impl App {
                 return Effect::Pause(self.paused);
             }
             Action::Quit => return self.quit(),
+            Action::Interrupt => return self.interrupt(),
             Action::DebugPanic => {
                 if self.debug_panic {
                     return Effect::Panic;

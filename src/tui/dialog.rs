@@ -15,6 +15,8 @@ pub enum Dialog {
     Picker(Picker),
     /// Quitting while threads still run.
     Quit(QuitDialog),
+    /// Quitting while the program run as threadscope's child still runs.
+    Child(super::child::ChildQuit),
 }
 
 /// A one-line text prompt.

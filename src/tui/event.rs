@@ -32,6 +32,8 @@ pub enum Event {
     Replayed(Box<super::replay::Replayed>),
     /// What became of recording or of the flight recorder.
     Recording(super::replay::RecordingNews),
+    /// The program run as threadscope's child ended (`exited with status 3`).
+    ChildExited(String),
 }
 
 /// A native stack the user asked for.

@@ -237,7 +237,13 @@ impl Default for Keymap {
                 "replay: previous state change of the selected thread",
                 Record,
             ),
-            bind(&[c('q'), Key::ctrl('c')], Action::Quit, "quit (asks about threads still running)", Quit),
+            bind(&[c('q')], Action::Quit, "quit (asks about threads still running)", Quit),
+            bind(
+                &[Key::ctrl('c')],
+                Action::Interrupt,
+                "quit; under `exec`, SIGINT to the program instead",
+                Quit,
+            ),
             bind(&[Key::ctrl('p')], Action::DebugPanic, "panic (only with THREADSCOPE_TEST_PANIC=1)", Quit),
         ]);
         let dialog = vec![
@@ -322,7 +328,7 @@ mod tests {
         );
         assert_eq!(
             keymap.normal_action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-            Some(Action::Quit)
+            Some(Action::Interrupt)
         );
         assert_eq!(keymap.normal_action(&press(KeyCode::Char('c'), KeyModifiers::NONE)), None);
         assert_eq!(
@@ -368,7 +374,8 @@ mod tests {
         let keymap = Keymap::default();
         let lines = keymap.help_lines();
         assert_eq!(lines.len(), keymap.normal.len() + keymap.dialog.len());
-        assert!(lines.iter().any(|(_, keys, help)| keys == "q, Ctrl-C" && help.starts_with("quit")));
+        assert!(lines.iter().any(|(_, keys, help)| keys == "q" && help.starts_with("quit")));
+        assert!(lines.iter().any(|(_, keys, help)| keys == "Ctrl-C" && help.contains("under `exec`")));
         assert_eq!(keymap.keys_for(&Action::TogglePause), "p, Space");
     }
 }

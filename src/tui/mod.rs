@@ -12,6 +12,7 @@
 mod action;
 mod actions;
 mod app;
+mod child;
 mod columns;
 mod dialog;
 mod event;
@@ -36,6 +37,7 @@ mod workload;
 
 pub use action::{Action, Command, Effect, Jump, ReplayAction, ReplayGo, StackRequest, Tab};
 pub use app::{App, Config, Source};
+pub use child::{ChildQuit, ChildState};
 pub use columns::Column;
 pub use dialog::{Dialog, PickItem, PickPurpose, Picker, Prompt, PromptPurpose, QuitDialog};
 pub use event::{Event, LogKind, Report, Sample, ScenarioInfo, StackTaken};
@@ -44,7 +46,7 @@ pub use layout::{MIN_HEIGHT, MIN_WIDTH};
 pub use log::{LogEntry, LogState};
 pub use recording::RecordingSetup;
 pub use replay::{RecordingNews, ReplayInfo, ReplayState, Replayed, SPEEDS};
-pub use run::{Options, Target, run};
+pub use run::{Options, Target, run, run_child};
 pub use table::TableState;
 pub use theme::Theme;
 pub use workload::Workload;

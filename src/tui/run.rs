@@ -13,6 +13,7 @@ use super::theme::Theme;
 use super::ui;
 use super::workload::Workload;
 use crate::inspect::{Inspector, mark_inspector_thread};
+use crate::launch::{Launched, describe};
 use crate::record::RecordedSource;
 use crate::scenario::{BUILTINS, Scenario};
 use crate::threading::{Registry, format_exception, reset_excepthook, set_excepthook};
@@ -56,8 +57,18 @@ pub struct Options {
 /// Why the loop ended.
 pub(super) enum Exit {
     Quit(Vec<String>),
+    /// Quit, stopping the child (or leaving it running).
+    QuitChild {
+        stop: bool,
+    },
+    /// The child ended by itself soon after it started: nothing to watch.
+    ChildAtOnce(std::process::ExitStatus),
     Signal(&'static str, u8),
 }
+
+/// How long the child has after SIGTERM before SIGKILL, when the user
+/// asks to stop it.
+const CHILD_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs the TUI until the user quits; the process exit code.
 ///
@@ -66,6 +77,23 @@ pub(super) enum Exit {
 /// A scenario that cannot be loaded or started, a pid that cannot be read,
 /// or no terminal — all reported before the screen is touched.
 pub fn run(options: &Options) -> Result<u8, String> {
+    run_with(options, None)
+}
+
+/// `threadscope exec`: the TUI on `child`, attached by its pid
+/// (`options.target` is [`Target::Attach`] of it), with Ctrl-C forwarded
+/// to it, its exit shown, and `q` asking whether to stop it. A child still
+/// running when threadscope leaves any other way (a signal, an error, a
+/// panic) is stopped.
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn run_child(options: &Options, child: Launched) -> Result<u8, String> {
+    run_with(options, Some(child))
+}
+
+fn run_with(options: &Options, mut child: Option<Launched>) -> Result<u8, String> {
     mark_inspector_thread();
     let (scenario, inspector) = match &options.target {
         Target::Scenario(name) => {
@@ -83,8 +111,8 @@ pub fn run(options: &Options) -> Result<u8, String> {
     };
     require_terminal()?;
     let runtime = event_runtime()?;
-    let exit = runtime.block_on(session(options, scenario, inspector))?;
-    Ok(finish(exit))
+    let exit = runtime.block_on(session(options, scenario, inspector, &mut child))?;
+    Ok(finish(exit, child))
 }
 
 /// The TUI needs a terminal: said before the screen is touched.
@@ -106,12 +134,34 @@ pub(super) fn event_runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start the event loop: {e}"))
 }
 
-/// Says goodbye as the exit asks; the exit code.
-pub(super) fn finish(exit: Exit) -> u8 {
+/// Says goodbye as the exit asks; the exit code. `child` is `exec`'s
+/// program, if any.
+pub(super) fn finish(exit: Exit, child: Option<Launched>) -> u8 {
     match exit {
         Exit::Quit(lines) => {
             for line in lines {
                 println!("{line}");
+            }
+            0
+        }
+        Exit::ChildAtOnce(status) => {
+            if let Some(child) = &child {
+                for line in child.at_once_report(status) {
+                    eprintln!("{line}");
+                }
+            }
+            1
+        }
+        Exit::QuitChild { stop } => {
+            let Some(mut child) = child else { return 0 };
+            if !stop {
+                println!("{}", child.leave_running());
+                return 0;
+            }
+            let who = format!("`{}` (pid {})", child.command(), child.pid());
+            match child.stop(CHILD_GRACE) {
+                Some(status) => println!("threadscope: stopped {who}: {}", describe(status)),
+                None => println!("threadscope: stopped {who}: its exit status could not be read"),
             }
             0
         }
@@ -126,6 +176,7 @@ async fn session(
     options: &Options,
     scenario: Option<Scenario>,
     inspector: Inspector,
+    child: &mut Option<Launched>,
 ) -> Result<Exit, String> {
     let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
     let (samples_tx, mut samples) = mpsc::channel::<Event>(2);
@@ -168,9 +219,12 @@ async fn session(
         size: (size.width, size.height),
         now: Instant::now(),
     });
+    if let Some(child) = child.as_ref() {
+        app.set_child(child.pid(), child.command());
+    }
 
     let channels = Channels { input: &mut input, events: &mut events, samples: &mut samples, events_tx };
-    let result = event_loop(&mut terminal, &mut app, &mut workload, &sampler, channels).await;
+    let result = event_loop(&mut terminal, &mut app, &mut workload, &sampler, channels, child).await;
     drop(sampler);
     drop(guard);
     reset_excepthook();
@@ -192,6 +246,7 @@ async fn event_loop(
     workload: &mut Option<Workload>,
     sampler: &SamplerHandle,
     channels: Channels<'_>,
+    child: &mut Option<Launched>,
 ) -> Result<Exit, String> {
     let Channels { input, events, samples, events_tx } = channels;
     let mut tick = tokio::time::interval(TICK);
@@ -200,7 +255,16 @@ async fn event_loop(
     let mut hup = signal(SignalKind::hangup()).map_err(failed)?;
     let mut int = signal(SignalKind::interrupt()).map_err(failed)?;
     let mut usr1 = signal(SignalKind::user_defined1()).map_err(failed)?;
+    let mut chld = signal(SignalKind::child()).map_err(failed)?;
+    let mut child_ended = false;
     loop {
+        if !child_ended && let Some(status) = child.as_mut().and_then(Launched::status) {
+            child_ended = true;
+            if child.as_mut().is_some_and(Launched::ended_at_once) {
+                return Ok(Exit::ChildAtOnce(status));
+            }
+            app.handle_event(Event::ChildExited(describe(status)));
+        }
         terminal.draw(|frame| ui::draw(frame, app)).map_err(failed)?;
         let event = tokio::select! {
             input = input.next() => match input {
@@ -219,12 +283,18 @@ async fn event_loop(
             }
             Some(event) = events.recv() => event,
             _ = tick.tick() => Event::Tick(Instant::now()),
+            // The child's exit is read at the top of the loop.
+            _ = chld.recv() => Event::Tick(Instant::now()),
             _ = term.recv() => return Ok(Exit::Signal("SIGTERM", 143)),
             _ = hup.recv() => return Ok(Exit::Signal("SIGHUP", 129)),
-            _ = int.recv() => Event::Log(
-                LogKind::Info,
-                "SIGINT reached the main thread (interrupt_main or kill -INT); Python would raise KeyboardInterrupt there".into(),
-            ),
+            _ = int.recv() => match child {
+                // Under exec, a SIGINT from outside is the program's, as Ctrl-C is.
+                Some(_) => interrupt_child(child),
+                None => Event::Log(
+                    LogKind::Info,
+                    "SIGINT reached the main thread (interrupt_main or kill -INT); Python would raise KeyboardInterrupt there".into(),
+                ),
+            },
             _ = usr1.recv() => {
                 sampler.send(Control::DumpFlight("SIGUSR1"));
                 continue;
@@ -247,6 +317,11 @@ async fn event_loop(
             Effect::DumpFlight => sampler.send(Control::DumpFlight("key")),
             Effect::Replay(_) => {}
             Effect::Quit(lines) => return Ok(Exit::Quit(lines)),
+            Effect::QuitChild { stop } => return Ok(Exit::QuitChild { stop }),
+            Effect::Interrupt => {
+                let event = interrupt_child(child);
+                app.handle_event(event);
+            }
             Effect::Panic => panic!("debug panic (Ctrl-P with THREADSCOPE_TEST_PANIC=1)"),
         }
         if app.take_scenario_changed()
@@ -254,6 +329,19 @@ async fn event_loop(
         {
             sampler.send(Control::Scenario(Some(info.name.clone())));
         }
+    }
+}
+
+/// Forwards SIGINT (Ctrl-C) to the child; what happened, for the log.
+fn interrupt_child(child: &mut Option<Launched>) -> Event {
+    match child.as_mut().map(|c| (c.pid(), c.interrupt())) {
+        Some((pid, Ok(()))) => {
+            Event::Log(LogKind::Info, format!("Ctrl-C: SIGINT sent to pid {pid} (q quits)"))
+        }
+        Some((pid, Err(why))) => {
+            Event::Log(LogKind::Error, format!("Ctrl-C: SIGINT not sent to pid {pid}: {why}"))
+        }
+        None => Event::Log(LogKind::Info, "Ctrl-C: no program to send it to".to_owned()),
     }
 }
 

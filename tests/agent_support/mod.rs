@@ -7,7 +7,8 @@
 //! an event that never comes) with two long-named waiters; an ABBA
 //! deadlock between two transfer threads on two account locks. It says
 //! each thread's TID, then "ready"; on the line `stop-agent` it stops its
-//! agent (and says "agent-stopped"); it exits when stdin closes.
+//! agent (and says "agent-stopped"), on `start-agent` it starts one (mode
+//! `late` starts none before); it exits when stdin closes.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -18,8 +19,8 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 use threadscope::threading::{Barrier, Event, Lock, Registry, Thread};
 
-/// Set in the child: `start` (it calls `agent::start()`) or `env` (it
-/// relies on `THREADSCOPE_AGENT=1`).
+/// Set in the child: `start` (it calls `agent::start()`), `env` (it
+/// relies on `THREADSCOPE_AGENT=1`) or `late` (no agent until asked).
 pub const CHILD_ENV: &str = "THREADSCOPE_AGENT_TEST_CHILD";
 /// How long anything may take before the test gives up (never hang CI).
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -42,7 +43,7 @@ fn spawn(name: &str, body: impl FnOnce() + Send + 'static) {
 
 pub fn child() {
     let mode = std::env::var(CHILD_ENV).unwrap();
-    let agent = (mode == "start").then(|| threadscope::agent::start().unwrap());
+    let mut agent = (mode == "start").then(|| threadscope::agent::start().unwrap());
 
     let ledger = Arc::new(Lock::named("ledger"));
     let never = Arc::new(Event::new());
@@ -83,11 +84,18 @@ pub fn child() {
     }
     say("ready");
     for line in std::io::stdin().lock().lines() {
-        if line.unwrap_or_default() == "stop-agent" {
-            if let Some(agent) = &agent {
-                agent.stop();
+        match line.unwrap_or_default().as_str() {
+            "stop-agent" => {
+                if let Some(agent) = &agent {
+                    agent.stop();
+                }
+                say("agent-stopped");
             }
-            say("agent-stopped");
+            "start-agent" => {
+                agent = Some(threadscope::agent::start().unwrap());
+                say("agent-started");
+            }
+            _ => {}
         }
     }
     std::process::exit(0);
@@ -103,6 +111,16 @@ pub struct Target {
 
 impl Drop for Target {
     fn drop(&mut self) {
+        // Closing stdin ends the child normally, so its agent removes its
+        // socket at exit; a child that does not end soon is killed.
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -164,9 +182,18 @@ impl Target {
 
     /// Stops the child's agent; returns once it says it has.
     pub fn stop_agent(&mut self) {
+        self.tell("stop-agent", "agent-stopped");
+    }
+
+    /// Starts the child's agent; returns once it says it has.
+    pub fn start_agent(&mut self) {
+        self.tell("start-agent", "agent-started");
+    }
+
+    fn tell(&mut self, line: &str, answer: &str) {
         let stdin = self.stdin.as_mut().unwrap();
-        writeln!(stdin, "stop-agent").unwrap();
+        writeln!(stdin, "{line}").unwrap();
         stdin.flush().unwrap();
-        assert_eq!(self.next_line("agent-stopped"), "agent-stopped");
+        assert_eq!(self.next_line(answer), answer);
     }
 }

@@ -2,6 +2,7 @@
 //! (The filter prompt lives in the status line.)
 
 use super::super::app::App;
+use super::super::child::ChildQuit;
 use super::super::dialog::{Dialog, LISTED, Picker, Prompt, QuitDialog, summarise};
 use super::super::words::fit;
 use ratatui::buffer::Buffer;
@@ -15,11 +16,13 @@ pub(super) fn render(app: &App, dialog: &Dialog, area: Rect, buf: &mut Buffer) {
         Dialog::Prompt(prompt) => prompt_lines(app, prompt),
         Dialog::Picker(picker) => picker_lines(app, picker),
         Dialog::Quit(quit) => quit_lines(app, quit),
+        Dialog::Child(child) => child_lines(app, child),
     };
     let title = match dialog {
         Dialog::Prompt(prompt) => prompt.title(),
         Dialog::Picker(picker) => picker.purpose.title(),
         Dialog::Quit(_) => "Quit?".to_owned(),
+        Dialog::Child(_) => "Quit? The program still runs".to_owned(),
         Dialog::Filter => String::new(),
     };
     let width = lines.iter().map(Line::width).max().unwrap_or(0).max(title.chars().count() + 4) as u16 + 4;
@@ -36,6 +39,22 @@ pub(super) fn render(app: &App, dialog: &Dialog, area: Rect, buf: &mut Buffer) {
     for (i, line) in lines.iter().take(usize::from(inner.height)).enumerate() {
         buf.set_line(inner.x + 1, inner.y + i as u16, line, inner.width.saturating_sub(1));
     }
+}
+
+fn child_lines(app: &App, child: &ChildQuit) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let key = |k: &'static str, what: &'static str| {
+        Line::from(vec![Span::styled(k, theme.key()), Span::styled(what, theme.text())])
+    };
+    vec![
+        Line::styled(
+            fit(&format!("`{}` (pid {}) is still running.", child.command, child.pid), MAX_LINE).into_owned(),
+            theme.text(),
+        ),
+        key("s  ", "stop it (SIGTERM, then SIGKILL after 2 s) and quit"),
+        key("q  ", "quit and leave it running"),
+        key("Esc", " stay"),
+    ]
 }
 
 fn prompt_lines(app: &App, prompt: &Prompt) -> Vec<Line<'static>> {

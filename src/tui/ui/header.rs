@@ -25,7 +25,18 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
             first.push(Span::styled(safe(&info.name).into_owned(), theme.heading()));
         }
         Source::Attach { pid } => {
-            first.push(Span::styled(format!("attached to {pid} (read-only)"), theme.warning()));
+            match app.child() {
+                Some(child) => {
+                    first.push(Span::styled("exec ", theme.dim()));
+                    first.push(Span::styled(words::fit(&child.command, 40).into_owned(), theme.heading()));
+                    first.push(Span::styled(format!(" (pid {pid}, read-only)"), theme.warning()));
+                    if let Some(how) = &child.exited {
+                        first.push(Span::raw("  "));
+                        first.push(Span::styled(format!(" {} ", how.to_uppercase()), theme.error()));
+                    }
+                }
+                None => first.push(Span::styled(format!("attached to {pid} (read-only)"), theme.warning())),
+            }
             // Whose view joins the kernel's: the program's own agent.
             let agent = app.snapshot.as_ref().and_then(|s| {
                 s.threads.iter().find_map(|t| {

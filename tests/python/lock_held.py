@@ -1,0 +1,26 @@
+# A Lock held by one named thread while two others wait for it; the agent
+# tests read holders, waiters and the line each waits at. Runs until killed.
+import threading
+
+accounts = threading.Lock()
+held = threading.Event()
+never = threading.Event()
+
+
+def hold():
+    with accounts:
+        held.set()
+        never.wait()  # holder waits here
+
+
+def process():
+    held.wait()
+    with accounts:  # processor waits here
+        pass
+
+
+threading.Thread(target=hold, name="PaymentService-LedgerThread-1", daemon=True).start()
+for n in (1, 2):
+    threading.Thread(target=process, name="PaymentService-ProcessorThread-%d" % n, daemon=True).start()
+print("ready", flush=True)
+never.wait()  # main waits here
