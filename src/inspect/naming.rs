@@ -191,6 +191,7 @@ pub fn findings(threads: &[NamedThread], process: &str) -> Vec<NamingFinding> {
     let mut by_name: BTreeMap<Vec<u8>, NameCount> = BTreeMap::new();
     let mut defaults = Vec::new();
     let mut truncated: Vec<(String, String)> = Vec::new();
+    let mut runtime_only: Vec<String> = Vec::new();
     for t in threads {
         let Some(name) = t.name() else { continue };
         let shown = name.shown().to_owned();
@@ -215,7 +216,16 @@ pub fn findings(threads: &[NamedThread], process: &str) -> Vec<NamingFinding> {
             }
             // The main thread keeps the process's name in the kernel (the
             // library never renames it to "MainThread"): no disagreement.
+            // One that kept the process's name was never named in the
+            // kernel (CPython before 3.14 names no thread there): its runtime
+            // alone knows the name, which is worth saying once, not per thread.
             if let Some(comm) = &t.comm
+                && comm.raw() == process.as_bytes()
+                && comm.raw() != expected.as_bytes()
+                && !t.main
+            {
+                runtime_only.push(shown.clone());
+            } else if let Some(comm) = &t.comm
                 && comm.raw() != expected.as_bytes()
                 && !t.main
             {
@@ -254,6 +264,17 @@ pub fn findings(threads: &[NamedThread], process: &str) -> Vec<NamingFinding> {
                 names.len()
             ),
             names,
+        ));
+    }
+    if !runtime_only.is_empty() {
+        let process = DisplayName::from_text(process);
+        out.push(finding(
+            NamingFindingKind::Unnamed,
+            format!(
+                "{} thread(s) are named only in their runtime: the kernel shows each as `{process}`, so top, ps and perf cannot tell them apart",
+                runtime_only.len()
+            ),
+            runtime_only,
         ));
     }
     if !defaults.is_empty() {
@@ -450,5 +471,30 @@ mod tests {
         let found = patterns(&threads);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!((found[0].shape.as_str(), found[0].count), ("UserSession-{id}", 2));
+    }
+}
+
+#[cfg(test)]
+mod runtime_named {
+    use super::*;
+
+    #[test]
+    fn threads_named_only_by_their_runtime_are_one_finding_not_a_disagreement_each() {
+        // A Python program's threads, named through the agent, `python3` in the kernel.
+        let python = |name: &str| NamedThread {
+            library: Some(DisplayName::from_text(name)),
+            comm: Some(DisplayName::from_text("python3")),
+            main: false,
+        };
+        let threads = [python("PaymentService-ProcessorThread-1"), python("ledger-auditor")];
+        let found = findings(&threads, "python3");
+        assert!(found.iter().all(|f| f.kind != NamingFindingKind::KernelDisagrees), "{found:?}");
+        let unnamed = found.iter().find(|f| f.kind == NamingFindingKind::Unnamed).unwrap();
+        assert!(
+            unnamed.message.starts_with("2 thread(s) are named only in their runtime"),
+            "{}",
+            unnamed.message
+        );
+        assert_eq!(unnamed.threads.len(), 2);
     }
 }
