@@ -167,7 +167,12 @@ fn a_deadlock_is_described_while_the_program_is_stuck() {
                 .iter()
                 .any(|t| t.name == *n && t.waiting_on.as_ref().is_some_and(|w| w.kind == "lock"))
         });
-        if blocked {
+        // The main thread reaches its join (at exit) a moment later.
+        let main_joins = snapshot
+            .threads
+            .iter()
+            .any(|t| t.name == "MainThread" && t.waiting_on.as_ref().is_some_and(|w| w.kind == "join"));
+        if blocked && main_joins {
             break snapshot;
         }
         assert!(Instant::now() < deadline, "never deadlocked: {snapshot:#?}");

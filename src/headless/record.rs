@@ -4,12 +4,12 @@
 
 use super::run::{install_safe_excepthook, interrupt_flag};
 use crate::inspect::{Inspector, RuntimeOptions, mark_inspector_thread};
+use crate::launch::{Launched, Output};
 use crate::record::{Header, RecordedSource, Recorder};
 use crate::scenario::RunningScenario;
 use crate::threading::Registry;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Child, Command};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,8 @@ pub struct RecordArgs {
 enum Watched {
     Scenario(RunningScenario),
     Pid,
-    Child(Child),
+    /// Run as `exec` runs it: the agents injected, its own process group.
+    Child(Launched),
 }
 
 /// Records until told to stop; says what was written on stderr.
@@ -76,7 +77,7 @@ pub fn record(args: &RecordArgs) -> Result<(), String> {
             break "time is up";
         }
         if let Watched::Child(child) = &mut watched
-            && child.try_wait().ok().flatten().is_some()
+            && child.status().is_some()
         {
             break "the program exited";
         }
@@ -119,12 +120,11 @@ fn start(args: &RecordArgs) -> Result<(Inspector, Watched, RecordedSource), Stri
             (inspector, Watched::Pid, RecordedSource::Pid { pid: *pid })
         }
         RecordTarget::Command(argv) => {
-            let (program, rest) = argv.split_first().ok_or("record --: which program?")?;
-            let child = Command::new(program)
-                .args(rest)
-                .spawn()
-                .map_err(|e| format!("cannot run {}: {e}", crate::display::sanitize(program)))?;
-            let inspector = match Inspector::pid_with(child.id(), &args.runtime) {
+            let command: Vec<std::ffi::OsString> = argv.iter().map(Into::into).collect();
+            let mut child = Launched::spawn(&command, Output::Stderr).map_err(|e| e.to_string())?;
+            // Its agent, where it has one, is asked from the first sample.
+            let _ = child.settle(crate::launch::PYTHON_PATIENCE);
+            let inspector = match Inspector::pid_with(child.pid(), &args.runtime) {
                 Ok(inspector) => inspector,
                 Err(e) => {
                     stop(Watched::Child(child));
@@ -145,10 +145,7 @@ fn stop(watched: Watched) {
         }
         Watched::Pid => {}
         Watched::Child(mut child) => {
-            if child.try_wait().ok().flatten().is_none() {
-                let _ = child.kill();
-            }
-            let _ = child.wait();
+            let _ = child.stop(super::STOP_GRACE);
         }
     }
 }
