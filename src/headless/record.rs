@@ -121,9 +121,10 @@ fn start(args: &RecordArgs) -> Result<(Inspector, Watched, RecordedSource), Stri
         }
         RecordTarget::Command(argv) => {
             let command: Vec<std::ffi::OsString> = argv.iter().map(Into::into).collect();
-            let mut child = Launched::spawn(&command, Output::Stderr).map_err(|e| e.to_string())?;
-            // Its agent, where it has one, is asked from the first sample.
-            let _ = child.settle(crate::launch::PYTHON_PATIENCE);
+            // Not settled first: waiting would reap a program that exits at
+            // once before there is anything to record; its agent, once up,
+            // is found at the next sample.
+            let child = Launched::spawn(&command, Output::Stderr).map_err(|e| e.to_string())?;
             let inspector = match Inspector::pid_with(child.pid(), &args.runtime) {
                 Ok(inspector) => inspector,
                 Err(e) => {
