@@ -101,6 +101,10 @@ pub struct Launched {
     command: String,
     python: bool,
     started: Instant,
+    /// When its own code was known to run: its start, or, for a program
+    /// whose agent came up during [`settle`](Self::settle), that moment (a
+    /// Python interpreter on a loaded machine takes seconds to get there).
+    running_since: Instant,
     status: Option<ExitStatus>,
     output: Option<PathBuf>,
     dir: AgentDir,
@@ -153,6 +157,7 @@ impl Launched {
             python: looks_like_python(argv),
             command: words.join(" "),
             started: Instant::now(),
+            running_since: Instant::now(),
             status: None,
             output: log,
             dir,
@@ -201,6 +206,7 @@ impl Launched {
                 return Settled::Exited(status);
             }
             if !crate::agent::location::candidates(self.pid()).is_empty() {
+                self.running_since = Instant::now();
                 return Settled::Agent;
             }
             if Instant::now() >= deadline {
@@ -221,10 +227,11 @@ impl Launched {
         Ok(())
     }
 
-    /// Whether it ended by itself within [`AT_ONCE`] of starting (not
-    /// after a Ctrl-C threadscope forwarded): there was nothing to watch.
+    /// Whether it ended by itself within [`AT_ONCE`] of starting to run
+    /// its own code (not after a Ctrl-C threadscope forwarded): there was
+    /// nothing to watch.
     pub fn ended_at_once(&mut self) -> bool {
-        self.status().is_some() && !self.interrupted && self.age() < AT_ONCE
+        self.status().is_some() && !self.interrupted && self.running_since.elapsed() < AT_ONCE
     }
 
     fn signal(&mut self, signal: rustix::process::Signal) -> Result<(), String> {
