@@ -682,7 +682,7 @@ fn exec_of_a_python_program_shows_full_names_the_holder_and_where_each_waits() {
         .to_owned();
     assert!(process_exists(&pid));
     s.press("q");
-    s.wait_for("is still running");
+    s.wait_for("Still running (pid ");
     s.press("s");
     assert!(s.wait_exit().success());
     s.assert_restored();

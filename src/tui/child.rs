@@ -119,12 +119,24 @@ mod tests {
     }
 
     #[test]
+    fn a_long_command_is_cut_in_its_middle_not_what_the_dialog_says() {
+        let mut app = fixtures::app(0, 120, 40, Instant::now());
+        app.source = Source::Attach { pid: 4242 };
+        let long = format!("python3 /{}/lock_held.py", "very-long-directory".repeat(8));
+        app.set_child(4242, &long);
+        app.update(Action::Quit);
+        let text = screen_text(&app, 120, 40);
+        let line = text.lines().find(|l| l.contains("Still running (pid 4242): `python3 /very")).unwrap();
+        assert!(line.contains("lock_held.py`"), "the end of the command stays: {line}");
+    }
+
+    #[test]
     fn q_asks_whether_to_stop_the_child_or_leave_it_running() {
         let mut app = exec_app();
         assert_eq!(app.update(Action::Quit), Effect::None);
         assert!(matches!(app.dialog, Some(Dialog::Child(_))));
         let text = screen_text(&app, 120, 40);
-        assert!(text.contains("`python3 app.py` (pid 4242) is still running."), "{text}");
+        assert!(text.contains("Still running (pid 4242): `python3 app.py`"), "{text}");
         assert!(text.contains("exec python3 app.py (pid 4242, read-only)"), "{text}");
         assert_eq!(app.update(Action::Down), Effect::None, "other keys keep it open");
         assert_eq!(app.update(Action::StopAndQuit), Effect::QuitChild { stop: true });

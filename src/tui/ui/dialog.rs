@@ -4,7 +4,7 @@
 use super::super::app::App;
 use super::super::child::ChildQuit;
 use super::super::dialog::{Dialog, LISTED, Picker, Prompt, QuitDialog, summarise};
-use super::super::words::fit;
+use super::super::words::{fit, fit_middle};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
@@ -46,11 +46,12 @@ fn child_lines(app: &App, child: &ChildQuit) -> Vec<Line<'static>> {
     let key = |k: &'static str, what: &'static str| {
         Line::from(vec![Span::styled(k, theme.key()), Span::styled(what, theme.text())])
     };
+    // What matters first; a long command is cut in its middle, where a
+    // path is least telling.
+    let said = format!("Still running (pid {}): ", child.pid);
+    let room = MAX_LINE.saturating_sub(said.chars().count());
     vec![
-        Line::styled(
-            fit(&format!("`{}` (pid {}) is still running.", child.command, child.pid), MAX_LINE).into_owned(),
-            theme.text(),
-        ),
+        Line::styled(format!("{said}{}", fit_middle(&format!("`{}`", child.command), room)), theme.text()),
         key("s  ", "stop it (SIGTERM, then SIGKILL after 2 s) and quit"),
         key("q  ", "quit and leave it running"),
         key("Esc", " stay"),
