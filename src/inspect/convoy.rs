@@ -1,8 +1,8 @@
 //! The lock-convoy finding: a lock most of whose recent acquisitions had
-//! to wait, with a queue behind it now. The counters are
-//! cumulative, so the watch keeps each lock's counts from the sample before
-//! and judges the window since, not the lock's whole life (a lock that
-//! was contended an hour ago and is quiet now is no convoy).
+//! to wait, with a queue behind it now. The counters are cumulative, so the
+//! watch keeps each lock's counts from the start of a window (at least
+//! [`MIN_ACQUISITIONS`] long) and judges that window, not the lock's whole
+//! life: a lock contended an hour ago and quiet now is no convoy.
 
 use super::lints::{Candidate, LintKind};
 use crate::threading::{PrimitiveKind, PrimitiveSnapshot};
