@@ -85,27 +85,8 @@ fn unknown_words_are_said_not_guessed() {
 
 #[test]
 fn merged_the_agent_s_threads_show_as_the_program_s_with_their_holders() {
-    use crate::inspect::{DisplayName, ThreadView};
     let (snapshot, info) = documented();
     let facts = AgentSource::facts_of(&snapshot, &info);
-    let kernel_only = |tid: u32, comm: &str| ThreadView {
-        key: (1 << 63) | u64::from(tid),
-        name: DisplayName::from_text(comm),
-        name_raw: None,
-        ident: None,
-        native_id: Some(tid),
-        daemon: None,
-        state: ThreadState::Waiting,
-        waiting_on: None,
-        kernel: None,
-        origin: Origin::Foreign,
-        holds: Vec::new(),
-        time_in_state: None,
-        outcome: None,
-        runtime: None,
-        native_stack: None,
-        wait_backtrace: None,
-    };
     let mut threads = vec![
         kernel_only(4243, "PaymentService-"),
         kernel_only(4244, "PaymentService-"),
@@ -128,7 +109,6 @@ fn merged_the_agent_s_threads_show_as_the_program_s_with_their_holders() {
 
 #[test]
 fn a_cycle_among_the_agent_s_locks_is_a_deadlock() {
-    use crate::inspect::{DisplayName, ThreadView};
     let wait = |primitive: u64| AgentWait {
         kind: "lock".into(),
         primitive: Some(primitive),
@@ -162,9 +142,23 @@ fn a_cycle_among_the_agent_s_locks_is_a_deadlock() {
     };
     let (_, info) = documented();
     let facts = AgentSource::facts_of(&snapshot, &info);
-    let view = |tid: u32| ThreadView {
+    let view = |tid: u32| kernel_only(tid, "comm");
+    let mut threads = vec![view(11), view(12)];
+    let mut primitives = Vec::new();
+    let deadlocks = merge(&facts, &mut threads, &mut primitives);
+    assert_eq!(deadlocks.len(), 1);
+    let words = deadlocks[0].describe();
+    assert!(
+        words.contains("Philosopher-0 (tid 11) waits for lock fork-2 held by Philosopher-1 (tid 12)"),
+        "{words}"
+    );
+}
+
+/// A thread only the kernel has described yet, as the join leaves one.
+fn kernel_only(tid: u32, comm: &str) -> crate::inspect::ThreadView {
+    crate::inspect::ThreadView {
         key: (1 << 63) | u64::from(tid),
-        name: DisplayName::from_text("comm"),
+        name: crate::inspect::DisplayName::from_text(comm),
         name_raw: None,
         ident: None,
         native_id: Some(tid),
@@ -179,14 +173,5 @@ fn a_cycle_among_the_agent_s_locks_is_a_deadlock() {
         runtime: None,
         native_stack: None,
         wait_backtrace: None,
-    };
-    let mut threads = vec![view(11), view(12)];
-    let mut primitives = Vec::new();
-    let deadlocks = merge(&facts, &mut threads, &mut primitives);
-    assert_eq!(deadlocks.len(), 1);
-    let words = deadlocks[0].describe();
-    assert!(
-        words.contains("Philosopher-0 (tid 11) waits for lock fork-2 held by Philosopher-1 (tid 12)"),
-        "{words}"
-    );
+    }
 }
