@@ -95,10 +95,12 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         match snapshot.notes.first() {
             Some(note) => {
                 let text = format!(" {}", safe(note));
+                let text = words::fit(&text, usize::from(area.width));
                 buf.set_stringn(area.x, area.y + 2, text, usize::from(area.width), theme.warning());
             }
             None => {
                 let text = format!(" no deadlock found {}", snapshot.deadlock_search.describe());
+                let text = words::fit(&text, usize::from(area.width));
                 buf.set_stringn(area.x, area.y + 2, text, usize::from(area.width), theme.dim());
             }
         }

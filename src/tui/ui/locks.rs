@@ -259,16 +259,14 @@ fn primitive_row(p: &PrimitiveView, table: &[(LockColumn, usize)], shared: &Hash
 
 /// One row's cells, each fitted and padded to its column.
 fn cells(p: &PrimitiveView, table: &[(LockColumn, usize)], shared: &HashSet<String>) -> Vec<String> {
-    let names =
-        |list: &[ThreadLink]| if list.is_empty() { "—".to_owned() } else { words::whom(list, shared) };
     table
         .iter()
         .map(|&(column, w)| {
             let text = match column {
                 LockColumn::Name => safe(&p.name).into_owned(),
                 LockColumn::Kind => kind_text(p),
-                LockColumn::Holders => names(&p.holders),
-                LockColumn::Waiters => names(&p.waiters),
+                LockColumn::Holders => names_in(&p.holders, w, shared),
+                LockColumn::Waiters => names_in(&p.waiters, w, shared),
                 LockColumn::HeldFor => {
                     p.stats.value().and_then(|s| s.held_for).map_or_else(|| "—".to_owned(), human)
                 }
@@ -284,6 +282,20 @@ fn cells(p: &PrimitiveView, table: &[(LockColumn, usize)], shared: &HashSet<Stri
             pad(column, &fit_middle(&text, w), w)
         })
         .collect()
+}
+
+/// Threads in a cell `width` wide: all of them when they fit; otherwise
+/// the first, cut in its middle, and how many more (`Payment…read-1 +1`),
+/// so two names cut together never read as one.
+fn names_in(list: &[ThreadLink], width: usize, shared: &HashSet<String>) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let all = if list.is_empty() { "—".to_owned() } else { words::whom(list, shared) };
+    if list.len() < 2 || all.width() <= width {
+        return all;
+    }
+    let more = format!(" +{}", list.len() - 1);
+    let first = words::who(&list[0], shared);
+    format!("{}{more}", fit_middle(&first, width.saturating_sub(more.len())))
 }
 
 #[cfg(test)]
@@ -303,6 +315,19 @@ mod tests {
             }
         }
         assert_eq!(table(120, 6, 4).len(), LockColumn::ALL.len());
+    }
+
+    #[test]
+    fn several_threads_that_do_not_fit_say_how_many_more() {
+        let link =
+            |tid: u32, name: &str| ThreadLink { key: u64::from(tid), tid: Some(tid), name: name.into() };
+        let two = [link(1, "MainThread"), link(2, "PaymentService-LedgerThread-1")];
+        let shared = HashSet::new();
+        assert_eq!(names_in(&two, 60, &shared), "MainThread, PaymentService-LedgerThread-1");
+        assert_eq!(names_in(&two, 14, &shared), "MainThread +1");
+        let cut = names_in(&[two[1].clone(), two[0].clone()], 14, &shared);
+        assert!(cut.ends_with(" +1") && cut.chars().count() <= 14, "{cut}");
+        assert_eq!(names_in(&[], 14, &shared), "—");
     }
 
     #[test]
