@@ -572,11 +572,12 @@ fn recording_from_the_tui_and_the_flight_recorder_on_a_deadlock() {
     let dir = scratch("record-pty");
     let args = ["run", "deadlock", "--interval", "200ms", "--flight-recorder", "1m"];
     let mut s = Session::start_in(Some(&dir), &args, &[], 120, 40);
-    s.wait_for("Transfer-AB");
+    // The flight recorder writes itself out when the deadlock forms. That
+    // can be before a key is read, and a later outcome ("recording to …")
+    // replaces it in the status line: so it is awaited first.
+    s.wait_for("flight recorder (deadlock): wrote the last");
     s.press("R");
     s.wait_for("● REC");
-    // The flight recorder writes itself out when the deadlock forms.
-    s.wait_for("flight recorder (deadlock): wrote the last");
     s.press("W");
     s.wait_for("flight recorder (key): wrote the last");
     signal(s.pid(), rustix::process::Signal::USR1);
@@ -601,6 +602,27 @@ fn recording_from_the_tui_and_the_flight_recorder_on_a_deadlock() {
             assert!(!last.deadlocks.is_empty(), "a deadlock dump ends in the deadlock: {path:?}");
         }
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_recording_stopped_before_its_first_sample_leaves_no_file() {
+    let dir = scratch("record-empty");
+    let args = ["run", "deadlock", "--interval", "200ms"];
+    let mut s = Session::start_in(Some(&dir), &args, &[], 120, 40);
+    s.wait_for("Transfer-AB");
+    // Paused, nothing is sampled: the recording gets no sample at all.
+    s.press("p");
+    s.wait_for("PAUSED");
+    s.press("R");
+    s.wait_for("● REC");
+    s.press("R");
+    s.wait_for("recording stopped before its first sample: nothing kept");
+    s.press("q");
+    s.wait_exit();
+    s.assert_restored();
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(files.is_empty(), "{files:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -61,8 +61,9 @@ impl SessionRecorder {
         unused_path(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")), &stem)
     }
 
-    /// Starts (true) or stops recording.
-    pub(crate) fn set_recording(&mut self, on: bool) {
+    /// Starts (true) or stops recording. True when a recording started,
+    /// so the sampler takes its first sample now, not an interval later.
+    pub(crate) fn set_recording(&mut self, on: bool) -> bool {
         match (on, self.recording.take()) {
             (true, Some(running)) => self.recording = Some(running),
             (true, None) => {
@@ -71,6 +72,7 @@ impl SessionRecorder {
                     Ok(recorder) => {
                         self.tell(RecordingNews::Started(path.display().to_string()));
                         self.recording = Some((recorder, path));
+                        return true;
                     }
                     Err(e) => self.tell(RecordingNews::Failed(e.to_string())),
                 }
@@ -78,10 +80,20 @@ impl SessionRecorder {
             (false, Some((recorder, path))) => self.stop(recorder, path),
             (false, None) => {}
         }
+        false
     }
 
+    /// Finishes a recording. One stopped before its first sample (while
+    /// paused, or at once) would be a file no replay can open: it is removed.
     fn stop(&self, recorder: Recorder<BufWriter<File>>, path: PathBuf) {
         let (samples, bytes) = (recorder.samples(), recorder.bytes());
+        if samples == 0 {
+            drop(recorder);
+            return match std::fs::remove_file(&path) {
+                Ok(()) => self.tell(RecordingNews::Discarded(path.display().to_string())),
+                Err(e) => self.tell(RecordingNews::Failed(format!("{}: {e}", path.display()))),
+            };
+        }
         match recorder.finish() {
             Ok(_) => self.tell(RecordingNews::Stopped { path: path.display().to_string(), samples, bytes }),
             Err(e) => self.tell(RecordingNews::Failed(e.to_string())),

@@ -101,6 +101,9 @@ pub enum RecordingNews {
         /// Bytes written.
         bytes: usize,
     },
+    /// Recording stopped before its first sample: its file, which held
+    /// nothing, was removed.
+    Discarded(String),
     /// Recording could not start or go on.
     Failed(String),
     /// The flight recorder wrote what it kept.
@@ -250,6 +253,16 @@ impl App {
                     format!("recording stopped: {samples} samples, {size}, in {}", safe(&path)),
                 );
             }
+            RecordingNews::Discarded(path) => {
+                self.recording = None;
+                self.note(
+                    LogKind::Action,
+                    format!(
+                        "recording stopped before its first sample: nothing kept ({} removed)",
+                        safe(&path)
+                    ),
+                );
+            }
             RecordingNews::Failed(error) => {
                 self.recording = None;
                 self.note(LogKind::Error, format!("recording failed: {error}"));
@@ -388,6 +401,10 @@ mod tests {
         app.handle_event(Event::Recording(RecordingNews::Started("/tmp/x.tsrec".into())));
         assert_eq!(app.update(Action::ToggleRecording), Effect::Record(false));
         assert!(screen_text(&app, 120, 40).contains("● REC /tmp/x.tsrec"));
+        app.handle_event(Event::Recording(RecordingNews::Discarded("/tmp/x.tsrec".into())));
+        let screen = screen_text(&app, 120, 40);
+        assert!(!screen.contains("● REC"), "{screen}");
+        assert!(screen.contains("recording stopped before its first sample: nothing kept"), "{screen}");
     }
 
     #[test]

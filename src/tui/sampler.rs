@@ -92,8 +92,12 @@ fn sample_loop(
                 continue;
             }
             Ok(Control::Record(on)) => {
-                recorder.set_recording(on);
-                continue;
+                // A recording begins with a sample taken now, before any
+                // other control is read: stopping it at once still keeps one.
+                if !recorder.set_recording(on) || paused || exited {
+                    continue;
+                }
+                next = Instant::now();
             }
             Ok(Control::DumpFlight(reason)) => {
                 recorder.dump(reason);
