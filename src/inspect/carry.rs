@@ -6,13 +6,15 @@
 
 use super::snapshot::ThreadView;
 use crate::kernel::{Field, Reason};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// The costly kernel figures are read every few samples; in between, the
 /// last values read stand in for them, so columns do not blink.
 #[derive(Default)]
 pub(crate) struct CarryForward {
-    last: HashMap<u64, Remembered>,
+    /// By thread key, stamped with the last sample that saw the thread.
+    last: FxHashMap<u64, (u64, Remembered)>,
+    sample: u64,
 }
 
 #[derive(Default)]
@@ -24,31 +26,32 @@ struct Remembered {
 }
 
 impl CarryForward {
+    /// Updated in place: a thread whose figures were read again replaces
+    /// what is remembered only where they differ, so a sample of 10,000
+    /// unchanged threads copies nothing.
     pub(crate) fn fill(&mut self, threads: &mut [ThreadView]) {
-        let mut next = HashMap::with_capacity(threads.len());
+        self.sample += 1;
+        let sample = self.sample;
         for t in threads.iter_mut() {
             let Some(k) = &mut t.kernel else { continue };
-            let old = self.last.remove(&t.key).unwrap_or_default();
-            let remembered = Remembered {
-                voluntary: keep(&mut k.voluntary_ctxt_switches, old.voluntary),
-                nonvoluntary: keep(&mut k.nonvoluntary_ctxt_switches, old.nonvoluntary),
-                wchan: keep(&mut k.wchan, old.wchan),
-                cpus: keep(&mut k.cpus_allowed, old.cpus),
-            };
-            next.insert(t.key, remembered);
+            let (stamp, old) = self.last.entry(t.key).or_default();
+            *stamp = sample;
+            keep(&mut k.voluntary_ctxt_switches, &mut old.voluntary);
+            keep(&mut k.nonvoluntary_ctxt_switches, &mut old.nonvoluntary);
+            keep(&mut k.wchan, &mut old.wchan);
+            keep(&mut k.cpus_allowed, &mut old.cpus);
         }
-        self.last = next;
+        self.last.retain(|_, (stamp, _)| *stamp == sample);
     }
 }
 
-/// Fills a not-sampled field from `old`; returns the value to remember.
-fn keep<T: Clone>(field: &mut Field<T>, old: Option<T>) -> Option<T> {
-    match (&*field, old) {
-        (Field::Unavailable(Reason::NotSampled), Some(old)) => {
-            *field = Field::Available(old.clone());
-            Some(old)
-        }
-        (field, _) => field.value().cloned(),
+/// Fills a not-sampled field from `remembered`, or remembers the value
+/// read (what could not be read is forgotten: it is not carried forward).
+fn keep<T: Clone + PartialEq>(field: &mut Field<T>, remembered: &mut Option<T>) {
+    match (&*field, &*remembered) {
+        (Field::Unavailable(Reason::NotSampled), Some(old)) => *field = Field::Available(old.clone()),
+        (Field::Available(new), Some(old)) if new == old => {}
+        (field, _) => *remembered = field.value().cloned(),
     }
 }
 
@@ -58,13 +61,16 @@ mod tests {
 
     #[test]
     fn skipped_figures_keep_their_last_value() {
+        let mut remembered = Some(7u64);
         let mut field = Field::Unavailable(Reason::NotSampled);
-        assert_eq!(keep(&mut field, Some(7u64)), Some(7));
-        assert_eq!(field, Field::Available(7));
+        keep(&mut field, &mut remembered);
+        assert_eq!((field, remembered), (Field::Available(7), Some(7)));
         let mut denied: Field<u64> = Field::Unavailable(Reason::Denied);
-        assert_eq!(keep(&mut denied, Some(7)), None);
-        assert_eq!(denied, Field::Unavailable(Reason::Denied));
+        keep(&mut denied, &mut remembered);
+        assert_eq!((denied, remembered), (Field::Unavailable(Reason::Denied), None));
         let mut fresh = Field::Available(9u64);
-        assert_eq!(keep(&mut fresh, Some(7)), Some(9));
+        let mut remembered = Some(7);
+        keep(&mut fresh, &mut remembered);
+        assert_eq!((fresh, remembered), (Field::Available(9), Some(9)));
     }
 }

@@ -3,6 +3,7 @@
 use crate::display::{is_unsafe, sanitize};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
+use std::sync::Arc;
 
 /// A thread or process name made where it is read, from untrusted bytes.
 ///
@@ -21,10 +22,16 @@ use std::fmt;
 /// assert_eq!(name.raw(), b"evil\x1b[2J\xe2\x82");
 /// assert!(name.has_unprintable());
 /// ```
+///
+/// Cloning shares the decoded name (a reference count): a snapshot of
+/// 10,000 threads gives each sleeping thread the name decoded for it once.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct DisplayName {
-    raw: Vec<u8>,
-    shown: String,
+pub struct DisplayName(Arc<Decoded>);
+
+#[derive(PartialEq, Eq, Hash, Default)]
+struct Decoded {
+    raw: Box<[u8]>,
+    shown: Box<str>,
     unprintable: bool,
 }
 
@@ -34,7 +41,7 @@ impl DisplayName {
         let decoded = String::from_utf8_lossy(raw);
         let invalid = matches!(decoded, std::borrow::Cow::Owned(_));
         let unprintable = invalid || decoded.chars().any(is_unsafe);
-        Self { raw: raw.to_vec(), shown: sanitize(&decoded).into_owned(), unprintable }
+        Self(Arc::new(Decoded { raw: raw.into(), shown: sanitize(&decoded).into(), unprintable }))
     }
 
     /// From a Rust string (a library name, which is valid UTF-8 but may
@@ -45,30 +52,30 @@ impl DisplayName {
 
     /// The safe form, for screens and text output.
     pub fn shown(&self) -> &str {
-        &self.shown
+        &self.0.shown
     }
 
     /// The bytes as read.
     pub fn raw(&self) -> &[u8] {
-        &self.raw
+        &self.0.raw
     }
 
     /// True if the raw name had bytes that could not be shown as they are
     /// (controls, escapes, bidi or zero-width characters, invalid UTF-8).
     pub fn has_unprintable(&self) -> bool {
-        self.unprintable
+        self.0.unprintable
     }
 }
 
 impl fmt::Display for DisplayName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(&self.shown)
+        f.pad(self.shown())
     }
 }
 
 impl fmt::Debug for DisplayName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DisplayName({:?})", self.shown)
+        write!(f, "DisplayName({:?})", self.shown())
     }
 }
 
@@ -76,7 +83,7 @@ impl fmt::Debug for DisplayName {
 /// read, views add the raw bytes beside it (see [`raw_if_unprintable`](Self::raw_if_unprintable)).
 impl Serialize for DisplayName {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.shown)
+        s.serialize_str(self.shown())
     }
 }
 
@@ -94,7 +101,7 @@ impl DisplayName {
     /// The raw bytes when they could not be shown as they are, else `None`:
     /// what JSON views put beside the name (`"name_raw": [27, 91, …]`).
     pub fn raw_if_unprintable(&self) -> Option<Vec<u8>> {
-        self.unprintable.then(|| self.raw.clone())
+        self.0.unprintable.then(|| self.0.raw.to_vec())
     }
 }
 

@@ -7,7 +7,7 @@
 use super::agent_source::AgentSource;
 use super::carry::CarryForward;
 use super::convoy::ConvoyWatch;
-use super::join::{self, CpuRates, Links, primitive_views};
+use super::join::{self, Earlier, Links, primitive_views};
 use super::jvm_source::{JvmSource, RuntimeOptions};
 use super::kernel_source::KernelSource;
 use super::runtime::{self, RuntimeSource};
@@ -70,7 +70,7 @@ pub struct Inspector {
     registry: Option<Registry>,
     sampler: Sampler,
     scenario: Option<String>,
-    cpu: CpuRates,
+    earlier: Earlier,
     carry: CarryForward,
     debouncer: Debouncer,
     convoys: ConvoyWatch,
@@ -148,7 +148,7 @@ impl Inspector {
             registry,
             sampler: Sampler::with_options(pid, options)?,
             scenario: None,
-            cpu: CpuRates::default(),
+            earlier: Earlier::default(),
             carry: CarryForward::default(),
             debouncer: Debouncer::default(),
             convoys: ConvoyWatch::default(),
@@ -193,8 +193,8 @@ impl Inspector {
         let now = kernel.taken_at;
         let mut inspector_tids = INSPECTOR_TIDS.lock().clone();
         inspector_tids.extend(crate::threading::hold_clock_tid());
-        let mut threads = join::join(library.as_ref(), &kernel, &inspector_tids, &self.cpu);
-        self.cpu.remember(&kernel);
+        let mut threads = join::join(library.as_ref(), &kernel, &inspector_tids, &self.earlier);
+        self.earlier.remember(&kernel);
         self.carry.fill(&mut threads);
         let links = Links::of(library.as_ref());
 
@@ -212,10 +212,11 @@ impl Inspector {
         let kernel_waits = self.kernel_waits.as_mut().map(|k| k as &mut dyn RuntimeSource);
         for source in self.runtimes.iter_mut().map(|s| &mut **s as &mut dyn RuntimeSource).chain(kernel_waits)
         {
-            let Some(facts) = source.facts(&kernel) else { continue };
+            let Some(mut facts) = source.facts(&kernel) else { continue };
             deadlocks.extend(runtime::merge(&facts, &mut threads, &mut primitives));
-            deadlock_search.runtime_covers.extend(facts.covers.clone());
-            notes.extend(facts.notes);
+            deadlock_search.runtime_covers.extend(facts.covers.take());
+            notes.append(&mut facts.notes);
+            source.recycle(facts);
         }
         let mut candidates = lint_candidates(&threads, library.as_ref());
         candidates

@@ -1,7 +1,8 @@
 //! The join: a registry snapshot and a kernel sample become the
 //! snapshot's threads, by TID. Pure: the same inputs give the same views;
-//! what it needs from earlier samples (CPU ticks for rates) comes in as
-//! [`CpuRates`], the one place state across samples is kept for it.
+//! what it needs from earlier samples (CPU ticks for rates, comms already
+//! decoded) comes in as [`Earlier`], the one place state across samples is
+//! kept for it.
 
 use super::DisplayName;
 use super::links::{PrimitiveLink, ThreadLink};
@@ -14,17 +15,20 @@ use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
-/// Each thread's CPU ticks at the previous sample, for rates.
+/// What the join keeps from the previous sample: each thread's CPU ticks,
+/// for rates, and its comm as decoded, so a thread whose comm did not
+/// change is not decoded and sanitised again (10,000 a sample).
 #[derive(Debug, Default)]
-pub(crate) struct CpuRates {
-    previous: FxHashMap<ThreadKey, (u64, Instant)>,
+pub(crate) struct Earlier {
+    ticks: FxHashMap<ThreadKey, (u64, Instant)>,
+    comms: FxHashMap<ThreadKey, DisplayName>,
 }
 
-impl CpuRates {
+impl Earlier {
     /// A rate needs two samples of the same thread: before the second it
     /// is unavailable, not 0 (a thread at 100 % must not read 0.0).
     fn cpu_percent(&self, kt: &KernelThread, now: Instant) -> Field<f32> {
-        let Some(&(ticks, at)) = self.previous.get(&kt.key()) else {
+        let Some(&(ticks, at)) = self.ticks.get(&kt.key()) else {
             return Field::Unavailable(Reason::NotSampled);
         };
         let elapsed = now.saturating_duration_since(at).as_secs_f64();
@@ -35,9 +39,27 @@ impl CpuRates {
         Field::Available((used / elapsed * 100.0) as f32)
     }
 
-    /// Remembers this sample's CPU ticks for the next one's rates.
+    /// The thread's comm, decoded: the last sample's when it is the same.
+    fn comm(&self, kt: &KernelThread) -> DisplayName {
+        match self.comms.get(&kt.key()) {
+            Some(name) if name.raw() == kt.comm_raw.as_slice() => name.clone(),
+            _ => DisplayName::from_bytes(&kt.comm_raw),
+        }
+    }
+
+    /// Remembers this sample's CPU ticks and comms for the next one.
     pub(crate) fn remember(&mut self, kernel: &KernelSample) {
-        self.previous = kernel.threads.iter().map(|t| (t.key(), (t.cpu_ticks(), kernel.taken_at))).collect();
+        self.ticks.clear();
+        self.ticks.extend(kernel.threads.iter().map(|t| (t.key(), (t.cpu_ticks(), kernel.taken_at))));
+        for t in &kernel.threads {
+            let fresh = self.comms.get(&t.key()).is_none_or(|name| name.raw() != t.comm_raw.as_slice());
+            if fresh {
+                self.comms.insert(t.key(), DisplayName::from_bytes(&t.comm_raw));
+            }
+        }
+        if self.comms.len() > self.ticks.len() {
+            self.comms.retain(|key, _| self.ticks.contains_key(key));
+        }
     }
 }
 
@@ -48,7 +70,7 @@ pub(crate) fn join(
     library: Option<&RegistrySnapshot>,
     kernel: &KernelSample,
     own: &BTreeSet<u32>,
-    cpu: &CpuRates,
+    earlier: &Earlier,
 ) -> Vec<ThreadView> {
     let now = kernel.taken_at;
     let by_tid: FxHashMap<u32, &KernelThread> = kernel.threads.iter().map(|t| (t.tid, t)).collect();
@@ -64,7 +86,7 @@ pub(crate) fn join(
         let own_thread = t.origin == crate::threading::ThreadOrigin::Helper
             || t.native_id.is_some_and(|tid| alive && own.contains(&tid));
         let origin = if own_thread { Origin::Inspector } else { Origin::Managed };
-        threads.push(library_view(t, kt, &links, origin, cpu, now));
+        threads.push(library_view(t, kt, &links, origin, earlier, now));
     }
     // A library thread that has started but not yet published its TID has
     // a task that still carries the comm it inherited from the thread that
@@ -75,11 +97,11 @@ pub(crate) fn join(
     let inherited = kernel.thread(kernel.pid).map(|main| main.comm_raw.as_slice());
     for kt in kernel.threads.iter().filter(|kt| !joined.contains(&kt.tid)) {
         if own.contains(&kt.tid) {
-            threads.push(kernel_only_view(kt, Origin::Inspector, cpu, now));
+            threads.push(kernel_only_view(kt, Origin::Inspector, earlier, now));
         } else if starting > 0 && kt.tid != kernel.pid && Some(kt.comm_raw.as_slice()) == inherited {
             starting -= 1;
         } else {
-            threads.push(kernel_only_view(kt, Origin::Foreign, cpu, now));
+            threads.push(kernel_only_view(kt, Origin::Foreign, earlier, now));
         }
     }
     threads
@@ -91,15 +113,14 @@ pub(crate) fn starting(library: &RegistrySnapshot) -> usize {
     library.threads.iter().filter(|t| t.state == ThreadState::Running && t.native_id.is_none()).count()
 }
 
-fn kernel_view(kt: &KernelThread, cpu: &CpuRates, now: Instant) -> KernelView {
+fn kernel_view(kt: &KernelThread, comm: DisplayName, earlier: &Earlier, now: Instant) -> KernelView {
     let futex = kt.syscall.value().and_then(|s| s.futex_address()).map(|a| format!("{a:#x}"));
-    let comm = DisplayName::from_bytes(&kt.comm_raw);
     KernelView {
         tid: kt.tid,
         comm_raw: comm.raw_if_unprintable(),
         comm,
         state: kt.state,
-        cpu_percent: cpu.cpu_percent(kt, now),
+        cpu_percent: earlier.cpu_percent(kt, now),
         utime_ms: ticks_to_duration(kt.utime_ticks).as_millis() as u64,
         stime_ms: ticks_to_duration(kt.stime_ticks).as_millis() as u64,
         processor: kt.processor,
@@ -119,7 +140,7 @@ fn library_view(
     kt: Option<&KernelThread>,
     links: &Links,
     origin: Origin,
-    cpu: &CpuRates,
+    earlier: &Earlier,
     now: Instant,
 ) -> ThreadView {
     let name = DisplayName::from_text(&t.name);
@@ -140,7 +161,7 @@ fn library_view(
             holders: w.holders.iter().map(|h| links.thread(h)).collect(),
             waited: Some(w.waited),
         }),
-        kernel: kt.map(|kt| kernel_view(kt, cpu, now)),
+        kernel: kt.map(|kt| kernel_view(kt, earlier.comm(kt), earlier, now)),
         origin,
         holds: t.holds.iter().map(primitive_link).collect(),
         time_in_state: Some(t.time_in_state),
@@ -151,18 +172,18 @@ fn library_view(
     }
 }
 
-fn kernel_only_view(kt: &KernelThread, origin: Origin, cpu: &CpuRates, now: Instant) -> ThreadView {
-    let name = DisplayName::from_bytes(&kt.comm_raw);
+fn kernel_only_view(kt: &KernelThread, origin: Origin, earlier: &Earlier, now: Instant) -> ThreadView {
+    let name = earlier.comm(kt);
     ThreadView {
         key: kernel_key(kt.key()),
         name_raw: name.raw_if_unprintable(),
-        name,
+        name: name.clone(),
         ident: None,
         native_id: Some(kt.tid),
         daemon: None,
         state: kernel_state(kt.state),
         waiting_on: None,
-        kernel: Some(kernel_view(kt, cpu, now)),
+        kernel: Some(kernel_view(kt, name, earlier, now)),
         origin,
         holds: Vec::new(),
         time_in_state: None,
@@ -314,7 +335,7 @@ mod tests {
     fn a_record_joins_its_task_and_the_rest_are_foreign() {
         let lib = library(vec![record(1, "Worker-1", Some(11), ThreadState::Running, ThreadOrigin::Managed)]);
         let kernel = sample(vec![task(11, 5, "Worker-1"), task(12, 6, "tokio-rt")]);
-        let views = join(Some(&lib), &kernel, &BTreeSet::new(), &CpuRates::default());
+        let views = join(Some(&lib), &kernel, &BTreeSet::new(), &Earlier::default());
         assert_eq!(
             origins(&views),
             [("Worker-1".into(), Origin::Managed, Some(11)), ("tokio-rt".into(), Origin::Foreign, Some(12))]
@@ -328,7 +349,7 @@ mod tests {
         // carries the comm it inherited from the main thread (TID = pid).
         let lib = library(vec![record(1, "Worker-1", None, ThreadState::Running, ThreadOrigin::Managed)]);
         let kernel = sample(vec![task(100, 1, "app"), task(101, 2, "app"), task(102, 3, "tokio-rt")]);
-        let names: Vec<String> = join(Some(&lib), &kernel, &BTreeSet::new(), &CpuRates::default())
+        let names: Vec<String> = join(Some(&lib), &kernel, &BTreeSet::new(), &Earlier::default())
             .iter()
             .map(|t| t.name.shown().to_owned())
             .collect();
@@ -343,7 +364,7 @@ mod tests {
     fn a_thread_without_a_tid_yet_claims_no_task() {
         let lib = library(vec![record(1, "Starting", None, ThreadState::Running, ThreadOrigin::Managed)]);
         assert_eq!(starting(&lib), 1);
-        let views = join(Some(&lib), &sample(vec![]), &BTreeSet::new(), &CpuRates::default());
+        let views = join(Some(&lib), &sample(vec![]), &BTreeSet::new(), &Earlier::default());
         assert_eq!(origins(&views), [("Starting".into(), Origin::Managed, None)]);
         assert!(views[0].kernel.is_none());
     }
@@ -354,7 +375,7 @@ mod tests {
         let lib =
             library(vec![record(1, "Worker-1", Some(11), ThreadState::Terminated, ThreadOrigin::Managed)]);
         let views =
-            join(Some(&lib), &sample(vec![task(11, 99, "newcomer")]), &BTreeSet::new(), &CpuRates::default());
+            join(Some(&lib), &sample(vec![task(11, 99, "newcomer")]), &BTreeSet::new(), &Earlier::default());
         assert!(views[0].kernel.is_none(), "a terminated record keeps no kernel view");
         assert_eq!(origins(&views)[1], ("newcomer".into(), Origin::Foreign, Some(11)));
         // Keys differ: the task is not the record.
@@ -369,7 +390,7 @@ mod tests {
             Some(&lib),
             &sample(vec![task(21, 1, "ts-join"), task(22, 2, "ts-sampler")]),
             &own,
-            &CpuRates::default(),
+            &Earlier::default(),
         );
         assert_eq!(
             origins(&views),
@@ -382,7 +403,7 @@ mod tests {
 
     #[test]
     fn cpu_is_a_rate_from_the_second_sample_on() {
-        let mut cpu = CpuRates::default();
+        let mut cpu = Earlier::default();
         let first = sample(vec![task(11, 5, "spin")]);
         let views = join(None, &first, &BTreeSet::new(), &cpu);
         assert_eq!(

@@ -7,7 +7,7 @@ use super::runtime::{KERNEL, LockSource, RuntimeFacts, RuntimeLock, RuntimeSourc
 use super::runtime::{RuntimeWait, runtime_lock_id};
 use crate::kernel::{Field, KernelSample, KernelWait, LockOwner, ProcessWaits, Reason, WaitReader};
 use crate::threading::{PrimitiveKind, WaitKind};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// What deadlock detection covers once an owner was read.
 pub const COVERS: &str = "pthread mutexes, with their owners";
@@ -38,7 +38,7 @@ pub const COVERS: &str = "pthread mutexes, with their owners";
 #[derive(Debug)]
 pub struct KernelSource {
     reader: WaitReader,
-    last: HashMap<u32, RuntimeThread>,
+    last: FxHashMap<u32, RuntimeThread>,
     last_locks: Vec<RuntimeLock>,
     covers: bool,
     permission_note: Option<String>,
@@ -49,7 +49,7 @@ impl KernelSource {
     pub fn new(pid: u32) -> KernelSource {
         KernelSource {
             reader: WaitReader::new(pid),
-            last: HashMap::new(),
+            last: FxHashMap::default(),
             last_locks: Vec::new(),
             covers: false,
             permission_note: None,
@@ -67,27 +67,34 @@ impl RuntimeSource for KernelSource {
             (self.last, self.last_locks) = facts_of(&waits);
         } else {
             // Details not read this time: the last ones, for threads still here.
-            let live: HashSet<u32> = kernel.threads.iter().map(|t| t.tid).collect();
+            let live: FxHashSet<u32> = kernel.threads.iter().map(|t| t.tid).collect();
             self.last.retain(|tid, _| live.contains(tid));
         }
         Some(RuntimeFacts {
             source: KERNEL,
-            threads: self.last.clone(),
-            locks: self.last_locks.clone(),
+            threads: std::mem::take(&mut self.last),
+            locks: std::mem::take(&mut self.last_locks),
             notes: self.permission_note.iter().cloned().collect(),
             covers: self.covers.then(|| COVERS.to_owned()),
             about: None,
         })
     }
+
+    /// Takes its facts back: until details are read again they are the
+    /// facts of every sample, and never copied.
+    fn recycle(&mut self, facts: RuntimeFacts) {
+        self.last = facts.threads;
+        self.last_locks = facts.locks;
+    }
 }
 
 /// Threads and locks from one reading of the waits.
-fn facts_of(waits: &ProcessWaits) -> (HashMap<u32, RuntimeThread>, Vec<RuntimeLock>) {
+fn facts_of(waits: &ProcessWaits) -> (FxHashMap<u32, RuntimeThread>, Vec<RuntimeLock>) {
     // An owner-less futex with one sleeper is a parked thread, not a lock
     // worth a row (std parks every idle thread so: 10,000 rows otherwise).
     let locks: Vec<RuntimeLock> =
         waits.locks.iter().filter(|l| l.owner.tid().is_some() || l.waiters.len() > 1).map(lock).collect();
-    let kind_of: HashMap<u64, PrimitiveKind> = locks.iter().map(|l| (l.id, l.kind)).collect();
+    let kind_of: FxHashMap<u64, PrimitiveKind> = locks.iter().map(|l| (l.id, l.kind)).collect();
     let threads = waits
         .threads
         .iter()
@@ -120,7 +127,7 @@ fn lock(l: &crate::kernel::FutexLock) -> RuntimeLock {
 
 /// A kernel wait as a runtime wait; `None` for a thread that waits for
 /// nothing (running, or off the CPU outside any system call).
-fn runtime_wait(wait: &KernelWait, kind_of: &HashMap<u64, PrimitiveKind>) -> Option<RuntimeWait> {
+fn runtime_wait(wait: &KernelWait, kind_of: &FxHashMap<u64, PrimitiveKind>) -> Option<RuntimeWait> {
     let words =
         |kind: WaitKind| RuntimeWait { kind, name: wait.to_string(), role: None, lock: None, waited: None };
     Some(match wait {

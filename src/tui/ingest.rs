@@ -6,6 +6,7 @@ use super::event::{LogKind, Sample};
 use super::words::{self, safe};
 use crate::inspect::{Origin, Snapshot, ThreadView};
 use crate::threading::ThreadState;
+use rustc_hash::FxHashSet;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// More lifecycle changes than this in one sample are summarised.
@@ -202,7 +203,8 @@ fn kernel_order(snapshot: &Snapshot) -> Vec<usize> {
 /// Names that more than one thread carries (three `python3`s, eight
 /// `PaymentService-`s).
 fn shared_names(snapshot: &Snapshot) -> HashSet<String> {
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: FxHashSet<&str> = FxHashSet::default();
+    seen.reserve(snapshot.threads.len());
     let mut shared = HashSet::new();
     for t in &snapshot.threads {
         if !seen.insert(t.name.shown()) {
