@@ -86,8 +86,10 @@ pub(super) fn print_snapshots(
     interrupted: &AtomicBool,
     mut carry_on: impl FnMut(u32) -> Result<bool, String>,
 ) -> Result<(), String> {
-    // A one-off dump wants every detail; the sampling cost is paid once.
+    // A one-off dump wants every detail and every thread as it is now;
+    // the sampling cost is paid once.
     inspector.set_detail_every(1);
+    inspector.set_checks_in_turn(false);
     // A first sample so the next one can say CPU use over the interval.
     inspector.refresh().map_err(|e| e.to_string())?;
     let mut next = Instant::now() + args.after;

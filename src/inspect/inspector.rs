@@ -64,6 +64,9 @@ const DETAIL_EVERY: u32 = 4;
 /// every `stat` is read every time: cheap, and never stale (a comm renamed
 /// by another thread shows at once, so the naming findings stay true).
 const GATE_FROM_THREADS: usize = 1000;
+/// From `GATE_FROM_THREADS` threads on, live views check about this many
+/// quiet threads a sample, in turn (see `SampleOptions::check_every`).
+const CHECKS_PER_SAMPLE: usize = 2500;
 
 /// Turns samples into snapshots.
 pub struct Inspector {
@@ -71,6 +74,7 @@ pub struct Inspector {
     sampler: Sampler,
     scenario: Option<String>,
     earlier: Earlier,
+    checks_in_turn: bool,
     carry: CarryForward,
     debouncer: Debouncer,
     convoys: ConvoyWatch,
@@ -149,6 +153,7 @@ impl Inspector {
             sampler: Sampler::with_options(pid, options)?,
             scenario: None,
             earlier: Earlier::default(),
+            checks_in_turn: true,
             carry: CarryForward::default(),
             debouncer: Debouncer::default(),
             convoys: ConvoyWatch::default(),
@@ -165,6 +170,14 @@ impl Inspector {
         let mut options = self.sampler.options().clone();
         options.detail_every = n;
         self.sampler.set_options(options);
+    }
+
+    /// Checks the quiet threads of a process of thousands in turn (true,
+    /// the default, for live views: about 2,500 a sample, every thread
+    /// within a few samples, see `SampleOptions::check_every`) or every
+    /// thread on every refresh (false: a dump must be of one moment).
+    pub fn set_checks_in_turn(&mut self, in_turn: bool) {
+        self.checks_in_turn = in_turn;
     }
 
     /// Adds a runtime view (the kernel's view of another program's locks, a
@@ -208,7 +221,7 @@ impl Inspector {
         let mut deadlock_search = library.as_ref().map_or_else(DeadlockSearch::kernel_only, |l| {
             DeadlockSearch::library(l.primitives.len(), l.threads.len())
         });
-        let mut notes = Vec::new();
+        let mut notes: Vec<String> = self.checks_note(kernel.threads.len()).into_iter().collect();
         let kernel_waits = self.kernel_waits.as_mut().map(|k| k as &mut dyn RuntimeSource);
         for source in self.runtimes.iter_mut().map(|s| &mut **s as &mut dyn RuntimeSource).chain(kernel_waits)
         {
@@ -274,14 +287,32 @@ impl Inspector {
         Some(library)
     }
 
-    /// Gates `stat` reads on `schedstat` only for processes big enough to need it.
+    /// Gates `stat` reads on `schedstat`, and checks quiet threads in turn,
+    /// only for processes big enough to need it.
     fn gate_stat_reads(&mut self, threads: usize) {
-        let wanted = if threads >= GATE_FROM_THREADS { SampleOptions::default().stat_every } else { 1 };
-        if self.sampler.options().stat_every != wanted {
-            let mut options = self.sampler.options().clone();
-            options.stat_every = wanted;
+        let big = threads >= GATE_FROM_THREADS;
+        let stat_every = if big { SampleOptions::default().stat_every } else { 1 };
+        let check_every = if big && self.checks_in_turn { threads.div_ceil(CHECKS_PER_SAMPLE) } else { 1 };
+        let check_every = u32::try_from(check_every).unwrap_or(u32::MAX);
+        let options = self.sampler.options();
+        if options.stat_every != stat_every || options.check_every != check_every {
+            let mut options = options.clone();
+            options.stat_every = stat_every;
+            options.check_every = check_every;
             self.sampler.set_options(options);
         }
+    }
+
+    /// What the snapshot says of threads checked in turn, if they are.
+    fn checks_note(&self, threads: usize) -> Option<String> {
+        let every = self.sampler.options().check_every;
+        (every > 1).then(|| {
+            format!(
+                "{threads} threads: quiet ones are checked in turn, each at least every {every} samples; \
+                 the main thread, running and new threads every sample, and all of them after the \
+                 process used CPU time the checked ones do not account for"
+            )
+        })
     }
 }
 

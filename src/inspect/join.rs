@@ -20,22 +20,28 @@ use std::time::Instant;
 /// change is not decoded and sanitised again (10,000 a sample).
 #[derive(Debug, Default)]
 pub(crate) struct Earlier {
-    ticks: FxHashMap<ThreadKey, (u64, Instant)>,
+    /// Each thread's ticks at its last check, when, and the rate then.
+    ticks: FxHashMap<ThreadKey, (u64, Instant, Field<f32>)>,
     comms: FxHashMap<ThreadKey, DisplayName>,
 }
 
 impl Earlier {
-    /// A rate needs two samples of the same thread: before the second it
-    /// is unavailable, not 0 (a thread at 100 % must not read 0.0).
+    /// A rate needs two checks of the same thread: before the second it
+    /// is unavailable, not 0 (a thread at 100 % must not read 0.0). A
+    /// thread this sample did not check keeps the rate of its last check;
+    /// the next check measures over the whole time since.
     fn cpu_percent(&self, kt: &KernelThread, now: Instant) -> Field<f32> {
-        let Some(&(ticks, at)) = self.ticks.get(&kt.key()) else {
+        let Some((ticks, at, rate)) = self.ticks.get(&kt.key()) else {
             return Field::Unavailable(Reason::NotSampled);
         };
-        let elapsed = now.saturating_duration_since(at).as_secs_f64();
+        if !kt.checked {
+            return rate.clone();
+        }
+        let elapsed = now.saturating_duration_since(*at).as_secs_f64();
         if elapsed <= 0.0 {
             return Field::Unavailable(Reason::NotSampled);
         }
-        let used = kt.cpu_ticks().saturating_sub(ticks) as f64 / ticks_per_second().max(1) as f64;
+        let used = kt.cpu_ticks().saturating_sub(*ticks) as f64 / ticks_per_second().max(1) as f64;
         Field::Available((used / elapsed * 100.0) as f32)
     }
 
@@ -47,10 +53,19 @@ impl Earlier {
         }
     }
 
-    /// Remembers this sample's CPU ticks and comms for the next one.
+    /// Remembers this sample's CPU ticks, rates and comms for the next one
+    /// (a thread not checked keeps what its last check left).
     pub(crate) fn remember(&mut self, kernel: &KernelSample) {
-        self.ticks.clear();
-        self.ticks.extend(kernel.threads.iter().map(|t| (t.key(), (t.cpu_ticks(), kernel.taken_at))));
+        let now = kernel.taken_at;
+        let ticks: FxHashMap<_, _> = kernel
+            .threads
+            .iter()
+            .map(|t| match self.ticks.get(&t.key()).filter(|_| !t.checked) {
+                Some(last) => (t.key(), last.clone()),
+                None => (t.key(), (t.cpu_ticks(), now, self.cpu_percent(t, now))),
+            })
+            .collect();
+        self.ticks = ticks;
         for t in &kernel.threads {
             let fresh = self.comms.get(&t.key()).is_none_or(|name| name.raw() != t.comm_raw.as_slice());
             if fresh {
@@ -274,6 +289,7 @@ mod tests {
             cpus_allowed_list: Field::Unavailable(Reason::NotSampled),
             wchan: Field::Unavailable(Reason::NotSampled),
             syscall: Field::Unavailable(Reason::NotSampled),
+            checked: true,
         }
     }
 
@@ -399,6 +415,37 @@ mod tests {
                 ("ts-sampler".into(), Origin::Inspector, Some(22))
             ]
         );
+    }
+
+    #[test]
+    fn a_thread_not_checked_keeps_its_rate_and_the_next_check_measures_since_the_last() {
+        let rate =
+            |views: &[ThreadView]| views[0].kernel.as_ref().and_then(|k| k.cpu_percent.value().copied());
+        let base = Instant::now();
+        let tps = ticks_per_second();
+        let at = |secs: u64, ticks: u64, checked: bool| {
+            let mut s = sample(vec![task(11, 5, "spin")]);
+            s.taken_at = base + Duration::from_secs(secs);
+            s.threads[0].utime_ticks = ticks;
+            s.threads[0].checked = checked;
+            s
+        };
+        let mut earlier = Earlier::default();
+        earlier.remember(&at(0, 0, true));
+        let next = at(1, tps / 2, true);
+        let half = rate(&join(None, &next, &BTreeSet::new(), &earlier)).unwrap();
+        assert!((half - 50.0).abs() < 1.0, "{half}");
+        earlier.remember(&next);
+        // Not checked for two samples: its figures and rate are its last check's.
+        for secs in [2, 3] {
+            let stale = at(secs, tps / 2, false);
+            assert_eq!(rate(&join(None, &stale, &BTreeSet::new(), &earlier)), Some(half));
+            earlier.remember(&stale);
+        }
+        // Checked again: 3 s of CPU over the 3 s since its last check.
+        let checked = at(4, tps / 2 + 3 * tps, true);
+        let full = rate(&join(None, &checked, &BTreeSet::new(), &earlier)).unwrap();
+        assert!((full - 100.0).abs() < 1.0, "{full}");
     }
 
     #[test]

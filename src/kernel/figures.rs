@@ -3,7 +3,7 @@
 use super::error::SamplerError;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+use sysinfo::{MemoryRefreshKind, System};
 
 /// The sampled process as a whole.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -47,54 +47,59 @@ pub struct LoadAverage {
     pub fifteen: f64,
 }
 
-/// sysinfo's view of one process and the machine, refreshed only in what
-/// the figures need: never the process list, never the tasks (those are
-/// [`TaskDir`](super::tasks::TaskDir)'s job, done far more cheaply), and the
-/// process only for its CPU time. Its name and memory come free with the
-/// main thread's `stat`, which the sampler reads anyway.
+/// The machine's figures from sysinfo, refreshed only in what they need
+/// (never the process list, never the tasks: those are
+/// [`TaskDir`](super::tasks::TaskDir)'s job, done far more cheaply), and
+/// the process's: its CPU use from the ticks the sampler reads
+/// (`ProcessTicks`), its name and memory from the main thread's `stat`.
 pub(crate) struct SystemView {
     system: System,
-    pid: Pid,
     /// sysinfo ignores CPU refreshes closer than
     /// `MINIMUM_CPU_UPDATE_INTERVAL`; CPU figures are only refreshed (and
     /// only change) that often, so the process and the cores stay measured
     /// over the same interval.
     last_cpu_refresh: Option<Instant>,
     process_cpu_percent: f32,
+    /// The process's CPU ticks at the last CPU refresh, and when.
+    process_ticks: Option<(u64, Instant)>,
     name: String,
 }
 
 impl SystemView {
     /// Sets up sysinfo and takes the first CPU reading, so the next
     /// refresh can give percentages.
-    pub(crate) fn new(pid: u32) -> Result<SystemView, SamplerError> {
+    pub(crate) fn new() -> Result<SystemView, SamplerError> {
         let system = System::new().map_err(SamplerError::System)?;
         let mut view = SystemView {
             system,
-            pid: Pid::from_u32(pid),
             last_cpu_refresh: Some(Instant::now()),
             process_cpu_percent: 0.0,
+            process_ticks: None,
             name: String::new(),
         };
         view.system.refresh_cpu_usage();
-        view.refresh_process_cpu();
         Ok(view)
     }
 
     /// Fresh figures. `main` is what the main thread's `stat` said (name
     /// and resident pages; `None` once the process is reaped, when its pid
-    /// may already name another process and is not looked up any more).
+    /// may already name another process and is not looked up any more);
+    /// `process_ticks` the process's CPU ticks (see `ProcessTicks`).
     pub(crate) fn refresh(
         &mut self,
         thread_count: usize,
         main: Option<(String, u64)>,
+        process_ticks: Option<u64>,
     ) -> (ProcessFigures, SystemFigures) {
         let cpu_due =
             self.last_cpu_refresh.is_none_or(|last| last.elapsed() >= sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
         if cpu_due {
             self.last_cpu_refresh = Some(Instant::now());
             self.system.refresh_cpu_usage();
-            self.process_cpu_percent = if main.is_some() { self.refresh_process_cpu() } else { 0.0 };
+            self.process_cpu_percent = match (main.is_some(), process_ticks) {
+                (true, Some(ticks)) => self.process_cpu(ticks),
+                _ => 0.0,
+            };
         }
         self.system.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
 
@@ -128,15 +133,16 @@ impl SystemView {
         (process, system)
     }
 
-    /// The process's CPU use since the last call. Call right after
-    /// refreshing the cores: refreshing a process's CPU refreshes the
-    /// global CPU time too, and within `MINIMUM_CPU_UPDATE_INTERVAL` sysinfo
-    /// would then skip the per-core refresh. It reads `/proc/<pid>/stat`,
-    /// whose totals the kernel sums over every thread (about 3 ms at 10,000
-    /// threads), hence only at the CPU cadence.
-    fn refresh_process_cpu(&mut self) -> f32 {
-        let kind = ProcessRefreshKind::nothing().without_tasks().with_cpu();
-        self.system.refresh_processes_specifics(ProcessesToUpdate::Some(&[self.pid]), true, kind);
-        self.system.process(self.pid).map_or(0.0, sysinfo::Process::cpu_usage)
+    /// The process's CPU use since the last CPU refresh, in percent of one
+    /// core, from its CPU ticks (as sysinfo and top work it out).
+    fn process_cpu(&mut self, ticks: u64) -> f32 {
+        let now = Instant::now();
+        let percent = self.process_ticks.map_or(0.0, |(before, at)| {
+            let elapsed = now.saturating_duration_since(at).as_secs_f64();
+            let used = ticks.saturating_sub(before) as f64 / super::ticks_per_second().max(1) as f64;
+            if elapsed > 0.0 { (used / elapsed * 100.0) as f32 } else { 0.0 }
+        });
+        self.process_ticks = Some((ticks, now));
+        percent
     }
 }

@@ -37,6 +37,7 @@ mod glibc_mutex;
 mod locks;
 mod net;
 mod permission;
+mod process_ticks;
 #[cfg(test)]
 mod proptests;
 mod sampler;

@@ -4,6 +4,7 @@ use super::detail_cache::DetailCache;
 use super::details::DetailReader;
 use super::error::{SamplerError, process_error};
 use super::figures::{ProcessFigures, SystemFigures, SystemView};
+use super::process_ticks::ProcessTicks;
 use super::status::parse_tgid;
 use super::tasks::TaskDir;
 use super::thread::KernelThread;
@@ -27,8 +28,24 @@ pub struct SampleOptions {
     /// Read the details of every thread on every `detail_every`-th sample,
     /// starting with the first; 1 means every sample, 0 never.
     pub detail_every: u32,
-    /// Threads whose details are read on every sample regardless.
+    /// Threads checked and detailed on every sample regardless (those on
+    /// screen).
     pub detail_tids: BTreeSet<u32>,
+    /// Check a quiet thread's `schedstat` only on every `check_every`-th
+    /// sample, in turn by TID; 1 (the default) means every sample.
+    ///
+    /// For a process of thousands of sleeping threads, reading 10,000
+    /// `schedstat` files is most of a sample's cost. A thread not due is
+    /// given out with its last check's figures and
+    /// [`checked`](super::KernelThread::checked) false; its CPU rate is the
+    /// one measured then. The main thread, threads seen running, new
+    /// threads and [`detail_tids`](Self::detail_tids) are checked every
+    /// sample, and every thread is checked on the sample after one in
+    /// which the process used more CPU time than the threads checked
+    /// account for (a sleeper woke and worked): so a thread that starts
+    /// to spin shows within two samples, and a figure is at most
+    /// `check_every` samples old.
+    pub check_every: u32,
     /// Read the `stat` of every thread on every `stat_every`-th sample,
     /// starting with the first, even of threads that have not run since
     /// the last; 1 means every sample (no gating on `schedstat`), 0 never.
@@ -56,6 +73,7 @@ impl Default for SampleOptions {
         SampleOptions {
             detail_every: 1,
             detail_tids: BTreeSet::new(),
+            check_every: 1,
             stat_every: DEFAULT_STAT_EVERY,
             max_open_files: None,
         }
@@ -133,6 +151,9 @@ pub struct Sampler {
     options: SampleOptions,
     samples_taken: u64,
     last_thread_count: usize,
+    process_ticks: ProcessTicks,
+    /// The process's CPU ticks at the last sample.
+    last_process_ticks: Option<u64>,
 }
 
 impl Sampler {
@@ -162,13 +183,16 @@ impl Sampler {
         Ok(Sampler {
             pid,
             tasks: TaskDir::open(pid, options.max_open_files, options.stat_every)?,
+            process_ticks: ProcessTicks::new(pid),
+            last_process_ticks: None,
             details: DetailReader::new(pid),
             detail_cache: DetailCache::default(),
-            system: SystemView::new(pid)?,
+            system: SystemView::new()?,
             options,
             samples_taken: 0,
             last_thread_count: 0,
-        })
+        }
+        .with_checks())
     }
 
     /// The process this sampler reads.
@@ -191,6 +215,14 @@ impl Sampler {
             self.tasks.set_stat_every(options.stat_every);
         }
         self.options = options;
+        self.tasks.set_check_every(self.options.check_every);
+        self.tasks.set_always_check(self.options.detail_tids.iter().copied());
+    }
+
+    fn with_checks(mut self) -> Sampler {
+        self.tasks.set_check_every(self.options.check_every);
+        self.tasks.set_always_check(self.options.detail_tids.iter().copied());
+        self
     }
 
     /// In the last sample: how many threads' details were read from their
@@ -237,14 +269,19 @@ impl Sampler {
         let mut threads = Vec::with_capacity(self.last_thread_count);
         let mut quiet = Vec::with_capacity(self.last_thread_count);
         let mut rss_pages = 0;
-        let alive = self.tasks.refresh(|tid, stat, still| {
+        let alive = self.tasks.refresh(|tid, stat, seen| {
             if tid == pid {
                 rss_pages = stat.rss_pages;
             }
-            threads.push(KernelThread::from_stat(tid, stat));
-            quiet.push(still);
+            let mut thread = KernelThread::from_stat(tid, stat);
+            thread.checked = seen.checked;
+            threads.push(thread);
+            // Not checked: its details stand as its last check left them.
+            quiet.push(seen.quiet || !seen.checked);
             Ok(())
         })?;
+        let process_ticks = if alive { self.process_ticks.read() } else { None };
+        self.watch_unchecked(process_ticks);
         if !alive {
             threads.clear();
         }
@@ -263,8 +300,28 @@ impl Sampler {
         // A process whose threads could not be parsed has not exited.
         let exited = !alive || (malformed.is_empty() && threads.iter().all(KernelThread::is_exited));
         let main = threads.first().filter(|t| t.tid == pid).map(|t| (t.comm().into_owned(), rss_pages));
-        let (process, system) = self.system.refresh(threads.len(), main);
+        let (process, system) = self.system.refresh(threads.len(), main, process_ticks);
         Ok(KernelSample { pid, taken_at, process, system, threads, exited, malformed })
+    }
+}
+
+impl Sampler {
+    /// When threads are checked in turn: if the process used more CPU time
+    /// since the last sample than the threads read in this one account for
+    /// (each may be a tick short, the kernel rounds each down), a thread
+    /// not checked has worked, and the next sample checks them all.
+    fn watch_unchecked(&mut self, process_ticks: Option<u64>) {
+        let before = std::mem::replace(&mut self.last_process_ticks, process_ticks);
+        if self.options.check_every <= 1 {
+            return;
+        }
+        if let (Some(before), Some(now)) = (before, process_ticks) {
+            let (seen, from) = self.tasks.ticks_seen();
+            let rounding = u64::try_from(from).unwrap_or(u64::MAX);
+            if now.saturating_sub(before) > seen.saturating_add(rounding).saturating_add(1) {
+                self.tasks.check_all_next();
+            }
+        }
     }
 }
 
@@ -310,6 +367,56 @@ mod tests {
             .collect();
         assert_eq!(detailed, [true, false, false, true, false, false, true]);
         assert!(format!("{sampler:?}").starts_with("Sampler { pid: "));
+    }
+
+    #[test]
+    fn a_thread_that_works_while_not_due_is_checked_on_the_next_sample() {
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        let (go, go_rx) = std::sync::mpsc::channel::<u64>();
+        let (done_tx, done) = std::sync::mpsc::channel();
+        let worker = std::thread::spawn(move || {
+            ready_tx.send(crate::sys::gettid()).unwrap();
+            for ticks in go_rx {
+                // Works until the kernel has counted `ticks` more of its CPU time.
+                let own = || {
+                    let line = std::fs::read("/proc/thread-self/stat").unwrap();
+                    let stat = super::super::stat::parse_stat(&line).unwrap();
+                    stat.utime + stat.stime
+                };
+                let until = own() + ticks;
+                while own() < until {
+                    std::hint::black_box((0..10_000u64).sum::<u64>());
+                }
+                done_tx.send(()).unwrap();
+            }
+        });
+        let tid = ready.recv().unwrap();
+        // Never due in turn, never a full refresh: only the process's
+        // unaccounted CPU time can get it checked.
+        let options = SampleOptions { check_every: 1_000_000, stat_every: 0, ..SampleOptions::default() };
+        let mut sampler = Sampler::with_options(std::process::id(), options).unwrap();
+        let ticks_of = |sample: &KernelSample| {
+            let t = sample.thread(tid).unwrap();
+            (t.checked, t.cpu_ticks())
+        };
+        let mut before = ticks_of(&sampler.sample().unwrap());
+        // Until it has slept through a sample and is no longer checked.
+        for _ in 0..100 {
+            before = ticks_of(&sampler.sample().unwrap());
+            if !before.0 {
+                break;
+            }
+        }
+        assert!(!before.0, "a quiet thread not due is not checked");
+        go.send(3).unwrap();
+        done.recv().unwrap();
+        let after: Vec<(bool, u64)> = (0..2).map(|_| ticks_of(&sampler.sample().unwrap())).collect();
+        assert!(
+            after.iter().any(|&(checked, ticks)| checked && ticks >= before.1 + 3),
+            "{before:?} then {after:?}"
+        );
+        drop(go);
+        worker.join().unwrap();
     }
 
     #[test]

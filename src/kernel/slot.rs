@@ -58,6 +58,9 @@ pub(crate) struct Slot {
     /// The last refresh found it has not run since its `schedstat`
     /// baseline: what it sleeps in is as it was (see `TaskDir::refresh`).
     pub(crate) quiet: bool,
+    /// The last refresh looked at it (it was due a check, see
+    /// `TaskDir::set_check_every`).
+    pub(crate) checked: bool,
 }
 
 impl Slot {
@@ -71,6 +74,7 @@ impl Slot {
             busy: false,
             stat_read: false,
             quiet: false,
+            checked: false,
         }
     }
 

@@ -28,6 +28,16 @@
 //!   is unknown. Otherwise one `getdents64` pass over the kept-open
 //!   directory, into a reused buffer, finds the new ones.
 //!
+//! - with [`set_check_every`](TaskDir::set_check_every) at `k` > 1, a
+//!   quiet thread's `schedstat` is asked only on every `k`-th refresh, in
+//!   turn by TID, so a refresh of 10,000 sleeping threads reads 2,500
+//!   files, not 10,000. The main thread, busy threads, new threads, full
+//!   refreshes and the TIDs asked for are checked every time, and
+//!   [`check_all_next`](TaskDir::check_all_next) checks everyone once (the
+//!   sampler asks when the process used CPU time the threads it checked
+//!   do not account for). A thread not checked is given out with the
+//!   figures of its last check, marked so (`checked` false).
+//!
 //! What the gate gets wrong: `stat` fields another task can change while
 //! this one does not run. A sleeper that was woken and waits for a CPU
 //! still shows its old state (`S`, not `R`) until it runs, normally by the
@@ -82,10 +92,32 @@ pub(crate) struct TaskDir {
     /// Whether this kernel keeps `schedstat` figures to gate on.
     has_schedstat: bool,
     stat_every: u32,
+    /// Quiet threads are checked every `check_every`-th refresh, in turn.
+    check_every: u32,
+    /// Check every thread on the next refresh.
+    check_all: bool,
+    /// Threads checked on every refresh regardless (those on screen).
+    always_check: HashSet<u32>,
     refreshes: u64,
     stat_reads: usize,
+    /// CPU ticks the threads read on the last refresh used since the
+    /// refresh before (a new thread: all of its ticks).
+    ticks_seen: u64,
+    /// Threads whose `stat` the last refresh read (each may be a tick
+    /// short of what it used: the kernel rounds each thread down).
+    ticks_seen_from: usize,
     /// Threads whose `stat` did not parse on the last refresh.
     malformed: Vec<u32>,
+}
+
+/// How a thread handed to `refresh`'s visitor was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Seen {
+    /// Known not to have run since its details were read: what it sleeps
+    /// in is as it was.
+    pub(crate) quiet: bool,
+    /// False when it was not due a check: its figures are its last check's.
+    pub(crate) checked: bool,
 }
 
 /// What reading one thread gave.
@@ -118,8 +150,13 @@ impl TaskDir {
             listed_last_time: false,
             has_schedstat,
             stat_every,
+            check_every: 1,
+            check_all: false,
+            always_check: HashSet::new(),
             refreshes: 0,
             stat_reads: 0,
+            ticks_seen: 0,
+            ticks_seen_from: 0,
             malformed: Vec::new(),
         })
     }
@@ -179,6 +216,37 @@ impl TaskDir {
         }
     }
 
+    /// Checks a quiet thread only on every `check_every`-th refresh (by its
+    /// TID, so the work spreads evenly); 1 (or 0) means every refresh.
+    pub(crate) fn set_check_every(&mut self, check_every: u32) {
+        self.check_every = check_every.max(1);
+    }
+
+    /// Checks these threads on every refresh, whatever `check_every` says.
+    pub(crate) fn set_always_check(&mut self, tids: impl IntoIterator<Item = u32>) {
+        self.always_check = tids.into_iter().collect();
+    }
+
+    /// Checks every thread on the next refresh.
+    pub(crate) fn check_all_next(&mut self) {
+        self.check_all = true;
+    }
+
+    /// The CPU ticks the last refresh saw threads use, and from how many
+    /// threads' `stat` (see `ticks_seen`).
+    pub(crate) fn ticks_seen(&self) -> (u64, usize) {
+        (self.ticks_seen, self.ticks_seen_from)
+    }
+
+    /// Whether `tid` is due a check on this refresh.
+    fn due(&self, tid: u32, round: u64) -> bool {
+        let every = u64::from(self.check_every);
+        self.check_all
+            || every <= 1
+            || (u64::from(tid) + round).is_multiple_of(every)
+            || self.always_check.contains(&tid)
+    }
+
     fn gating(&self) -> bool {
         self.has_schedstat && self.stat_every != 1
     }
@@ -197,12 +265,15 @@ impl TaskDir {
     /// then moot.
     pub(crate) fn refresh(
         &mut self,
-        mut visit: impl FnMut(u32, &StatLine, bool) -> Result<(), SamplerError>,
+        mut visit: impl FnMut(u32, &StatLine, Seen) -> Result<(), SamplerError>,
     ) -> Result<bool, SamplerError> {
         let every = u64::from(self.stat_every);
         let full = every != 0 && self.refreshes.is_multiple_of(every);
+        let round = self.refreshes;
         self.refreshes += 1;
         self.stat_reads = 0;
+        self.ticks_seen = 0;
+        self.ticks_seen_from = 0;
         self.malformed.clear();
         self.budget.set_threads(self.slots.len());
         let mut complete = !self.slots.is_empty();
@@ -210,12 +281,14 @@ impl TaskDir {
         let mut alive = 0;
         for index in 0..self.slots.len() {
             let tid = self.slots[index].tid;
-            match self.read_thread(index, full)? {
+            let due = self.due(tid, round);
+            match self.read_thread(index, full, due)? {
                 ThreadRead::Stat(stat) => {
                     if tid == self.pid {
                         counted = Some(stat.num_threads);
                     }
-                    visit(tid, &stat, self.slots[index].quiet)?;
+                    let slot = &self.slots[index];
+                    visit(tid, &stat, Seen { quiet: slot.quiet, checked: slot.checked })?;
                 }
                 // Still a thread: its slot stays, so it is not taken for
                 // a new one and the directory listed again every time.
@@ -246,8 +319,8 @@ impl TaskDir {
                     continue;
                 }
                 self.slots.push(Slot::new(tid));
-                match self.read_thread(self.slots.len() - 1, full)? {
-                    ThreadRead::Stat(stat) => visit(tid, &stat, false)?,
+                match self.read_thread(self.slots.len() - 1, full, true)? {
+                    ThreadRead::Stat(stat) => visit(tid, &stat, Seen { quiet: false, checked: true })?,
                     ThreadRead::Malformed => self.malformed.push(tid),
                     ThreadRead::Gone => drop(self.slots.pop()),
                 }
@@ -255,15 +328,29 @@ impl TaskDir {
         }
         let primary = self.primary();
         self.budget.settle(&mut self.slots, primary);
+        self.check_all = false;
         Ok(true)
     }
 
     /// The `stat` of `slots[index]`: read now, or the last one if its
     /// `schedstat` says the thread has not run since.
-    fn read_thread(&mut self, index: usize, full: bool) -> Result<ThreadRead, SamplerError> {
+    fn read_thread(&mut self, index: usize, full: bool, due: bool) -> Result<ThreadRead, SamplerError> {
         let mut opened = Opened::default();
         let gated = self.gating() && self.slots[index].tid != self.pid;
         let slot = &mut self.slots[index];
+        // Not due: a quiet thread with a baseline keeps its last figures,
+        // and no file is touched.
+        if gated
+            && !due
+            && !full
+            && !slot.busy
+            && slot.last_schedstat.is_some()
+            && let Some(stat) = slot.last_stat
+        {
+            (slot.checked, slot.quiet, slot.stat_read) = (false, false, false);
+            return Ok(ThreadRead::Stat(stat));
+        }
+        slot.checked = true;
         let busy = slot.busy;
         slot.busy &= !full;
         // A full refresh needs a `schedstat` only to replace a baseline
@@ -308,9 +395,11 @@ impl TaskDir {
             self.keep(index, opened);
             return Ok(ThreadRead::Malformed);
         };
-        slot.last_stat = Some(stat);
+        let before = slot.last_stat.replace(stat).map_or(0, |b| b.utime + b.stime);
         slot.stat_read = true;
         self.stat_reads += 1;
+        self.ticks_seen += (stat.utime + stat.stime).saturating_sub(before);
+        self.ticks_seen_from += 1;
         self.keep(index, opened);
         Ok(ThreadRead::Stat(stat))
     }
@@ -614,6 +703,82 @@ mod tests {
         assert!(comm_of(&mut dir, tid).1, "the full refresh");
         assert!(!comm_of(&mut dir, tid).1, "it has slept since");
         drop(jobs);
+        handle.join().unwrap();
+    }
+
+    /// Refreshes once; whether `tid` was checked, and its CPU ticks as handed out.
+    fn checked(dir: &mut TaskDir, tid: u32) -> (bool, u64) {
+        let mut found = None;
+        dir.refresh(|seen, stat, how| {
+            if seen == tid {
+                found = Some((how.checked, stat.utime + stat.stime));
+            }
+            Ok(())
+        })
+        .unwrap();
+        found.expect("the thread is listed")
+    }
+
+    #[test]
+    fn quiet_threads_are_checked_in_turn_and_a_missed_run_shows_at_the_next_check() {
+        let (tid, jobs, done, handle) = worker();
+        let mut dir = TaskDir::open(std::process::id(), None, 1000).unwrap();
+        until_reused(&mut dir, tid);
+        dir.set_check_every(3);
+        // Due on one refresh in three, by its TID.
+        let pattern: Vec<bool> = (0..6).map(|_| checked(&mut dir, tid).0).collect();
+        assert_eq!(pattern.iter().filter(|&&c| c).count(), 2, "{pattern:?}");
+        assert!(pattern.windows(3).all(|w| w.iter().any(|&c| c)), "never three in a row missed: {pattern:?}");
+        let main = dir.slots.iter().find(|slot| slot.tid == std::process::id()).unwrap();
+        assert!(main.checked, "the main thread is checked every time");
+        // It works between two of its checks: the refreshes that do not
+        // check it give its old figures, the next check the new ones.
+        while dir.due(tid, dir.refreshes) {
+            checked(&mut dir, tid);
+        }
+        let before = checked(&mut dir, tid).1;
+        let burn_until = before + 2;
+        jobs.send(Box::new(move || {
+            let ticks = || {
+                let line = std::fs::read("/proc/thread-self/stat").unwrap();
+                let stat = parse_stat(&line).unwrap();
+                stat.utime + stat.stime
+            };
+            while ticks() < burn_until {
+                std::hint::black_box((0..10_000u64).sum::<u64>());
+            }
+        }))
+        .unwrap();
+        done.recv().unwrap();
+        let mut seen = Vec::new();
+        while seen.len() < 3 {
+            let (was_checked, ticks) = checked(&mut dir, tid);
+            seen.push((was_checked, ticks));
+            if was_checked {
+                break;
+            }
+        }
+        let (was_checked, ticks) = *seen.last().unwrap();
+        assert!(was_checked && ticks >= burn_until, "{seen:?}");
+        assert!(seen[..seen.len() - 1].iter().all(|&(_, t)| t == before), "{seen:?}");
+        drop(jobs);
+        handle.join().unwrap();
+    }
+
+    #[test]
+    fn asked_for_threads_and_a_check_of_all_come_first() {
+        let (tid, end, handle) = helper();
+        let mut dir = TaskDir::open(std::process::id(), None, 1000).unwrap();
+        until_reused(&mut dir, tid);
+        dir.set_check_every(1_000_000);
+        checked(&mut dir, tid);
+        assert!(!checked(&mut dir, tid).0, "not due for a million refreshes");
+        dir.check_all_next();
+        assert!(checked(&mut dir, tid).0, "all checked once");
+        assert!(!checked(&mut dir, tid).0, "then in turn again");
+        dir.set_always_check([tid]);
+        assert!((0..3).all(|_| checked(&mut dir, tid).0), "asked for: every time");
+        drop(end);
         handle.join().unwrap();
     }
 

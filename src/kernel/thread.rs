@@ -61,6 +61,17 @@ pub struct KernelThread {
     pub wchan: Field<Option<String>>,
     /// The system call it is in (needs ptrace access to the process).
     pub syscall: Field<Syscall>,
+    /// True when this sample looked at the thread. False when a process
+    /// of thousands of threads is checked in turn and this quiet thread
+    /// was not due (see [`SampleOptions::check_every`](super::SampleOptions::check_every)):
+    /// every figure above is then that of its last check. In JSON only
+    /// when false.
+    #[serde(skip_serializing_if = "is_true")]
+    pub checked: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl KernelThread {
@@ -83,6 +94,7 @@ impl KernelThread {
             cpus_allowed_list: Field::Unavailable(skipped),
             wchan: Field::Unavailable(skipped),
             syscall: Field::Unavailable(skipped),
+            checked: true,
         }
     }
 
