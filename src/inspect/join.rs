@@ -18,37 +18,59 @@ use std::time::Instant;
 /// What the join keeps from the previous sample: each thread's CPU ticks,
 /// for rates, and its comm as decoded, so a thread whose comm did not
 /// change is not decoded and sanitised again (10,000 a sample).
+///
+/// Kept in the kernel sample's order, which is stable from one sample to
+/// the next: a thread is found at its own position without hashing, and
+/// the index by key is rebuilt only when threads came or went.
 #[derive(Debug, Default)]
 pub(crate) struct Earlier {
-    /// Each thread's ticks at its last check, when, and the rate then.
-    ticks: FxHashMap<ThreadKey, (u64, Instant, Field<f32>)>,
-    comms: FxHashMap<ThreadKey, DisplayName>,
+    threads: Vec<Remembered>,
+    index: FxHashMap<ThreadKey, usize>,
+}
+
+#[derive(Debug, Clone)]
+struct Remembered {
+    key: ThreadKey,
+    /// Its CPU ticks at its last check, when, and the rate then.
+    ticks: u64,
+    at: Instant,
+    rate: Field<f32>,
+    comm: DisplayName,
 }
 
 impl Earlier {
+    /// The thread `kt`, at position `hint` in the last sample if it was there.
+    fn find(&self, kt: &KernelThread, hint: usize) -> Option<&Remembered> {
+        let key = kt.key();
+        match self.threads.get(hint) {
+            Some(r) if r.key == key => Some(r),
+            _ => self.index.get(&key).map(|&i| &self.threads[i]),
+        }
+    }
+
     /// A rate needs two checks of the same thread: before the second it
     /// is unavailable, not 0 (a thread at 100 % must not read 0.0). A
     /// thread this sample did not check keeps the rate of its last check;
     /// the next check measures over the whole time since.
-    fn cpu_percent(&self, kt: &KernelThread, now: Instant) -> Field<f32> {
-        let Some((ticks, at, rate)) = self.ticks.get(&kt.key()) else {
+    fn cpu_percent(&self, kt: &KernelThread, hint: usize, now: Instant) -> Field<f32> {
+        let Some(last) = self.find(kt, hint) else {
             return Field::Unavailable(Reason::NotSampled);
         };
         if !kt.checked {
-            return rate.clone();
+            return last.rate.clone();
         }
-        let elapsed = now.saturating_duration_since(*at).as_secs_f64();
+        let elapsed = now.saturating_duration_since(last.at).as_secs_f64();
         if elapsed <= 0.0 {
             return Field::Unavailable(Reason::NotSampled);
         }
-        let used = kt.cpu_ticks().saturating_sub(*ticks) as f64 / ticks_per_second().max(1) as f64;
+        let used = kt.cpu_ticks().saturating_sub(last.ticks) as f64 / ticks_per_second().max(1) as f64;
         Field::Available((used / elapsed * 100.0) as f32)
     }
 
     /// The thread's comm, decoded: the last sample's when it is the same.
-    fn comm(&self, kt: &KernelThread) -> DisplayName {
-        match self.comms.get(&kt.key()) {
-            Some(name) if name.raw() == kt.comm_raw.as_slice() => name.clone(),
+    fn comm(&self, kt: &KernelThread, hint: usize) -> DisplayName {
+        match self.find(kt, hint) {
+            Some(last) if last.comm.raw() == kt.comm_raw.as_slice() => last.comm.clone(),
             _ => DisplayName::from_bytes(&kt.comm_raw),
         }
     }
@@ -57,23 +79,30 @@ impl Earlier {
     /// (a thread not checked keeps what its last check left).
     pub(crate) fn remember(&mut self, kernel: &KernelSample) {
         let now = kernel.taken_at;
-        let ticks: FxHashMap<_, _> = kernel
+        let mut same_order = self.threads.len() == kernel.threads.len();
+        let threads: Vec<Remembered> = kernel
             .threads
             .iter()
-            .map(|t| match self.ticks.get(&t.key()).filter(|_| !t.checked) {
-                Some(last) => (t.key(), last.clone()),
-                None => (t.key(), (t.cpu_ticks(), now, self.cpu_percent(t, now))),
+            .enumerate()
+            .map(|(i, t)| {
+                let last = self.find(t, i);
+                same_order &=
+                    last.is_some_and(|last| self.threads.get(i).is_some_and(|here| std::ptr::eq(last, here)));
+                match last {
+                    Some(last) if !t.checked => last.clone(),
+                    _ => Remembered {
+                        key: t.key(),
+                        ticks: t.cpu_ticks(),
+                        at: now,
+                        rate: self.cpu_percent(t, i, now),
+                        comm: self.comm(t, i),
+                    },
+                }
             })
             .collect();
-        self.ticks = ticks;
-        for t in &kernel.threads {
-            let fresh = self.comms.get(&t.key()).is_none_or(|name| name.raw() != t.comm_raw.as_slice());
-            if fresh {
-                self.comms.insert(t.key(), DisplayName::from_bytes(&t.comm_raw));
-            }
-        }
-        if self.comms.len() > self.ticks.len() {
-            self.comms.retain(|key, _| self.ticks.contains_key(key));
+        self.threads = threads;
+        if !same_order {
+            self.index = self.threads.iter().enumerate().map(|(i, r)| (r.key, i)).collect();
         }
     }
 }
@@ -88,14 +117,15 @@ pub(crate) fn join(
     earlier: &Earlier,
 ) -> Vec<ThreadView> {
     let now = kernel.taken_at;
-    let by_tid: FxHashMap<u32, &KernelThread> = kernel.threads.iter().map(|t| (t.tid, t)).collect();
+    let by_tid: FxHashMap<u32, (usize, &KernelThread)> =
+        kernel.threads.iter().enumerate().map(|(i, t)| (t.tid, (i, t))).collect();
     let mut joined: BTreeSet<u32> = BTreeSet::new();
     let mut threads = Vec::with_capacity(kernel.threads.len());
     let links = Links::of(library);
     for t in library.into_iter().flat_map(|l| &l.threads) {
         let alive = matches!(t.state, ThreadState::Running | ThreadState::Waiting);
         let kt = t.native_id.filter(|_| alive).and_then(|tid| by_tid.get(&tid).copied());
-        if let Some(kt) = kt {
+        if let Some((_, kt)) = kt {
             joined.insert(kt.tid);
         }
         let own_thread = t.origin == crate::threading::ThreadOrigin::Helper
@@ -110,13 +140,13 @@ pub(crate) fn join(
     // be theirs and not listed again as "foreign".
     let mut starting = library.map_or(0, starting);
     let inherited = kernel.thread(kernel.pid).map(|main| main.comm_raw.as_slice());
-    for kt in kernel.threads.iter().filter(|kt| !joined.contains(&kt.tid)) {
+    for (i, kt) in kernel.threads.iter().enumerate().filter(|(_, kt)| !joined.contains(&kt.tid)) {
         if own.contains(&kt.tid) {
-            threads.push(kernel_only_view(kt, Origin::Inspector, earlier, now));
+            threads.push(kernel_only_view(kt, i, Origin::Inspector, earlier, now));
         } else if starting > 0 && kt.tid != kernel.pid && Some(kt.comm_raw.as_slice()) == inherited {
             starting -= 1;
         } else {
-            threads.push(kernel_only_view(kt, Origin::Foreign, earlier, now));
+            threads.push(kernel_only_view(kt, i, Origin::Foreign, earlier, now));
         }
     }
     threads
@@ -128,14 +158,20 @@ pub(crate) fn starting(library: &RegistrySnapshot) -> usize {
     library.threads.iter().filter(|t| t.state == ThreadState::Running && t.native_id.is_none()).count()
 }
 
-fn kernel_view(kt: &KernelThread, comm: DisplayName, earlier: &Earlier, now: Instant) -> KernelView {
+fn kernel_view(
+    kt: &KernelThread,
+    at: usize,
+    comm: DisplayName,
+    earlier: &Earlier,
+    now: Instant,
+) -> KernelView {
     let futex = kt.syscall.value().and_then(|s| s.futex_address()).map(|a| format!("{a:#x}"));
     KernelView {
         tid: kt.tid,
         comm_raw: comm.raw_if_unprintable(),
         comm,
         state: kt.state,
-        cpu_percent: earlier.cpu_percent(kt, now),
+        cpu_percent: earlier.cpu_percent(kt, at, now),
         utime_ms: ticks_to_duration(kt.utime_ticks).as_millis() as u64,
         stime_ms: ticks_to_duration(kt.stime_ticks).as_millis() as u64,
         processor: kt.processor,
@@ -152,7 +188,7 @@ fn kernel_view(kt: &KernelThread, comm: DisplayName, earlier: &Earlier, now: Ins
 
 fn library_view(
     t: &ThreadSnapshot,
-    kt: Option<&KernelThread>,
+    kt: Option<(usize, &KernelThread)>,
     links: &Links,
     origin: Origin,
     earlier: &Earlier,
@@ -176,7 +212,7 @@ fn library_view(
             holders: w.holders.iter().map(|h| links.thread(h)).collect(),
             waited: Some(w.waited),
         }),
-        kernel: kt.map(|kt| kernel_view(kt, earlier.comm(kt), earlier, now)),
+        kernel: kt.map(|(at, kt)| kernel_view(kt, at, earlier.comm(kt, at), earlier, now)),
         origin,
         holds: t.holds.iter().map(primitive_link).collect(),
         time_in_state: Some(t.time_in_state),
@@ -187,8 +223,14 @@ fn library_view(
     }
 }
 
-fn kernel_only_view(kt: &KernelThread, origin: Origin, earlier: &Earlier, now: Instant) -> ThreadView {
-    let name = earlier.comm(kt);
+fn kernel_only_view(
+    kt: &KernelThread,
+    at: usize,
+    origin: Origin,
+    earlier: &Earlier,
+    now: Instant,
+) -> ThreadView {
+    let name = earlier.comm(kt, at);
     ThreadView {
         key: kernel_key(kt.key()),
         name_raw: name.raw_if_unprintable(),
@@ -198,7 +240,7 @@ fn kernel_only_view(kt: &KernelThread, origin: Origin, earlier: &Earlier, now: I
         daemon: None,
         state: kernel_state(kt.state),
         waiting_on: None,
-        kernel: Some(kernel_view(kt, name, earlier, now)),
+        kernel: Some(kernel_view(kt, at, name, earlier, now)),
         origin,
         holds: Vec::new(),
         time_in_state: None,
@@ -446,6 +488,49 @@ mod tests {
         let checked = at(4, tps / 2 + 3 * tps, true);
         let full = rate(&join(None, &checked, &BTreeSet::new(), &earlier)).unwrap();
         assert!((full - 100.0).abs() < 1.0, "{full}");
+    }
+
+    #[test]
+    fn threads_that_come_and_go_keep_their_own_rates_and_names() {
+        let base = Instant::now();
+        let tps = ticks_per_second();
+        let at = |secs: u64, threads: Vec<(u32, &str, u64)>| {
+            let mut s = sample(
+                threads
+                    .into_iter()
+                    .map(|(tid, comm, ticks)| {
+                        let mut t = task(tid, u64::from(tid), comm);
+                        t.utime_ticks = ticks;
+                        t
+                    })
+                    .collect(),
+            );
+            s.taken_at = base + Duration::from_secs(secs);
+            s
+        };
+        let summary = |earlier: &Earlier, s: &KernelSample| -> Vec<(String, Option<f32>)> {
+            join(None, s, &BTreeSet::new(), earlier)
+                .iter()
+                .map(|v| {
+                    (
+                        v.name.shown().to_owned(),
+                        v.kernel.as_ref().and_then(|k| k.cpu_percent.value().copied()),
+                    )
+                })
+                .collect()
+        };
+        let mut earlier = Earlier::default();
+        earlier.remember(&at(0, vec![(1, "a", 0), (2, "b", 0), (3, "c", 0)]));
+        // "a" ended, "d" is new: the others move up a place.
+        let next = at(1, vec![(2, "b", tps), (3, "c-renamed", 0), (4, "d", 0)]);
+        let views = summary(&earlier, &next);
+        assert_eq!(views, [("b".into(), Some(100.0)), ("c-renamed".into(), Some(0.0)), ("d".into(), None)]);
+        earlier.remember(&next);
+        let again = at(2, vec![(2, "b", tps), (3, "c-renamed", tps), (4, "d", 0)]);
+        assert_eq!(
+            summary(&earlier, &again),
+            [("b".into(), Some(0.0)), ("c-renamed".into(), Some(100.0)), ("d".into(), Some(0.0))]
+        );
     }
 
     #[test]

@@ -44,7 +44,9 @@ pub struct SampleOptions {
     /// which the process used more CPU time than the threads checked
     /// account for (a sleeper woke and worked): so a thread that starts
     /// to spin shows within two samples, and a figure is at most
-    /// `check_every` samples old.
+    /// `check_every` samples old. The full `stat` refresh (see
+    /// [`stat_every`](Self::stat_every)) then goes in turn too, each
+    /// thread's every `stat_every × check_every` samples.
     pub check_every: u32,
     /// Read the `stat` of every thread on every `stat_every`-th sample,
     /// starting with the first, even of threads that have not run since

@@ -36,7 +36,9 @@
 //!   [`check_all_next`](TaskDir::check_all_next) checks everyone once (the
 //!   sampler asks when the process used CPU time the threads it checked
 //!   do not account for). A thread not checked is given out with the
-//!   figures of its last check, marked so (`checked` false).
+//!   figures of its last check, marked so (`checked` false). The full
+//!   refresh then goes in turn as well, each thread's every
+//!   `stat_every × check_every` refreshes.
 //!
 //! What the gate gets wrong: `stat` fields another task can change while
 //! this one does not run. A sleeper that was woken and waits for a CPU
@@ -268,8 +270,17 @@ impl TaskDir {
         mut visit: impl FnMut(u32, &StatLine, Seen) -> Result<(), SamplerError>,
     ) -> Result<bool, SamplerError> {
         let every = u64::from(self.stat_every);
-        let full = every != 0 && self.refreshes.is_multiple_of(every);
         let round = self.refreshes;
+        // Checked in turn, the full refresh is in turn too, and as much
+        // rarer: each thread's every `stat_every × check_every` refreshes,
+        // a share of the threads on each (10,000 `stat` files opened at
+        // once every 10 refreshes were a quarter of the cost).
+        let staggered = u64::from(self.check_every) > 1;
+        let all_full = every != 0 && !staggered && round.is_multiple_of(every);
+        let cycle = every * u64::from(self.check_every);
+        let full_for = |tid: u32| {
+            all_full || (staggered && every != 0 && (u64::from(tid) + round).is_multiple_of(cycle))
+        };
         self.refreshes += 1;
         self.stat_reads = 0;
         self.ticks_seen = 0;
@@ -282,7 +293,7 @@ impl TaskDir {
         for index in 0..self.slots.len() {
             let tid = self.slots[index].tid;
             let due = self.due(tid, round);
-            match self.read_thread(index, full, due)? {
+            match self.read_thread(index, full_for(tid), due)? {
                 ThreadRead::Stat(stat) => {
                     if tid == self.pid {
                         counted = Some(stat.num_threads);
@@ -319,7 +330,7 @@ impl TaskDir {
                     continue;
                 }
                 self.slots.push(Slot::new(tid));
-                match self.read_thread(self.slots.len() - 1, full, true)? {
+                match self.read_thread(self.slots.len() - 1, full_for(tid), true)? {
                     ThreadRead::Stat(stat) => visit(tid, &stat, Seen { quiet: false, checked: true })?,
                     ThreadRead::Malformed => self.malformed.push(tid),
                     ThreadRead::Gone => drop(self.slots.pop()),
@@ -762,6 +773,21 @@ mod tests {
         assert!(was_checked && ticks >= burn_until, "{seen:?}");
         assert!(seen[..seen.len() - 1].iter().all(|&(_, t)| t == before), "{seen:?}");
         drop(jobs);
+        handle.join().unwrap();
+    }
+
+    #[test]
+    fn checked_in_turn_the_full_refresh_is_in_turn_and_rarer() {
+        let (tid, end, handle) = helper();
+        let mut dir = TaskDir::open(std::process::id(), None, 2).unwrap();
+        until_reused(&mut dir, tid);
+        dir.set_check_every(2);
+        // Each thread's `stat` once every 2 × 2 refreshes, by its TID.
+        for _ in 0..8 {
+            let due = (u64::from(tid) + dir.refreshes).is_multiple_of(4);
+            assert_eq!(comm_of(&mut dir, tid).1, due, "refresh {}", dir.refreshes - 1);
+        }
+        drop(end);
         handle.join().unwrap();
     }
 
