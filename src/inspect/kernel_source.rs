@@ -40,6 +40,8 @@ pub struct KernelSource {
     reader: WaitReader,
     last: FxHashMap<u32, RuntimeThread>,
     last_locks: Vec<RuntimeLock>,
+    /// The TIDs of the last sample, in its order.
+    seen: Vec<u32>,
     covers: bool,
     permission_note: Option<String>,
 }
@@ -51,6 +53,7 @@ impl KernelSource {
             reader: WaitReader::new(pid),
             last: FxHashMap::default(),
             last_locks: Vec::new(),
+            seen: Vec::new(),
             covers: false,
             permission_note: None,
         }
@@ -65,11 +68,14 @@ impl RuntimeSource for KernelSource {
             self.permission_note = waits.missing_permission.as_ref().map(ToString::to_string);
             self.covers |= waits.locks.iter().any(|l| l.owner.tid().is_some());
             (self.last, self.last_locks) = facts_of(&waits);
-        } else {
-            // Details not read this time: the last ones, for threads still here.
+        } else if !self.seen.iter().copied().eq(kernel.threads.iter().map(|t| t.tid)) {
+            // Details not read this time: the last ones, for threads still
+            // here (looked up only when threads came or went).
             let live: FxHashSet<u32> = kernel.threads.iter().map(|t| t.tid).collect();
             self.last.retain(|tid, _| live.contains(tid));
         }
+        self.seen.clear();
+        self.seen.extend(kernel.threads.iter().map(|t| t.tid));
         Some(RuntimeFacts {
             source: KERNEL,
             threads: std::mem::take(&mut self.last),
