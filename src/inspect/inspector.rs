@@ -221,7 +221,7 @@ impl Inspector {
         let mut deadlock_search = library.as_ref().map_or_else(DeadlockSearch::kernel_only, |l| {
             DeadlockSearch::library(l.primitives.len(), l.threads.len())
         });
-        let mut notes: Vec<String> = self.checks_note(kernel.threads.len()).into_iter().collect();
+        let mut notes: Vec<String> = self.checks_note().into_iter().collect();
         let kernel_waits = self.kernel_waits.as_mut().map(|k| k as &mut dyn RuntimeSource);
         for source in self.runtimes.iter_mut().map(|s| &mut **s as &mut dyn RuntimeSource).chain(kernel_waits)
         {
@@ -303,12 +303,13 @@ impl Inspector {
         }
     }
 
-    /// What the snapshot says of threads checked in turn, if they are.
-    fn checks_note(&self, threads: usize) -> Option<String> {
+    /// What the snapshot says of threads checked in turn, if they are; the
+    /// same words while the cadence stands (the TUI logs each note once).
+    fn checks_note(&self) -> Option<String> {
         let every = self.sampler.options().check_every;
         (every > 1).then(|| {
             format!(
-                "{threads} threads: quiet ones are checked in turn, each at least every {every} samples; \
+                "thousands of threads: quiet ones are checked in turn, each at least every {every} samples; \
                  the main thread, running and new threads every sample, and all of them after the \
                  process used CPU time the checked ones do not account for"
             )
