@@ -28,8 +28,7 @@ pub struct SampleOptions {
     /// Read the details of every thread on every `detail_every`-th sample,
     /// starting with the first; 1 means every sample, 0 never.
     pub detail_every: u32,
-    /// Threads checked and detailed on every sample regardless (those on
-    /// screen).
+    /// Threads checked and detailed on every sample regardless.
     pub detail_tids: BTreeSet<u32>,
     /// Check a quiet thread's `schedstat` only on every `check_every`-th
     /// sample, in turn by TID; 1 (the default) means every sample.
@@ -217,14 +216,18 @@ impl Sampler {
             self.tasks.set_stat_every(options.stat_every);
         }
         self.options = options;
-        self.tasks.set_check_every(self.options.check_every);
-        self.tasks.set_always_check(self.options.detail_tids.iter().copied());
+        self.apply_checks();
     }
 
     fn with_checks(mut self) -> Sampler {
+        self.apply_checks();
+        self
+    }
+
+    /// Hands the options' check cadence and chosen threads to the task directory.
+    fn apply_checks(&mut self) {
         self.tasks.set_check_every(self.options.check_every);
         self.tasks.set_always_check(self.options.detail_tids.iter().copied());
-        self
     }
 
     /// In the last sample: how many threads' details were read from their

@@ -98,7 +98,7 @@ pub(crate) struct TaskDir {
     check_every: u32,
     /// Check every thread on the next refresh.
     check_all: bool,
-    /// Threads checked on every refresh regardless (those on screen).
+    /// Threads checked on every refresh regardless (`detail_tids`).
     always_check: HashSet<u32>,
     refreshes: u64,
     stat_reads: usize,
