@@ -116,6 +116,16 @@ def _push(me, rec, role):
     return stack
 
 
+def _waiting(rec, role, call, *args):
+    """Runs `call(*args)` noted as this thread waiting on `rec` in `role`
+    (the locks' acquire paths do the same inline: they are the hot ones)."""
+    stack = _push(_get_ident(), rec, role)
+    try:
+        return call(*args)
+    finally:
+        stack.pop()
+
+
 def name(primitive, text):
     """Names a primitive for threadscope's screens; returns it, so that
     `lock = name(threading.Lock(), "accounts")` reads as one line."""
@@ -306,11 +316,7 @@ class Condition(_orig_Condition):
         _orig_Condition.__init__(self, lock)
 
     def wait(self, timeout=None):
-        stack = _push(_get_ident(), self._ts, "wait")
-        try:
-            return _orig_Condition.wait(self, timeout)
-        finally:
-            stack.pop()
+        return _waiting(self._ts, "wait", _orig_Condition.wait, self, timeout)
 
 
 def _take_holders(holders, me, n):
@@ -390,11 +396,7 @@ class Event(_orig_Event):
         self._ts = _register(self, "event", sys._getframe(1))
 
     def wait(self, timeout=None):
-        stack = _push(_get_ident(), self._ts, "wait")
-        try:
-            return _orig_Event.wait(self, timeout)
-        finally:
-            stack.pop()
+        return _waiting(self._ts, "wait", _orig_Event.wait, self, timeout)
 
 
 class Barrier(_orig_Barrier):
@@ -405,11 +407,7 @@ class Barrier(_orig_Barrier):
         self._ts = _register(self, "barrier", sys._getframe(1))
 
     def wait(self, timeout=None):
-        stack = _push(_get_ident(), self._ts, "wait")
-        try:
-            return _orig_Barrier.wait(self, timeout)
-        finally:
-            stack.pop()
+        return _waiting(self._ts, "wait", _orig_Barrier.wait, self, timeout)
 
 
 def _tracked_queue(base):
@@ -424,27 +422,15 @@ def _tracked_queue(base):
         def get(self, block=True, timeout=None):
             if not block:
                 return base.get(self, block, timeout)
-            stack = _push(_get_ident(), self._ts, "get")
-            try:
-                return base.get(self, block, timeout)
-            finally:
-                stack.pop()
+            return _waiting(self._ts, "get", base.get, self, block, timeout)
 
         def put(self, item, block=True, timeout=None):
             if not block:
                 return base.put(self, item, block, timeout)
-            stack = _push(_get_ident(), self._ts, "put")
-            try:
-                return base.put(self, item, block, timeout)
-            finally:
-                stack.pop()
+            return _waiting(self._ts, "put", base.put, self, item, block, timeout)
 
         def join(self):
-            stack = _push(_get_ident(), self._ts, "join")
-            try:
-                return base.join(self)
-            finally:
-                stack.pop()
+            return _waiting(self._ts, "join", base.join, self)
 
     TrackedQueue.__name__ = base.__name__
     TrackedQueue.__qualname__ = base.__qualname__
