@@ -427,3 +427,23 @@ pub fn app(extra: usize, width: u16, height: u16, start: Instant) -> App {
     }
     app
 }
+
+/// An app attached to process `pid` (120×40, plain theme), with no sample yet.
+pub fn attached(pid: u32, start: Instant) -> App {
+    App::new(Config {
+        source: Source::Attach { pid },
+        theme: Theme::plain(),
+        debug_panic: false,
+        scenarios: Vec::new(),
+        size: (120, 40),
+        now: start,
+    })
+}
+
+/// [`attached`], then given the fixture [`snapshot`] as its first sample.
+pub fn attached_with_snapshot(pid: u32, start: Instant) -> App {
+    let mut app = attached(pid, start);
+    let sample = Sample { snapshot: snapshot(0), at: start, progress: Vec::new() };
+    app.handle_event(Event::Sample(Box::new(sample)));
+    app
+}

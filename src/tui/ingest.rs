@@ -217,22 +217,13 @@ fn shared_names(snapshot: &Snapshot) -> HashSet<String> {
 #[cfg(test)]
 mod tests {
     use super::super::action::Tab;
-    use super::super::app::{Config, Source};
     use super::super::event::Event;
-    use super::super::theme::Theme;
     use super::super::{fixtures, tests::screen_text};
     use super::*;
     use std::time::{Duration, Instant};
 
     fn attached(start: Instant) -> App {
-        App::new(Config {
-            source: Source::Attach { pid: 4242 },
-            theme: Theme::plain(),
-            debug_panic: false,
-            scenarios: Vec::new(),
-            size: (120, 40),
-            now: start,
-        })
+        fixtures::attached(4242, start)
     }
 
     fn sample(snapshot: Snapshot, at: Instant) -> Event {

@@ -474,19 +474,7 @@ fn quit_after_every_thread_stopped_and_ctrl_c_twice() {
 
 #[test]
 fn attach_mode_is_read_only_and_quits_at_once() {
-    let mut app = App::new(Config {
-        source: Source::Attach { pid: 1 },
-        theme: Theme::plain(),
-        debug_panic: false,
-        scenarios: Vec::new(),
-        size: (120, 40),
-        now: Instant::now(),
-    });
-    app.handle_event(Event::Sample(Box::new(Sample {
-        snapshot: fixtures::snapshot(0),
-        at: Instant::now(),
-        progress: Vec::new(),
-    })));
+    let mut app = fixtures::attached_with_snapshot(1, Instant::now());
     for action in [Action::Spawn, Action::Stop, Action::SetEvent, Action::LoadScenario, Action::InterruptMain]
     {
         assert_eq!(app.update(action), Effect::None);
@@ -668,19 +656,7 @@ fn the_stack_key_asks_the_loop_only_when_attached_and_shows_what_came_back() {
     assert!(status.contains("cannot ptrace-stop its own threads"), "{status}");
 
     // Attached: the loop takes it, off the UI thread; what comes back is shown with its cost.
-    let mut app = App::new(Config {
-        source: Source::Attach { pid: 4242 },
-        theme: Theme::plain(),
-        debug_panic: false,
-        scenarios: Vec::new(),
-        size: (120, 40),
-        now: Instant::now(),
-    });
-    app.handle_event(Event::Sample(Box::new(Sample {
-        snapshot: fixtures::snapshot(0),
-        at: Instant::now(),
-        progress: Vec::new(),
-    })));
+    let mut app = fixtures::attached_with_snapshot(4242, Instant::now());
     select(&mut app, "Lock-Holder");
     let Effect::TakeStack(request) = key(&mut app, KeyCode::Char('b')) else { panic!("no request") };
     assert_eq!((request.pid, request.name.as_str()), (Some(4242), "Lock-Holder"));
