@@ -48,31 +48,11 @@ impl Earlier {
         }
     }
 
-    /// A rate needs two checks of the same thread: before the second it
-    /// is unavailable, not 0 (a thread at 100 % must not read 0.0). A
-    /// thread this sample did not check keeps the rate of its last check;
-    /// the next check measures over the whole time since.
-    fn cpu_percent(&self, kt: &KernelThread, hint: usize, now: Instant) -> Field<f32> {
-        let Some(last) = self.find(kt, hint) else {
-            return Field::Unavailable(Reason::NotSampled);
-        };
-        if !kt.checked {
-            return last.rate.clone();
-        }
-        let elapsed = now.saturating_duration_since(last.at).as_secs_f64();
-        if elapsed <= 0.0 {
-            return Field::Unavailable(Reason::NotSampled);
-        }
-        let used = kt.cpu_ticks().saturating_sub(last.ticks) as f64 / ticks_per_second().max(1) as f64;
-        Field::Available((used / elapsed * 100.0) as f32)
-    }
-
-    /// The thread's comm, decoded: the last sample's when it is the same.
-    fn comm(&self, kt: &KernelThread, hint: usize) -> DisplayName {
-        match self.find(kt, hint) {
-            Some(last) if last.comm.raw() == kt.comm_raw.as_slice() => last.comm.clone(),
-            _ => DisplayName::from_bytes(&kt.comm_raw),
-        }
+    /// The thread's comm, decoded (the last sample's when it is the same),
+    /// and its CPU rate: one lookup for both.
+    fn of(&self, kt: &KernelThread, hint: usize, now: Instant) -> (DisplayName, Field<f32>) {
+        let last = self.find(kt, hint);
+        (comm_after(last, kt), rate_since(last, kt, now))
     }
 
     /// Remembers this sample's CPU ticks, rates and comms for the next one
@@ -85,17 +65,15 @@ impl Earlier {
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let last = self.find(t, i);
-                same_order &=
-                    last.is_some_and(|last| self.threads.get(i).is_some_and(|here| std::ptr::eq(last, here)));
-                match last {
+                same_order &= self.threads.get(i).is_some_and(|here| here.key == t.key());
+                match self.find(t, i) {
                     Some(last) if !t.checked => last.clone(),
-                    _ => Remembered {
+                    last => Remembered {
                         key: t.key(),
                         ticks: t.cpu_ticks(),
                         at: now,
-                        rate: self.cpu_percent(t, i, now),
-                        comm: self.comm(t, i),
+                        rate: rate_since(last, t, now),
+                        comm: comm_after(last, t),
                     },
                 }
             })
@@ -104,6 +82,33 @@ impl Earlier {
         if !same_order {
             self.index = self.threads.iter().enumerate().map(|(i, r)| (r.key, i)).collect();
         }
+    }
+}
+
+/// A rate needs two checks of the same thread: before the second it is
+/// unavailable, not 0 (a thread at 100 % must not read 0.0). A thread this
+/// sample did not check keeps the rate of its last check; the next check
+/// measures over the whole time since.
+fn rate_since(last: Option<&Remembered>, kt: &KernelThread, now: Instant) -> Field<f32> {
+    let Some(last) = last else {
+        return Field::Unavailable(Reason::NotSampled);
+    };
+    if !kt.checked {
+        return last.rate.clone();
+    }
+    let elapsed = now.saturating_duration_since(last.at).as_secs_f64();
+    if elapsed <= 0.0 {
+        return Field::Unavailable(Reason::NotSampled);
+    }
+    let used = kt.cpu_ticks().saturating_sub(last.ticks) as f64 / ticks_per_second().max(1) as f64;
+    Field::Available((used / elapsed * 100.0) as f32)
+}
+
+/// The thread's comm, decoded: the last one's when the bytes are the same.
+fn comm_after(last: Option<&Remembered>, kt: &KernelThread) -> DisplayName {
+    match last {
+        Some(last) if last.comm.raw() == kt.comm_raw.as_slice() => last.comm.clone(),
+        _ => DisplayName::from_bytes(&kt.comm_raw),
     }
 }
 
@@ -158,20 +163,14 @@ pub(crate) fn starting(library: &RegistrySnapshot) -> usize {
     library.threads.iter().filter(|t| t.state == ThreadState::Running && t.native_id.is_none()).count()
 }
 
-fn kernel_view(
-    kt: &KernelThread,
-    at: usize,
-    comm: DisplayName,
-    earlier: &Earlier,
-    now: Instant,
-) -> KernelView {
+fn kernel_view(kt: &KernelThread, (comm, cpu_percent): (DisplayName, Field<f32>)) -> KernelView {
     let futex = kt.syscall.value().and_then(|s| s.futex_address()).map(|a| format!("{a:#x}"));
     KernelView {
         tid: kt.tid,
         comm_raw: comm.raw_if_unprintable(),
         comm,
         state: kt.state,
-        cpu_percent: earlier.cpu_percent(kt, at, now),
+        cpu_percent,
         utime_ms: ticks_to_duration(kt.utime_ticks).as_millis() as u64,
         stime_ms: ticks_to_duration(kt.stime_ticks).as_millis() as u64,
         processor: kt.processor,
@@ -212,7 +211,7 @@ fn library_view(
             holders: w.holders.iter().map(|h| links.thread(h)).collect(),
             waited: Some(w.waited),
         }),
-        kernel: kt.map(|(at, kt)| kernel_view(kt, at, earlier.comm(kt, at), earlier, now)),
+        kernel: kt.map(|(at, kt)| kernel_view(kt, earlier.of(kt, at, now))),
         origin,
         holds: t.holds.iter().map(primitive_link).collect(),
         time_in_state: Some(t.time_in_state),
@@ -230,7 +229,7 @@ fn kernel_only_view(
     earlier: &Earlier,
     now: Instant,
 ) -> ThreadView {
-    let name = earlier.comm(kt, at);
+    let (name, cpu_percent) = earlier.of(kt, at, now);
     ThreadView {
         key: kernel_key(kt.key()),
         name_raw: name.raw_if_unprintable(),
@@ -240,7 +239,7 @@ fn kernel_only_view(
         daemon: None,
         state: kernel_state(kt.state),
         waiting_on: None,
-        kernel: Some(kernel_view(kt, at, name, earlier, now)),
+        kernel: Some(kernel_view(kt, (name, cpu_percent))),
         origin,
         holds: Vec::new(),
         time_in_state: None,

@@ -91,9 +91,7 @@ impl SystemView {
         main: Option<(String, u64)>,
         process_ticks: Option<u64>,
     ) -> (ProcessFigures, SystemFigures) {
-        let cpu_due =
-            self.last_cpu_refresh.is_none_or(|last| last.elapsed() >= sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
-        if cpu_due {
+        if self.cpu_due() {
             self.last_cpu_refresh = Some(Instant::now());
             self.system.refresh_cpu_usage();
             self.process_cpu_percent = match (main.is_some(), process_ticks) {
@@ -131,6 +129,12 @@ impl SystemView {
             load_average,
         };
         (process, system)
+    }
+
+    /// Whether the next refresh refreshes CPU figures (and so needs the
+    /// process's ticks).
+    pub(crate) fn cpu_due(&self) -> bool {
+        self.last_cpu_refresh.is_none_or(|last| last.elapsed() >= sysinfo::MINIMUM_CPU_UPDATE_INTERVAL)
     }
 
     /// The process's CPU use since the last CPU refresh, in percent of one

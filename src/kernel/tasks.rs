@@ -63,6 +63,7 @@ use super::error::{ReadFailure, SamplerError, classify, process_error};
 use super::schedstat::{Verdict, decide, parse_schedstat};
 use super::slot::{Budget, Kind, Opened, Slot, kept_limit};
 use super::stat::{StatLine, parse_stat};
+use rustc_hash::FxHashSet;
 use rustix::fs::{Mode, OFlags, RawDir, SeekFrom};
 use rustix::io::Errno;
 use std::collections::HashSet;
@@ -99,7 +100,7 @@ pub(crate) struct TaskDir {
     /// Check every thread on the next refresh.
     check_all: bool,
     /// Threads checked on every refresh regardless (`detail_tids`).
-    always_check: HashSet<u32>,
+    always_check: FxHashSet<u32>,
     refreshes: u64,
     stat_reads: usize,
     /// CPU ticks the threads read on the last refresh used since the
@@ -154,7 +155,7 @@ impl TaskDir {
             stat_every,
             check_every: 1,
             check_all: false,
-            always_check: HashSet::new(),
+            always_check: FxHashSet::default(),
             refreshes: 0,
             stat_reads: 0,
             ticks_seen: 0,
