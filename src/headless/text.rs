@@ -84,7 +84,7 @@ fn thread_block(out: &mut String, t: &ThreadView, s: &Snapshot) {
     if let Some(w) = &t.waiting_on {
         let waited = w.waited.map(|d| format!(", waiting for {}", human(d))).unwrap_or_default();
         let _ = match w.kind {
-            WaitKind::Sleep if w.name == "sleep" => writeln!(out, "   sleeping{waited}"),
+            WaitKind::Sleep if &*w.name == "sleep" => writeln!(out, "   sleeping{waited}"),
             WaitKind::Sleep => writeln!(out, "   sleeping in {}{waited}", sanitize(&w.name)),
             WaitKind::Region => writeln!(out, "   in region {}{waited}", sanitize(&w.name)),
             WaitKind::Join => {

@@ -200,8 +200,8 @@ fn wait_facts(w: &AgentWait, known: &HashSet<u64>) -> RuntimeWait {
     let waited = w.waited_ms.filter(|ms| ms.is_finite() && *ms >= 0.0 && *ms < 1e15);
     RuntimeWait {
         kind,
-        name,
-        role: w.role.as_deref().map(clean),
+        name: name.into(),
+        role: w.role.as_deref().map(|role| clean(role).into()),
         lock,
         waited: waited.map(|ms| Duration::from_secs_f64(ms / 1000.0)),
     }

@@ -78,7 +78,7 @@ fn unknown_words_are_said_not_guessed() {
     assert_eq!(facts.notes, ["the agent sent a primitive of unknown kind \"spinlock\\e]0;\" (not shown)"]);
     let wait = facts.threads[&4244].wait.as_ref().unwrap();
     assert_eq!(
-        (wait.kind, wait.name.as_str(), wait.lock, wait.waited),
+        (wait.kind, &*wait.name, wait.lock, wait.waited),
         (WaitKind::Region, "actor: mailbox", None, None)
     );
 }

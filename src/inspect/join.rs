@@ -204,8 +204,8 @@ fn library_view(
         state: t.state,
         waiting_on: t.waiting_on.as_ref().map(|w| WaitView {
             kind: w.kind,
-            name: w.name.clone(),
-            role: w.role.clone(),
+            name: w.name.as_str().into(),
+            role: w.role.as_deref().map(Into::into),
             primitive: w.primitive,
             holder: w.holders.first().map(|h| links.thread(h)),
             holders: w.holders.iter().map(|h| links.thread(h)).collect(),

@@ -175,7 +175,7 @@ fn thread_facts(t: &JavaThread, dump: &JvmThreadDump) -> RuntimeThread {
         let sleeping = t.state.as_ref().is_some_and(|s| s.reason == Some(StateReason::Sleeping));
         sleeping.then(|| RuntimeWait {
             kind: WaitKind::Sleep,
-            name: "Thread.sleep".to_owned(),
+            name: "Thread.sleep".into(),
             role: None,
             lock: None,
             waited: None,
@@ -211,8 +211,8 @@ fn wait_facts(wait: &FrameLock, dump: &JvmThreadDump) -> RuntimeWait {
     };
     RuntimeWait {
         kind: WaitKind::Primitive(kind),
-        name: lock_words(wait.lock.address, class),
-        role: Some(role.to_owned()),
+        name: lock_words(wait.lock.address, class).into(),
+        role: Some(role.into()),
         lock,
         waited: None,
     }

@@ -134,8 +134,13 @@ fn lock(l: &crate::kernel::FutexLock) -> RuntimeLock {
 /// A kernel wait as a runtime wait; `None` for a thread that waits for
 /// nothing (running, or off the CPU outside any system call).
 fn runtime_wait(wait: &KernelWait, kind_of: &FxHashMap<u64, PrimitiveKind>) -> Option<RuntimeWait> {
-    let words =
-        |kind: WaitKind| RuntimeWait { kind, name: wait.to_string(), role: None, lock: None, waited: None };
+    let words = |kind: WaitKind| RuntimeWait {
+        kind,
+        name: wait.to_string().into(),
+        role: None,
+        lock: None,
+        waited: None,
+    };
     Some(match wait {
         KernelWait::Running | KernelWait::UserSpace => return None,
         KernelWait::Futex { address, op, .. } => {
@@ -145,8 +150,8 @@ fn runtime_wait(wait: &KernelWait, kind_of: &FxHashMap<u64, PrimitiveKind>) -> O
                 kind: WaitKind::Primitive(
                     lock.and_then(|id| kind_of.get(&id).copied()).unwrap_or(PrimitiveKind::Futex),
                 ),
-                name: format!("{address:#x}"),
-                role: Some(op.name().to_owned()),
+                name: format!("{address:#x}").into(),
+                role: Some(op.name().into()),
                 lock,
                 waited: None,
             }
@@ -218,10 +223,10 @@ mod tests {
         let mutex = runtime_lock_id(LockSource::Kernel, 0x40);
         let wait = |tid: u32| threads[&tid].wait.clone().unwrap();
         assert_eq!(wait(10).kind, WaitKind::Primitive(PrimitiveKind::Mutex));
-        assert_eq!((wait(10).lock, wait(10).name.as_str()), (Some(mutex), "0x40"));
+        assert_eq!((wait(10).lock, &*wait(10).name), (Some(mutex), "0x40"));
         assert_eq!(wait(10).role.as_deref(), Some("FUTEX_WAIT"));
         assert_eq!(wait(11).kind, WaitKind::Primitive(PrimitiveKind::Futex));
-        assert_eq!((wait(12).kind, wait(12).name.as_str()), (WaitKind::Io, "read on fd 3"));
+        assert_eq!((wait(12).kind, &*wait(12).name), (WaitKind::Io, "read on fd 3"));
         assert_eq!(wait(12).waited, None, "the kernel does not say since when");
         assert!(!threads.contains_key(&13), "a running thread waits for nothing");
         assert!(!threads.contains_key(&14), "an unreadable wait is left to the kernel view");

@@ -13,6 +13,7 @@ use crate::threading::{PrimitiveKind, ThreadState, WaitKind};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// [`RuntimeFacts::source`] of the kernel's view: its words for a thread
@@ -85,9 +86,9 @@ pub struct RuntimeWait {
     /// A primitive's kind, a join, a sleep, a region.
     pub kind: WaitKind,
     /// What it waits on, in words (`futex 0x7f…b70`, `fd 3 (pipe 309264)`).
-    pub name: String,
+    pub name: Arc<str>,
     /// How it waits (`FUTEX_WAIT`, `read`, `parking`).
-    pub role: Option<String>,
+    pub role: Option<Arc<str>>,
     /// The [`RuntimeLock::id`] it waits for, when that lock is known.
     pub lock: Option<u64>,
     /// How long it has waited, when the runtime knows.

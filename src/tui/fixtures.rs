@@ -109,7 +109,7 @@ fn thread(spec: &Spec<'_>) -> ThreadView {
         state: spec.state,
         waiting_on: spec.waiting_on.map(|(kind, name, holder, waited)| WaitView {
             kind,
-            name: name.to_owned(),
+            name: name.into(),
             role: None,
             primitive: PRIMITIVES.iter().find(|(n, ..)| *n == name).map(|(_, id, _)| *id),
             holder: holder.map(link),

@@ -120,7 +120,7 @@ fn compare(column: Column, a: &ThreadView, b: &ThreadView) -> Ordering {
 }
 
 fn waits_key(t: &ThreadView) -> Option<(&str, &str)> {
-    t.waiting_on.as_ref().map(|w| (w.kind.label(), w.name.as_str()))
+    t.waiting_on.as_ref().map(|w| (w.kind.label(), &*w.name))
 }
 
 #[cfg(test)]

@@ -122,7 +122,7 @@ pub fn waits_on<'a>(
     let Some(w) = &t.waiting_on else { return String::new() };
     let mut out = String::new();
     match (w.kind, w.holders.first()) {
-        (WaitKind::Sleep, _) if w.name == "sleep" => out.push_str("sleep"),
+        (WaitKind::Sleep, _) if &*w.name == "sleep" => out.push_str("sleep"),
         (WaitKind::Sleep, _) => {
             let _ = write!(out, "sleep: {}", safe(&w.name));
         }
