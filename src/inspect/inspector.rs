@@ -172,6 +172,14 @@ impl Inspector {
         self.sampler.set_options(options);
     }
 
+    /// Threads a view shows (its visible rows, the selected one): checked,
+    /// and their details read, on every refresh, whatever the turn.
+    pub fn watch(&mut self, tids: BTreeSet<u32>) {
+        let mut options = self.sampler.options().clone();
+        options.detail_tids = tids;
+        self.sampler.set_options(options);
+    }
+
     /// Checks the quiet threads of a process of thousands in turn (true,
     /// the default, for live views: about 2,500 a sample, every thread
     /// within a few samples, see `SampleOptions::check_every`) or every
@@ -310,7 +318,7 @@ impl Inspector {
         (every > 1).then(|| {
             format!(
                 "thousands of threads: quiet ones are checked in turn, each at least every {every} samples; \
-                 the main thread, running and new threads every sample, and all of them after the \
+                 those on screen, the main thread, running and new threads every sample, and all of them after the \
                  process used CPU time the checked ones do not account for"
             )
         })

@@ -119,6 +119,8 @@ pub struct App {
     pub(crate) scenarios: Vec<(String, String)>,
     pub(crate) seen: Seen,
     pub(crate) scenario_changed: bool,
+    /// The TIDs on screen the sampler was last told of (see `watch.rs`).
+    pub(crate) watched: std::collections::BTreeSet<u32>,
     /// Native stacks taken on demand, by thread key, with when.
     pub(crate) stacks: HashMap<u64, (crate::inspect::NativeStackView, Instant)>,
     /// Threads whose stack is being taken.
@@ -163,6 +165,7 @@ impl App {
             scenarios: config.scenarios,
             seen: Seen::default(),
             scenario_changed: false,
+            watched: std::collections::BTreeSet::new(),
             stacks: HashMap::new(),
             stacks_pending: HashSet::new(),
             replay: match &config.source {

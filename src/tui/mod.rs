@@ -32,6 +32,7 @@ mod table;
 mod terminal;
 mod theme;
 pub mod ui;
+mod watch;
 mod words;
 mod workload;
 

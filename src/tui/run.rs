@@ -324,6 +324,9 @@ async fn event_loop(
             }
             Effect::Panic => panic!("debug panic (Ctrl-P with THREADSCOPE_TEST_PANIC=1)"),
         }
+        if let Some(tids) = app.take_watch_change() {
+            sampler.send(Control::Watch(tids));
+        }
         if app.take_scenario_changed()
             && let Source::Own(info) = &app.source
         {

@@ -19,6 +19,8 @@ pub enum Control {
     Scenario(Option<String>),
     /// Start (true) or stop recording to a file.
     Record(bool),
+    /// The TIDs on screen: checked, and detailed, on every sample.
+    Watch(std::collections::BTreeSet<u32>),
     /// Write the flight recorder to a file, for this reason ("key", "SIGUSR1").
     DumpFlight(&'static str),
     /// End the thread.
@@ -84,6 +86,10 @@ fn sample_loop(
             Ok(Control::Pause(p)) => {
                 paused = p;
                 next = Instant::now();
+                continue;
+            }
+            Ok(Control::Watch(tids)) => {
+                inspector.watch(tids);
                 continue;
             }
             Ok(Control::Scenario(name)) => {
