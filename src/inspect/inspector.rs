@@ -172,11 +172,13 @@ impl Inspector {
         self.sampler.set_options(options);
     }
 
-    /// Threads a view shows (its visible rows, the selected one): checked,
-    /// and their details read, on every refresh, whatever the turn.
+    /// Threads a view shows (its visible rows, the selected one): checked
+    /// on every refresh, whatever the turn (their details as for any
+    /// thread: a quiet one's stay as read, a running one's every few
+    /// samples).
     pub fn watch(&mut self, tids: BTreeSet<u32>) {
         let mut options = self.sampler.options().clone();
-        options.detail_tids = tids;
+        options.check_tids = tids;
         self.sampler.set_options(options);
     }
 

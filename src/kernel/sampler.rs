@@ -30,6 +30,10 @@ pub struct SampleOptions {
     pub detail_every: u32,
     /// Threads checked and detailed on every sample regardless.
     pub detail_tids: BTreeSet<u32>,
+    /// Threads checked on every sample whatever the turn (see
+    /// [`check_every`](Self::check_every)), their details read at the
+    /// usual cadence: those a view shows.
+    pub check_tids: BTreeSet<u32>,
     /// Check a quiet thread's `schedstat` only on every `check_every`-th
     /// sample, in turn by TID; 1 (the default) means every sample.
     ///
@@ -38,7 +42,8 @@ pub struct SampleOptions {
     /// given out with its last check's figures and
     /// [`checked`](super::KernelThread::checked) false; its CPU rate is the
     /// one measured then. The main thread, threads seen running, new
-    /// threads and [`detail_tids`](Self::detail_tids) are checked every
+    /// threads, [`detail_tids`](Self::detail_tids) and
+    /// [`check_tids`](Self::check_tids) are checked every
     /// sample, and every thread is checked on the sample after one in
     /// which the process used more CPU time than the threads checked
     /// account for (a sleeper woke and worked): so a thread that starts
@@ -74,6 +79,7 @@ impl Default for SampleOptions {
         SampleOptions {
             detail_every: 1,
             detail_tids: BTreeSet::new(),
+            check_tids: BTreeSet::new(),
             check_every: 1,
             stat_every: DEFAULT_STAT_EVERY,
             max_open_files: None,
@@ -227,7 +233,8 @@ impl Sampler {
     /// Hands the options' check cadence and chosen threads to the task directory.
     fn apply_checks(&mut self) {
         self.tasks.set_check_every(self.options.check_every);
-        self.tasks.set_always_check(self.options.detail_tids.iter().copied());
+        let chosen = self.options.detail_tids.iter().chain(&self.options.check_tids);
+        self.tasks.set_always_check(chosen.copied());
     }
 
     /// In the last sample: how many threads' details were read from their
@@ -425,6 +432,36 @@ mod tests {
         );
         drop(go);
         worker.join().unwrap();
+    }
+
+    #[test]
+    fn watched_threads_are_checked_every_sample_whatever_the_turn() {
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (end, ends) = std::sync::mpsc::channel::<()>();
+        let sleeper = std::thread::spawn(move || {
+            tid_tx.send(crate::sys::gettid()).unwrap();
+            let _ = ends.recv();
+        });
+        let tid = tid_rx.recv().unwrap();
+        let options = SampleOptions {
+            check_every: 1_000_000,
+            stat_every: 0,
+            check_tids: [tid].into(),
+            ..SampleOptions::default()
+        };
+        let mut sampler = Sampler::with_options(std::process::id(), options).unwrap();
+        let checked: Vec<bool> =
+            (0..4).map(|_| sampler.sample().unwrap().thread(tid).unwrap().checked).collect();
+        assert_eq!(checked, [true; 4]);
+        let mut options = sampler.options().clone();
+        options.check_tids.clear();
+        sampler.set_options(options);
+        // Not watched any more, and not due for a million samples: until it
+        // is seen asleep, a sample may still find it busy (read directly).
+        let unwatched = (0..20).any(|_| !sampler.sample().unwrap().thread(tid).unwrap().checked);
+        assert!(unwatched, "no longer checked every sample");
+        drop(end);
+        sleeper.join().unwrap();
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub(crate) struct TaskDir {
     check_every: u32,
     /// Check every thread on the next refresh.
     check_all: bool,
-    /// Threads checked on every refresh regardless (`detail_tids`).
+    /// Threads checked on every refresh regardless (`detail_tids`, `check_tids`).
     always_check: FxHashSet<u32>,
     refreshes: u64,
     stat_reads: usize,

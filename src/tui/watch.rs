@@ -1,7 +1,7 @@
 //! Which threads are on screen, for the sampler: in a process of thousands
 //! of threads it checks quiet ones in turn, but the rows a person is
-//! looking at (and the selected thread, in the detail pane) are checked,
-//! and their details read, on every sample.
+//! looking at (and the selected thread, in the detail pane) are checked on
+//! every sample.
 
 use super::app::App;
 use super::layout;
