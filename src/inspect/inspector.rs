@@ -211,6 +211,8 @@ impl Inspector {
         // The kernel first, then the registry: every task the sample saw
         // that is ours already has its record.
         let kernel = self.sampler.sample()?;
+        let every = self.sampler.options().check_every;
+        let checked_in_turn = Some(every).filter(|&every| every > 1);
         let library = self.library_after(&kernel);
         self.gate_stat_reads(kernel.threads.len());
         let now = kernel.taken_at;
@@ -231,7 +233,7 @@ impl Inspector {
         let mut deadlock_search = library.as_ref().map_or_else(DeadlockSearch::kernel_only, |l| {
             DeadlockSearch::library(l.primitives.len(), l.threads.len())
         });
-        let mut notes: Vec<String> = self.checks_note().into_iter().collect();
+        let mut notes = Vec::new();
         let kernel_waits = self.kernel_waits.as_mut().map(|k| k as &mut dyn RuntimeSource);
         for source in self.runtimes.iter_mut().map(|s| &mut **s as &mut dyn RuntimeSource).chain(kernel_waits)
         {
@@ -252,6 +254,7 @@ impl Inspector {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
             process: ProcessView {
+                checked_in_turn,
                 pid: kernel.pid,
                 name: DisplayName::from_text(&kernel.process.name),
                 own: self.registry.is_some(),
@@ -311,19 +314,6 @@ impl Inspector {
             options.check_every = check_every;
             self.sampler.set_options(options);
         }
-    }
-
-    /// What the snapshot says of threads checked in turn, if they are; the
-    /// same words while the cadence stands (the TUI logs each note once).
-    fn checks_note(&self) -> Option<String> {
-        let every = self.sampler.options().check_every;
-        (every > 1).then(|| {
-            format!(
-                "thousands of threads: quiet ones are checked in turn, each at least every {every} samples; \
-                 those on screen, the main thread, running and new threads every sample, and all of them after the \
-                 process used CPU time the checked ones do not account for"
-            )
-        })
     }
 }
 

@@ -99,6 +99,12 @@ pub struct ProcessView {
     /// How long the inspector has watched it.
     #[serde(with = "secs")]
     pub watched_for: Duration,
+    /// For a process of thousands of threads in a live view: quiet threads
+    /// are checked in turn, each at least every this many samples (see
+    /// `SampleOptions::check_every`); `None` when every thread is read on
+    /// every sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_in_turn: Option<u32>,
 }
 
 /// The machine.

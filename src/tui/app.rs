@@ -66,6 +66,8 @@ pub(crate) struct Seen {
     pub(crate) deadlocks: HashSet<String>,
     /// The snapshot notes already said (each is said once).
     pub(crate) notes: HashSet<String>,
+    /// The in-turn cadence last said (see `ProcessView::checked_in_turn`).
+    pub(crate) checked_in_turn: Option<u32>,
     pub(crate) exited: bool,
 }
 

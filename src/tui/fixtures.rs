@@ -289,6 +289,7 @@ pub fn snapshot(extra: usize) -> Snapshot {
         schema: SCHEMA,
         taken_at_unix_ms: 1_700_000_000_000,
         process: ProcessView {
+            checked_in_turn: None,
             pid: 4242,
             name: DisplayName::from_text("threadscope"),
             own: true,

@@ -38,9 +38,9 @@ impl App {
             self.history.observe(t.key, t.state, at);
         }
         self.history.prune(at);
+        self.shared_names = shared_names(&snapshot);
         self.log_changes(&snapshot);
         self.primitive_index = snapshot.primitives.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
-        self.shared_names = shared_names(&snapshot);
         self.column_needs = super::columns::Needs::of(&snapshot);
         self.progress = progress.into_iter().map(|p| (p.name.clone(), p)).collect();
         self.kernel_rows = kernel_order(&snapshot);
@@ -109,7 +109,6 @@ impl App {
             )
             .collect();
         let deadlocks: HashSet<String> = snapshot.deadlocks.iter().map(|d| d.describe()).collect();
-        let shared = shared_names(snapshot);
         let mut notes = Vec::new();
         notes.extend(
             findings.iter().filter(|(id, _)| !self.seen.findings.contains_key(*id)).map(|(_, m)| m.clone()),
@@ -127,10 +126,8 @@ impl App {
             self.log.push(at, LogKind::Finding, &note);
         }
         if let Some(d) = snapshot.deadlocks.first().filter(|_| !deadlocks.is_subset(&self.seen.deadlocks)) {
-            self.set_status(
-                LogKind::Finding,
-                format!("DEADLOCK: {}", d.describe_with(|t| words::who(t, &shared))),
-            );
+            let text = format!("DEADLOCK: {}", d.describe_with(|t| words::who(t, &self.shared_names)));
+            self.set_status(LogKind::Finding, text);
         }
         self.seen.findings = findings;
         self.seen.deadlocks = deadlocks;
@@ -139,6 +136,20 @@ impl App {
             if self.seen.notes.insert(note.clone()) {
                 self.note(LogKind::Info, note.clone());
             }
+        }
+        let in_turn = snapshot.process.checked_in_turn;
+        if in_turn != self.seen.checked_in_turn {
+            self.seen.checked_in_turn = in_turn;
+            let text = match in_turn {
+                Some(every) => format!(
+                    "{} threads: quiet ones are checked in turn, each at least every {every} samples; the rows \
+                     on screen, the main thread, running and new threads every sample, and all of them after \
+                     the process used CPU time the checked ones do not account for",
+                    snapshot.threads.len()
+                ),
+                None => "every thread is read on every sample again".to_owned(),
+            };
+            self.log.push(at, LogKind::Info, &text);
         }
 
         if snapshot.process.exited {
@@ -270,6 +281,30 @@ mod tests {
         app.update(super::super::action::Action::ShowTab(Tab::Kernel));
         let kernel = screen_text(&app, 120, 40);
         assert!(kernel.contains("Philosopher-0"), "kernel rows still listed:\n{kernel}");
+    }
+
+    #[test]
+    fn checking_in_turn_is_logged_once_and_its_end_too() {
+        let start = Instant::now();
+        let mut app = attached(start);
+        let in_turn = |every: Option<u32>| {
+            let mut snapshot = fixtures::snapshot(0);
+            snapshot.process.checked_in_turn = every;
+            snapshot
+        };
+        for (i, every) in [None, Some(4), Some(4), None].into_iter().enumerate() {
+            app.handle_event(sample(in_turn(every), start + Duration::from_secs(i as u64)));
+        }
+        let said: Vec<&str> = app
+            .log()
+            .entries
+            .iter()
+            .map(|e| e.text.as_str())
+            .filter(|t| t.contains("in turn") || t.contains("every sample again"))
+            .collect();
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(said[0].ends_with("threads: quiet ones are checked in turn, each at least every 4 samples; the rows on screen, the main thread, running and new threads every sample, and all of them after the process used CPU time the checked ones do not account for"), "{said:?}");
+        assert_eq!(said[1], "every thread is read on every sample again");
     }
 
     #[test]
