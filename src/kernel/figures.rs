@@ -66,15 +66,16 @@ pub(crate) struct SystemView {
 }
 
 impl SystemView {
-    /// Sets up sysinfo and takes the first CPU reading, so the next
-    /// refresh can give percentages.
-    pub(crate) fn new() -> Result<SystemView, SamplerError> {
+    /// Sets up sysinfo and takes the first CPU readings (the cores', and
+    /// the process's `ticks`), so the next refresh can give percentages.
+    pub(crate) fn new(ticks: Option<u64>) -> Result<SystemView, SamplerError> {
         let system = System::new().map_err(SamplerError::System)?;
+        let now = Instant::now();
         let mut view = SystemView {
             system,
-            last_cpu_refresh: Some(Instant::now()),
+            last_cpu_refresh: Some(now),
             process_cpu_percent: 0.0,
-            process_ticks: None,
+            process_ticks: ticks.map(|ticks| (ticks, now)),
             name: String::new(),
         };
         view.system.refresh_cpu_usage();

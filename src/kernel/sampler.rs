@@ -187,14 +187,16 @@ impl Sampler {
         if tgid != pid {
             return Err(SamplerError::NotAProcess { tid: pid, pid: tgid });
         }
+        let mut process_ticks = ProcessTicks::new(pid);
+        let first_ticks = process_ticks.read();
         Ok(Sampler {
             pid,
             tasks: TaskDir::open(pid, options.max_open_files, options.stat_every)?,
-            process_ticks: ProcessTicks::new(pid),
+            process_ticks,
             last_process_ticks: None,
             details: DetailReader::new(pid),
             detail_cache: DetailCache::default(),
-            system: SystemView::new()?,
+            system: SystemView::new(first_ticks)?,
             options,
             samples_taken: 0,
             last_thread_count: 0,
@@ -462,6 +464,31 @@ mod tests {
         assert!(unwatched, "no longer checked every sample");
         drop(end);
         sleeper.join().unwrap();
+    }
+
+    #[test]
+    fn the_first_sample_already_has_the_process_s_cpu_use() {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let spinner = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::hint::black_box((0..1000u64).sum::<u64>());
+                }
+            })
+        };
+        let mut sampler = Sampler::new(std::process::id()).unwrap();
+        // 250 ms of CPU on one thread: more than the 200 ms CPU cadence of
+        // wall time has passed since the sampler took its baseline.
+        let mut ticks = ProcessTicks::new(std::process::id());
+        let from = ticks.read().unwrap();
+        while ticks.read().unwrap() < from + super::super::ticks_per_second() / 4 {
+            std::hint::black_box((0..1000u64).sum::<u64>());
+        }
+        let first = sampler.sample().unwrap();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        spinner.join().unwrap();
+        assert!(first.process.cpu_percent > 0.0, "{}", first.process.cpu_percent);
     }
 
     #[test]
