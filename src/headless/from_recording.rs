@@ -36,5 +36,5 @@ pub fn snapshot_from(path: &Path, at: Duration, format: Format, stacks: bool) ->
     if !stacks {
         without_stacks(&mut snapshot);
     }
-    write_snapshot(&mut std::io::stdout().lock(), &snapshot, format, 0)
+    write_snapshot(&mut std::io::BufWriter::new(std::io::stdout().lock()), &snapshot, format, 0)
 }

@@ -93,7 +93,9 @@ pub(super) fn print_snapshots(
     // A first sample so the next one can say CPU use over the interval.
     inspector.refresh().map_err(|e| e.to_string())?;
     let mut next = Instant::now() + args.after;
-    let mut out = std::io::stdout().lock();
+    // Buffered: serde writes a snapshot in thousands of small pieces, and
+    // stdout's own line buffering looks for a newline in each of them.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     for i in 0..args.count.max(1) {
         while Instant::now() < next && !interrupted.load(Ordering::Relaxed) {
             if !carry_on(i)? {
