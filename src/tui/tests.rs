@@ -485,6 +485,24 @@ fn attach_mode_is_read_only_and_quits_at_once() {
 }
 
 #[test]
+fn attached_at_80_columns_the_header_says_the_pid_once_and_keeps_the_thread_count() {
+    let start = Instant::now();
+    let mut app = fixtures::attached(4242, start);
+    let mut snapshot = fixtures::snapshot(0);
+    snapshot.threads.retain(|t| t.state != crate::threading::ThreadState::Terminated);
+    app.handle_event(Event::Sample(Box::new(Sample { snapshot, at: start, progress: Vec::new() })));
+    let screen = screen_text(&app, 80, 24);
+    let header = screen.lines().next().unwrap();
+    assert_eq!(header.matches("4242").count(), 1, "{header}");
+    let threads = app.snapshot.as_ref().unwrap().threads.len();
+    assert!(header.contains(&format!("{threads} threads:")), "{header}");
+    // States no thread is in make way; at 120 columns every state is said.
+    assert!(!header.contains("0 terminated"), "{header}");
+    let wide = screen_text(&app, 160, 40);
+    assert!(wide.lines().next().unwrap().contains("0 terminated"), "{wide}");
+}
+
+#[test]
 fn the_debug_panic_needs_its_variable() {
     let mut app = app();
     assert_eq!(app.update(Action::DebugPanic), Effect::None);

@@ -73,10 +73,20 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(error) = &app.sampler_error {
         first.push(Span::styled(format!("  sampling failed: {}", safe(error)), theme.error()));
     }
-    first.push(Span::styled(format!("  pid {} ", process.pid), theme.dim()));
+    // Attached or exec, the source already said the pid.
+    let pid_said = matches!(app.source, Source::Attach { .. });
+    let pid = if pid_said { "  ".to_owned() } else { format!("  pid {} ", process.pid) };
+    first.push(Span::styled(pid, theme.dim()));
     first.push(Span::raw(process.name.to_string()));
     first.push(Span::styled(format!("  up {}", words::clock(process.watched_for)), theme.dim()));
-    first.extend(counts(app, snapshot));
+    let mut row = first.clone();
+    row.extend(counts(app, snapshot, true));
+    if Line::from(row.clone()).width() > usize::from(area.width) {
+        // States no thread is in give way to the ones some are in.
+        row = first;
+        row.extend(counts(app, snapshot, false));
+    }
+    let first = row;
     buf.set_line(area.x, area.y, &Line::from(first), area.width);
     if area.height > 1 {
         buf.set_line(area.x, area.y + 1, &system_line(app, snapshot, area.width), area.width);
@@ -137,7 +147,9 @@ pub(super) fn banner_lines(app: &App, width: u16, max: u16) -> Option<Vec<String
     )
 }
 
-fn counts<'a>(app: &App, snapshot: &Snapshot) -> Vec<Span<'a>> {
+/// The thread count and how many are in each state; `with_empty` false
+/// leaves out the states no thread is in.
+fn counts<'a>(app: &App, snapshot: &Snapshot, with_empty: bool) -> Vec<Span<'a>> {
     let theme = &app.theme;
     let [created, running, waiting, terminated] = snapshot.counts();
     let mut spans = vec![Span::styled(format!("  {} threads:", snapshot.threads.len()), theme.dim())];
@@ -147,6 +159,9 @@ fn counts<'a>(app: &App, snapshot: &Snapshot) -> Vec<Span<'a>> {
         (created, ThreadState::Created),
         (terminated, ThreadState::Terminated),
     ] {
+        if n == 0 && !with_empty {
+            continue;
+        }
         spans.push(Span::styled(
             format!(" {n} {}", words::state_word(state).to_lowercase()),
             theme.state(state),
