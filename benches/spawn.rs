@@ -4,7 +4,8 @@
 //! park/unpark hand-shake (docs/benchmarks.md).
 //!
 //! `cargo bench --bench spawn`; `SPAWN_INTERLEAVED=1 cargo bench --bench spawn`
-//! for the same comparison in alternating blocks (see `interleaved`).
+//! for the same comparison in alternating blocks (see `interleaved`);
+//! `SPAWN_ONLY=NAME` with it runs that variant alone.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{Criterion, criterion_group};
@@ -79,6 +80,11 @@ fn interleaved() {
         ("std_named_handshake", &std_named_handshake),
         ("threadscope", &threadscope),
     ];
+    // SPAWN_ONLY=threadscope (or another variant's name): that variant
+    // alone, for counting its system calls or profiling it.
+    let only = std::env::var("SPAWN_ONLY").ok();
+    let variants: Vec<_> =
+        variants.into_iter().filter(|(name, _)| only.as_deref().is_none_or(|o| o == *name)).collect();
     const BLOCK: u32 = 200;
     let mut blocks: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
     for _ in 0..40 {
