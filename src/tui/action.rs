@@ -90,6 +90,10 @@ pub enum Action {
     /// is stopped for a measured moment; a library thread here shows where
     /// its wait began).
     TakeStack,
+    /// Scroll the detail pane's stacks one frame towards the innermost.
+    StackUp,
+    /// Scroll the detail pane's stacks one frame outwards.
+    StackDown,
     /// Spawn a worker (opens the palette).
     Spawn,
     /// Start the selected Created thread.

@@ -127,6 +127,9 @@ pub struct App {
     pub(crate) stacks: HashMap<u64, (crate::inspect::NativeStackView, Instant)>,
     /// Threads whose stack is being taken.
     pub(crate) stacks_pending: HashSet<u64>,
+    /// Which thread's stacks are scrolled in the detail pane (its key),
+    /// and by how many frames.
+    pub(crate) stack_scroll: (u64, usize),
     /// Where a replay is and how it plays (replay only).
     pub(crate) replay: Option<super::replay::ReplayState>,
     /// The file being recorded to, while recording.
@@ -170,6 +173,7 @@ impl App {
             watched: std::collections::BTreeSet::new(),
             stacks: HashMap::new(),
             stacks_pending: HashSet::new(),
+            stack_scroll: (0, 0),
             replay: match &config.source {
                 Source::Replay(info) => Some(super::replay::ReplayState::new(info)),
                 _ => None,
@@ -274,6 +278,8 @@ impl App {
             Action::Filter => self.dialog = Some(Dialog::Filter),
             Action::ToggleDetail => self.detail = !self.detail,
             Action::TakeStack => return self.take_stack(),
+            Action::StackUp => self.scroll_stack(-1),
+            Action::StackDown => self.scroll_stack(1),
             Action::TogglePause if self.replay.is_some() => return self.toggle_play(),
             Action::Replay(action) => return self.replay_update(action),
             Action::ToggleRecording => return self.toggle_recording(),

@@ -178,6 +178,8 @@ impl Default for Keymap {
                 "native stack of the selected thread (stops it for a moment, measured; never while sampling)",
                 View,
             ),
+            bind(&[c('{')], Action::StackUp, "scroll the detail pane's stacks up a frame", View),
+            bind(&[c('}')], Action::StackDown, "scroll the detail pane's stacks down a frame", View),
             bind(&[c('n')], Action::Spawn, "spawn a worker (palette)", Act),
             bind(&[c('g')], Action::Start, "start the selected Created thread", Act),
             bind(&[c('x')], Action::Stop, "stop the selected thread (cooperatively)", Act),

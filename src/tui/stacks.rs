@@ -30,7 +30,8 @@ impl App {
             Source::Own(_) => None,
             Source::Replay(_) => {
                 // The threads of a recording are not there to stop.
-                let text = "replay: read-only — a recording has no live thread to take a stack of                             (stacks taken while recording replay with it)";
+                let text = "replay: read-only — a recording has no live thread to take a stack of \
+                            (stacks taken while recording replay with it)";
                 self.note(LogKind::Error, text.to_owned());
                 return Effect::None;
             }
@@ -77,6 +78,27 @@ impl App {
             self.log.push(at, LogKind::Error, &missing);
         }
         self.stacks.insert(taken.key, (taken.view, self.now));
+    }
+
+    /// Scrolls the selected thread's stacks (its runtime's and its native
+    /// one, together) by `frames`, within the longer of them.
+    pub(crate) fn scroll_stack(&mut self, frames: isize) {
+        let Some(t) = self.selected_thread() else { return };
+        let key = t.key;
+        let runtime = t.runtime.as_ref().map_or(0, |r| r.stack.len());
+        let native = self.stack_of(key).map_or(0, |(view, _)| view.frames.len());
+        let last = runtime.max(native).saturating_sub(1);
+        let from = self.stack_offset(key);
+        self.stack_scroll = (key, from.saturating_add_signed(frames).min(last));
+    }
+
+    /// How many frames of thread `key`'s stacks are scrolled past: none for
+    /// a thread other than the one last scrolled.
+    pub(crate) fn stack_offset(&self, key: u64) -> usize {
+        match self.stack_scroll {
+            (scrolled, offset) if scrolled == key => offset,
+            _ => 0,
+        }
     }
 
     /// The stack taken for thread `key`, and when.

@@ -86,8 +86,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         row = first;
         row.extend(counts(app, snapshot, false));
     }
-    let first = row;
-    buf.set_line(area.x, area.y, &Line::from(first), area.width);
+    buf.set_line(area.x, area.y, &Line::from(row), area.width);
     if area.height > 1 {
         buf.set_line(area.x, area.y + 1, &system_line(app, snapshot, area.width), area.width);
     }

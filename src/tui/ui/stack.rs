@@ -31,7 +31,8 @@ pub(super) fn render(app: &App, view: &RuntimeView, area: Rect, buf: &mut Buffer
         Span::raw(format!("{}{language}{state}", safe(view.source))),
     ]);
     buf.set_line(area.x, area.y, &head, area.width);
-    for (i, (first, text)) in stack_lines(&view.stack, rows - 1).into_iter().enumerate() {
+    let skip = app.selected_thread().map_or(0, |t| app.stack_offset(t.key));
+    for (i, (first, text)) in stack_lines(&view.stack, rows - 1, skip).into_iter().enumerate() {
         let label = if first { "stack" } else { "" };
         let line = Line::from(vec![Span::styled(format!("{label:>LABEL$} "), theme.dim()), Span::raw(text)]);
         buf.set_line(area.x, area.y + 1 + i as u16, &line, area.width);
@@ -67,9 +68,11 @@ pub(super) fn render_native(app: &App, view: &NativeStackView, at: Instant, area
         .iter()
         .map(|f| StackFrame { location: f.location.as_deref().map(short_path), ..f.clone() })
         .collect();
-    let mut lines = stack_lines(&frames, rows - 1);
+    let skip = app.selected_thread().map_or(0, |t| app.stack_offset(t.key));
+    let mut lines = stack_lines(&frames, rows - 1, skip);
     if let Some(end) = &view.end
         && lines.len() < rows - 1
+        && !lines.last().is_some_and(|(_, text)| text.starts_with('…'))
     {
         lines.push((lines.is_empty(), format!("({})", safe(end))));
     }
@@ -102,10 +105,14 @@ pub(super) fn render_pending(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// The stack as at most `rows` lines (`true` on the first), escaped: each
-/// frame `at function (location)` and its notes; when it does not fit, the
+/// frame `at function (location)` and its notes, from frame `skip` on
+/// (the first row then says how many are above); when it does not fit, the
 /// last row says how many frames are left out.
-fn stack_lines(stack: &[StackFrame], rows: usize) -> Vec<(bool, String)> {
-    let frames: Vec<Vec<String>> = stack
+fn stack_lines(stack: &[StackFrame], rows: usize, skip: usize) -> Vec<(bool, String)> {
+    let skip = skip.min(stack.len().saturating_sub(1));
+    let above = (skip > 0).then(|| format!("↑ {skip} frame{} above ({{ scrolls up)", plural(skip)));
+    let rows = rows.saturating_sub(usize::from(above.is_some()));
+    let frames: Vec<Vec<String>> = stack[skip..]
         .iter()
         .map(|frame| {
             let at = frame.location.as_deref().map(|l| format!(" ({})", safe(l))).unwrap_or_default();
@@ -135,10 +142,16 @@ fn stack_lines(stack: &[StackFrame], rows: usize) -> Vec<(bool, String)> {
             out.extend(frames[0].iter().take(budget).cloned());
             shown = 1;
         }
-        out.push(format!("… {} more frames", frames.len() - shown));
+        let more = frames.len() - shown;
+        out.push(format!("… {more} more frame{} (}} scrolls down)", plural(more)));
     }
     out.truncate(rows);
-    out.into_iter().enumerate().map(|(n, text)| (n == 0, text)).collect()
+    above.into_iter().chain(out).enumerate().map(|(n, text)| (n == 0, text)).collect()
+}
+
+/// The plural's `s`, for `n` of something.
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 #[cfg(test)]
@@ -157,7 +170,7 @@ mod tests {
     #[test]
     fn a_stack_that_fits_is_shown_whole_innermost_first() {
         let stack = [frame("a.B.inner", &["locked <0x1> (a java.lang.Object)"]), frame("a.B.outer", &[])];
-        let lines = stack_lines(&stack, 10);
+        let lines = stack_lines(&stack, 10, 0);
         let text: Vec<&str> = lines.iter().map(|(_, t)| t.as_str()).collect();
         assert_eq!(
             text,
@@ -173,10 +186,31 @@ mod tests {
     #[test]
     fn a_long_stack_is_cut_with_a_count_and_never_mid_frame() {
         let stack: Vec<StackFrame> = (0..20).map(|i| frame(&format!("f{i}"), &["- note"])).collect();
-        let lines = stack_lines(&stack, 6);
+        let lines = stack_lines(&stack, 6, 0);
         assert_eq!(lines.len(), 5, "{lines:?}");
-        assert_eq!(lines.last().map(|(_, t)| t.as_str()), Some("… 18 more frames"));
+        assert_eq!(lines.last().map(|(_, t)| t.as_str()), Some("… 18 more frames (} scrolls down)"));
         assert_eq!(lines[3].1, "  - - note");
+    }
+
+    #[test]
+    fn a_scrolled_stack_says_what_is_above_and_stops_at_its_last_frame() {
+        let stack: Vec<StackFrame> = (0..20).map(|i| frame(&format!("f{i}"), &[])).collect();
+        let text =
+            |skip| -> Vec<String> { stack_lines(&stack, 5, skip).into_iter().map(|(_, t)| t).collect() };
+        assert_eq!(
+            text(3),
+            [
+                "↑ 3 frames above ({ scrolls up)",
+                "at f3 (Worker.java:12)",
+                "at f4 (Worker.java:12)",
+                "at f5 (Worker.java:12)",
+                "… 14 more frames (} scrolls down)"
+            ]
+        );
+        assert_eq!(text(1)[0], "↑ 1 frame above ({ scrolls up)");
+        // Past the end, the last frame stays in view.
+        assert_eq!(text(99), ["↑ 19 frames above ({ scrolls up)", "at f19 (Worker.java:12)"]);
+        assert!(stack_lines(&stack, 5, 3)[0].0, "the first row carries the label");
     }
 
     #[test]
@@ -190,7 +224,7 @@ mod tests {
     #[test]
     fn frames_from_the_program_are_escaped() {
         let stack = [frame("evil\u{1b}[2J.run", &["locked \u{7}"])];
-        let lines = stack_lines(&stack, 5);
+        let lines = stack_lines(&stack, 5, 0);
         assert!(lines.iter().all(|(_, t)| !t.chars().any(char::is_control)), "{lines:?}");
     }
 
@@ -221,5 +255,23 @@ mod tests {
         assert!(screen.contains("stack at Evil"), "{screen}");
         assert!(screen.contains("more frames"), "{screen}");
         assert!(!screen.contains('\u{1b}') && !screen.contains('\u{7}'));
+        // The keys scroll the selected thread's stack, and only its.
+        let press = |app: &mut crate::tui::App, c| {
+            let key = crossterm::event::KeyEvent::new(
+                crossterm::event::KeyCode::Char(c),
+                crossterm::event::KeyModifiers::NONE,
+            );
+            app.handle_event(Event::Key(key));
+        };
+        for _ in 0..3 {
+            press(&mut app, '}');
+        }
+        press(&mut app, '{');
+        let screen = crate::tui::tests::screen_text(&app, 120, 40);
+        assert!(screen.contains("↑ 2 frames above ({ scrolls up)"), "{screen}");
+        assert!(screen.contains(".f2") && !screen.contains(".f1 "), "{screen}");
+        app.update(crate::tui::Action::Down);
+        let screen = crate::tui::tests::screen_text(&app, 120, 40);
+        assert!(!screen.contains("frames above") && screen.contains(".f0"), "{screen}");
     }
 }
