@@ -32,6 +32,9 @@ fn agent_child_entry() {
 
 /// How long any one expectation may take before the test fails.
 const DEADLINE: Duration = Duration::from_secs(20);
+/// How long an exited program's last output may take to be read, should
+/// something else (a child it left running) still hold the terminal.
+const DRAIN: Duration = Duration::from_secs(5);
 
 struct Session {
     master: Box<dyn MasterPty + Send>,
@@ -41,6 +44,8 @@ struct Session {
     /// Everything the program wrote, for messages printed after it left
     /// the alternate screen.
     raw: Arc<Mutex<Vec<u8>>>,
+    /// Set when the reader met the end of the program's output.
+    ended: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn size(cols: u16, rows: u16) -> PtySize {
@@ -77,7 +82,8 @@ impl Session {
             Arc::new(Mutex::new(vt100::Parser::new(rows.try_into().unwrap(), cols.try_into().unwrap(), 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let mut reader = pair.master.try_clone_reader().unwrap();
-        let (feed, log) = (parser.clone(), raw.clone());
+        let ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (feed, log, end) = (parser.clone(), raw.clone(), ended.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
@@ -87,9 +93,11 @@ impl Session {
                 feed.lock().unwrap().process(&buf[..n]);
                 log.lock().unwrap().extend_from_slice(&buf[..n]);
             }
+            // End of file, or EIO once every copy of the pty's slave side is closed.
+            end.store(true, std::sync::atomic::Ordering::Release);
         });
         let writer = pair.master.take_writer().unwrap();
-        Self { master: pair.master, writer, child, parser, raw }
+        Self { master: pair.master, writer, child, parser, raw, ended }
     }
 
     fn screen(&self) -> String {
@@ -134,8 +142,13 @@ impl Session {
         let deadline = Instant::now() + DEADLINE;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader drain what was written last.
-                let _ = self.wait_until("the output to settle", |_| true);
+                // What it wrote last (after leaving the alternate screen) is
+                // read once the reader meets the end of its output: the pty
+                // closes when the program and everything holding it exit.
+                let drained = Instant::now() + DRAIN;
+                while !self.ended.load(std::sync::atomic::Ordering::Acquire) && Instant::now() < drained {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 return status;
             }
             assert!(Instant::now() < deadline, "the program did not exit; screen:\n{}", self.screen());
@@ -683,13 +696,15 @@ fn exec_of_a_python_program_shows_full_names_the_holder_and_where_each_waits() {
     // The Locks screen: the lock by its creation line, its holder and both waiters.
     let lock = python_support::line_of("lock_held.py", "accounts = threading.Lock()");
     s.press("2");
-    let locks = s.wait_until("the lock with its holder", |screen| {
+    let edges: Vec<String> = ["PaymentService-ProcessorThread-1", "PaymentService-ProcessorThread-2"]
+        .iter()
+        .map(|waiter| format!("{waiter} ──acquire──▶ lock {lock} ──held by──▶ PaymentService-LedgerThread-1"))
+        .collect();
+    // Each waiter shows once it is seen waiting (under load, not both at once).
+    s.wait_until("the lock with its holder, and both waiters' edges", |screen| {
         screen.lines().any(|l| l.starts_with(&lock) && l.contains("PaymentService-LedgerThread-1"))
+            && edges.iter().all(|edge| screen.contains(edge))
     });
-    for waiter in ["PaymentService-ProcessorThread-1", "PaymentService-ProcessorThread-2"] {
-        let edge = format!("{waiter} ──acquire──▶ lock {lock} ──held by──▶ PaymentService-LedgerThread-1");
-        assert!(locks.contains(&edge), "{edge}\n{locks}");
-    }
     // The stack view of a waiter shows the line it waits at.
     s.press("1");
     s.press("/ProcessorThread-1\r");
