@@ -157,7 +157,7 @@ fn a_cycle_among_the_agent_s_locks_is_a_deadlock() {
 /// A thread only the kernel has described yet, as the join leaves one.
 fn kernel_only(tid: u32, comm: &str) -> crate::inspect::ThreadView {
     crate::inspect::ThreadView {
-        key: (1 << 63) | u64::from(tid),
+        key: (1 << 52) | u64::from(tid),
         name: crate::inspect::DisplayName::from_text(comm),
         name_raw: None,
         ident: None,

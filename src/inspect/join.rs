@@ -231,7 +231,7 @@ fn kernel_only_view(
 ) -> ThreadView {
     let (name, cpu_percent) = earlier.of(kt, at, now);
     ThreadView {
-        key: kernel_key(kt.key()),
+        key: super::ids::kernel_thread_key(kt.key()),
         name_raw: name.raw_if_unprintable(),
         name: name.clone(),
         ident: None,
@@ -248,11 +248,6 @@ fn kernel_only_view(
         native_stack: None,
         wait_backtrace: None,
     }
-}
-
-/// A stable key for a thread only the kernel knows (disjoint from registry ids).
-fn kernel_key(key: ThreadKey) -> u64 {
-    (1 << 63) | ((key.starttime & 0xFF_FFFF_FFFF) << 22) | u64::from(key.tid & 0x3F_FFFF)
 }
 
 /// The library state closest to a kernel state letter.

@@ -13,6 +13,7 @@ mod convoy;
 mod deadlock;
 mod display_name;
 pub mod history;
+mod ids;
 mod inspector;
 mod interned;
 mod join;

@@ -99,7 +99,7 @@ pub struct RuntimeWait {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuntimeLock {
     /// Unique in the snapshot and stable across samples: a source tag in
-    /// the high bits (see [`runtime_lock_id`]) and the lock's address.
+    /// the bits above the lock's address (see [`runtime_lock_id`]).
     pub id: u64,
     /// What it is.
     pub kind: PrimitiveKind,
@@ -174,22 +174,7 @@ impl<'de> Deserialize<'de> for RuntimeView {
     }
 }
 
-/// Where a runtime lock comes from, in the top bits of its id, so ids never
-/// collide with the registry's (which count up from 1) or each other.
-#[derive(Debug, Clone, Copy)]
-pub enum LockSource {
-    /// A futex address seen through the kernel.
-    Kernel = 1,
-    /// A JVM monitor or synchronizer address.
-    Jvm = 2,
-    /// A primitive's id in a program's agent (docs/agent-protocol.md).
-    Agent = 3,
-}
-
-/// The id of the runtime lock at `address` from `source`.
-pub fn runtime_lock_id(source: LockSource, address: u64) -> u64 {
-    (1 << 63) | ((source as u64) << 56) | (address & ((1 << 56) - 1))
-}
+pub use super::ids::{LockSource, runtime_lock_id};
 
 /// Merges `facts` into the snapshot's threads and primitives: names where
 /// the thread has only the kernel's comm, waits where the library said
@@ -205,7 +190,11 @@ pub fn merge(
         threads.iter().enumerate().filter_map(|(i, t)| t.native_id.map(|tid| (tid, i))).collect();
     let link = |threads: &[ThreadView], tid: u32| -> ThreadLink {
         by_tid.get(&tid).map_or(
-            ThreadLink { key: (1 << 62) | u64::from(tid), tid: Some(tid), name: format!("tid {tid}") },
+            ThreadLink {
+                key: super::ids::unknown_thread_key(tid),
+                tid: Some(tid),
+                name: format!("tid {tid}"),
+            },
             |&i| threads[i].link(),
         )
     };

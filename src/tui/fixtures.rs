@@ -274,7 +274,7 @@ pub fn snapshot(extra: usize) -> Snapshot {
     main.origin = Origin::Inspector;
     threads.push(main);
     let mut foreign = thread(&Spec {
-        key: (1 << 63) | 77,
+        key: (1 << 52) | 77,
         name: "tokio-runtime-w",
         state: Waiting,
         daemon: false,
