@@ -28,6 +28,13 @@ fn first_snapshot(output: &Output) -> Value {
         .unwrap_or_else(|e| panic!("not a JSON snapshot ({e}): {text}\n{}", stderr(output)))
 }
 
+fn last_snapshot(output: &Output) -> Value {
+    assert!(output.status.success(), "threadscope failed: {}", stderr(output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(text.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("not a JSON snapshot ({e}): {text}\n{}", stderr(output)))
+}
+
 fn thread<'a>(snapshot: &'a Value, name: &str) -> &'a Value {
     let threads = snapshot["threads"].as_array().unwrap();
     threads.iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("no {name} in {snapshot:#}"))
@@ -37,16 +44,22 @@ fn thread<'a>(snapshot: &'a Value, name: &str) -> &'a Value {
 fn a_python_programs_threads_show_their_full_names_holder_and_lines() {
     let Some(python) = python_or_skip("a_python_programs_threads_show") else { return };
     let path = script("lock_held.py");
+    // The last of several snapshots: the holder holds and the waiters wait
+    // for good once there, however long the interpreter took to start.
     let output = threadscope(&[
         "snapshot",
         "--after",
         "1500ms",
+        "--count",
+        "8",
+        "--interval",
+        "500ms",
         "--stacks",
         "--",
         python.to_str().unwrap(),
         path.to_str().unwrap(),
     ]);
-    let snapshot = first_snapshot(&output);
+    let snapshot = last_snapshot(&output);
     let holder = thread(&snapshot, "PaymentService-LedgerThread-1");
     let holder_tid = holder["native_id"].as_u64().unwrap();
     let waits_at = line_of("lock_held.py", "# processor waits here");
@@ -70,17 +83,25 @@ fn a_python_programs_threads_show_their_full_names_holder_and_lines() {
 fn a_python_deadlock_is_found_with_full_names() {
     let Some(python) = python_or_skip("a_python_deadlock_is_found") else { return };
     let path = script("deadlock.py");
+    // Several dumps, the last 5 s in: on a loaded machine the interpreter
+    // may take longer than --after to start its threads, and a deadlock,
+    // once formed, stays.
     let output = threadscope(&[
         "snapshot",
         "--format",
         "text",
+        "--count",
+        "11",
+        "--interval",
+        "500ms",
         "--",
         python.to_str().unwrap(),
         path.to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains("Found 1 deadlock"), "{text}");
+    let dumps = String::from_utf8_lossy(&output.stdout);
+    let text = dumps.split("threadscope snapshot of pid").last().unwrap();
+    assert!(text.contains("Found 1 deadlock"), "{dumps}");
     assert!(text.contains("Bank-TransferThread-1") && text.contains("Bank-ReconcileThread-1"), "{text}");
     let lock_line = line_of("deadlock.py", "audit = threading.Lock()");
     assert!(text.contains(&format!("waits for lock {lock_line} held by Bank-ReconcileThread-1")), "{text}");

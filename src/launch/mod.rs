@@ -205,7 +205,10 @@ impl Launched {
             if let Some(status) = self.status() {
                 return Settled::Exited(status);
             }
-            if !crate::agent::location::candidates(self.pid()).is_empty() {
+            // Its socket answers: a socket bound but not yet listening
+            // (the moment between the two) refuses, and is not up.
+            let answers = |path: &std::path::PathBuf| std::os::unix::net::UnixStream::connect(path).is_ok();
+            if crate::agent::location::candidates(self.pid()).iter().any(answers) {
                 self.running_since = Instant::now();
                 return Settled::Agent;
             }
