@@ -67,7 +67,7 @@ impl RuntimeSource for KernelSource {
             let waits = self.reader.read(kernel);
             self.permission_note = waits.missing_permission.as_ref().map(ToString::to_string);
             self.covers |= waits.locks.iter().any(|l| l.owner.tid().is_some());
-            (self.last, self.last_locks) = facts_of(&waits);
+            (self.last, self.last_locks) = facts_of(&waits, &self.last);
         } else if !self.seen.iter().copied().eq(kernel.threads.iter().map(|t| t.tid)) {
             // Details not read this time: the last ones, for threads still
             // here (looked up only when threads came or went).
@@ -94,8 +94,12 @@ impl RuntimeSource for KernelSource {
     }
 }
 
-/// Threads and locks from one reading of the waits.
-fn facts_of(waits: &ProcessWaits) -> (FxHashMap<u32, RuntimeThread>, Vec<RuntimeLock>) {
+/// Threads and locks from one reading of the waits; `before`, the last
+/// reading's threads, says what a resumed call was.
+fn facts_of(
+    waits: &ProcessWaits,
+    before: &FxHashMap<u32, RuntimeThread>,
+) -> (FxHashMap<u32, RuntimeThread>, Vec<RuntimeLock>) {
     // An owner-less futex with one sleeper is a parked thread, not a lock
     // worth a row (std parks every idle thread so: 10,000 rows otherwise).
     let locks: Vec<RuntimeLock> =
@@ -109,7 +113,14 @@ fn facts_of(waits: &ProcessWaits) -> (FxHashMap<u32, RuntimeThread>, Vec<Runtime
             Field::Unavailable(_) => None,
         })
         .filter_map(|(tid, wait)| {
-            let wait = runtime_wait(wait, &kind_of)?;
+            let wait = match wait {
+                // The call it resumes is the one seen before, if it was seen.
+                KernelWait::Resumed => match before.get(&tid).and_then(|t| t.wait.as_ref()) {
+                    Some(earlier) => resumed(earlier, &kind_of),
+                    None => runtime_wait(wait, &kind_of)?,
+                },
+                wait => runtime_wait(wait, &kind_of)?,
+            };
             Some((tid, RuntimeThread { wait: Some(wait), ..RuntimeThread::default() }))
         })
         .collect();
@@ -129,6 +140,19 @@ fn lock(l: &crate::kernel::FutexLock) -> RuntimeLock {
         waiters: l.waiters.clone(),
         owner_note,
     }
+}
+
+/// The words for a thread in `restart_syscall` whose call was seen
+/// before it was interrupted: that call, resumed (its lock only if the
+/// lock is still a row: a resumed futex wait shows no address to group).
+fn resumed(earlier: &RuntimeWait, kind_of: &FxHashMap<u64, PrimitiveKind>) -> RuntimeWait {
+    const RESUMED: &str = " (resumed after a stop)";
+    let name = if earlier.name.ends_with(RESUMED) {
+        earlier.name.clone()
+    } else {
+        format!("{}{RESUMED}", earlier.name).into()
+    };
+    RuntimeWait { name, lock: earlier.lock.filter(|id| kind_of.contains_key(id)), ..earlier.clone() }
 }
 
 /// A kernel wait as a runtime wait; `None` for a thread that waits for
@@ -161,7 +185,9 @@ fn runtime_wait(wait: &KernelWait, kind_of: &FxHashMap<u64, PrimitiveKind>) -> O
         KernelWait::Poll { .. } => words(WaitKind::Poll),
         KernelWait::Child { .. } => words(WaitKind::Child),
         KernelWait::Signal { .. } => words(WaitKind::Signal),
-        KernelWait::Other { .. } | KernelWait::InKernel { .. } => words(WaitKind::Syscall),
+        KernelWait::Resumed | KernelWait::Other { .. } | KernelWait::InKernel { .. } => {
+            words(WaitKind::Syscall)
+        }
     })
 }
 
@@ -219,7 +245,7 @@ mod tests {
 
     #[test]
     fn waits_become_typed_runtime_waits_joined_to_their_locks_by_id() {
-        let (threads, locks) = facts_of(&waits());
+        let (threads, locks) = facts_of(&waits(), &FxHashMap::default());
         let mutex = runtime_lock_id(LockSource::Kernel, 0x40);
         let wait = |tid: u32| threads[&tid].wait.clone().unwrap();
         assert_eq!(wait(10).kind, WaitKind::Primitive(PrimitiveKind::Mutex));
@@ -238,5 +264,41 @@ mod tests {
         assert!(locks[1].holders.is_empty());
         assert_eq!(locks.len(), 2, "a lone sleeper on an owner-less futex is no lock");
         assert_eq!((wait(16).kind, wait(16).lock), (WaitKind::Primitive(PrimitiveKind::Futex), None));
+    }
+
+    #[test]
+    fn a_resumed_call_keeps_the_words_of_the_call_seen_before_it() {
+        let sleep = KernelWait::Sleep {
+            call: "clock_nanosleep",
+            clock: crate::kernel::SleepClock::Monotonic,
+            absolute: false,
+            length: Some(std::time::Duration::from_secs(3600)),
+            remaining: None,
+        };
+        let mut first = waits();
+        first.threads.push(ThreadWait { tid: 17, wait: Field::Available(sleep) });
+        let (before, _) = facts_of(&first, &FxHashMap::default());
+        // Each thread stopped for its stack comes back in restart_syscall.
+        let mut after = waits();
+        for tid in [10, 17, 18] {
+            after.threads.retain(|t| t.tid != tid);
+            after.threads.push(ThreadWait { tid, wait: Field::Available(KernelWait::Resumed) });
+        }
+        after.locks.retain(|l| l.address != 0x40);
+        let (threads, _) = facts_of(&after, &before);
+        let wait = |tid: u32| threads[&tid].wait.clone().unwrap();
+        assert_eq!(wait(17).kind, WaitKind::Sleep);
+        assert_eq!(&*wait(17).name, "clock_nanosleep for 1h00m (resumed after a stop)");
+        // A futex wait keeps its kind; its lock only while the lock is a row.
+        assert_eq!((wait(10).kind, wait(10).lock), (WaitKind::Primitive(PrimitiveKind::Mutex), None));
+        // Never seen before: the kernel's own words.
+        assert_eq!(wait(18).kind, WaitKind::Syscall);
+        assert!(wait(18).name.starts_with("restart_syscall"), "{}", wait(18).name);
+        // Resumed again on the next reading: said once.
+        let (again, _) = facts_of(&after, &threads);
+        assert_eq!(
+            &*again[&17].wait.clone().unwrap().name,
+            "clock_nanosleep for 1h00m (resumed after a stop)"
+        );
     }
 }

@@ -6,6 +6,7 @@ use super::field::{Field, Reason};
 use super::futex_op::FutexOp;
 use super::syscall::Syscall;
 use super::syscall_names::syscall_name;
+use crate::display::human;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -98,6 +99,11 @@ pub enum KernelWait {
         /// The call.
         call: &'static str,
     },
+    /// In `restart_syscall`: a sleep or wait that a stop or a signal
+    /// interrupted, resumed by the kernel where it was (a stack capture's
+    /// `PTRACE_INTERRUPT` leaves every thread it stopped so). The kernel
+    /// does not say which call it was.
+    Resumed,
     /// Another system call.
     Other {
         /// Its number on this architecture.
@@ -262,6 +268,7 @@ impl KernelWait {
             libc::SYS_rt_sigsuspend | libc::SYS_rt_sigtimedwait => {
                 KernelWait::Signal { call: name("rt_sigsuspend") }
             }
+            libc::SYS_restart_syscall => KernelWait::Resumed,
             _ => KernelWait::Other { number, name: syscall_name(number) },
         }
     }
@@ -297,8 +304,8 @@ impl std::fmt::Display for KernelWait {
             KernelWait::Running => f.write_str("running"),
             KernelWait::UserSpace => f.write_str("not in a system call"),
             KernelWait::Futex { address, op, .. } => write!(f, "futex {} on {address:#x}", op.name()),
-            KernelWait::Sleep { call, length: Some(d), .. } => write!(f, "{call} for {d:?}"),
-            KernelWait::Sleep { call, remaining: Some(d), .. } => write!(f, "{call}, {d:?} left"),
+            KernelWait::Sleep { call, length: Some(d), .. } => write!(f, "{call} for {}", human(*d)),
+            KernelWait::Sleep { call, remaining: Some(d), .. } => write!(f, "{call}, {} left", human(*d)),
             KernelWait::Sleep { call, .. } => write!(f, "{call}"),
             KernelWait::Io { call, fd, target, .. } => {
                 write!(f, "{call} on fd {fd}")?;
@@ -315,6 +322,9 @@ impl std::fmt::Display for KernelWait {
             KernelWait::Child { call, pid: Some(pid) } => write!(f, "{call} for child {pid}"),
             KernelWait::Child { call, pid: None } => write!(f, "{call} for any child"),
             KernelWait::Signal { call } => write!(f, "{call}: waiting for a signal"),
+            KernelWait::Resumed => f.write_str(
+                "restart_syscall: an interrupted sleep or wait, resumed (the kernel does not say which)",
+            ),
             KernelWait::Other { number, name: Some(name) } => write!(f, "other syscall {number} ({name})"),
             KernelWait::Other { number, name: None } => write!(f, "other syscall {number}"),
             KernelWait::InKernel { wchan } => write!(f, "in kernel function {wchan}"),
@@ -385,6 +395,25 @@ mod tests {
         assert!(matches!(absolute, KernelWait::Sleep { clock: SleepClock::Monotonic, absolute: true, .. }));
         assert_eq!(absolute.to_string(), "clock_nanosleep");
         assert!(matches!(call(libc::SYS_nanosleep, [0; 6]), KernelWait::Sleep { call: "nanosleep", .. }));
+        // Lengths as a person writes them, not to the nanosecond.
+        let left = KernelWait::Sleep {
+            call: "clock_nanosleep",
+            clock: SleepClock::Monotonic,
+            absolute: true,
+            length: None,
+            remaining: Some(Duration::from_nanos(3_598_288_916_050)),
+        };
+        assert_eq!(left.to_string(), "clock_nanosleep, 59m58s left");
+    }
+
+    #[test]
+    fn a_resumed_call_is_said_as_one() {
+        let resumed = call(libc::SYS_restart_syscall, [0; 6]);
+        assert_eq!(resumed, KernelWait::Resumed);
+        assert!(
+            resumed.to_string().starts_with("restart_syscall: an interrupted sleep or wait"),
+            "{resumed}"
+        );
     }
 
     #[test]
