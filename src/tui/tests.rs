@@ -496,8 +496,10 @@ fn attached_at_80_columns_the_header_says_the_pid_once_and_keeps_the_thread_coun
     assert_eq!(header.matches("4242").count(), 1, "{header}");
     let threads = app.snapshot.as_ref().unwrap().threads.len();
     assert!(header.contains(&format!("{threads} threads:")), "{header}");
-    // States no thread is in make way; at 120 columns every state is said.
-    assert!(!header.contains("0 terminated"), "{header}");
+    // States no thread is in make way, then the time watched and the
+    // name, before the states some are in; at 160 columns all are said.
+    assert!(!header.contains("0 terminated") && !header.contains(" up "), "{header}");
+    assert!(header.contains(&format!("{threads} threads: 2 running 7 waiting")), "{header}");
     let wide = screen_text(&app, 160, 40);
     assert!(wide.lines().next().unwrap().contains("0 terminated"), "{wide}");
 }

@@ -75,17 +75,28 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     // Attached or exec, the source already said the pid.
     let pid_said = matches!(app.source, Source::Attach { .. });
-    let pid = if pid_said { "  ".to_owned() } else { format!("  pid {} ", process.pid) };
-    first.push(Span::styled(pid, theme.dim()));
-    first.push(Span::raw(process.name.to_string()));
-    first.push(Span::styled(format!("  up {}", words::clock(process.watched_for)), theme.dim()));
-    let mut row = first.clone();
-    row.extend(counts(app, snapshot, true));
-    if Line::from(row.clone()).width() > usize::from(area.width) {
-        // States no thread is in give way to the ones some are in.
-        row = first;
-        row.extend(counts(app, snapshot, false));
+    if !pid_said {
+        first.push(Span::styled(format!("  pid {}", process.pid), theme.dim()));
     }
+    let name = Span::raw(format!("{}{}", if pid_said { "  " } else { " " }, process.name));
+    let up = Span::styled(format!("  up {}", words::clock(process.watched_for)), theme.dim());
+    // When the row is narrow, states no thread is in give way first, then
+    // the time watched, then the process's name (the Kernel screen and the
+    // log say it): the thread count and the states it is in stay.
+    let fits = |row: &Vec<Span>| Line::from(row.clone()).width() <= usize::from(area.width);
+    let row_of = |with_name: bool, with_up: bool, with_empty: bool| {
+        let mut row = first.clone();
+        row.extend(with_name.then(|| name.clone()));
+        row.extend(with_up.then(|| up.clone()));
+        row.extend(counts(app, snapshot, with_empty));
+        row
+    };
+    let attempts = [(true, true, true), (true, true, false), (true, false, false)];
+    let row = attempts
+        .iter()
+        .map(|&(with_name, with_up, with_empty)| row_of(with_name, with_up, with_empty))
+        .find(fits)
+        .unwrap_or_else(|| row_of(false, false, false));
     buf.set_line(area.x, area.y, &Line::from(row), area.width);
     if area.height > 1 {
         buf.set_line(area.x, area.y + 1, &system_line(app, snapshot, area.width), area.width);
