@@ -17,10 +17,26 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use threadscope::threading::{self, Lock, Thread, ThreadPoolExecutor};
 
+const USAGE: &str = "usage: job_server [--deadlock] [--for SECONDS]
+  --deadlock     two transfer threads lock two accounts in opposite orders and stay stuck
+  --for SECONDS  stop after that long (default: until Ctrl-C)";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let known = |i: usize, a: &str| {
+        a == "--deadlock" || a == "--for" || (i > 0 && args[i - 1] == "--for" && a.parse::<u64>().is_ok())
+    };
+    if let Some((_, bad)) = args.iter().enumerate().find(|(i, a)| !known(*i, a)) {
+        let help = bad == "--help" || bad == "-h";
+        if help {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        eprintln!("job_server: unexpected argument `{bad}`\n{USAGE}");
+        std::process::exit(2);
+    }
     // The one line an instrumented program needs.
     let agent = threadscope::agent::start()?;
-    let args: Vec<String> = std::env::args().skip(1).collect();
     let run_for = args
         .iter()
         .position(|a| a == "--for")

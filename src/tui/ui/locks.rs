@@ -91,8 +91,10 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
             [] => {
                 let note =
                     w.primitive.and_then(|id| snapshot.primitive(id)).and_then(|p| p.owner_note.as_deref());
-                let text =
-                    note.map_or_else(|| "  (nobody holds it)".to_owned(), |n| format!("  ({})", safe(n)));
+                // A join waits for its thread to end: nobody "holds" that.
+                let empty =
+                    if w.kind == WaitKind::Join { "  ──until it ends" } else { "  (nobody holds it)" };
+                let text = note.map_or_else(|| empty.to_owned(), |n| format!("  ({})", safe(n)));
                 spans.push(Span::styled(text, theme.dim()));
             }
             holders => {
@@ -342,5 +344,31 @@ mod tests {
             assert!(holder.starts_with("Trans") && holder.ends_with("-0"), "{width}: {cells:?}");
             assert!(waiter.starts_with("Trans") && waiter.ends_with("-1"), "{width}: {cells:?}");
         }
+    }
+
+    #[test]
+    fn a_join_whose_thread_is_not_on_record_waits_until_it_ends_not_for_a_holder() {
+        use crate::inspect::WaitView;
+        let start = std::time::Instant::now();
+        let mut app = fixtures::app(0, 120, 40, start);
+        let mut snapshot = fixtures::snapshot(0);
+        let main = snapshot.threads.iter_mut().find(|t| t.name.shown() == "MainThread").unwrap();
+        main.state = crate::threading::ThreadState::Waiting;
+        main.waiting_on = Some(WaitView {
+            kind: WaitKind::Join,
+            name: "Worker-9".into(),
+            role: Some("join".into()),
+            primitive: None,
+            holder: None,
+            holders: Vec::new(),
+            waited: None,
+        });
+        let sample = crate::tui::event::Sample { snapshot, at: start, progress: Vec::new() };
+        app.handle_event(crate::tui::event::Event::Sample(Box::new(sample)));
+        app.update(crate::tui::Action::ShowTab(crate::tui::Tab::Locks));
+        let screen = crate::tui::tests::screen_text(&app, 120, 40);
+        let line = screen.lines().find(|l| l.contains("──join──▶")).unwrap_or_else(|| panic!("{screen}"));
+        assert!(line.contains("join Worker-9  ──until it ends"), "{line}");
+        assert!(!line.contains("nobody holds it"), "{line}");
     }
 }
