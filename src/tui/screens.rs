@@ -59,6 +59,34 @@ fn small_and_narrow() {
     assert_screen("threads_80x24", &screen_text(&app, 80, 24));
 }
 
+#[test]
+fn the_detail_pane_shows_at_80_by_24_when_asked() {
+    // The DEADLOCK banner takes two header rows: too few are left for the
+    // pane to show unasked, but Enter makes room from the table.
+    let mut app = fixtures::app(0, 80, 24, Instant::now());
+    assert!(!screen_text(&app, 80, 24).contains("Enter hides"));
+    app.update(Action::End);
+    app.update(Action::ToggleDetail);
+    let text = screen_text(&app, 80, 24);
+    assert!(text.contains("Enter hides"), "{text}");
+    let areas = app.areas().unwrap();
+    assert!(areas.table.height >= 4, "{areas:?}");
+    // The selected (last) row is among the table's rows.
+    let name = app.selected_thread().unwrap().name.shown().to_owned();
+    let rows: Vec<&str> =
+        text.lines().skip(usize::from(areas.table.y) + 1).take(usize::from(areas.table.height) - 1).collect();
+    assert!(rows.iter().any(|row| row.contains(&name[..10])), "{name}:\n{text}");
+    assert_screen("threads_detail_80x24", &text);
+    app.update(Action::ToggleDetail);
+    assert!(!screen_text(&app, 80, 24).contains("Enter hides"));
+    // With no room at all, Enter says so rather than toggling unseen.
+    app.handle_event(Event::Resize(80, 13));
+    app.update(Action::ToggleDetail);
+    let text = screen_text(&app, 80, 13);
+    assert!(text.contains("no room for the detail pane at 80×13: it needs"), "{text}");
+    assert_eq!(app.detail, layout::DetailPane::Hidden);
+}
+
 /// The fixture with names that share a long prefix (as a pool's do) and a
 /// foreign thread whose kernel comm is not its name.
 fn long_names_app(width: u16, height: u16) -> App {
