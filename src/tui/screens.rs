@@ -87,6 +87,48 @@ fn the_detail_pane_shows_at_80_by_24_when_asked() {
     assert_eq!(app.detail, layout::DetailPane::Hidden);
 }
 
+#[test]
+fn the_quit_dialog_at_80_by_24_and_60_by_12() {
+    let names = |names: &[&str]| names.iter().map(|&n| n.to_owned()).collect::<Vec<_>>();
+    let quit = dialog::QuitDialog {
+        waiting_for: names(&[
+            "Lock-Holder",
+            "Config-Reader-1",
+            "Config-Reader-2",
+            "Config-Reader-3",
+            "Producer",
+            "Consumer-1",
+            "Consumer-2",
+            "Event-Waiter-1",
+            "Event-Waiter-2",
+            "Late-Starter",
+        ]),
+        daemons: names(&["Philosopher-0", "Philosopher-1", "Housekeeper", "Spinner"]),
+        ..dialog::QuitDialog::default()
+    };
+    let mut app = fixtures::app(0, 80, 24, Instant::now());
+    app.dialog = Some(Dialog::Quit(quit));
+    let text = screen_text(&app, 80, 24);
+    for shown in [
+        "Lock-Holder, Config-Reader-1",
+        "Event-Waiter-1 … and 2 more",
+        "Spinner",
+        "│ s   stop them cooperatively and wait",
+        "│ q   quit now, abandoning them without cleanup",
+        "│ Esc stay",
+    ] {
+        assert!(text.contains(shown), "{shown}:\n{text}");
+    }
+    assert_screen("dialog_quit_80x24", &text);
+    // The smallest screen keeps every key, the lists cut to a row each.
+    app.handle_event(Event::Resize(60, 12));
+    let text = screen_text(&app, 60, 12);
+    for shown in ["│ s   stop", "│ q   quit now", "│ Esc stay", "more"] {
+        assert!(text.contains(shown), "{shown}:\n{text}");
+    }
+    assert_screen("dialog_quit_60x12", &text);
+}
+
 /// The fixture with names that share a long prefix (as a pool's do) and a
 /// foreign thread whose kernel comm is not its name.
 fn long_names_app(width: u16, height: u16) -> App {
