@@ -129,6 +129,16 @@ fn the_quit_dialog_at_80_by_24_and_60_by_12() {
     assert_screen("dialog_quit_60x12", &text);
 }
 
+#[test]
+fn help_wraps_at_80_columns() {
+    let mut app = fixtures::app(0, 80, 24, Instant::now());
+    app.update(Action::ShowTab(Tab::Help));
+    app.update(Action::End);
+    let text = screen_text(&app, 80, 24);
+    assert!(text.contains("\n  wheel scrolls\n"), "{text}");
+    assert_screen("help_end_80x24", &text);
+}
+
 /// The fixture with names that share a long prefix (as a pool's do) and a
 /// foreign thread whose kernel comm is not its name.
 fn long_names_app(width: u16, height: u16) -> App {
