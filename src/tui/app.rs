@@ -108,7 +108,7 @@ pub struct App {
     /// A key was pressed since the status line last changed.
     pub(crate) status_read: bool,
     pub(crate) dialog: Option<Dialog>,
-    pub(crate) detail: bool,
+    pub(crate) detail: layout::DetailPane,
     pub(crate) paused: bool,
     pub(crate) size: (u16, u16),
     pub(crate) started: Instant,
@@ -157,7 +157,7 @@ impl App {
             status_at: config.now,
             status_read: false,
             dialog: None,
-            detail: true,
+            detail: layout::DetailPane::Auto,
             paused: false,
             size: config.size,
             started: config.now,
@@ -276,7 +276,7 @@ impl App {
             }
             Action::SortBy(column) => self.sort(column, true),
             Action::Filter => self.dialog = Some(Dialog::Filter),
-            Action::ToggleDetail => self.detail = !self.detail,
+            Action::ToggleDetail => self.toggle_detail(),
             Action::TakeStack => return self.take_stack(),
             Action::StackUp => self.scroll_stack(-1),
             Action::StackDown => self.scroll_stack(1),
@@ -317,6 +317,24 @@ impl App {
             | Action::QuitNow => {}
         }
         Effect::None
+    }
+
+    /// Enter: shows or hides the detail pane, or says why it cannot show.
+    fn toggle_detail(&mut self) {
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        match layout::toggle_detail(area, self.layout_flags()) {
+            Ok(detail) => {
+                self.detail = detail;
+                self.keep_selection_visible();
+            }
+            Err(short) => self.note(
+                LogKind::Info,
+                format!(
+                    "no room for the detail pane at {}×{}: it needs {short} more row(s)",
+                    self.size.0, self.size.1
+                ),
+            ),
+        }
     }
 
     fn show_tab(&mut self, tab: Tab) {

@@ -425,4 +425,28 @@ mod tests {
             assert!(screen_text(&app, 120, 40).contains("5/10"), "{tab:?}");
         }
     }
+
+    #[test]
+    fn at_80_columns_the_position_gets_a_row_of_its_own() {
+        let start = Instant::now();
+        let mut app = replaying(5, start);
+        app.handle_event(Event::Resize(80, 24));
+        show(&mut app, 1, true, start);
+        app.update(Action::TogglePause);
+        let screen = screen_text(&app, 80, 24);
+        let lines: Vec<&str> = screen.lines().collect();
+        let tabs = lines.iter().position(|l| l.starts_with(" 1 Threads")).unwrap();
+        assert!(lines[tabs + 1].contains("❚❚ 1× 0:00:01 / 0:00:04  2/5 ├"), "{screen}");
+        assert!(lines[tabs + 2].starts_with("TID"), "{screen}");
+        // Clicks land on the rows as drawn: the table starts below it.
+        assert_eq!(app.areas().unwrap().table.y as usize, tabs + 2);
+        // At the smallest width the bar still fits beside the text.
+        app.handle_event(Event::Resize(60, 12));
+        assert!(screen_text(&app, 60, 12).contains("2/5 ├"), "{}", screen_text(&app, 60, 12));
+        app.handle_event(Event::Resize(80, 24));
+        for tab in Tab::ALL {
+            app.update(Action::ShowTab(tab));
+            assert!(screen_text(&app, 80, 24).contains("2/5"), "{tab:?}");
+        }
+    }
 }

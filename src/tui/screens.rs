@@ -59,6 +59,86 @@ fn small_and_narrow() {
     assert_screen("threads_80x24", &screen_text(&app, 80, 24));
 }
 
+#[test]
+fn the_detail_pane_shows_at_80_by_24_when_asked() {
+    // The DEADLOCK banner takes two header rows: too few are left for the
+    // pane to show unasked, but Enter makes room from the table.
+    let mut app = fixtures::app(0, 80, 24, Instant::now());
+    assert!(!screen_text(&app, 80, 24).contains("Enter hides"));
+    app.update(Action::End);
+    app.update(Action::ToggleDetail);
+    let text = screen_text(&app, 80, 24);
+    assert!(text.contains("Enter hides"), "{text}");
+    let areas = app.areas().unwrap();
+    assert!(areas.table.height >= 4, "{areas:?}");
+    // The selected (last) row is among the table's rows.
+    let name = app.selected_thread().unwrap().name.shown().to_owned();
+    let rows: Vec<&str> =
+        text.lines().skip(usize::from(areas.table.y) + 1).take(usize::from(areas.table.height) - 1).collect();
+    assert!(rows.iter().any(|row| row.contains(&name[..10])), "{name}:\n{text}");
+    assert_screen("threads_detail_80x24", &text);
+    app.update(Action::ToggleDetail);
+    assert!(!screen_text(&app, 80, 24).contains("Enter hides"));
+    // With no room at all, Enter says so rather than toggling unseen.
+    app.handle_event(Event::Resize(80, 13));
+    app.update(Action::ToggleDetail);
+    let text = screen_text(&app, 80, 13);
+    assert!(text.contains("no room for the detail pane at 80×13: it needs"), "{text}");
+    assert_eq!(app.detail, layout::DetailPane::Hidden);
+}
+
+#[test]
+fn the_quit_dialog_at_80_by_24_and_60_by_12() {
+    let names = |names: &[&str]| names.iter().map(|&n| n.to_owned()).collect::<Vec<_>>();
+    let quit = dialog::QuitDialog {
+        waiting_for: names(&[
+            "Lock-Holder",
+            "Config-Reader-1",
+            "Config-Reader-2",
+            "Config-Reader-3",
+            "Producer",
+            "Consumer-1",
+            "Consumer-2",
+            "Event-Waiter-1",
+            "Event-Waiter-2",
+            "Late-Starter",
+        ]),
+        daemons: names(&["Philosopher-0", "Philosopher-1", "Housekeeper", "Spinner"]),
+        ..dialog::QuitDialog::default()
+    };
+    let mut app = fixtures::app(0, 80, 24, Instant::now());
+    app.dialog = Some(Dialog::Quit(quit));
+    let text = screen_text(&app, 80, 24);
+    for shown in [
+        "Lock-Holder, Config-Reader-1",
+        "Event-Waiter-1 … and 2 more",
+        "Spinner",
+        "│ s   stop them cooperatively and wait",
+        "│ q   quit now, abandoning them without cleanup",
+        "│ Esc stay",
+    ] {
+        assert!(text.contains(shown), "{shown}:\n{text}");
+    }
+    assert_screen("dialog_quit_80x24", &text);
+    // The smallest screen keeps every key, the lists cut to a row each.
+    app.handle_event(Event::Resize(60, 12));
+    let text = screen_text(&app, 60, 12);
+    for shown in ["│ s   stop", "│ q   quit now", "│ Esc stay", "more"] {
+        assert!(text.contains(shown), "{shown}:\n{text}");
+    }
+    assert_screen("dialog_quit_60x12", &text);
+}
+
+#[test]
+fn help_wraps_at_80_columns() {
+    let mut app = fixtures::app(0, 80, 24, Instant::now());
+    app.update(Action::ShowTab(Tab::Help));
+    app.update(Action::End);
+    let text = screen_text(&app, 80, 24);
+    assert!(text.contains("\n  wheel scrolls\n"), "{text}");
+    assert_screen("help_end_80x24", &text);
+}
+
 /// The fixture with names that share a long prefix (as a pool's do) and a
 /// foreign thread whose kernel comm is not its name.
 fn long_names_app(width: u16, height: u16) -> App {

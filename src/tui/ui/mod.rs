@@ -39,6 +39,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     header::render(app, areas.header, buf);
     tab_bar(app, areas.tabs, buf);
+    if let Some(replay) = areas.replay {
+        replay_bar::render(app, replay, buf);
+    }
     match app.tab {
         Tab::Threads => {
             threads::render(app, areas.table, buf);
@@ -82,7 +85,6 @@ fn tab_bar(app: &App, area: Rect, buf: &mut Buffer) {
             break;
         }
     }
-    replay_bar::render(app, Rect::new(x, area.y, area.right().saturating_sub(x), 1), buf);
 }
 
 fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
@@ -189,6 +191,6 @@ impl App {
             Some(lines) => lines.len() as u16,
             None => u16::from(matches!(self.source, super::app::Source::Attach { .. })),
         };
-        layout::Flags { tab: self.tab, detail: self.detail, banner }
+        layout::Flags { tab: self.tab, detail: self.detail, banner, replay: replay_bar::needed(self) }
     }
 }
