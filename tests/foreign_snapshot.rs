@@ -108,6 +108,8 @@ fn snapshot_of_a_foreign_program_names_waits_owners_and_the_cycle_by_tid() {
         words("acceptor")
     );
     assert_eq!(json["deadlock_search"]["runtime_covers"][0], "pthread mutexes, with their owners");
+    // The JSON says what is not covered as the words do, not the kernel-only phrase.
+    assert_eq!(json["deadlock_search"]["not_covered"], "other locks, whose owners are not recorded");
     assert_eq!(json["notes"].as_array().unwrap().len(), 0, "our own child may be read");
 
     // The text dump: the cycle named with TIDs, the locks, the waits.

@@ -197,20 +197,29 @@ fn pools_section(out: &mut String, s: &Snapshot) {
     }
     let _ = writeln!(out, "Thread pools:");
     for p in pools {
-        let gauge = |name: &str| p.details.get(name).copied().unwrap_or(0);
-        let _ = writeln!(
-            out,
-            "  pool {}: {} of {} workers ({} idle); futures: {} pending, {} running, {} done, {} raised, {} cancelled",
-            sanitize(&p.name),
-            gauge("workers"),
-            gauge("max_workers"),
-            gauge("idle"),
-            gauge("queue_len"),
-            gauge("running"),
-            gauge("done"),
-            gauge("raised"),
-            gauge("cancelled"),
-        );
+        // A gauge the pool's program did not send is unavailable, not 0.
+        let gauge = |name: &str| p.details.get(name).map_or_else(|| "—".to_owned(), ToString::to_string);
+        if p.details.is_empty() {
+            let _ = writeln!(
+                out,
+                "  pool {}: workers and futures not recorded by its program",
+                sanitize(&p.name)
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  pool {}: {} of {} workers ({} idle); futures: {} pending, {} running, {} done, {} raised, {} cancelled",
+                sanitize(&p.name),
+                gauge("workers"),
+                gauge("max_workers"),
+                gauge("idle"),
+                gauge("queue_len"),
+                gauge("running"),
+                gauge("done"),
+                gauge("raised"),
+                gauge("cancelled"),
+            );
+        }
         if let Some(raise) = &p.last_raise {
             let _ = writeln!(out, "    last raised: {}", raise.describe());
         }
@@ -269,5 +278,28 @@ fn native_block(out: &mut String, n: &NativeStackView) {
     frames(out, &n.frames);
     if let Some(end) = &n.end {
         let _ = writeln!(out, "      ({})", sanitize(end));
+    }
+}
+
+#[cfg(all(test, feature = "tui"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_whose_program_sent_no_gauges_says_so_rather_than_zero_workers() {
+        let mut snapshot = crate::tui::fixtures::snapshot(0);
+        let mut pool = snapshot.primitives[0].clone();
+        (pool.kind, pool.name) = (PrimitiveKind::ThreadPool, "JobServer-Worker".to_owned());
+        pool.details.clear();
+        let mut counted = pool.clone();
+        counted.name = "Local-Pool".to_owned();
+        counted.details = [("workers", 3), ("max_workers", 4), ("idle", 1)].into_iter().collect();
+        snapshot.primitives = vec![pool, counted];
+        let text = render_text(&snapshot);
+        assert!(
+            text.contains("pool JobServer-Worker: workers and futures not recorded by its program"),
+            "{text}"
+        );
+        assert!(text.contains("pool Local-Pool: 3 of 4 workers (1 idle); futures: — pending"), "{text}");
     }
 }

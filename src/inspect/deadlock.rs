@@ -114,6 +114,21 @@ impl DeadlockSearch {
         }
     }
 
+    /// A runtime view's locks joined the search (`what` they are): what
+    /// is not covered narrows to the locks that record no owner, in the
+    /// JSON as in the words.
+    pub fn add_runtime_cover(&mut self, what: String) {
+        if !self.runtime_covers.contains(&what) {
+            self.runtime_covers.push(what);
+        }
+        self.not_covered = if self.library_seen {
+            "locks that record no owner (std, parking_lot, other runtimes)"
+        } else {
+            "other locks, whose owners are not recorded"
+        }
+        .to_owned();
+    }
+
     /// What was searched, in words, after "Found N deadlock(s)".
     pub fn describe(&self) -> String {
         let also = if self.runtime_covers.is_empty() {
@@ -124,18 +139,10 @@ impl DeadlockSearch {
         match (self.library_seen, also.is_empty()) {
             (true, _) => format!(
                 "among threadscope's own primitives ({} primitives, {} threads){also}; not searched: {}",
-                self.library_primitives,
-                self.library_threads,
-                if also.is_empty() {
-                    self.not_covered.as_str()
-                } else {
-                    "locks that record no owner (std, parking_lot, other runtimes)"
-                }
+                self.library_primitives, self.library_threads, self.not_covered
             ),
             (false, true) => format!("— nothing could be searched; not visible: {}", self.not_covered),
-            (false, false) => {
-                format!("among{}; not visible: other locks, whose owners are not recorded", &also[4..])
-            }
+            (false, false) => format!("among{}; not visible: {}", &also[4..], self.not_covered),
         }
     }
 }

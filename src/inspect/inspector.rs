@@ -239,7 +239,9 @@ impl Inspector {
         {
             let Some(mut facts) = source.facts(&kernel) else { continue };
             deadlocks.extend(runtime::merge(&facts, &mut threads, &mut primitives));
-            deadlock_search.runtime_covers.extend(facts.covers.take());
+            if let Some(covers) = facts.covers.take() {
+                deadlock_search.add_runtime_cover(covers);
+            }
             notes.append(&mut facts.notes);
             source.recycle(facts);
         }
