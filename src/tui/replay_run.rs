@@ -84,17 +84,30 @@ impl Player {
     }
 
     /// Sample `i` for the app; `jumped` when it does not follow the one
-    /// shown. A sample that does not decode (damage found only now, the
-    /// index having been trusted) is skipped for the next one that does,
-    /// and the note says so: playing never sticks on it.
+    /// shown. A sample that cannot be read (damaged, or standing on a
+    /// damaged record) is skipped for the next one that can, and the note
+    /// says so: playing never sticks on it. A jump to where nothing after
+    /// can be read shows the nearest readable sample before it.
     fn show(&mut self, i: usize, jumped: bool, note: Option<String>) -> Event {
         let mut first_error = None;
-        for j in i..self.len() {
+        let back = if jumped { 0..i.min(self.len()) } else { 0..0 };
+        for j in (i..self.len()).chain(back.rev()) {
+            if !self.recording.readable(j) && first_error.is_some() {
+                continue;
+            }
             match self.recording.snapshot(j) {
                 Ok(snapshot) => {
                     let jumped = jumped || j != i;
                     let note = match first_error {
-                        Some(error) => Some(format!("replay: skipped sample(s) {}–{j}: {error}", i + 1)),
+                        Some(error) if j > i => {
+                            Some(format!("replay: skipped sample(s) {}–{j}: {error}", i + 1))
+                        }
+                        Some(error) => Some(format!(
+                            "replay: sample(s) {}–{} cannot be read ({error}): showing sample {}",
+                            i + 1,
+                            self.len(),
+                            j + 1
+                        )),
                         None => note,
                     };
                     let warmup = if jumped { self.warmup(j) } else { Vec::new() };
@@ -113,7 +126,13 @@ impl Player {
                 }
             }
         }
-        let error = first_error.unwrap_or_else(|| "no such sample".to_owned());
+        let error = match first_error {
+            Some(error) if i + 1 < self.len() => {
+                format!("samples {}–{} cannot be read: {error}", i + 1, self.len())
+            }
+            Some(error) => format!("the last sample cannot be read: {error}"),
+            None => "no such sample".to_owned(),
+        };
         Event::Report(Report::Done { what: format!("replay: sample {}", i + 1), result: Err(error) })
     }
 
