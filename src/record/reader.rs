@@ -343,10 +343,7 @@ impl Recording {
                     found => {
                         self.problems.push(Problem::Damaged { offset, skipped: 0, why: damage(bad) });
                         keyframe = None;
-                        match found {
-                            Some(frame) => frame,
-                            None => return None,
-                        }
+                        found?
                     }
                 },
             };

@@ -207,7 +207,8 @@ fn a_damaged_length_field_is_told_with_or_without_the_index() {
     // past the end of the file, and one off.
     let starts = record_starts(&bytes);
     let (at, index) = (starts[5], starts[7]);
-    let edits: [(usize, fn(u8) -> u8, Damage); 3] = [
+    type Edit = fn(u8) -> u8;
+    let edits: [(usize, Edit, Damage); 3] = [
         (7, |_| 0x7f, Damage::Length(0)),
         (6, |b| b | 0x10, Damage::Overrun),
         (4, |b| b ^ 0x01, Damage::Checksum),
