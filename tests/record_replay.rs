@@ -110,10 +110,18 @@ fn bad_recordings_and_moments_get_clear_errors() {
     let not = dir.join("not.tsrec");
     std::fs::write(&not, "{\"threads\": []}").unwrap();
     assert!(fails(&[], &not).contains("not a threadscope recording"));
-    assert!(fails(&[], &dir.join("missing.tsrec")).contains("No such file"));
+    let missing = fails(&[], &dir.join("missing.tsrec"));
+    assert!(missing.contains("No such file"), "{missing}");
+    assert_eq!(missing.matches("missing.tsrec").count(), 1, "the path once: {missing}");
+
+    // Cut inside the header: still a recording, and said to be cut short.
+    let bytes = std::fs::read(&file).unwrap();
+    let head = dir.join("head.tsrec");
+    std::fs::write(&head, &bytes[..100]).unwrap();
+    let error = fails(&[], &head);
+    assert!(error.contains("cut short inside its header") && !error.contains("not a threadscope"), "{error}");
 
     // Cut short: the moments before the cut print, and the cut is told.
-    let bytes = std::fs::read(&file).unwrap();
     let cut = dir.join("cut.tsrec");
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
     let output = threadscope().args(["snapshot", "--at", "0s", "--from"]).arg(&cut).output().unwrap();
@@ -210,8 +218,121 @@ fn an_existing_file_is_never_replaced() {
     std::fs::write(&file, "an earlier recording").unwrap();
     let output = threadscope().args(["record", "--for", "1s", "-o"]).arg(&file).output().unwrap();
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("File exists"), "{output:?}");
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("kept.tsrec already exists: a recording never replaces a file")
+            && error.contains("choose another name")
+            && !error.contains("os error"),
+        "{error}"
+    );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "an earlier recording");
 
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_bytes_record_tells_are_the_files_size() {
+    let dir = scratch("record-bytes");
+    let file = dir.join("sized.tsrec");
+    let output = run(threadscope()
+        .args(["record", "--scenario", "tour", "--for", "1s", "--interval", "200ms", "-o"])
+        .arg(&file));
+    let told = String::from_utf8(output.stderr).unwrap();
+    let bytes: u64 = told
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" bytes"))
+        .unwrap_or_else(|| panic!("no byte count in {told}"))
+        .parse()
+        .unwrap();
+    assert_eq!(bytes, std::fs::metadata(&file).unwrap().len(), "{told}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Where each record of `bytes` starts (header first, index last), by
+/// their length fields.
+fn record_starts(bytes: &[u8]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut at = 0;
+    while bytes.get(at..at + 4) == Some(b"TSr1") {
+        starts.push(at);
+        at += 21 + u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+    }
+    starts
+}
+
+/// `snapshot --from --at` on a copy of `bytes` with `edit` made at
+/// byte `at`: its exit status, stdout and stderr.
+fn snapshot_damaged(
+    dir: &Path,
+    bytes: &[u8],
+    at: usize,
+    edit: &[u8],
+    moment: &str,
+) -> (Option<i32>, String, String) {
+    let mut damaged = bytes.to_vec();
+    damaged[at..at + edit.len()].copy_from_slice(edit);
+    let path = dir.join(format!("damaged-{at}.tsrec"));
+    std::fs::write(&path, damaged).unwrap();
+    let output = threadscope().args(["snapshot", "--at", moment, "--from"]).arg(&path).output().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (output.status.code(), text(output.stdout), text(output.stderr))
+}
+
+#[test]
+fn snapshot_from_a_damaged_recording_prints_the_nearest_readable_sample_and_says_what_it_skipped() {
+    let dir = scratch("record-damaged");
+    let file = record(&dir, &["--scenario", "deadlock", "--for", "2s", "--interval", "200ms"]);
+    let bytes = std::fs::read(&file).unwrap();
+    let starts = record_starts(&bytes);
+    let (keyframe, index) = (starts[1], starts[starts.len() - 1]);
+    let samples = &starts[1..starts.len() - 1];
+    assert!(samples.len() >= 5, "{} samples", samples.len());
+    let last = Recording::open(&file).unwrap();
+    let end = format!("{}ms", last.time_ms(last.len() - 1) - last.time_ms(0));
+
+    // Each sample's payload, its length field and its sync word; the
+    // index's payload and the trailer. (The header is not here: without
+    // it nothing is read, and that is its own error.)
+    let mut damage = Vec::new();
+    for &at in samples {
+        damage.push((at + 21 + 5, &b"\x00\xff"[..]));
+        damage.push((at + 5, &b"\x7f"[..]));
+        damage.push((at, &b"X"[..]));
+    }
+    damage.push((index + 21 + 3, &b"\x00\xff"[..]));
+    damage.push((bytes.len() - 12, &b"XX"[..]));
+    damage.push((bytes.len() - 3, &b"\x55"[..]));
+    for (at, edit) in damage {
+        for moment in ["0s", end.as_str()] {
+            let (code, stdout, stderr) = snapshot_damaged(&dir, &bytes, at, edit, moment);
+            let context = format!("byte {at}, --at {moment}: {stderr}");
+            assert!(!stderr.contains("panicked") && !stderr.contains("Damaged"), "{context}");
+            if (keyframe..samples[1]).contains(&at) {
+                // The only keyframe: every sample stood on it.
+                assert_eq!(code, Some(1), "{context}");
+                assert!(stdout.is_empty(), "{context}");
+                assert!(
+                    stderr.contains("no sample can be read: damaged record at byte")
+                        && stderr.contains("sample(s) that depended on it"),
+                    "{context}"
+                );
+                continue;
+            }
+            assert_eq!(code, Some(0), "{context}");
+            let json: serde_json::Value =
+                serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{context}: {e}"));
+            assert_eq!(json["schema"], threadscope::inspect::SCHEMA, "{context}");
+            let told = if at >= index { "the index at byte" } else { "damaged record at byte" };
+            assert!(stderr.contains(told) && stderr.contains("showing sample"), "{context}");
+            // Which sample: the one asked for, or the nearest that reads.
+            if at < index && moment != "0s" {
+                assert!(
+                    stderr.contains("cannot be read") && stderr.contains("the nearest that can"),
+                    "{context}"
+                );
+            }
+        }
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -93,8 +93,8 @@ pub fn record(args: &RecordArgs) -> Result<(), String> {
             break "the process exited";
         }
     };
-    let (samples, bytes, took) = (recorder.samples(), recorder.bytes(), started.elapsed());
-    recorder.finish().map_err(|e| e.to_string())?;
+    let (samples, took) = (recorder.samples(), started.elapsed());
+    let bytes = recorder.close().map_err(|e| e.to_string())?;
     stop(watched);
     let _ = writeln!(
         std::io::stderr().lock(),

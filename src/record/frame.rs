@@ -8,6 +8,7 @@
 //! ```
 //! (little-endian; the CRC covers length, kind, time and payload.)
 
+use super::Damage;
 use std::io::{self, Write};
 
 /// Marks the start of every record.
@@ -32,6 +33,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// In words.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Header => "header",
+            Kind::Keyframe => "keyframe",
+            Kind::Delta => "delta",
+            Kind::Index => "index",
+        }
+    }
+
     fn byte(self) -> u8 {
         match self {
             Kind::Header => 1,
@@ -103,12 +114,13 @@ impl Frame<'_> {
 }
 
 /// What is at an offset that is not a good record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Bad {
-    /// The file ends inside the record: it was cut short.
+    /// The file ends inside the record: it was cut short (or its length
+    /// field is damaged; only what follows can tell).
     Cut,
     /// The bytes are not a record, or its checksum does not match.
-    Damaged,
+    Damaged(Damage),
 }
 
 /// The record at `offset` of `bytes`.
@@ -121,10 +133,11 @@ pub enum Bad {
 pub fn read_at(bytes: &[u8], offset: usize) -> Result<Frame<'_>, Bad> {
     let rest = bytes.get(offset..).unwrap_or_default();
     if rest.len() < HEAD {
-        return if SYNC.starts_with(&rest[..rest.len().min(4)]) { Err(Bad::Cut) } else { Err(Bad::Damaged) };
+        let sync = SYNC.starts_with(&rest[..rest.len().min(4)]);
+        return Err(if sync { Bad::Cut } else { Bad::Damaged(Damage::NoSync) });
     }
     if rest[0..4] != SYNC {
-        return Err(Bad::Damaged);
+        return Err(Bad::Damaged(Damage::NoSync));
     }
     let length = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
     let kind_byte = rest[8];
@@ -132,13 +145,13 @@ pub fn read_at(bytes: &[u8], offset: usize) -> Result<Frame<'_>, Bad> {
     time.copy_from_slice(&rest[9..17]);
     let time_ms = u64::from_le_bytes(time);
     let crc = u32::from_le_bytes([rest[17], rest[18], rest[19], rest[20]]);
-    let kind = Kind::from_byte(kind_byte).ok_or(Bad::Damaged)?;
+    let kind = Kind::from_byte(kind_byte).ok_or(Bad::Damaged(Damage::Kind(kind_byte)))?;
     if length as usize > MAX_PAYLOAD {
-        return Err(Bad::Damaged);
+        return Err(Bad::Damaged(Damage::Length(length)));
     }
     let Some(payload) = rest.get(HEAD..HEAD + length as usize) else { return Err(Bad::Cut) };
     if checksum(length, kind_byte, time_ms, payload) != crc {
-        return Err(Bad::Damaged);
+        return Err(Bad::Damaged(Damage::Checksum));
     }
     Ok(Frame { offset, kind, time_ms, payload })
 }
@@ -187,7 +200,7 @@ mod tests {
         }
         let mut damaged = bytes.clone();
         damaged[HEAD + 2] ^= 0x20;
-        assert_eq!(read_at(&damaged, 0), Err(Bad::Damaged));
+        assert_eq!(read_at(&damaged, 0), Err(Bad::Damaged(Damage::Checksum)));
         assert_eq!(resync(&damaged, 0).map(|f| f.offset), Some(second));
     }
 

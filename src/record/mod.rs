@@ -27,7 +27,7 @@ mod tests;
 mod thread_patch;
 mod writer;
 
-pub use error::RecordError;
+pub use error::{Damage, RecordError};
 pub use flight::{FLIGHT_KEYFRAME_EVERY, FlightBudget, FlightRecorder};
 pub use header::{FORMAT, Header, RecordedSource, now_unix_ms};
 pub use reader::{Problem, Recording};

@@ -160,7 +160,11 @@ fn a_damaged_byte_is_found_and_skipped_with_its_dependents() {
     let mut recording = Recording::from_bytes(unindexed).unwrap();
     assert!(!recording.indexed());
     assert!(
-        recording.problems().contains(&Problem::Damaged { offset: second, skipped: 1 }),
+        recording.problems().contains(&Problem::Damaged {
+            offset: second,
+            skipped: 1,
+            why: Damage::Checksum
+        }),
         "{:?}",
         recording.problems()
     );
@@ -168,12 +172,133 @@ fn a_damaged_byte_is_found_and_skipped_with_its_dependents() {
     assert_eq!(json(&recording.snapshot(1).unwrap()), json(&snapshots[3]));
     assert!(recording.problems()[0].to_string().contains("checksum"));
 
-    // With the index, the damage is found when the sample is read.
+    // With the index, every record it lists is checked on opening: the
+    // damage is told the same way, and the samples keep their numbers.
     let mut indexed = Recording::from_bytes(damaged).unwrap();
     assert!(indexed.indexed());
-    assert!(matches!(indexed.snapshot(1), Err(RecordError::Damaged { offset, .. }) if offset == second));
+    assert_eq!(indexed.problems(), [Problem::Damaged { offset: second, skipped: 1, why: Damage::Checksum }]);
+    assert_eq!(indexed.len(), 6);
+    let readable: Vec<bool> = (0..6).map(|i| indexed.readable(i)).collect();
+    assert_eq!(readable, [true, false, false, true, true, true]);
+    let error = indexed.snapshot(1).unwrap_err();
+    assert!(matches!(error, RecordError::Damaged { offset, why: Damage::Checksum } if offset == second));
+    assert_eq!(error.to_string(), format!("damaged record at byte {second} (checksum mismatch)"));
+    assert!(indexed.snapshot(2).is_err());
     assert_eq!(json(&indexed.snapshot(3).unwrap()), json(&snapshots[3]));
     assert_eq!(json(&indexed.snapshot(0).unwrap()), json(&snapshots[0]));
+}
+
+/// Where each record starts, header and index included.
+fn record_starts(bytes: &[u8]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut at = 0;
+    while let Ok(f) = frame::read_at(bytes, at) {
+        starts.push(at);
+        at = f.end();
+    }
+    starts
+}
+
+#[test]
+fn a_damaged_length_field_is_told_with_or_without_the_index() {
+    let snapshots = spaced(6);
+    let bytes = record(&snapshots, 3);
+    // Sample 4 (a delta on the keyframe at 3): its length over the limit,
+    // past the end of the file, and one off.
+    let starts = record_starts(&bytes);
+    let (at, index) = (starts[5], starts[7]);
+    type Edit = fn(u8) -> u8;
+    let edits: [(usize, Edit, Damage); 3] = [
+        (7, |_| 0x7f, Damage::Length(0)),
+        (6, |b| b | 0x10, Damage::Overrun),
+        (4, |b| b ^ 0x01, Damage::Checksum),
+    ];
+    for (byte, edit, why) in edits {
+        let mut damaged = bytes.clone();
+        damaged[at + byte] = edit(damaged[at + byte]);
+        let why = match why {
+            Damage::Length(_) => {
+                Damage::Length(u32::from_le_bytes(damaged[at + 4..at + 8].try_into().unwrap()))
+            }
+            why => why,
+        };
+        // Without the index: killed before it was closed.
+        let unindexed = damaged[..index].to_vec();
+        for (bytes, indexed) in [(damaged, true), (unindexed, false)] {
+            let mut recording = Recording::from_bytes(bytes).unwrap();
+            assert_eq!(recording.indexed(), indexed);
+            assert_eq!(
+                recording.problems(),
+                [Problem::Damaged { offset: at, skipped: 1, why: why.clone() }],
+                "byte {byte}, indexed {indexed}"
+            );
+            assert_eq!(json(&recording.snapshot(0).unwrap()), json(&snapshots[0]));
+            assert_eq!(json(&recording.snapshot(3).unwrap()), json(&snapshots[3]));
+        }
+    }
+}
+
+#[test]
+fn damage_to_the_only_keyframe_leaves_nothing_readable_and_says_why() {
+    let snapshots = spaced(4);
+    let bytes = record(&snapshots, 60);
+    let starts = record_starts(&bytes);
+    let keyframe = starts[1];
+    let mut damaged = bytes.clone();
+    damaged[keyframe + frame::HEAD + 10] ^= 0x08;
+    let cut = damaged[..starts[5]].to_vec();
+    for bytes in [damaged, cut] {
+        let error = Recording::from_bytes(bytes).unwrap_err();
+        assert!(matches!(&error, RecordError::Unreadable(p) if p.len() == 1), "{error:?}");
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "no sample can be read: damaged record at byte {keyframe} (checksum mismatch)"
+            )) && text.contains("3 sample(s) that depended on it"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_index_or_trailer_is_told_and_every_sample_is_found_by_a_scan() {
+    let snapshots = spaced(5);
+    let bytes = record(&snapshots, 2);
+    let index = *record_starts(&bytes).last().unwrap();
+    let trailer = bytes.len() - 12;
+    for (at, why) in [
+        (index + frame::HEAD + 2, Damage::Checksum),
+        (index + 1, Damage::NoSync),
+        (trailer, Damage::Trailer),
+        (trailer + 5, Damage::Trailer),
+    ] {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0x10;
+        let mut recording = Recording::from_bytes(damaged).unwrap();
+        assert!(!recording.indexed(), "byte {at}");
+        assert_eq!(recording.problems(), [Problem::Index { offset: index, why }], "byte {at}");
+        assert!(recording.problems()[0].to_string().contains("index"));
+        assert_eq!(recording.len(), 5);
+        assert_eq!(json(&recording.snapshot(4).unwrap()), json(&snapshots[4]));
+    }
+}
+
+#[test]
+fn a_recording_cut_inside_its_header_says_so() {
+    let bytes = record(&spaced(2), 60);
+    let header_end = frame::read_at(&bytes, 0).unwrap().end();
+    for cut in [4, 10, frame::HEAD, 100, header_end - 1] {
+        let error = Recording::from_bytes(bytes[..cut].to_vec()).unwrap_err();
+        assert!(matches!(error, RecordError::CutInHeader { len, .. } if len == cut), "{cut}: {error:?}");
+        assert!(error.to_string().contains("cut short inside its header"), "{error}");
+    }
+    let mut damaged = bytes.clone();
+    damaged[30] ^= 0x01;
+    let error = Recording::from_bytes(damaged).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the recording's header record is damaged (checksum mismatch): without it nothing in the file can be read"
+    );
 }
 
 #[test]

@@ -32,9 +32,21 @@ impl Recorder<BufWriter<File>> {
     ///
     /// The file exists, or cannot be created or written.
     pub fn create(path: &Path, header: &Header) -> Result<Self, RecordError> {
-        let file =
-            File::create_new(path).map_err(|source| RecordError::Io { path: path.to_owned(), source })?;
+        let file = File::create_new(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::AlreadyExists => RecordError::Exists { path: path.to_owned() },
+            _ => RecordError::Io { path: path.to_owned(), source },
+        })?;
         Self::new(BufWriter::new(file), header)
+    }
+
+    /// Writes the index, flushes and closes the file; the file's size in
+    /// bytes, index and trailer included.
+    ///
+    /// # Errors
+    ///
+    /// As [`finish`](Self::finish).
+    pub fn close(self) -> Result<usize, RecordError> {
+        Ok(self.finish_counted()?.1)
     }
 }
 
@@ -83,7 +95,8 @@ impl<W: Write> Recorder<W> {
         self.index.len()
     }
 
-    /// Bytes written so far.
+    /// Bytes written so far (the index, written when the recording is
+    /// closed, comes on top: [`close`](Recorder::close) tells the total).
     pub fn bytes(&self) -> usize {
         self.written
     }
@@ -94,13 +107,19 @@ impl<W: Write> Recorder<W> {
     /// # Errors
     ///
     /// Writing fails; the recording is still readable, by a scan.
-    pub fn finish(mut self) -> Result<W, RecordError> {
+    pub fn finish(self) -> Result<W, RecordError> {
+        Ok(self.finish_counted()?.0)
+    }
+
+    /// As [`finish`](Self::finish), with every byte written in all.
+    fn finish_counted(mut self) -> Result<(W, usize), RecordError> {
         let offset = self.written;
         let payload = index::encode(&self.index)?;
         self.written += frame::write(&mut self.out, Kind::Index, 0, &payload)?;
         self.out.write_all(&index::trailer(offset))?;
+        self.written += index::TRAILER;
         self.out.flush()?;
-        Ok(self.out)
+        Ok((self.out, self.written))
     }
 }
 

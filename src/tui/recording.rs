@@ -86,7 +86,7 @@ impl SessionRecorder {
     /// Finishes a recording. One stopped before its first sample (while
     /// paused, or at once) would be a file no replay can open: it is removed.
     fn stop(&self, recorder: Recorder<BufWriter<File>>, path: PathBuf) {
-        let (samples, bytes) = (recorder.samples(), recorder.bytes());
+        let samples = recorder.samples();
         if samples == 0 {
             drop(recorder);
             return match std::fs::remove_file(&path) {
@@ -94,8 +94,10 @@ impl SessionRecorder {
                 Err(e) => self.tell(RecordingNews::Failed(format!("{}: {e}", path.display()))),
             };
         }
-        match recorder.finish() {
-            Ok(_) => self.tell(RecordingNews::Stopped { path: path.display().to_string(), samples, bytes }),
+        match recorder.close() {
+            Ok(bytes) => {
+                self.tell(RecordingNews::Stopped { path: path.display().to_string(), samples, bytes })
+            }
             Err(e) => self.tell(RecordingNews::Failed(e.to_string())),
         }
     }

@@ -84,17 +84,29 @@ impl Player {
     }
 
     /// Sample `i` for the app; `jumped` when it does not follow the one
-    /// shown. A sample that does not decode (damage found only now, the
-    /// index having been trusted) is skipped for the next one that does,
-    /// and the note says so: playing never sticks on it.
+    /// shown. A sample that cannot be read (damaged, or standing on a
+    /// damaged record) is skipped for the next one that can, and the note
+    /// says so: playing never sticks on it. A jump to where nothing after
+    /// can be read shows the nearest readable sample before it.
     fn show(&mut self, i: usize, jumped: bool, note: Option<String>) -> Event {
         let mut first_error = None;
-        for j in i..self.len() {
+        let back = if jumped { 0..i.min(self.len()) } else { 0..0 };
+        for j in (i..self.len()).chain(back.rev()) {
+            if !self.recording.readable(j) && first_error.is_some() {
+                continue;
+            }
             match self.recording.snapshot(j) {
                 Ok(snapshot) => {
                     let jumped = jumped || j != i;
                     let note = match first_error {
-                        Some(error) => Some(format!("replay: skipped sample(s) {}–{j}: {error}", i + 1)),
+                        Some(error) if j > i => {
+                            Some(format!("replay: skipped sample(s) {}–{j}: {error}", i + 1))
+                        }
+                        Some(error) => Some(format!(
+                            "replay: {} cannot be read ({error}): showing sample {}",
+                            self.samples_on(i),
+                            j + 1
+                        )),
                         None => note,
                     };
                     let warmup = if jumped { self.warmup(j) } else { Vec::new() };
@@ -113,8 +125,19 @@ impl Player {
                 }
             }
         }
-        let error = first_error.unwrap_or_else(|| "no such sample".to_owned());
-        Event::Report(Report::Done { what: format!("replay: sample {}", i + 1), result: Err(error) })
+        let error = match first_error {
+            Some(error) => format!("{} cannot be read: {error}", self.samples_on(i)),
+            None => "no such sample".to_owned(),
+        };
+        Event::Report(Report::Done { what: "replay".into(), result: Err(error) })
+    }
+
+    /// Samples `i` to the last, in words.
+    fn samples_on(&self, i: usize) -> String {
+        match self.len() - i {
+            1 => format!("sample {}, the last,", i + 1),
+            _ => format!("samples {}–{}", i + 1, self.len()),
+        }
     }
 
     /// The threads' states in the samples within the timeline's span
@@ -330,4 +353,56 @@ fn go_to(player: &mut Player, go: ReplayGo, position: usize) -> Event {
         }
     };
     player.show(target, target != position + 1, note)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Header, RecordedSource, Recorder};
+
+    /// Four samples a second apart, one keyframe, the last one's record
+    /// damaged.
+    fn last_damaged() -> Recording {
+        let header = Header::new(RecordedSource::Pid { pid: 1 }, Duration::from_secs(1));
+        let mut recorder = Recorder::new(Vec::new(), &header).unwrap();
+        let mut last = 0;
+        for i in 0..4 {
+            let mut snapshot = super::super::fixtures::snapshot(i);
+            snapshot.taken_at_unix_ms = 1_000_000 + 1000 * i as u64;
+            last = recorder.bytes();
+            recorder.record(&snapshot).unwrap();
+        }
+        let mut bytes = recorder.finish().unwrap();
+        bytes[last + 25] ^= 0x01;
+        Recording::from_bytes(bytes).unwrap()
+    }
+
+    #[test]
+    fn playing_onto_an_unreadable_last_sample_says_so_and_a_jump_shows_the_one_before() {
+        let mut player = Player::new(last_damaged());
+        assert_eq!(player.len(), 4);
+        match player.show(3, false, None) {
+            Event::Report(Report::Done { what, result: Err(error) }) => {
+                assert_eq!(what, "replay");
+                assert!(
+                    error.starts_with("sample 4, the last, cannot be read: damaged record at byte"),
+                    "{error}"
+                );
+                assert!(error.ends_with("(checksum mismatch)"), "{error}");
+            }
+            _ => panic!("playing onto the damaged last sample showed something"),
+        }
+        match player.show(3, true, None) {
+            Event::Replayed(replayed) => {
+                assert_eq!(replayed.position, 2);
+                let note = replayed.note.unwrap_or_default();
+                assert!(
+                    note.starts_with("replay: sample 4, the last, cannot be read (damaged record"),
+                    "{note}"
+                );
+                assert!(note.ends_with("showing sample 3"), "{note}");
+            }
+            _ => panic!("a jump onto the damaged last sample showed nothing"),
+        }
+    }
 }
