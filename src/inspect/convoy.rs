@@ -12,6 +12,10 @@ use std::collections::HashMap;
 const MIN_ACQUISITIONS: u64 = 5;
 /// Threads queued now, at least: one waiter is a handover, not a convoy.
 const MIN_WAITERS: usize = 2;
+/// Threads queued now that keep a convoy already found: its queue moves
+/// by one at every handover, and a finding that clears whenever it dips
+/// below two flaps on and off in the log.
+const KEEP_WAITERS: usize = 1;
 
 /// One lock's window: the counts it starts from, and the last verdict.
 #[derive(Debug, Clone)]
@@ -20,6 +24,8 @@ struct Window {
     contentions: u64,
     /// The message of the last window that was a convoy.
     verdict: Option<String>,
+    /// Whether the last sample found it a convoy.
+    found: bool,
 }
 
 /// Each lock's window. A window closes once it has seen
@@ -37,8 +43,9 @@ impl ConvoyWatch {
         let mut out = Vec::new();
         for p in primitives.iter().filter(|p| matches!(p.kind, PrimitiveKind::Lock | PrimitiveKind::RLock)) {
             let (acquisitions, contentions) = (p.stats.acquisitions, p.stats.contentions);
-            let fresh = Window { acquisitions, contentions, verdict: None };
-            let window = match self.windows.get(&p.id) {
+            let found = self.windows.get(&p.id).is_some_and(|w| w.found);
+            let fresh = Window { acquisitions, contentions, verdict: None, found: false };
+            let mut window = match self.windows.get(&p.id) {
                 None => fresh,
                 Some(open) if acquisitions.saturating_sub(open.acquisitions) < MIN_ACQUISITIONS => {
                     open.clone()
@@ -56,15 +63,18 @@ impl ConvoyWatch {
                     Window { verdict, ..fresh }
                 }
             };
-            if let Some(verdict) = &window.verdict
-                && p.waiters.len() >= MIN_WAITERS
-            {
+            let queue = if found { KEEP_WAITERS } else { MIN_WAITERS };
+            window.found = window.verdict.is_some() && p.waiters.len() >= queue;
+            if let Some(verdict) = window.verdict.as_ref().filter(|_| window.found) {
                 out.push(Candidate {
                     kind: LintKind::LockConvoy,
                     subject: p.id,
                     message: format!(
-                        "{verdict}, {} threads queue now ({} of {} in all)",
-                        p.waiters.len(),
+                        "{verdict}, {} queued now ({} of {} in all)",
+                        match p.waiters.len() {
+                            1 => "1 thread".to_owned(),
+                            n => format!("{n} threads"),
+                        },
                         contentions,
                         acquisitions
                     ),
@@ -105,7 +115,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(
             found[0].message,
-            "lock ledger is a convoy: 40 of 60 acquisitions waited for it, 7 threads queue now (420 of 460 in all)"
+            "lock ledger is a convoy: 40 of 60 acquisitions waited for it, 7 threads queued now (420 of 460 in all)"
         );
         // Samples faster than the traffic keep the verdict; the window stays open.
         assert_eq!(watch.candidates(&[lock(462, 422, 6)]).len(), 1);
@@ -120,6 +130,11 @@ mod tests {
         assert!(watch.candidates(&[lock(500, 390, 7)]).is_empty(), "10 of 100 waited");
         assert!(watch.candidates(&[lock(560, 450, 1)]).is_empty(), "one waiter is a handover");
         assert!(watch.candidates(&[lock(600, 500, 7)]).len() == 1, "40 of 60 waited");
-        assert!(watch.candidates(&[lock(600, 500, 1)]).is_empty(), "the queue drained");
+        // Found, it stays while anyone queues: a handover is not its end.
+        let kept = watch.candidates(&[lock(600, 500, 1)]);
+        assert_eq!(kept.len(), 1, "one still queues");
+        assert!(kept[0].message.contains(", 1 thread queued now"), "{}", kept[0].message);
+        assert!(watch.candidates(&[lock(600, 500, 0)]).is_empty(), "the queue drained");
+        assert!(watch.candidates(&[lock(600, 500, 1)]).is_empty(), "found anew only with a queue of two");
     }
 }

@@ -356,7 +356,7 @@ fn long_log_lines_and_findings_wrap_at_80_columns() {
     snapshot.findings.push(Lint {
         kind: LintKind::LockConvoy,
         subject: 1,
-        message: "lock ledger is a convoy: 46 of 50 acquisitions waited for it, 7 threads queue now (420 of 460 in all)"
+        message: "lock ledger is a convoy: 46 of 50 acquisitions waited for it, 7 threads queued now (420 of 460 in all)"
             .into(),
         held_for: std::time::Duration::from_secs(3),
     });
@@ -366,7 +366,7 @@ fn long_log_lines_and_findings_wrap_at_80_columns() {
     app.handle_event(Event::Report(Report::Done { what: "stop".into(), result: Err(error.into()) }));
     app.update(Action::ShowTab(Tab::Names));
     let names = screen_text(&app, 80, 40);
-    assert!(names.contains("    queue now (420 of 460 in all) (for 3.0 s)"), "{names}");
+    assert!(names.contains("    queued now (420 of 460 in all) (for 3.0 s)"), "{names}");
     app.update(Action::ShowTab(Tab::Log));
     let log = screen_text(&app, 80, 24);
     assert!(log.contains("asked to stop once that returns"), "{log}");
