@@ -134,6 +134,8 @@ pub enum Action {
     Input(char),
     /// In a prompt: delete the last character.
     Backspace,
+    /// Clear the prompt's or the filter's text (Ctrl-U, as in a shell).
+    ClearInput,
     /// In a prompt or dialog: accept.
     Confirm,
     /// In a prompt or dialog: dismiss.

@@ -164,6 +164,7 @@ impl App {
             Action::Backspace => {
                 self.table.filter.pop();
             }
+            Action::ClearInput => self.table.filter.clear(),
             Action::Confirm => {
                 self.rebuild_table();
                 return Effect::None;
@@ -187,6 +188,7 @@ impl App {
             Action::Backspace => {
                 prompt.input.pop();
             }
+            Action::ClearInput => prompt.input.clear(),
             Action::Cancel => return Effect::None,
             Action::QuitNow => return self.quit(),
             Action::Confirm if prompt.purpose == PromptPurpose::Seek => {

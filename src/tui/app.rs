@@ -311,6 +311,7 @@ impl App {
             | Action::LoadScenario => return self.act(action),
             Action::Input(_)
             | Action::Backspace
+            | Action::ClearInput
             | Action::Confirm
             | Action::Cancel
             | Action::StopAndQuit

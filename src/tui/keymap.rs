@@ -254,6 +254,7 @@ impl Default for Keymap {
             bind(&[p(K::Up)], Action::Up, "previous choice", Dialog),
             bind(&[p(K::Down)], Action::Down, "next choice", Dialog),
             bind(&[p(K::Backspace)], Action::Backspace, "delete a character", Dialog),
+            bind(&[Key::ctrl('u')], Action::ClearInput, "clear what is typed", Dialog),
             bind(&[c('s')], Action::StopAndQuit, "quit dialog: stop the threads, wait, then quit", Dialog),
             bind(&[c('y'), c('q')], Action::QuitNow, "quit dialog: quit now, abandoning them", Dialog),
             bind(&[Key::ctrl('c')], Action::QuitNow, "quit now, from anywhere in a dialog", Dialog),

@@ -238,8 +238,10 @@ fn join_asks_for_a_timeout_and_checks_it() {
     assert_eq!(app.update(Action::Join), Effect::None);
     let Some(Dialog::Prompt(prompt)) = app.dialog() else { panic!("{:?}", app.dialog()) };
     assert_eq!(prompt.input, "1s");
-    app.update(Action::Backspace);
-    app.update(Action::Backspace);
+    // Ctrl-U clears what is there, as in a shell.
+    app.handle_event(Event::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
+    let Some(Dialog::Prompt(prompt)) = app.dialog() else { panic!("{:?}", app.dialog()) };
+    assert_eq!(prompt.input, "");
     typed(&mut app, "soon");
     assert_eq!(app.update(Action::Confirm), Effect::None);
     let Some(Dialog::Prompt(prompt)) = app.dialog() else { panic!() };
