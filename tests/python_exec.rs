@@ -114,7 +114,7 @@ fn a_child_that_exits_before_the_snapshot_is_an_error_with_its_status() {
     assert!(output.stdout.is_empty(), "no snapshot: {}", String::from_utf8_lossy(&output.stdout));
     let said = stderr(&output);
     assert!(said.contains("bye"), "its output is shown: {said}");
-    assert!(said.contains("`sh -c echo bye; exit 3`"), "{said}");
+    assert!(said.contains("`sh -c 'echo bye; exit 3'`"), "the command as a shell reads it back: {said}");
     assert!(said.contains("exited with status 3 before the snapshot (--after 1.0 s)"), "{said}");
 }
 

@@ -151,7 +151,7 @@ impl Launched {
             _ if source.raw_os_error() == Some(libc::ENOEXEC) => LaunchError::NotAProgram(shown.clone()),
             _ => LaunchError::Spawn { program: shown.clone(), source },
         })?;
-        let words: Vec<String> = argv.iter().map(|a| sanitize(&a.to_string_lossy()).into_owned()).collect();
+        let words: Vec<String> = argv.iter().map(|a| shell_word(&sanitize(&a.to_string_lossy()))).collect();
         Ok(Self {
             child,
             python: looks_like_python(argv),
@@ -296,6 +296,17 @@ impl Launched {
     }
 }
 
+/// `word` as a shell would need it to read it back as one word: as it is
+/// when it holds nothing a shell treats specially, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_alphanumeric() || "_-./:=@%+,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 impl Drop for Launched {
     /// A child nobody chose to leave running is stopped (an error or a
     /// panic on the way out must not leave it behind).
@@ -328,6 +339,15 @@ mod tests {
 
     fn argv(words: &[&str]) -> Vec<OsString> {
         words.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn a_command_is_said_as_a_shell_reads_it_back() {
+        assert_eq!(shell_word("python3"), "python3");
+        assert_eq!(shell_word("/usr/bin/app.py"), "/usr/bin/app.py");
+        assert_eq!(shell_word("import sys; sys.exit(3)"), "'import sys; sys.exit(3)'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
     }
 
     #[test]
