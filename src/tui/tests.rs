@@ -507,6 +507,18 @@ fn attached_at_80_columns_the_header_says_the_pid_once_and_keeps_the_thread_coun
 }
 
 #[test]
+fn a_kept_filter_is_said_in_the_footer_at_80_columns() {
+    let mut app = app();
+    app.update(Action::Filter);
+    typed(&mut app, "Cons\r");
+    let shown = app.table().rows.len();
+    let total = app.snapshot().unwrap().threads.len();
+    let screen = screen_text(&app, 80, 24);
+    let footer = screen.lines().last().unwrap();
+    assert!(footer.contains(&format!("filter \"Cons\" · {shown}/{total}")), "{footer}");
+}
+
+#[test]
 fn the_debug_panic_needs_its_variable() {
     let mut app = app();
     assert_eq!(app.update(Action::DebugPanic), Effect::None);

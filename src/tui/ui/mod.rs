@@ -90,7 +90,15 @@ fn tab_bar(app: &App, area: Rect, buf: &mut Buffer) {
 fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = &app.theme;
     let mut right: Vec<Span<'_>> = Vec::new();
-    if (app.tab == Tab::Threads || app.tab == Tab::Timeline) && area.width >= 100 {
+    let rows_tab = app.tab == Tab::Threads || app.tab == Tab::Timeline;
+    if rows_tab && area.width < 100 && !app.table.filter.is_empty() {
+        // Narrow, the sort gives way; a kept filter never hides unsaid.
+        let total = app.snapshot.as_ref().map_or(0, |s| s.threads.len());
+        let filter = crate::display::sanitize(&app.table.filter);
+        let text = format!(" filter \"{filter}\" · {}/{total} ", app.table.rows.len());
+        right.push(Span::styled(text, theme.dim()));
+    }
+    if rows_tab && area.width >= 100 {
         let sort = match app.table.sort {
             Some(column) => format!("{} {}", column.title(), if app.table.descending { "▼" } else { "▲" }),
             None => format!("creation order{}", if app.table.descending { " ▼" } else { "" }),
