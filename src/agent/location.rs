@@ -53,11 +53,37 @@ pub fn candidates(pid: u32) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = Vec::new();
     for dir in dirs {
         let path = socket_in(&dir, pid);
-        if !out.contains(&path) && private_dir(&dir, owner).is_ok() && path.exists() {
+        if !out.contains(&path) && private_dir(&dir, owner).is_ok() && path.exists() && !stale(&path, pid) {
             out.push(path);
         }
     }
     out
+}
+
+/// Slack for comparing a socket's time with its process's start: the boot
+/// time the kernel gives is in whole seconds, and a clock stepped since
+/// boot moves it a little.
+const STALE_SLACK_SECS: i64 = 5;
+
+/// Whether the socket at `path` was made before process `pid` started: it
+/// is the leftover of an earlier process with the same pid (one killed
+/// before it could remove it), not this one's agent.
+fn stale(path: &Path, pid: u32) -> bool {
+    let (Ok(socket), Some(started)) = (std::fs::symlink_metadata(path), process_started(pid)) else {
+        return false;
+    };
+    socket.mtime() + STALE_SLACK_SECS < started
+}
+
+/// When process `pid` started, in seconds since the epoch: the boot time
+/// plus its start in clock ticks after boot.
+fn process_started(pid: u32) -> Option<i64> {
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let ticks = crate::kernel::stat::parse_stat(&stat).ok()?.starttime;
+    let boot = std::fs::read_to_string("/proc/stat").ok()?;
+    let btime: i64 = boot.lines().find_map(|l| l.strip_prefix("btime "))?.trim().parse().ok()?;
+    let after_boot = i64::try_from(ticks / crate::kernel::ticks_per_second().max(1)).ok()?;
+    Some(btime + after_boot)
 }
 
 /// Makes `dir` (mode 0700) if it is missing and checks it is fit for a
@@ -166,6 +192,22 @@ mod tests {
         let err = prepare_dir(&dir, euid()).unwrap_err().to_string();
         assert!(err.contains("not a directory"), "{err}");
         std::fs::remove_file(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_socket_older_than_its_process_is_a_leftover_not_a_candidate() {
+        let dir = scratch("stale");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = socket_in(&dir, std::process::id());
+        std::fs::write(&path, b"").unwrap();
+        assert!(!stale(&path, std::process::id()), "made just now, after this process started");
+        // Dated before this process started: an earlier process's with our pid.
+        let started = process_started(std::process::id()).unwrap();
+        let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs((started - 60) as u64);
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(old).unwrap();
+        assert!(stale(&path, std::process::id()));
+        assert!(!stale(&path, u32::MAX), "no such process: not judged here");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -43,7 +43,7 @@ mod proptests;
 mod sampler;
 mod schedstat;
 mod slot;
-mod stat;
+pub(crate) mod stat;
 mod status;
 mod syscall;
 mod syscall_names;
