@@ -651,6 +651,14 @@ mod tests {
 
     /// Refreshes until `tid`'s last `stat` is handed out unread: it has
     /// slept since a full refresh took its `schedstat`.
+    /// This process's task directory (a full `stat` refresh every
+    /// `stat_every`), refreshed until thread `tid` is given out again.
+    fn settled(tid: u32, stat_every: u32) -> TaskDir {
+        let mut dir = TaskDir::open(std::process::id(), None, stat_every).unwrap();
+        until_reused(&mut dir, tid);
+        dir
+    }
+
     fn until_reused(dir: &mut TaskDir, tid: u32) {
         for _ in 0..100 {
             if !comm_of(dir, tid).1 {
@@ -700,8 +708,7 @@ mod tests {
     #[test]
     fn a_thread_that_ran_is_read_again_and_directly_until_the_next_full_refresh() {
         let (tid, jobs, done, handle) = worker();
-        let mut dir = TaskDir::open(std::process::id(), None, 4).unwrap();
-        until_reused(&mut dir, tid);
+        let mut dir = settled(tid, 4);
         jobs.send(Box::new(|| std::fs::write("/proc/thread-self/comm", "by-itself").unwrap())).unwrap();
         done.recv().unwrap();
         let ran_at = dir.refreshes;
@@ -734,8 +741,7 @@ mod tests {
     #[test]
     fn quiet_threads_are_checked_in_turn_and_a_missed_run_shows_at_the_next_check() {
         let (tid, jobs, done, handle) = worker();
-        let mut dir = TaskDir::open(std::process::id(), None, 1000).unwrap();
-        until_reused(&mut dir, tid);
+        let mut dir = settled(tid, 1000);
         dir.set_check_every(3);
         // Due on one refresh in three, by its TID.
         let pattern: Vec<bool> = (0..6).map(|_| checked(&mut dir, tid).0).collect();
@@ -780,8 +786,7 @@ mod tests {
     #[test]
     fn checked_in_turn_the_full_refresh_is_in_turn_and_rarer() {
         let (tid, end, handle) = helper();
-        let mut dir = TaskDir::open(std::process::id(), None, 2).unwrap();
-        until_reused(&mut dir, tid);
+        let mut dir = settled(tid, 2);
         dir.set_check_every(2);
         // Each thread's `stat` once every 2 × 2 refreshes, by its TID.
         for _ in 0..8 {
@@ -795,8 +800,7 @@ mod tests {
     #[test]
     fn asked_for_threads_and_a_check_of_all_come_first() {
         let (tid, end, handle) = helper();
-        let mut dir = TaskDir::open(std::process::id(), None, 1000).unwrap();
-        until_reused(&mut dir, tid);
+        let mut dir = settled(tid, 1000);
         dir.set_check_every(1_000_000);
         checked(&mut dir, tid);
         assert!(!checked(&mut dir, tid).0, "not due for a million refreshes");
@@ -812,8 +816,7 @@ mod tests {
     #[test]
     fn every_stat_is_read_on_every_nth_refresh() {
         let (tid, end, handle) = helper();
-        let mut dir = TaskDir::open(std::process::id(), None, 3).unwrap();
-        until_reused(&mut dir, tid);
+        let mut dir = settled(tid, 3);
         for _ in 0..7 {
             let due = dir.refreshes.is_multiple_of(3);
             assert_eq!(comm_of(&mut dir, tid).1, due, "refresh {}", dir.refreshes - 1);
@@ -830,8 +833,7 @@ mod tests {
         // The trade-off: the thread itself did not run, so its schedstat
         // did not move.
         let (tid, end, handle) = helper();
-        let mut dir = TaskDir::open(std::process::id(), None, 1000).unwrap();
-        until_reused(&mut dir, tid);
+        let mut dir = settled(tid, 1000);
         let (before, _) = comm_of(&mut dir, tid);
         std::fs::write(format!("/proc/self/task/{tid}/comm"), "by-other").unwrap();
         assert_eq!(comm_of(&mut dir, tid), (before, false), "out of date until the thread runs");
