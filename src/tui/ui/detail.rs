@@ -28,8 +28,6 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     let Some(t) = thread else { return };
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(inner);
     let mut pairs = library(app, t);
     let native = app.stack_of(t.key);
     let pending = app.stacks_pending.contains(&t.key);
@@ -39,10 +37,13 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     {
         pairs.push(("stack", hint.to_owned()));
     }
+    let kernel = kernel(t);
+    let [left, right] =
+        columns(inner.width, &pairs, &kernel).map(|(x, width)| Rect { x: inner.x + x, width, ..inner });
     if t.runtime.is_none() && native.is_none() && !pending {
         draw_pairs(app, &pairs, left, buf);
     } else {
-        let rows = (pairs.len() as u16).min(left.height / 2);
+        let rows = (pair_lines(&pairs, left.width).len() as u16).min(left.height / 2);
         let [top, bottom] = Layout::vertical([Constraint::Length(rows), Constraint::Fill(1)]).areas(left);
         draw_pairs(app, &pairs, top, buf);
         let [first, second] = match (&t.runtime, native.is_some() || pending) {
@@ -58,7 +59,91 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
             None => super::stack::render_pending(app, native_area, buf),
         }
     }
-    draw_pairs(app, &kernel(t), right, buf);
+    draw_pairs(app, &kernel, right, buf);
+}
+
+/// Width of a label and the space after it.
+const LABEL: usize = 11;
+
+/// The two columns' offsets and widths in `width` cells: the split, from
+/// 35 % to 65 %, that leaves the taller column shortest once long values
+/// wrap (nearest 55 % among equals), so a value wraps only when both
+/// sides are full.
+fn columns(width: u16, left: &[(&'static str, String)], right: &[(&'static str, String)]) -> [(u16, u16); 2] {
+    let tallest =
+        |left_width: u16| pair_lines(left, left_width).len().max(pair_lines(right, width - left_width).len());
+    let even = width * 55 / 100;
+    let left_width =
+        (width * 35 / 100..=width * 65 / 100).min_by_key(|&w| (tallest(w), w.abs_diff(even))).unwrap_or(even);
+    [(0, left_width), (left_width, width - left_width)]
+}
+
+/// Each pair as lines at most `width` cells wide: the label right-aligned,
+/// a value too long for the line wrapped under itself rather than cut.
+fn pair_lines(pairs: &[(&'static str, String)], width: u16) -> Vec<(Option<&'static str>, String)> {
+    use unicode_width::UnicodeWidthStr;
+    let room = usize::from(width).saturating_sub(LABEL).max(8);
+    let mut lines = Vec::new();
+    for (label, value) in pairs {
+        if value.width() <= room {
+            lines.push((Some(*label), value.clone()));
+            continue;
+        }
+        for (i, part) in wrap_value(value, room).into_iter().enumerate() {
+            lines.push(((i == 0).then_some(*label), part));
+        }
+    }
+    lines
+}
+
+/// Breaks a value at its ` · ` separators where it can, at spaces inside
+/// a part that is itself too long, so `user 770 ms` stays on one line.
+fn wrap_value(value: &str, room: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for part in value.split(" · ") {
+        let joined = if line.is_empty() { part.width() } else { line.width() + 3 + part.width() };
+        if joined <= room {
+            if !line.is_empty() {
+                line.push_str(" · ");
+            }
+            line.push_str(part);
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line) + " ·");
+        }
+        let mut parts = wrap_words(part, room);
+        line = parts.pop().unwrap_or_default();
+        lines.extend(parts);
+    }
+    lines.push(line);
+    lines
+}
+
+/// Breaks `text` at spaces into lines of at most `room` cells; a word
+/// wider than that (a path, a long name) is broken across lines, not cut.
+fn wrap_words(text: &str, room: usize) -> Vec<String> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.width() + 1 + word.width() > room {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        for c in word.chars() {
+            if line.width() + c.width().unwrap_or(0) > room && !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            line.push(c);
+        }
+    }
+    lines.push(line);
+    lines
 }
 
 /// What the stack key would show for `t`, when it would show anything.
@@ -77,12 +162,22 @@ fn stack_hint(app: &App, t: &ThreadView) -> Option<&'static str> {
     }
 }
 
+/// Draws `pairs` wrapped to `area`; when they need more rows than it has,
+/// the last row says how many lines are not shown.
 fn draw_pairs(app: &App, pairs: &[(&'static str, String)], area: Rect, buf: &mut Buffer) {
     let theme = &app.theme;
-    for (i, (label, value)) in pairs.iter().take(usize::from(area.height)).enumerate() {
+    let lines = pair_lines(pairs, area.width);
+    let rows = usize::from(area.height);
+    let shown = if lines.len() > rows { rows.saturating_sub(1) } else { lines.len() };
+    for (i, (label, value)) in lines.iter().take(shown).enumerate() {
+        let label = label.unwrap_or("");
         let line =
             Line::from(vec![Span::styled(format!("{label:>10} "), theme.dim()), Span::raw(value.as_str())]);
         buf.set_line(area.x, area.y + i as u16, &line, area.width);
+    }
+    if shown < lines.len() {
+        let more = format!("{:>10} {} more lines: a taller terminal shows them", "…", lines.len() - shown);
+        buf.set_line(area.x, area.y + shown as u16, &Line::styled(more, theme.dim()), area.width);
     }
 }
 
@@ -195,4 +290,38 @@ fn kernel(t: &ThreadView) -> Vec<(&'static str, String)> {
         out.push(("raw comm", format!("{raw:?}")));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_wrap_at_their_separators_and_nothing_is_cut() {
+        let value = "0.0% · on CPU 1 · user 770 ms · sys 50 ms";
+        assert_eq!(wrap_value(value, 30), ["0.0% · on CPU 1 · user 770 ms ·", "sys 50 ms"]);
+        assert_eq!(wrap_value(value, 60), [value]);
+        let long = "— (not a threadscope library thread: the kernel's view only)";
+        let lines = pair_lines(&[("ident", long.to_owned())], 11 + 20);
+        assert_eq!(lines[0].0, Some("ident"));
+        assert!(lines[1..].iter().all(|(label, _)| label.is_none()));
+        let words: Vec<&str> = lines.iter().flat_map(|(_, line)| line.split(' ')).collect();
+        assert_eq!(words.join(" "), long);
+        let path = "/home/someone/projects/a-rather-long-directory-name/src/main.rs:42";
+        let lines = wrap_value(path, 20);
+        assert!(lines.iter().all(|line| line.chars().count() <= 20), "{lines:?}");
+        assert_eq!(lines.concat(), path, "a long word is broken, not cut");
+    }
+
+    #[test]
+    fn a_column_that_needs_less_gives_its_room_to_the_other() {
+        let short = [("tid", "4001".to_owned())];
+        let long = [("waits on", "lock fork-1 ← held by Philosopher-1 3s".to_owned())];
+        let [(_, left), (x, right)] = columns(80, &long, &short);
+        assert_eq!(x, left);
+        assert_eq!(left + right, 80);
+        assert_eq!(pair_lines(&long, left).len(), 1, "the long value has room beside a short one");
+        let [(_, even), _] = columns(80, &short, &short);
+        assert_eq!(even, 44, "nothing to wrap: the usual 55 %");
+    }
 }
