@@ -154,8 +154,11 @@ fn min_width(column: Column) -> u16 {
     }
 }
 
-/// The name column's width before it grows to fit the names.
+/// The name column's width before it grows to fit the names (less when
+/// every name is shorter).
 const NAME_MIN: u16 = 18;
+/// The name column is never narrower than its title.
+const NAME_TITLE: u16 = 4;
 /// The name column stops growing here; the rest goes to "waits on".
 const NAME_MAX: u16 = 40;
 /// How many of [`PRIORITY`] come before anything optional.
@@ -172,12 +175,16 @@ pub(crate) fn columns(width: u16, needs: Needs) -> Vec<(Column, u16, u16)> {
     };
     let mut kept: Vec<Column> = PRIORITY.into_iter().filter(wanted).collect();
     let essential = PRIORITY[..ESSENTIAL].iter().filter(|c| wanted(c)).count();
-    let name_want = needs.name.clamp(NAME_MIN, NAME_MAX);
+    // Names all shorter than the column's usual floor leave their spare
+    // cells to "waits on", where a holder's name would otherwise be cut.
+    let name_floor = needs.name.clamp(NAME_TITLE, NAME_MIN);
+    let floor = |c: Column| if c == Column::Name { name_floor } else { min_width(c) };
+    let name_want = needs.name.clamp(name_floor, NAME_MAX);
     // An optional column shows only once the names fit whole and "waits
     // on" is roomy: they matter more than an ident or an age.
     let need = |kept: &[Column]| {
-        let sum = kept.iter().map(|&c| min_width(c) + 1).sum::<u16>().saturating_sub(1);
-        let roomy = (WAITS_ROOMY - min_width(Column::WaitsOn)) + (name_want - NAME_MIN);
+        let sum = kept.iter().map(|&c| floor(c) + 1).sum::<u16>().saturating_sub(1);
+        let roomy = (WAITS_ROOMY - min_width(Column::WaitsOn)) + (name_want - name_floor);
         if kept.len() > essential { sum + roomy } else { sum }
     };
     // NAME, WAITS ON and STATE are never dropped (they shrink instead).
@@ -185,7 +192,7 @@ pub(crate) fn columns(width: u16, needs: Needs) -> Vec<(Column, u16, u16)> {
         kept.pop();
     }
     let shown: Vec<Column> = Column::ALL.into_iter().filter(|c| kept.contains(c)).collect();
-    let mut widths: Vec<u16> = shown.iter().map(|&c| min_width(c)).collect();
+    let mut widths: Vec<u16> = shown.iter().map(|&c| floor(c)).collect();
     let at = |column: Column| shown.iter().position(|&c| c == column);
     // Both are first in PRIORITY, so never dropped.
     let (name, waits) = (at(Column::Name).unwrap_or(0), at(Column::WaitsOn).unwrap_or(0));
@@ -275,8 +282,19 @@ mod tests {
         for width in [100, 120] {
             assert_eq!(name_width(width, 26), Some(26), "{width}");
         }
-        assert_eq!(name_width(120, 5), Some(NAME_MIN));
+        assert_eq!(name_width(120, 30), Some(30));
         assert_eq!(name_width(200, 90), Some(NAME_MAX));
+    }
+
+    #[test]
+    fn short_names_leave_their_spare_cells_to_waits_on() {
+        let width_of = |column, name| {
+            let needs = Needs { name, ..Needs::default() };
+            columns(80, needs).into_iter().find(|(c, _, _)| *c == column).map(|(_, _, w)| w)
+        };
+        assert_eq!(width_of(Column::Name, 13), Some(13));
+        assert_eq!(width_of(Column::Name, 2), Some(NAME_TITLE));
+        assert_eq!(width_of(Column::WaitsOn, 13), width_of(Column::WaitsOn, 18).map(|w| w + 5));
     }
 
     #[test]

@@ -110,16 +110,62 @@ pub fn whom(links: &[ThreadLink], shared: &HashSet<String>) -> String {
     links.iter().map(|l| who(l, shared)).collect::<Vec<_>>().join(", ")
 }
 
+/// What a thread waits on, in words, in three parts so a narrow cell can
+/// drop the least telling first: the hold time, then "held by".
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct WaitsOn {
+    /// The wait itself: `lock fork-1`, `queue jobs (put)`, `sleep`.
+    what: String,
+    /// Who holds what it waits for, when someone does.
+    holders: Option<String>,
+    /// For how long the holder has held it, when known.
+    held_for: Option<String>,
+}
+
+impl WaitsOn {
+    /// The whole text: `lock fork-1 ← held by Philosopher-1 for 3.2 s`.
+    pub fn full(&self) -> String {
+        self.shortened(true, true)
+    }
+
+    /// The longest form that fits in `width` cells: without the hold
+    /// time, then with `←` alone before the holder, then cut with `…`
+    /// (the holder's name is what a cut must keep longest).
+    pub fn fitted(&self, width: usize) -> String {
+        use unicode_width::UnicodeWidthStr;
+        for (held_by, held_for) in [(true, true), (true, false), (false, false)] {
+            let text = self.shortened(held_by, held_for);
+            if text.width() <= width {
+                return text;
+            }
+        }
+        fit(&self.shortened(false, false), width).into_owned()
+    }
+
+    fn shortened(&self, held_by: bool, held_for: bool) -> String {
+        let mut out = self.what.clone();
+        if let Some(holders) = &self.holders {
+            out.push_str(if held_by { " ← held by " } else { " ← " });
+            out.push_str(holders);
+            if let Some(time) = self.held_for.as_ref().filter(|_| held_for) {
+                let _ = write!(out, " for {time}");
+            }
+        }
+        out
+    }
+}
+
 /// What a thread waits on, in words:
 /// `lock fork-2 ← held by Philosopher-3 for 1.2 s`, `queue jobs (put)`,
-/// `join Worker-1`, `sleep`. `primitive` finds a primitive by id (for how
-/// long its holder has held it); `shared` is the names several threads carry.
+/// `join Worker-1`, `sleep` (empty when it does not wait). `primitive`
+/// finds a primitive by id (for how long its holder has held it);
+/// `shared` is the names several threads carry.
 pub fn waits_on<'a>(
     t: &ThreadView,
     primitive: impl Fn(u64) -> Option<&'a PrimitiveView>,
     shared: &HashSet<String>,
-) -> String {
-    let Some(w) = &t.waiting_on else { return String::new() };
+) -> WaitsOn {
+    let Some(w) = &t.waiting_on else { return WaitsOn::default() };
     let mut out = String::new();
     match (w.kind, w.holders.first()) {
         (WaitKind::Sleep, _) if &*w.name == "sleep" => out.push_str("sleep"),
@@ -139,13 +185,15 @@ pub fn waits_on<'a>(
     {
         let _ = write!(out, " ({})", safe(role));
     }
-    if !w.holders.is_empty() && w.kind != WaitKind::Join {
-        let _ = write!(out, " ← held by {}", whom(&w.holders, shared));
-        if let Some(held) = w.primitive.and_then(&primitive).and_then(|p| p.stats.value()?.held_for) {
-            let _ = write!(out, " for {}", human(held));
-        }
+    let held = !w.holders.is_empty() && w.kind != WaitKind::Join;
+    WaitsOn {
+        what: out,
+        holders: held.then(|| whom(&w.holders, shared)),
+        held_for: held
+            .then(|| w.primitive.and_then(&primitive).and_then(|p| p.stats.value()?.held_for))
+            .flatten()
+            .map(human),
     }
-    out
 }
 
 /// How a terminated thread ended, in words.
@@ -244,6 +292,21 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_narrow_waits_on_keeps_the_holder_longest() {
+        let wait = WaitsOn {
+            what: "lock fork-1".into(),
+            holders: Some("Philosopher-1".into()),
+            held_for: Some("3.2 s".into()),
+        };
+        assert_eq!(wait.fitted(60), "lock fork-1 ← held by Philosopher-1 for 3.2 s");
+        assert_eq!(wait.fitted(40), "lock fork-1 ← held by Philosopher-1");
+        assert_eq!(wait.fitted(30), "lock fork-1 ← Philosopher-1");
+        assert_eq!(wait.fitted(20), "lock fork-1 ← Philo…");
+        let sleep = WaitsOn { what: "sleep".into(), ..WaitsOn::default() };
+        assert_eq!((sleep.full(), sleep.fitted(3)), ("sleep".to_owned(), "sl…".to_owned()));
+    }
 
     #[test]
     fn durations_read_naturally() {

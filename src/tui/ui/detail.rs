@@ -198,7 +198,7 @@ fn library(app: &App, t: &ThreadView) -> Vec<(&'static str, String)> {
         let snapshot = app.snapshot.as_ref();
         let primitive =
             |id: u64| snapshot.and_then(|s| app.primitive_index.get(&id).map(|&i| &s.primitives[i]));
-        out.push(("waits on", words::waits_on(t, primitive, &app.shared_names)));
+        out.push(("waits on", words::waits_on(t, primitive, &app.shared_names).full()));
         if let Some(waited) = w.waited {
             out.push(("since", format!("{} ago", words::human(waited))));
         }

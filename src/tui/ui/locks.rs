@@ -29,7 +29,9 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
     let mut out = Vec::new();
     let name_want = snapshot.primitives.iter().map(|p| p.name.chars().count()).max().unwrap_or(0);
     let kind_want = snapshot.primitives.iter().map(|p| kind_text(p).chars().count()).max().unwrap_or(0);
-    let table = table(width, name_want, kind_want);
+    // The kind's own word is never cut: a lower column goes first.
+    let kind_floor = snapshot.primitives.iter().map(|p| p.kind.label().len()).max().unwrap_or(0);
+    let table = table(width, name_want, kind_want, kind_floor);
     let headings: Vec<String> = table
         .iter()
         .map(|&(col, w)| {
@@ -118,7 +120,7 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
         if cycle {
             spans.push(Span::styled("  ⟲ cycle", theme.cycle()));
         }
-        out.push(Line::from(spans));
+        out.extend(wrap_spans(spans, usize::from(width)));
     }
     if !any {
         out.push(Line::styled("  nobody waits on a primitive", theme.dim()));
@@ -129,10 +131,44 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
             cycle.push(first);
         }
         out.push(Line::raw(""));
-        out.push(Line::styled(format!("DEADLOCK {}: {}", i + 1, cycle.join(" → ")), theme.cycle()));
-        out.push(Line::styled(format!("  {}", d.describe_with(|t| words::who(t, shared))), theme.warning()));
+        let room = usize::from(width).saturating_sub(CONTINUED.len()).max(8);
+        let title = format!("DEADLOCK {}: {}", i + 1, cycle.join(" → "));
+        for (n, line) in words::wrap(&title, room).into_iter().enumerate() {
+            let indent = if n == 0 { "" } else { CONTINUED };
+            out.push(Line::styled(format!("{indent}{line}"), theme.cycle()));
+        }
+        for line in words::wrap(&d.describe_with(|t| words::who(t, shared)), room) {
+            out.push(Line::styled(format!("  {line}"), theme.warning()));
+        }
     }
     out
+}
+
+/// How a wrapped line of the graph or a deadlock goes on.
+const CONTINUED: &str = "    ";
+
+/// A graph line's spans on as many lines as `width` needs: a span that
+/// would cross the edge starts the next line, indented, so a holder's
+/// name or the wait's length is never cut off the screen's side.
+fn wrap_spans(spans: Vec<Span<'_>>, width: usize) -> Vec<Line<'_>> {
+    use unicode_width::UnicodeWidthStr;
+    let mut lines = Vec::new();
+    let mut line: Vec<Span> = Vec::new();
+    let mut used = 0;
+    for span in spans {
+        let w = span.content.width();
+        if used + w > width && used > CONTINUED.len() {
+            lines.push(Line::from(std::mem::take(&mut line)));
+            let content = span.content.trim_start().to_owned();
+            line = vec![Span::raw(CONTINUED), Span::styled(content, span.style)];
+            used = CONTINUED.len() + line[1].content.width();
+        } else {
+            used += w;
+            line.push(span);
+        }
+    }
+    lines.push(Line::from(line));
+    lines
 }
 
 /// A column of the locks table.
@@ -216,16 +252,17 @@ impl LockColumn {
 
 /// The columns that fit in `width` and their widths: the names and kinds
 /// get what they need (up to a cap), holders and waiters share the rest.
-fn table(width: u16, name_want: usize, kind_want: usize) -> Vec<(LockColumn, usize)> {
+fn table(width: u16, name_want: usize, kind_want: usize, kind_floor: usize) -> Vec<(LockColumn, usize)> {
     let width = usize::from(width);
-    let need = |cols: &[LockColumn]| cols.iter().map(|c| c.min() + 1).sum::<usize>().saturating_sub(1);
+    let min = |c: &LockColumn| if *c == LockColumn::Kind { c.min().max(kind_floor) } else { c.min() };
+    let need = |cols: &[LockColumn]| cols.iter().map(|c| min(c) + 1).sum::<usize>().saturating_sub(1);
     let mut kept = LockColumn::PRIORITY.to_vec();
     while need(&kept) > width && kept.len() > 1 {
         kept.pop();
     }
     let mut spare = width.saturating_sub(need(&kept));
     let shown: Vec<LockColumn> = LockColumn::ALL.into_iter().filter(|c| kept.contains(c)).collect();
-    let mut widths: Vec<usize> = shown.iter().map(|c| c.min()).collect();
+    let mut widths: Vec<usize> = shown.iter().map(min).collect();
     for (column, want) in [(LockColumn::Name, name_want.min(24)), (LockColumn::Kind, kind_want.min(20))] {
         if let Some(i) = shown.iter().position(|&c| c == column) {
             let grow = want.saturating_sub(widths[i]).min(spare);
@@ -266,7 +303,10 @@ fn cells(p: &PrimitiveView, table: &[(LockColumn, usize)], shared: &HashSet<Stri
         .map(|&(column, w)| {
             let text = match column {
                 LockColumn::Name => safe(&p.name).into_owned(),
-                LockColumn::Kind => kind_text(p),
+                // "condition on config" where it fits, else "condition".
+                LockColumn::Kind => Some(kind_text(p))
+                    .filter(|k| k.chars().count() <= w)
+                    .unwrap_or_else(|| p.kind.label().to_owned()),
                 LockColumn::Holders => names_in(&p.holders, w, shared),
                 LockColumn::Waiters => names_in(&p.waiters, w, shared),
                 LockColumn::HeldFor => {
@@ -309,14 +349,40 @@ mod tests {
     #[test]
     fn narrow_tables_drop_statistics_before_names() {
         for width in 60..=200u16 {
-            let table = table(width, 6, 4);
+            let table = table(width, 6, 4, 4);
             let used: usize = table.iter().map(|(_, w)| w + 1).sum::<usize>() - 1;
             assert!(used <= usize::from(width), "{width}: {table:?}");
             for column in [LockColumn::Name, LockColumn::Holders, LockColumn::Waiters, LockColumn::Kind] {
                 assert!(table.iter().any(|(c, _)| *c == column), "{width}: {column:?}");
             }
         }
-        assert_eq!(table(120, 6, 4).len(), LockColumn::ALL.len());
+        assert_eq!(table(120, 6, 4, 4).len(), LockColumn::ALL.len());
+    }
+
+    #[test]
+    fn a_kind_s_word_is_never_cut_a_statistic_goes_first() {
+        let table = table(80, 6, "bounded semaphore on pool".len(), "bounded semaphore".len());
+        let kind = table.iter().find(|(c, _)| *c == LockColumn::Kind).map(|(_, w)| *w);
+        assert!(kind >= Some("bounded semaphore".len()), "{table:?}");
+        assert!(table.iter().all(|(c, _)| *c != LockColumn::Acquisitions), "{table:?}");
+    }
+
+    #[test]
+    fn graph_lines_wrap_at_a_span_never_off_the_side() {
+        let spans = vec![
+            Span::raw("  "),
+            Span::raw("Transfer-Worker-0"),
+            Span::raw(" ──waits──▶ "),
+            Span::raw("lock fork-1"),
+            Span::raw(" ──held by──▶ "),
+            Span::raw("Transfer-Worker-1"),
+            Span::raw("  waiting for 3.2 s"),
+        ];
+        let lines = wrap_spans(spans, 60);
+        let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(text.iter().all(|t| t.chars().count() <= 60), "{text:?}");
+        assert_eq!(text[1], format!("{CONTINUED}Transfer-Worker-1  waiting for 3.2 s"));
     }
 
     #[test]
@@ -338,7 +404,7 @@ mod tests {
         fixtures::rename(&mut snapshot, "Philosopher-0", "Transfer-Worker-0");
         fixtures::rename(&mut snapshot, "Philosopher-1", "Transfer-Worker-1");
         for width in [60, 80, 100] {
-            let table = table(width, 6, 4);
+            let table = table(width, 6, 4, 4);
             let cells = cells(&snapshot.primitives[0], &table, &HashSet::new());
             let (holder, waiter) = (cells[2].trim(), cells[3].trim());
             assert!(holder.starts_with("Trans") && holder.ends_with("-0"), "{width}: {cells:?}");

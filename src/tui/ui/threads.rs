@@ -57,7 +57,7 @@ pub(crate) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let row_area = Rect::new(area.x, y, area.width, 1);
         buf.set_style(row_area, if selected { row_style.patch(theme.selected()) } else { row_style });
         for &(column, x, w) in &layout {
-            let (text, style) = cell(column, t, theme, &primitive, &app.shared_names);
+            let (text, style) = cell(column, w, t, theme, &primitive, &app.shared_names);
             let style = if selected { style.patch(theme.selected()) } else { row_style.patch(style) };
             // Names are cut in the middle: where they differ is often the end.
             let text = if column == Column::Name {
@@ -72,6 +72,7 @@ pub(crate) fn render(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn cell<'a>(
     column: Column,
+    width: u16,
     t: &ThreadView,
     theme: &Theme,
     primitive: &impl Fn(u64) -> Option<&'a crate::inspect::PrimitiveView>,
@@ -105,7 +106,7 @@ fn cell<'a>(
         Column::Kernel => plain(t.kernel.as_ref().map_or_else(String::new, |k| k.state.to_string())),
         Column::WaitsOn => match (t.state, words::outcome(t.outcome.as_ref())) {
             (ThreadState::Terminated, Some(outcome)) => (outcome, theme.dim()),
-            _ => plain(words::waits_on(t, primitive, shared)),
+            _ => plain(words::waits_on(t, primitive, shared).fitted(usize::from(width))),
         },
         Column::Cpu => plain(t.kernel.as_ref().map_or_else(String::new, |k| {
             k.cpu_percent.value().map_or_else(|| "    —".to_owned(), |c| format!("{c:5.1}"))
