@@ -42,6 +42,9 @@ pub struct KernelSource {
     last_locks: Vec<RuntimeLock>,
     /// The TIDs of the last sample, in its order.
     seen: Vec<u32>,
+    /// Threads in an absolute sleep at the last reading (and whether it
+    /// was seen resumed), whose time left is said anew every sample.
+    sleeps: FxHashMap<u32, (KernelWait, bool)>,
     covers: bool,
     permission_note: Option<String>,
 }
@@ -54,8 +57,24 @@ impl KernelSource {
             last: FxHashMap::default(),
             last_locks: Vec::new(),
             seen: Vec::new(),
+            sleeps: FxHashMap::default(),
             covers: false,
             permission_note: None,
+        }
+    }
+
+    /// Works out again the time left of every absolute sleep: the facts
+    /// handed back until details are read again would otherwise say the
+    /// time left when they were read.
+    fn say_time_left(&mut self) {
+        for (tid, (sleep, resumed)) in &self.sleeps {
+            let (Some(now), Some(wait)) =
+                (sleep.time_left_now(), self.last.get_mut(tid).and_then(|t| t.wait.as_mut()))
+            else {
+                continue;
+            };
+            let suffix = if *resumed { RESUMED } else { "" };
+            wait.name = format!("{now}{suffix}").into();
         }
     }
 }
@@ -68,12 +87,15 @@ impl RuntimeSource for KernelSource {
             self.permission_note = waits.missing_permission.as_ref().map(ToString::to_string);
             self.covers |= waits.locks.iter().any(|l| l.owner.tid().is_some());
             (self.last, self.last_locks) = facts_of(&waits, &self.last);
+            self.sleeps = absolute_sleeps(&waits, std::mem::take(&mut self.sleeps));
         } else if !self.seen.iter().copied().eq(kernel.threads.iter().map(|t| t.tid)) {
             // Details not read this time: the last ones, for threads still
             // here (looked up only when threads came or went).
             let live: FxHashSet<u32> = kernel.threads.iter().map(|t| t.tid).collect();
             self.last.retain(|tid, _| live.contains(tid));
+            self.sleeps.retain(|tid, _| live.contains(tid));
         }
+        self.say_time_left();
         self.seen.clear();
         self.seen.extend(kernel.threads.iter().map(|t| t.tid));
         Some(RuntimeFacts {
@@ -142,11 +164,36 @@ fn lock(l: &crate::kernel::FutexLock) -> RuntimeLock {
     }
 }
 
+/// Said after the words of a call a thread was seen resuming.
+const RESUMED: &str = " (resumed after a stop)";
+
+/// The absolute sleeps of a reading, by thread; a sleep seen resumed
+/// keeps the one of `before` it resumes.
+fn absolute_sleeps(
+    waits: &ProcessWaits,
+    mut before: FxHashMap<u32, (KernelWait, bool)>,
+) -> FxHashMap<u32, (KernelWait, bool)> {
+    let mut sleeps = FxHashMap::default();
+    for t in &waits.threads {
+        match &t.wait {
+            Field::Available(KernelWait::Resumed) => {
+                if let Some((sleep, _)) = before.remove(&t.tid) {
+                    sleeps.insert(t.tid, (sleep, true));
+                }
+            }
+            Field::Available(sleep) if sleep.time_left_now().is_some() => {
+                sleeps.insert(t.tid, (sleep.clone(), false));
+            }
+            _ => {}
+        }
+    }
+    sleeps
+}
+
 /// The words for a thread in `restart_syscall` whose call was seen
 /// before it was interrupted: that call, resumed (its lock only if the
 /// lock is still a row: a resumed futex wait shows no address to group).
 fn resumed(earlier: &RuntimeWait, kind_of: &FxHashMap<u64, PrimitiveKind>) -> RuntimeWait {
-    const RESUMED: &str = " (resumed after a stop)";
     let name = if earlier.name.ends_with(RESUMED) {
         earlier.name.clone()
     } else {
@@ -274,6 +321,7 @@ mod tests {
             absolute: false,
             length: Some(std::time::Duration::from_secs(3600)),
             remaining: None,
+            deadline: None,
         };
         let mut first = waits();
         first.threads.push(ThreadWait { tid: 17, wait: Field::Available(sleep) });
@@ -300,5 +348,36 @@ mod tests {
             &*again[&17].wait.clone().unwrap().name,
             "clock_nanosleep for 1h00m (resumed after a stop)"
         );
+    }
+
+    #[test]
+    fn an_absolute_sleep_s_time_left_is_said_anew_when_its_facts_are_handed_back() {
+        use std::time::Duration;
+        let now = crate::sys::clock_now(libc::CLOCK_MONOTONIC).unwrap();
+        let sleep = KernelWait::Sleep {
+            call: "clock_nanosleep",
+            clock: crate::kernel::SleepClock::Monotonic,
+            absolute: true,
+            length: None,
+            remaining: Some(Duration::from_secs(3600)),
+            deadline: Some(now + Duration::from_secs(600)),
+        };
+        let mut asleep = waits();
+        asleep.threads.push(ThreadWait { tid: 17, wait: Field::Available(sleep) });
+        let mut source = KernelSource::new(1);
+        (source.last, _) = facts_of(&asleep, &FxHashMap::default());
+        let name = |source: &KernelSource| source.last[&17].wait.as_ref().unwrap().name.to_string();
+        assert_eq!(name(&source), "clock_nanosleep, 1h00m left", "as read");
+        source.sleeps = absolute_sleeps(&asleep, FxHashMap::default());
+        source.say_time_left();
+        assert!(["clock_nanosleep, 10m00s left", "clock_nanosleep, 9m59s left"].contains(&&*name(&source)));
+        // Seen resumed after a stop: the same deadline, said so.
+        let mut resumed = waits();
+        resumed.threads.push(ThreadWait { tid: 17, wait: Field::Available(KernelWait::Resumed) });
+        source.sleeps = absolute_sleeps(&resumed, std::mem::take(&mut source.sleeps));
+        (source.last, _) = facts_of(&resumed, &source.last);
+        source.say_time_left();
+        assert!(name(&source).ends_with("s left (resumed after a stop)"), "{}", name(&source));
+        assert!(!name(&source).contains("1h00m"), "{}", name(&source));
     }
 }

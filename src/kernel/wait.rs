@@ -60,8 +60,13 @@ pub enum KernelWait {
         /// For a relative sleep, the length asked for (the time already
         /// slept is not known); `None` until read, or when unreadable.
         length: Option<Duration>,
-        /// For an absolute sleep, the time left until its deadline.
+        /// For an absolute sleep, the time left until its deadline, when
+        /// it was read.
         remaining: Option<Duration>,
+        /// For an absolute sleep, its deadline on `clock`: what works the
+        /// time left out again later ([`KernelWait::time_left_now`]).
+        #[serde(skip)]
+        deadline: Option<Duration>,
     },
     /// Reading, writing, accepting or connecting on one descriptor.
     Io {
@@ -225,6 +230,7 @@ impl KernelWait {
                 absolute: false,
                 length: None,
                 remaining: None,
+                deadline: None,
             },
             libc::SYS_clock_nanosleep => KernelWait::Sleep {
                 call: "clock_nanosleep",
@@ -232,6 +238,7 @@ impl KernelWait {
                 absolute: int(args[1]) & libc::TIMER_ABSTIME != 0,
                 length: None,
                 remaining: None,
+                deadline: None,
             },
             libc::SYS_read
             | libc::SYS_readv
@@ -293,6 +300,19 @@ impl KernelWait {
             KernelWait::Futex { address, op, .. } if op.is_wait() => Some((*address, *op)),
             _ => None,
         }
+    }
+
+    /// An absolute sleep with its time left worked out again now (a
+    /// sleeping thread's call is not read again until it runs, but its
+    /// time left shrinks all the same); `None` for any other wait.
+    pub fn time_left_now(&self) -> Option<KernelWait> {
+        let KernelWait::Sleep { clock, deadline: Some(deadline), .. } = self else { return None };
+        let now = crate::sys::clock_now(clock.id())?;
+        let mut now_read = self.clone();
+        if let KernelWait::Sleep { remaining, .. } = &mut now_read {
+            *remaining = Some(deadline.saturating_sub(now));
+        }
+        Some(now_read)
     }
 }
 
@@ -402,6 +422,7 @@ mod tests {
             absolute: true,
             length: None,
             remaining: Some(Duration::from_nanos(3_598_288_916_050)),
+            deadline: None,
         };
         assert_eq!(left.to_string(), "clock_nanosleep, 59m58s left");
     }

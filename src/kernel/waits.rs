@@ -136,13 +136,14 @@ fn enrich(wait: &mut KernelWait, call: &Syscall, fds: &mut FdResolver, memory: &
     let Syscall::InSyscall { number, args } = call else { return };
     match wait {
         KernelWait::Io { fd, target, .. } => *target = fds.describe(*fd),
-        KernelWait::Sleep { clock, absolute, length, remaining, .. } => {
+        KernelWait::Sleep { clock, absolute, length, remaining, deadline, .. } => {
             let request = if *number == libc::SYS_nanosleep { args[0] } else { args[2] };
             let Some(asked) = read_timespec(memory, request) else { return };
             if !*absolute {
                 *length = Some(asked);
             } else if !matches!(clock, SleepClock::Other(_)) {
                 *remaining = crate::sys::clock_now(clock.id()).map(|now| asked.saturating_sub(now));
+                *deadline = Some(asked);
             }
         }
         KernelWait::Poll { epoll_fd: Some(epfd), watched, .. } => {
@@ -276,6 +277,7 @@ mod tests {
             absolute: false,
             length: None,
             remaining: None,
+            deadline: None,
         };
         let call = Syscall::InSyscall { number: libc::SYS_clock_nanosleep, args: [0, 0, 0x40, 0, 0, 0] };
         enrich(&mut wait, &call, &mut FdResolver::new(std::process::id()), &mut Fake(0x40, timespec(3, 0)));

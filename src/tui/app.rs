@@ -114,6 +114,9 @@ pub struct App {
     pub(crate) started: Instant,
     pub(crate) now: Instant,
     pub(crate) sampled_at: Option<Instant>,
+    /// The last sample with a runtime's view and when it was taken, while
+    /// the samples since have had only the kernel's (see `receive`).
+    pub(crate) before_runtime_lost: Option<(crate::inspect::Snapshot, Instant)>,
     pub(crate) sampler_error: Option<String>,
     pub(crate) keymap: Keymap,
     pub(crate) theme: Theme,
@@ -163,6 +166,7 @@ impl App {
             started: config.now,
             now: config.now,
             sampled_at: None,
+            before_runtime_lost: None,
             sampler_error: None,
             keymap: Keymap::default(),
             theme: config.theme,

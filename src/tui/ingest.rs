@@ -8,9 +8,21 @@ use crate::inspect::{Origin, Snapshot, ThreadView};
 use crate::threading::ThreadState;
 use rustc_hash::FxHashSet;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 /// More lifecycle changes than this in one sample are summarised.
 const MAX_LIFECYCLE_LINES: usize = 12;
+
+/// A runtime's view lost this close before the process exited went with
+/// the exit (an agent stops answering while the program tears down): the
+/// last sample with it is the one kept on screen.
+const LOST_WITH_THE_EXIT: Duration = Duration::from_secs(3);
+
+/// Whether a runtime (our registry, an agent, a JVM) described some
+/// thread of `snapshot`, beyond what the kernel says.
+fn runtime_known(snapshot: &Snapshot) -> bool {
+    snapshot.threads.iter().any(|t| t.origin != Origin::Foreign || t.runtime.is_some())
+}
 
 impl App {
     /// Takes in a new sample.
@@ -18,34 +30,73 @@ impl App {
     /// Once the process has exited, its samples hold nothing worth showing
     /// (no threads once it is reaped, only a zombie main thread before):
     /// the last sample taken while it lived stays, marked exited, with its
-    /// threads, kernel rows and timeline as they were.
+    /// threads, kernel rows and timeline as they were. When a runtime's
+    /// view (full names, holders) went away just before the exit, the
+    /// last sample that had it is the one kept.
     pub(crate) fn receive(&mut self, sample: Sample) {
         let Sample { snapshot, at, progress } = sample;
-        if snapshot.process.exited
-            && let Some(last) = &mut self.snapshot
-        {
-            self.now = self.now.max(at);
-            self.sampler_error = None;
-            last.process.exited = true;
-            let (pid, name) = (last.process.pid, last.process.name.to_string());
-            self.note_exit(pid, &name);
+        self.now = self.now.max(at);
+        self.sampler_error = None;
+        if snapshot.process.exited && self.snapshot.is_some() {
+            self.keep_the_last_sample(at);
             return;
         }
-        self.now = self.now.max(at);
-        self.sampled_at = Some(at);
-        self.sampler_error = None;
         for t in &snapshot.threads {
             self.history.observe(t.key, t.state, at);
         }
         self.history.prune(at);
-        self.shared_names = shared_names(&snapshot);
         self.log_changes(&snapshot);
+        self.progress = progress.into_iter().map(|p| (p.name.clone(), p)).collect();
+        let before = self.sampled_at.replace(at);
+        let previous = self.show(snapshot);
+        match (previous, before) {
+            (Some(previous), Some(before)) if runtime_known(&previous) && !self.shows_a_runtime() => {
+                self.before_runtime_lost = Some((previous, before));
+            }
+            _ if self.shows_a_runtime() => self.before_runtime_lost = None,
+            _ => {}
+        }
+    }
+
+    /// Puts `snapshot` on screen with the indexes the screens use; gives
+    /// back the one it replaces.
+    fn show(&mut self, snapshot: Snapshot) -> Option<Snapshot> {
+        self.shared_names = shared_names(&snapshot);
         self.primitive_index = snapshot.primitives.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
         self.column_needs = super::columns::Needs::of(&snapshot);
-        self.progress = progress.into_iter().map(|p| (p.name.clone(), p)).collect();
         self.kernel_rows = kernel_order(&snapshot);
-        self.snapshot = Some(snapshot);
+        let previous = self.snapshot.replace(snapshot);
         self.rebuild_table();
+        previous
+    }
+
+    fn shows_a_runtime(&self) -> bool {
+        self.snapshot.as_ref().is_some_and(runtime_known)
+    }
+
+    /// The process has exited at `at`: the sample on screen stays, marked
+    /// exited — or the last one with a runtime's view, if that view was
+    /// lost only as the process went.
+    fn keep_the_last_sample(&mut self, at: Instant) {
+        if let Some((kept, taken)) = self.before_runtime_lost.take()
+            && at.saturating_duration_since(taken) <= LOST_WITH_THE_EXIT
+        {
+            let ago = self.sampled_at.map_or(Duration::ZERO, |last| last.saturating_duration_since(taken));
+            self.show(kept);
+            self.sampled_at = Some(taken);
+            self.note(
+                LogKind::Info,
+                format!(
+                    "the program's runtime view went away with its exit: the screen shows the last sample \
+                     that had it, {} before the last one",
+                    words::human(ago)
+                ),
+            );
+        }
+        let Some(last) = &mut self.snapshot else { return };
+        last.process.exited = true;
+        let (pid, name) = (last.process.pid, last.process.name.to_string());
+        self.note_exit(pid, &name);
     }
 
     fn log_changes(&mut self, snapshot: &Snapshot) {
@@ -281,6 +332,53 @@ mod tests {
         app.update(super::super::action::Action::ShowTab(Tab::Kernel));
         let kernel = screen_text(&app, 120, 40);
         assert!(kernel.contains("Philosopher-0"), "kernel rows still listed:\n{kernel}");
+    }
+
+    /// `snapshot` as the kernel alone sees it: no runtime view, names cut
+    /// (shorter than the kernel's 15 bytes, so every fixture name is cut).
+    fn kernel_only(mut snapshot: Snapshot) -> Snapshot {
+        for t in &mut snapshot.threads {
+            t.origin = Origin::Foreign;
+            t.runtime = None;
+            let cut: String = t.name.shown().chars().take(8).collect();
+            t.name = crate::inspect::DisplayName::from_text(&cut);
+        }
+        snapshot
+    }
+
+    #[test]
+    fn a_runtime_view_lost_with_the_exit_leaves_the_last_sample_that_had_it() {
+        let start = Instant::now();
+        let mut app = attached(start);
+        app.handle_event(sample(fixtures::snapshot(0), start));
+        let second = start + Duration::from_secs(1);
+        app.handle_event(sample(kernel_only(fixtures::snapshot(0)), second));
+        assert!(!app.shows_a_runtime(), "the agent-less sample is shown while the process lives");
+        app.handle_event(sample(reaped(), start + Duration::from_secs(2)));
+        let kept = app.snapshot().unwrap();
+        assert!(kept.process.exited && runtime_known(kept), "the last sample with the runtime's view");
+        assert_eq!(app.sampled_at, Some(start));
+        let log: Vec<&str> = app.log().entries.iter().map(|e| e.text.as_str()).collect();
+        assert!(
+            log.iter().any(|t| t.contains("went away with its exit") && t.contains("1.0 s before")),
+            "{log:?}"
+        );
+        let screen = screen_text(&app, 120, 40);
+        assert!(screen.contains("Philosopher-0") && screen.contains("PROCESS EXITED"), "{screen}");
+    }
+
+    #[test]
+    fn a_runtime_view_lost_long_before_the_exit_is_not_brought_back() {
+        let start = Instant::now();
+        let mut app = attached(start);
+        app.handle_event(sample(fixtures::snapshot(0), start));
+        for later in 1..=10 {
+            app.handle_event(sample(kernel_only(fixtures::snapshot(0)), start + Duration::from_secs(later)));
+        }
+        app.handle_event(sample(reaped(), start + Duration::from_secs(11)));
+        let kept = app.snapshot().unwrap();
+        assert!(kept.process.exited && !runtime_known(kept), "the sample of the last moment stays");
+        assert_eq!(app.sampled_at, Some(start + Duration::from_secs(10)));
     }
 
     #[test]
