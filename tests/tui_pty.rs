@@ -165,6 +165,11 @@ impl Session {
                 (parser.screen().alternate_screen(), parser.screen().hide_cursor())
             };
             if !alternate && !hidden {
+                // Blank before it is left: tmux carries rows of an
+                // alternate screen that grew into the main screen.
+                let output = self.output();
+                let left = output.rfind("\x1b[?1049l").unwrap_or(0);
+                assert!(output[..left].ends_with("\x1b[2J"), "not cleared before it was left: {output:?}");
                 return;
             }
             assert!(

@@ -6,7 +6,9 @@
 use crossterm::cursor::{Hide, Show};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
-use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use crossterm::terminal::{
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
 use parking_lot::Mutex;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -53,7 +55,11 @@ pub fn enter() -> io::Result<(Tui, TerminalGuard)> {
 /// more than once, and from the panic hook.
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
-        let _ = execute!(io::stdout(), DisableMouseCapture, LeaveAlternateScreen, Show);
+        // The alternate screen is cleared before it is left: tmux (3.3)
+        // carries rows of an alternate screen that grew taller into the
+        // main screen and its scrollback; blank ones leave no trace.
+        let _ =
+            execute!(io::stdout(), DisableMouseCapture, Clear(ClearType::All), LeaveAlternateScreen, Show);
         let _ = disable_raw_mode();
     }
     restore_stderr();
