@@ -49,7 +49,8 @@ fn settled_json(target: &Target) -> Value {
         let json: Value = serde_json::from_str(&snapshot(target.child.id(), "json")).unwrap();
         let settled = ["ab-a", "ab-b", "late-a", "waiter"].iter().all(|r| kind(&json, r) == "mutex")
             && ["std-waiter", "std-waiter-2"].iter().all(|r| kind(&json, r) == "futex")
-            && ["sleeper", "holder"].iter().all(|r| kind(&json, r) == "sleep")
+            && ["sleeper", "holder", "joined"].iter().all(|r| kind(&json, r) == "sleep")
+            && kind(&json, "joiner") == "join"
             && ["pipe-reader", "acceptor"].iter().all(|r| kind(&json, r) == "io");
         if settled {
             return json;
@@ -97,6 +98,11 @@ fn snapshot_of_a_foreign_program_names_waits_owners_and_the_cycle_by_tid() {
     assert_eq!(std_lock.unwrap()["owner_note"], "owner not recorded by this kind of lock");
     // Another program's lock keeps no counters: unavailable, not zeros.
     assert_eq!(std_lock.unwrap()["stats"], serde_json::json!({"unavailable": "not_recorded"}));
+
+    // pthread_join: a join of the thread it waits for, by TID, not a futex.
+    let join = &thread(&json, t("joiner"))["waiting_on"];
+    assert_eq!((&join["name"], tids(&join["holders"])), (&"joined".into(), vec![u64::from(t("joined"))]));
+    assert!(join["primitive"].is_null(), "{join}");
 
     // Waits in the kernel's words.
     let words = |role: &str| thread(&json, t(role))["waiting_on"]["name"].as_str().unwrap().to_owned();

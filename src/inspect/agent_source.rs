@@ -204,6 +204,7 @@ fn wait_facts(w: &AgentWait, known: &HashSet<u64>) -> RuntimeWait {
         role: w.role.as_deref().map(|role| clean(role).into()),
         lock,
         waited: waited.map(|ms| Duration::from_secs_f64(ms / 1000.0)),
+        joins: None,
     }
 }
 

@@ -108,7 +108,7 @@ impl DeadlockSearch {
     pub fn kernel_only() -> Self {
         Self {
             not_covered:
-                "every lock of this process: threadscope sees only which threads sleep on the same futex"
+                "every lock of this process: the kernel shows at most which threads sleep on the same futex"
                     .to_owned(),
             ..Self::default()
         }

@@ -179,6 +179,7 @@ fn thread_facts(t: &JavaThread, dump: &JvmThreadDump) -> RuntimeThread {
             role: None,
             lock: None,
             waited: None,
+            joins: None,
         })
     });
     RuntimeThread {
@@ -215,6 +216,7 @@ fn wait_facts(wait: &FrameLock, dump: &JvmThreadDump) -> RuntimeWait {
         role: Some(role.into()),
         lock,
         waited: None,
+        joins: None,
     }
 }
 

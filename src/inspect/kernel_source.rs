@@ -5,11 +5,11 @@
 
 use super::runtime::{KERNEL, LockSource, RuntimeFacts, RuntimeLock, RuntimeSource, RuntimeThread};
 use super::runtime::{RuntimeWait, runtime_lock_id};
-use crate::kernel::{Field, KernelSample, KernelWait, LockOwner, ProcessWaits, Reason, WaitReader};
+use crate::kernel::{Field, FutexOp, KernelSample, KernelWait, LockOwner, ProcessWaits, Reason, WaitReader};
 use crate::threading::{PrimitiveKind, WaitKind};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-/// What deadlock detection covers once an owner was read.
+/// What deadlock detection covers once the calls and memory could be read.
 pub const COVERS: &str = "pthread mutexes, with their owners";
 
 /// The kernel's waits and pthread mutex owners of one process, as
@@ -85,7 +85,10 @@ impl RuntimeSource for KernelSource {
         if fresh {
             let waits = self.reader.read(kernel);
             self.permission_note = waits.missing_permission.as_ref().map(ToString::to_string);
-            self.covers |= waits.locks.iter().any(|l| l.owner.tid().is_some());
+            // Every pthread mutex a thread sleeps on had its owner looked
+            // for once the calls and the memory could be read, found or
+            // not: "none found" is then a searched answer.
+            self.covers = waits.missing_permission.is_none();
             (self.last, self.last_locks) = facts_of(&waits, &self.last);
             self.sleeps = absolute_sleeps(&waits, std::mem::take(&mut self.sleeps));
         } else if !self.seen.iter().copied().eq(kernel.threads.iter().map(|t| t.tid)) {
@@ -127,6 +130,7 @@ fn facts_of(
     let locks: Vec<RuntimeLock> =
         waits.locks.iter().filter(|l| l.owner.tid().is_some() || l.waiters.len() > 1).map(lock).collect();
     let kind_of: FxHashMap<u64, PrimitiveKind> = locks.iter().map(|l| (l.id, l.kind)).collect();
+    let live: FxHashSet<u32> = waits.threads.iter().map(|t| t.tid).collect();
     let threads = waits
         .threads
         .iter()
@@ -141,7 +145,9 @@ fn facts_of(
                     Some(earlier) => resumed(earlier, &kind_of),
                     None => runtime_wait(wait, &kind_of)?,
                 },
-                wait => runtime_wait(wait, &kind_of)?,
+                wait => {
+                    joining(tid, wait, &kind_of, &live).map_or_else(|| runtime_wait(wait, &kind_of), Some)?
+                }
             };
             Some((tid, RuntimeThread { wait: Some(wait), ..RuntimeThread::default() }))
         })
@@ -202,6 +208,31 @@ fn resumed(earlier: &RuntimeWait, kind_of: &FxHashMap<u64, PrimitiveKind>) -> Ru
     RuntimeWait { name, lock: earlier.lock.filter(|id| kind_of.contains_key(id)), ..earlier.clone() }
 }
 
+/// A futex wait that is a `pthread_join`: glibc's join sleeps on the
+/// joined thread's TID field (which the kernel clears and wakes when that
+/// thread exits), so it expects the word to read that TID. A wait on a
+/// lock whose owner was read stays a lock wait; anything else expecting
+/// the TID of another live thread of the process is taken for a join.
+fn joining(
+    tid: u32,
+    wait: &KernelWait,
+    kind_of: &FxHashMap<u64, PrimitiveKind>,
+    live: &FxHashSet<u32>,
+) -> Option<RuntimeWait> {
+    let KernelWait::Futex { address, expected, .. } = wait else { return None };
+    let (_, op) = wait.futex_wait()?;
+    let a_lock = kind_of.get(&runtime_lock_id(LockSource::Kernel, *address)) == Some(&PrimitiveKind::Mutex);
+    let waits_on_a_thread = matches!(op, FutexOp::Wait | FutexOp::WaitBitset) && *expected != tid;
+    (!a_lock && waits_on_a_thread && live.contains(expected)).then(|| RuntimeWait {
+        kind: WaitKind::Join,
+        name: format!("tid {expected}").into(),
+        role: Some("join".into()),
+        lock: None,
+        waited: None,
+        joins: Some(*expected),
+    })
+}
+
 /// A kernel wait as a runtime wait; `None` for a thread that waits for
 /// nothing (running, or off the CPU outside any system call).
 fn runtime_wait(wait: &KernelWait, kind_of: &FxHashMap<u64, PrimitiveKind>) -> Option<RuntimeWait> {
@@ -211,6 +242,7 @@ fn runtime_wait(wait: &KernelWait, kind_of: &FxHashMap<u64, PrimitiveKind>) -> O
         role: None,
         lock: None,
         waited: None,
+        joins: None,
     };
     Some(match wait {
         KernelWait::Running | KernelWait::UserSpace => return None,
@@ -225,6 +257,7 @@ fn runtime_wait(wait: &KernelWait, kind_of: &FxHashMap<u64, PrimitiveKind>) -> O
                 role: Some(op.name().into()),
                 lock,
                 waited: None,
+                joins: None,
             }
         }
         KernelWait::Sleep { .. } => words(WaitKind::Sleep),
@@ -241,7 +274,7 @@ fn runtime_wait(wait: &KernelWait, kind_of: &FxHashMap<u64, PrimitiveKind>) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::{FutexLock, FutexOp, IoDirection, OwnerUnknown, ThreadWait};
+    use crate::kernel::{FutexLock, IoDirection, OwnerUnknown, ThreadWait};
 
     fn futex(address: u64) -> KernelWait {
         KernelWait::Futex { address, op: FutexOp::Wait, private: true, expected: 2, timed: false }

@@ -93,6 +93,8 @@ pub struct RuntimeWait {
     pub lock: Option<u64>,
     /// How long it has waited, when the runtime knows.
     pub waited: Option<Duration>,
+    /// For a join, the TID of the thread it waits to end.
+    pub joins: Option<u32>,
 }
 
 /// A lock a runtime sees.
@@ -250,6 +252,8 @@ pub fn merge(
         });
     }
     let holders_of = |id: u64| by_id.get(&id).map(|l| l.holders.clone()).unwrap_or_default();
+    // The threads whose joins this runtime saw: their edges are its to add.
+    let mut joining = Vec::new();
     for (tid, runtime) in &facts.threads {
         let Some(&i) = by_tid.get(tid) else { continue };
         if let Some(wait) = &runtime.wait
@@ -265,11 +269,21 @@ pub fn merge(
                 kernel.wait = Some(format!("{} {}{role}", wait.kind.label(), wait.name));
             }
         } else if let Some(wait) = &runtime.wait {
-            let holders: Vec<ThreadLink> =
-                wait.lock.map(holders_of).unwrap_or_default().into_iter().map(|h| link(threads, h)).collect();
+            // A join's "holder" is the thread it waits for (as the
+            // library's joins are), named as the snapshot names it.
+            let held_by =
+                wait.joins.map_or_else(|| wait.lock.map(holders_of).unwrap_or_default(), |tid| vec![tid]);
+            let holders: Vec<ThreadLink> = held_by.into_iter().map(|h| link(threads, h)).collect();
+            if wait.joins.is_some() {
+                joining.push(threads[i].key);
+            }
+            let name = match (wait.joins, holders.first()) {
+                (Some(_), Some(joined)) => joined.name.as_str().into(),
+                _ => wait.name.clone(),
+            };
             threads[i].waiting_on = Some(WaitView {
                 kind: wait.kind,
-                name: wait.name.clone(),
+                name,
                 role: wait.role.clone(),
                 primitive: wait.lock,
                 holder: holders.first().cloned(),
@@ -292,7 +306,7 @@ pub fn merge(
         }
     }
     let ids: Vec<u64> = locks.iter().map(|l| l.id).collect();
-    WaitGraph::from_views(threads, primitives, &ids).deadlocks()
+    WaitGraph::from_views(threads, primitives, &ids, &joining).deadlocks()
 }
 
 /// True when the library's word for a wait and the kernel's say the same

@@ -71,8 +71,14 @@ impl WaitGraph {
 
     /// The graph of a merged snapshot's `threads` and the primitives whose
     /// ids are in `only` (a runtime's locks): a thread (by key) points at
-    /// the primitive it waits on, a primitive at its holders.
-    pub fn from_views(threads: &[ThreadView], primitives: &[PrimitiveView], only: &[u64]) -> Self {
+    /// the primitive it waits on, a primitive at its holders; a thread in
+    /// `joining` (whose join the runtime saw) at the thread it joins.
+    pub fn from_views(
+        threads: &[ThreadView],
+        primitives: &[PrimitiveView],
+        only: &[u64],
+        joining: &[u64],
+    ) -> Self {
         let mut graph = Self::default();
         for t in threads {
             graph.threads.insert(t.key, t.link());
@@ -87,8 +93,16 @@ impl WaitGraph {
             }
         }
         for t in threads {
-            if let Some(id) = t.waiting_on.as_ref().and_then(|w| w.primitive).filter(|id| only.contains(id)) {
-                graph.edge(Node::Thread(t.key), Node::Primitive(id));
+            let Some(on) = &t.waiting_on else { continue };
+            match on.primitive {
+                Some(id) if only.contains(&id) => graph.edge(Node::Thread(t.key), Node::Primitive(id)),
+                // A join waits for its thread: stuck if that thread is.
+                None if on.kind == WaitKind::Join && joining.contains(&t.key) => {
+                    for joined in &on.holders {
+                        graph.edge(Node::Thread(t.key), Node::Thread(joined.key));
+                    }
+                }
+                _ => {}
             }
         }
         graph

@@ -163,14 +163,24 @@ pub(crate) struct WaiterEvidence {
     /// Some waiter is in `FUTEX_LOCK_PI`/`FUTEX_LOCK_PI2`.
     pub(crate) pi_lock: bool,
     /// Some waiter sleeps the way glibc's non-PI mutex waiters do:
-    /// `FUTEX_WAIT`, or `FUTEX_WAIT_BITSET` with a timeout.
+    /// `FUTEX_WAIT`, or `FUTEX_WAIT_BITSET` with a timeout, expecting the
+    /// word to read 2 (locked, with waiters) or, for a robust mutex, an
+    /// owner's TID with `FUTEX_WAITERS`. A condition variable's waiters
+    /// (`pthread_cond_timedwait` is a timed `FUTEX_WAIT_BITSET` too)
+    /// expect a sequence word, most often 0.
     pub(crate) glibc_style: bool,
 }
 
+/// `FUTEX_WAITERS`: set in a robust or PI futex word that has waiters.
+const FUTEX_WAITERS: u32 = 0x8000_0000;
+
 impl WaiterEvidence {
-    pub(crate) fn add(&mut self, op: FutexOp, timed: bool) {
+    /// Adds a waiter in `op` (`timed`: with a timeout) that expected the
+    /// word to read `expected`.
+    pub(crate) fn add(&mut self, op: FutexOp, timed: bool, expected: u32) {
         self.pi_lock |= op.is_pi_lock();
-        self.glibc_style |= op == FutexOp::Wait || (op == FutexOp::WaitBitset && timed);
+        let mutex_word = expected == 2 || expected & FUTEX_WAITERS != 0 && expected & FUTEX_TID_MASK != 0;
+        self.glibc_style |= mutex_word && (op == FutexOp::Wait || (op == FutexOp::WaitBitset && timed));
     }
 }
 

@@ -111,18 +111,19 @@ impl Memory for ProcessMemory {
 
 /// Groups the threads asleep in a futex wait by address and judges each
 /// address's owner: one read of [`MUTEX_PREFIX`] bytes per address. `waits`
-/// gives each waiting thread's TID, address, operation and whether it was
-/// timed; `is_live` says whether a TID is a live thread of the process.
+/// gives each waiting thread's TID, address, operation, whether it was
+/// timed and the value it expected the word to have; `is_live` says
+/// whether a TID is a live thread of the process.
 pub(crate) fn futex_locks(
-    waits: impl IntoIterator<Item = (u32, u64, FutexOp, bool)>,
+    waits: impl IntoIterator<Item = (u32, u64, FutexOp, bool, u32)>,
     memory: &mut dyn Memory,
     is_live: &mut dyn FnMut(u32) -> bool,
 ) -> Vec<FutexLock> {
     let mut by_address: BTreeMap<u64, (Vec<u32>, WaiterEvidence)> = BTreeMap::new();
-    for (tid, address, op, timed) in waits {
+    for (tid, address, op, timed, expected) in waits {
         let (waiters, evidence) = by_address.entry(address).or_default();
         waiters.push(tid);
-        evidence.add(op, timed);
+        evidence.add(op, timed, expected);
     }
     by_address
         .into_iter()
@@ -262,9 +263,9 @@ mod tests {
     fn an_abba_deadlock_with_a_third_waiter() {
         let mut memory = Fake(vec![(0xa0, normal_mutex(11)), (0xb0, normal_mutex(12))]);
         let waits = [
-            (12, 0xa0, FutexOp::Wait, false),
-            (13, 0xa0, FutexOp::Wait, false),
-            (11, 0xb0, FutexOp::Wait, false),
+            (12, 0xa0, FutexOp::Wait, false, 2),
+            (13, 0xa0, FutexOp::Wait, false, 2),
+            (11, 0xb0, FutexOp::Wait, false, 2),
         ];
         let locks = futex_locks(waits, &mut memory, &mut |tid| (11..=13).contains(&tid));
         assert_eq!(locks.len(), 2);
@@ -283,7 +284,7 @@ mod tests {
     #[test]
     fn owners_that_are_not_live_or_not_readable() {
         let mut memory = Fake(vec![(0xa0, normal_mutex(99))]);
-        let waits = [(1, 0xa0, FutexOp::Wait, false), (2, 0xdead, FutexOp::Wait, false)];
+        let waits = [(1, 0xa0, FutexOp::Wait, false, 2), (2, 0xdead, FutexOp::Wait, false, 2)];
         let locks = futex_locks(waits, &mut memory, &mut |tid| tid < 10);
         assert_eq!(locks[0].owner, LockOwner::Unknown(OwnerUnknown::OwnerNotLive { tid: 99 }));
         assert_eq!(locks[1].owner, LockOwner::Unknown(OwnerUnknown::Unreadable));
@@ -291,9 +292,23 @@ mod tests {
     }
 
     #[test]
+    fn condition_variable_waiters_are_not_a_lock_just_released() {
+        // pthread_cond_timedwait: a timed FUTEX_WAIT_BITSET, expecting a
+        // sequence word of 0; the memory reads like an unlocked mutex.
+        let mut memory = Fake(vec![(0xd0, vec![0u8; MUTEX_PREFIX])]);
+        let cond = [(21, 0xd0, FutexOp::WaitBitset, true, 0), (22, 0xd0, FutexOp::WaitBitset, true, 0)];
+        let locks = futex_locks(cond, &mut memory, &mut |_| true);
+        assert!(matches!(locks[0].owner, LockOwner::Unknown(OwnerUnknown::NotRecorded { .. })), "{locks:?}");
+        // A mutex's waiter expects 2; the word reading 0 then is a release.
+        let mutex = [(23, 0xd0, FutexOp::Wait, false, 2)];
+        let locks = futex_locks(mutex, &mut memory, &mut |_| true);
+        assert_eq!(locks[0].owner, LockOwner::Unknown(OwnerUnknown::Unlocked));
+    }
+
+    #[test]
     fn a_pi_lock_needs_only_its_word() {
         let mut memory = Fake(vec![(0xc0, (0x8000_0000u32 | 7).to_ne_bytes().to_vec())]);
-        let locks = futex_locks([(8, 0xc0, FutexOp::LockPi, false)], &mut memory, &mut |_| true);
+        let locks = futex_locks([(8, 0xc0, FutexOp::LockPi, false, 2)], &mut memory, &mut |_| true);
         assert_eq!(locks[0].owner, LockOwner::Known { tid: 7, kind: None });
         assert!(locks[0].pi);
     }

@@ -103,10 +103,10 @@ impl WaitReader {
                 let mut wait = KernelWait::from_fields(&thread.syscall, &thread.wchan);
                 if let (Field::Available(wait), Field::Available(call)) = (&mut wait, &thread.syscall) {
                     enrich(wait, call, &mut fds, &mut memory);
-                    if let (Some((address, op)), KernelWait::Futex { timed, .. }) =
+                    if let (Some((address, op)), KernelWait::Futex { timed, expected, .. }) =
                         (wait.futex_wait(), &*wait)
                     {
-                        futex_waits.push((thread.tid, address, op, *timed));
+                        futex_waits.push((thread.tid, address, op, *timed, *expected));
                     }
                 }
                 ThreadWait { tid: thread.tid, wait }

@@ -7,7 +7,8 @@
 //! B and wants A) with a third thread queued behind A; a holder that sleeps
 //! while another waits; a PI mutex holder and waiter; a std::sync::Mutex
 //! holder and two waiters (a lock that records no owner); a pipe reader; a
-//! sleeper; a thread in accept on 127.0.0.1.
+//! sleeper; a thread joining another (asleep); a thread in accept on
+//! 127.0.0.1.
 
 // The child calls libc's pthread functions on mutexes it leaks: unsafe
 // code, allowed here only (an integration test is its own crate), each
@@ -149,6 +150,19 @@ pub fn child() {
         let _ = reader.read(&mut [0u8; 16]);
     });
     spawn("sleeper", || std::thread::sleep(LONG));
+    // A thread joining another that sleeps: glibc's pthread_join is a
+    // futex wait on the joined thread's TID.
+    let (said, told) = std::sync::mpsc::channel();
+    let joined = std::thread::Builder::new()
+        .name("joined".into())
+        .spawn(move || {
+            say(format!("tid joined {}", tid()));
+            said.send(()).unwrap();
+            std::thread::sleep(LONG);
+        })
+        .unwrap();
+    told.recv().unwrap();
+    spawn("joiner", move || drop(joined.join()));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     say(format!("port {}", listener.local_addr().unwrap().port()));
     spawn("acceptor", move || drop(listener.accept()));

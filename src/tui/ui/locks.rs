@@ -5,7 +5,7 @@ use super::super::app::App;
 use super::super::words::{self, fit, fit_middle, human, safe};
 use super::scrolled_lines;
 use crate::inspect::{PrimitiveView, Snapshot, ThreadLink};
-use crate::threading::{ThreadState, WaitKind};
+use crate::threading::{PrimitiveKind, ThreadState, WaitKind};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -93,9 +93,13 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
             [] => {
                 let note =
                     w.primitive.and_then(|id| snapshot.primitive(id)).and_then(|p| p.owner_note.as_deref());
-                // A join waits for its thread to end: nobody "holds" that.
-                let empty =
-                    if w.kind == WaitKind::Join { "  ──until it ends" } else { "  (nobody holds it)" };
+                // A join waits for its thread to end: nobody "holds" that;
+                // a bare futex keeps no owner to say "nobody" of.
+                let empty = match w.kind {
+                    WaitKind::Join => "  ──until it ends",
+                    WaitKind::Primitive(PrimitiveKind::Futex) => "  (its owner, if any, is not recorded)",
+                    _ => "  (nobody holds it)",
+                };
                 let text = note.map_or_else(|| empty.to_owned(), |n| format!("  ({})", safe(n)));
                 spans.push(Span::styled(text, theme.dim()));
             }
