@@ -244,6 +244,8 @@ fn child_samples_its_parent() {
     assert!(!sample.exited);
     let main = sample.thread(parent).unwrap();
     assert_eq!(main.syscall, Field::Unavailable(Reason::Denied), "{main:#?}");
+    // The kernel writes "0" for a wchan it will not show: denied, not "not asleep".
+    assert_eq!(main.wchan, Field::Unavailable(Reason::Denied), "{main:#?}");
     assert!(main.starttime > 0 && main.voluntary_ctxt_switches.is_available());
     // Other tests in the parent start and end threads meanwhile: one may
     // be gone by the time its syscall file is opened.

@@ -51,7 +51,10 @@ fn a_thread_blocked_on_a_lock_is_waiting_in_the_library_and_asleep_on_a_futex_in
     assert_eq!(t.origin, Origin::Managed);
     assert_eq!(&*t.waiting_on.as_ref().unwrap().name, "held-lock");
     assert_eq!(t.kernel.as_ref().unwrap().tid, waiter.native_id().unwrap());
-    assert!(t.kernel.as_ref().unwrap().futex.is_some(), "the futex address is read from /proc/…/syscall");
+    assert!(
+        t.kernel.as_ref().unwrap().futex.value().is_some_and(Option::is_some),
+        "the futex address is read from /proc/…/syscall"
+    );
     lock.release().unwrap();
     waiter.join().unwrap();
 }

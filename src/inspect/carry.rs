@@ -22,6 +22,7 @@ struct Remembered {
     voluntary: Option<u64>,
     nonvoluntary: Option<u64>,
     wchan: Option<Option<String>>,
+    futex: Option<Option<String>>,
     cpus: Option<Vec<(u32, u32)>>,
 }
 
@@ -39,6 +40,7 @@ impl CarryForward {
             keep(&mut k.voluntary_ctxt_switches, &mut old.voluntary);
             keep(&mut k.nonvoluntary_ctxt_switches, &mut old.nonvoluntary);
             keep(&mut k.wchan, &mut old.wchan);
+            keep(&mut k.futex, &mut old.futex);
             keep(&mut k.cpus_allowed, &mut old.cpus);
         }
         self.last.retain(|_, (stamp, _)| *stamp == sample);

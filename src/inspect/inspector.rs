@@ -429,7 +429,7 @@ impl NamingCache {
 fn futex_groups(threads: &[ThreadView]) -> Vec<FutexGroup> {
     let mut groups: BTreeMap<&str, Vec<ThreadLink>> = BTreeMap::new();
     for t in threads {
-        if let Some(address) = t.kernel.as_ref().and_then(|k| k.futex.as_deref()) {
+        if let Some(address) = t.kernel.as_ref().and_then(|k| k.futex.value().and_then(Option::as_deref)) {
             groups.entry(address).or_default().push(t.link());
         }
     }

@@ -164,7 +164,12 @@ pub(crate) fn starting(library: &RegistrySnapshot) -> usize {
 }
 
 fn kernel_view(kt: &KernelThread, (comm, cpu_percent): (DisplayName, Field<f32>)) -> KernelView {
-    let futex = kt.syscall.value().and_then(|s| s.futex_address()).map(|a| format!("{a:#x}"));
+    // Unavailable as the call is: a call we may not read (or did not read
+    // this sample) is not "no futex".
+    let futex = match &kt.syscall {
+        Field::Available(call) => Field::Available(call.futex_address().map(|a| format!("{a:#x}"))),
+        Field::Unavailable(why) => Field::Unavailable(*why),
+    };
     KernelView {
         tid: kt.tid,
         comm_raw: comm.raw_if_unprintable(),

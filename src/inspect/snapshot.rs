@@ -272,8 +272,9 @@ pub struct KernelView {
     pub wchan: Field<Option<String>>,
     /// CPUs it may run on, as ranges.
     pub cpus_allowed: Field<Vec<(u32, u32)>>,
-    /// The futex address it sleeps on, if it sleeps in futex().
-    pub futex: Option<String>,
+    /// The futex address it sleeps on, if it sleeps in futex(); unavailable
+    /// when its system call could not be read.
+    pub futex: Field<Option<String>>,
     /// What it waits for in the kernel's words (`read on fd 3 (pipe
     /// 4711)`), when a kernel view of the process was asked (not
     /// sanitised: a path is untrusted text). Shown beside the library's

@@ -68,6 +68,11 @@ impl DetailReader {
                 Err(reason) => Field::Unavailable(reason),
             }
         };
+        // The kernel writes "0" for the wchan of a thread we may not trace
+        // (the check that refuses `syscall`): unknown, not "not asleep".
+        if thread.syscall.reason() == Some(Reason::Denied) && thread.wchan == Field::Available(None) {
+            thread.wchan = Field::Unavailable(Reason::Denied);
+        }
         Ok(())
     }
 

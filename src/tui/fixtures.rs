@@ -37,7 +37,7 @@ fn kernel(tid: u32, comm: &str, state: char, cpu: f32, wchan: Option<&str>) -> K
         nonvoluntary_ctxt_switches: Field::Available(u64::from(tid % 17)),
         wchan: Field::Available(wchan.map(str::to_owned)),
         cpus_allowed: Field::Available(vec![(0, 3)]),
-        futex: None,
+        futex: Field::Available(None),
         wait: None,
     }
 }
@@ -242,10 +242,10 @@ pub fn snapshot(extra: usize) -> Snapshot {
         location: Some("src/worker.rs:12:5".into()),
     });
     if let Some(k) = threads[0].kernel.as_mut() {
-        k.futex = Some("0x7f0000001000".into());
+        k.futex = Field::Available(Some("0x7f0000001000".into()));
     }
     if let Some(k) = threads[1].kernel.as_mut() {
-        k.futex = Some("0x7f0000001000".into());
+        k.futex = Field::Available(Some("0x7f0000001000".into()));
     }
     for i in 0..extra {
         let name = format!("Worker-{i}");

@@ -256,7 +256,8 @@ fn kernel_order(snapshot: &Snapshot) -> Vec<usize> {
         (0..snapshot.threads.len()).filter(|&i| snapshot.threads[i].kernel.is_some()).collect();
     rows.sort_by_key(|&i| {
         let k = snapshot.threads[i].kernel.as_ref();
-        let group = k.and_then(|k| k.futex.as_deref()).and_then(|a| group_of.get(a).copied());
+        let group =
+            k.and_then(|k| k.futex.value().and_then(Option::as_deref)).and_then(|a| group_of.get(a).copied());
         (group.unwrap_or(usize::MAX), k.map_or(0, |k| k.tid))
     });
     rows

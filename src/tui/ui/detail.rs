@@ -283,7 +283,7 @@ fn kernel(t: &ThreadView) -> Vec<(&'static str, String)> {
     if let Some(wait) = &k.wait {
         out.push(("kernel says", safe(wait).into_owned()));
     }
-    if let Some(futex) = &k.futex {
+    if let Some(Some(futex)) = k.futex.value() {
         out.push(("futex", safe(futex).into_owned()));
     }
     if let Some(raw) = &k.comm_raw {

@@ -48,7 +48,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let t = &snapshot.threads[index];
         let Some(k) = &t.kernel else { continue };
         let library = if t.origin == Origin::Managed { t.name.shown() } else { "" };
-        let futex = match k.futex.as_deref() {
+        let futex = match k.futex.value().and_then(Option::as_deref) {
             Some(address) => match group_of.get(address) {
                 Some(&g) => format!("{} {}", group_letter(g), safe(address)),
                 None => safe(address).into_owned(),
