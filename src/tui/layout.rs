@@ -55,6 +55,9 @@ pub struct Flags {
     /// Replaying: the columns the play state, speed and position need
     /// beside the tabs (the timeline bar shrinks to fit); 0 otherwise.
     pub replay: u16,
+    /// Rows of data the threads table has: a detail pane that is shown
+    /// grows into the rows the table leaves empty.
+    pub rows: u16,
 }
 
 /// Whether the threads screen shows the detail pane.
@@ -114,6 +117,10 @@ pub fn areas(area: Rect, flags: Flags) -> Option<Areas> {
         DetailPane::Auto | DetailPane::Hidden => 0,
     };
     let (table, detail) = if detail_height >= DETAIL_MIN_HEIGHT {
+        // Rows the table would leave empty go to the pane (a long stack,
+        // a wrapped holder), the table keeping every row it has.
+        let table_needs = flags.rows.saturating_add(1).max(TABLE_MIN_HEIGHT);
+        let detail_height = detail_height.max(body.height.saturating_sub(table_needs));
         let [table, detail] =
             Layout::vertical([Constraint::Min(1), Constraint::Length(detail_height)]).areas(body);
         (table, Some(detail))
@@ -156,7 +163,7 @@ mod tests {
     use super::*;
 
     fn flags(tab: Tab) -> Flags {
-        Flags { tab, detail: DetailPane::Auto, banner: 0, replay: 0 }
+        Flags { tab, detail: DetailPane::Auto, banner: 0, replay: 0, rows: u16::MAX }
     }
 
     #[test]
@@ -207,6 +214,20 @@ mod tests {
         assert_eq!(narrow.body.y, narrow.tabs.y + 2);
         let live = areas(Rect::new(0, 0, 80, 24), flags(Tab::Threads)).unwrap_or_else(|| unreachable!());
         assert_eq!((live.replay, live.body.y), (None, live.tabs.y + 1));
+    }
+
+    #[test]
+    fn a_shown_pane_grows_into_the_rows_the_table_leaves_empty() {
+        let screen = Rect::new(0, 0, 120, 40);
+        let few = Flags { rows: 3, ..flags(Tab::Threads) };
+        let a = areas(screen, few).unwrap_or_else(|| unreachable!());
+        assert_eq!(a.table.height, 4, "the header and its three rows");
+        assert_eq!(a.table.height + a.detail.map_or(0, |d| d.height), a.body.height);
+        let many = Flags { rows: 500, ..flags(Tab::Threads) };
+        let b = areas(screen, many).unwrap_or_else(|| unreachable!());
+        assert_eq!(b.detail.map(|d| d.height), Some(DETAIL_HEIGHT), "a full table keeps its rows");
+        let hidden = Flags { detail: DetailPane::Hidden, ..few };
+        assert!(areas(screen, hidden).unwrap_or_else(|| unreachable!()).detail.is_none());
     }
 
     #[test]

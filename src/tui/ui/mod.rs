@@ -199,6 +199,7 @@ impl App {
             Some(lines) => lines.len() as u16,
             None => u16::from(matches!(self.source, super::app::Source::Attach { .. })),
         };
-        layout::Flags { tab: self.tab, detail: self.detail, banner, replay: replay_bar::needed(self) }
+        let rows = u16::try_from(self.table.rows.len()).unwrap_or(u16::MAX);
+        layout::Flags { tab: self.tab, detail: self.detail, banner, replay: replay_bar::needed(self), rows }
     }
 }

@@ -34,7 +34,10 @@ pub(super) fn render(app: &App, view: &RuntimeView, area: Rect, buf: &mut Buffer
     let skip = app.selected_thread().map_or(0, |t| app.stack_offset(t.key));
     for (i, (first, text)) in stack_lines(&view.stack, rows - 1, skip).into_iter().enumerate() {
         let label = if first { "stack" } else { "" };
-        let line = Line::from(vec![Span::styled(format!("{label:>LABEL$} "), theme.dim()), Span::raw(text)]);
+        let line = Line::from(vec![
+            Span::styled(format!("{label:>LABEL$} "), theme.dim()),
+            Span::raw(room_for(&text, area)),
+        ]);
         buf.set_line(area.x, area.y + 1 + i as u16, &line, area.width);
     }
 }
@@ -78,9 +81,18 @@ pub(super) fn render_native(app: &App, view: &NativeStackView, at: Instant, area
     }
     for (i, (first, text)) in lines.into_iter().enumerate() {
         let label = if first { "stack" } else { "" };
-        let line = Line::from(vec![Span::styled(format!("{label:>LABEL$} "), theme.dim()), Span::raw(text)]);
+        let line = Line::from(vec![
+            Span::styled(format!("{label:>LABEL$} "), theme.dim()),
+            Span::raw(room_for(&text, area)),
+        ]);
         buf.set_line(area.x, area.y + 1 + i as u16, &line, area.width);
     }
+}
+
+/// `text` cut with `…` to what is left of `area` after the label, less a
+/// cell, so a long frame never runs into the column beside it.
+fn room_for(text: &str, area: Rect) -> String {
+    crate::tui::words::fit(text, usize::from(area.width).saturating_sub(LABEL + 2)).into_owned()
 }
 
 /// `/a/b/c/file.rs:12` as `c/file.rs:12`.
