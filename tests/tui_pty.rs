@@ -303,7 +303,26 @@ fn sigterm_restores_the_terminal() {
     let status = s.wait_exit();
     assert_eq!(status.exit_code(), 143, "{status:?}");
     s.assert_restored();
-    assert!(s.screen().contains("SIGTERM"), "{}", s.screen());
+    assert!(
+        s.screen().contains("SIGTERM: terminal restored, the scenario's threads abandoned"),
+        "{}",
+        s.screen()
+    );
+}
+
+#[test]
+fn sighup_while_attached_says_the_target_runs_on() {
+    let mut target = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    let pid = target.id();
+    let mut s = Session::start(&["attach", &pid.to_string(), "--interval", "200ms"], &[], 120, 40);
+    s.wait_for(&format!("attached to {pid} (read-only)"));
+    signal(s.pid(), rustix::process::Signal::HUP);
+    assert_eq!(s.wait_exit().exit_code(), 129);
+    s.assert_restored();
+    s.wait_for(&format!("SIGHUP: terminal restored, pid {pid} was only read and runs on"));
+    assert!(target.try_wait().unwrap().is_none(), "the target still runs");
+    target.kill().unwrap();
+    target.wait().unwrap();
 }
 
 #[test]

@@ -141,6 +141,17 @@ pub struct App {
     pub(crate) child: Option<super::child::ChildState>,
 }
 
+/// How the refusal to show the detail pane begins (cleared on a resize).
+const NO_ROOM: &str = "no room for the detail pane";
+
+/// The actions a screen too small to draw still takes: quitting, and
+/// closing or answering a dialog opened before it shrank.
+fn acts_unseen(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Quit | Action::Interrupt | Action::Cancel | Action::QuitNow | Action::StopAndQuit
+    )
+}
 impl App {
     /// A new app with nothing sampled yet.
     pub fn new(config: Config) -> Self {
@@ -200,6 +211,9 @@ impl App {
                     }
                     None => self.keymap.normal_action(&key),
                 };
+                // Too small to draw a screen, keys would act unseen: only
+                // those the too-small screen offers do.
+                let action = action.filter(|a| self.areas().is_some() || acts_unseen(a));
                 action.map_or(Effect::None, |action| self.update(action))
             }
             Event::Mouse(mouse) => match self.mouse_action(mouse) {
@@ -208,6 +222,10 @@ impl App {
             },
             Event::Resize(width, height) => {
                 self.size = (width, height);
+                // A refusal that named the old size no longer holds.
+                if self.status.as_ref().is_some_and(|(_, text)| text.starts_with(NO_ROOM)) {
+                    self.status = None;
+                }
                 self.keep_selection_visible();
                 Effect::None
             }
@@ -334,10 +352,7 @@ impl App {
             }
             Err(short) => self.note(
                 LogKind::Info,
-                format!(
-                    "no room for the detail pane at {}×{}: it needs {short} more row(s)",
-                    self.size.0, self.size.1
-                ),
+                format!("{NO_ROOM} at {}×{}: it needs {short} more row(s)", self.size.0, self.size.1),
             ),
         }
     }

@@ -239,7 +239,12 @@ impl Default for Keymap {
                 "replay: previous state change of the selected thread",
                 Record,
             ),
-            bind(&[c('q')], Action::Quit, "quit (asks about threads still running)", Quit),
+            bind(
+                &[c('q')],
+                Action::Quit,
+                "quit (running a scenario or a program: asks what to do with it)",
+                Quit,
+            ),
             bind(
                 &[Key::ctrl('c')],
                 Action::Interrupt,

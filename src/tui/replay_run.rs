@@ -39,7 +39,7 @@ pub(super) fn run(options: &Options, path: &Path) -> Result<u8, String> {
     require_terminal()?;
     let runtime = event_runtime()?;
     let exit = runtime.block_on(session(options, path, recording))?;
-    Ok(finish(exit, None))
+    Ok(finish(exit, None, &options.target))
 }
 
 /// The recording, with the replay's clock: sample `i` is shown as taken at

@@ -112,7 +112,7 @@ fn run_with(options: &Options, mut child: Option<Launched>) -> Result<u8, String
     require_terminal()?;
     let runtime = event_runtime()?;
     let exit = runtime.block_on(session(options, scenario, inspector, &mut child))?;
-    Ok(finish(exit, child))
+    Ok(finish(exit, child, &options.target))
 }
 
 /// The TUI needs a terminal: said before the screen is touched.
@@ -135,8 +135,8 @@ pub(super) fn event_runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 /// Says goodbye as the exit asks; the exit code. `child` is `exec`'s
-/// program, if any.
-pub(super) fn finish(exit: Exit, child: Option<Launched>) -> u8 {
+/// program, if any; `target`, what was watched.
+pub(super) fn finish(exit: Exit, child: Option<Launched>, target: &Target) -> u8 {
     match exit {
         Exit::Quit(lines) => {
             for line in lines {
@@ -166,7 +166,21 @@ pub(super) fn finish(exit: Exit, child: Option<Launched>) -> u8 {
             0
         }
         Exit::Signal(name, code) => {
-            eprintln!("threadscope: {name}: terminal restored, threads abandoned");
+            // What became of what was watched: only a scenario's threads
+            // are threadscope's to abandon.
+            let watched = match (child, target) {
+                (Some(mut child), _) => {
+                    let who = format!("`{}` (pid {})", child.command(), child.pid());
+                    match child.stop(CHILD_GRACE) {
+                        Some(status) => format!("stopped {who}: {}", describe(status)),
+                        None => format!("stopped {who}: its exit status could not be read"),
+                    }
+                }
+                (None, Target::Scenario(_)) => "the scenario's threads abandoned".to_owned(),
+                (None, Target::Attach(pid)) => format!("pid {pid} was only read and runs on"),
+                (None, Target::Replay(_)) => "the replay closed".to_owned(),
+            };
+            eprintln!("threadscope: {name}: terminal restored, {watched}");
             code
         }
     }

@@ -85,6 +85,17 @@ fn the_detail_pane_shows_at_80_by_24_when_asked() {
     let text = screen_text(&app, 80, 13);
     assert!(text.contains("no room for the detail pane at 80×13: it needs"), "{text}");
     assert_eq!(app.detail, layout::DetailPane::Hidden);
+    // Resized, the refusal no longer stands on the status line.
+    app.handle_event(Event::Resize(100, 30));
+    assert!(!screen_text(&app, 100, 30).contains("no room for the detail pane"));
+    // Too small to draw, keys do not act unseen; q and Ctrl-C still do.
+    app.handle_event(Event::Resize(40, 12));
+    let tab = app.tab();
+    for key in ['2', '?'] {
+        app.handle_event(Event::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(key))));
+    }
+    assert_eq!(app.tab(), tab, "no tab changed while unseen");
+    assert!(screen_text(&app, 40, 12).contains("(q quits)"));
 }
 
 #[test]

@@ -34,7 +34,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
 /// Draws the whole screen into `buf`.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(areas) = layout::areas(area, app.layout_flags_at(area.width, area.height)) else {
-        too_small(area, buf);
+        too_small(app, area, buf);
         return;
     };
     header::render(app, areas.header, buf);
@@ -62,9 +62,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
 }
 
-fn too_small(area: Rect, buf: &mut Buffer) {
+fn too_small(app: &App, area: Rect, buf: &mut Buffer) {
+    let keys = if app.dialog.is_some() { "a dialog is open: Esc closes it" } else { "q quits" };
     let text = format!(
-        "terminal too small: {}×{} — threadscope needs {MIN_WIDTH}×{MIN_HEIGHT} (q quits)",
+        "terminal too small: {}×{} — threadscope needs {MIN_WIDTH}×{MIN_HEIGHT} ({keys})",
         area.width, area.height
     );
     Paragraph::new(text).wrap(Wrap { trim: true }).render(area, buf);
