@@ -2,9 +2,14 @@
 //! statistics, then the wait-for graph as text with cycles highlighted.
 
 use super::super::app::App;
-use super::super::words::{self, fit, fit_middle, human, safe};
+use super::super::words::{self, fit, human, safe};
+#[cfg(test)]
+use super::locks_table::{LockColumn, cells, fit_whom, names_in};
+use super::locks_table::{kind_text, pad, primitive_row, table, widen_people};
 use super::scrolled_lines;
-use crate::inspect::{PrimitiveView, Snapshot, ThreadLink};
+use crate::inspect::Snapshot;
+#[cfg(test)]
+use crate::inspect::ThreadLink;
 use crate::threading::{PrimitiveKind, ThreadState, WaitKind};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -31,7 +36,14 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
     let kind_want = snapshot.primitives.iter().map(|p| kind_text(p).chars().count()).max().unwrap_or(0);
     // The kind's own word is never cut: a lower column goes first.
     let kind_floor = snapshot.primitives.iter().map(|p| p.kind.label().len()).max().unwrap_or(0);
-    let table = table(width, name_want, kind_want, kind_floor);
+    // Another program's locks keep no counters: four columns of "—" give
+    // their room to the holders and waiters.
+    let counted = snapshot.primitives.iter().any(|p| p.stats.is_available());
+    let table = table(width, name_want, kind_want, kind_floor)
+        .into_iter()
+        .filter(|(column, _)| counted || !column.is_a_statistic())
+        .collect::<Vec<_>>();
+    let table = if counted { table } else { widen_people(table, usize::from(width)) };
     let headings: Vec<String> = table
         .iter()
         .map(|&(col, w)| {
@@ -175,175 +187,6 @@ fn wrap_spans(spans: Vec<Span<'_>>, width: usize) -> Vec<Line<'_>> {
     lines
 }
 
-/// A column of the locks table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum LockColumn {
-    Name,
-    Kind,
-    Holders,
-    Waiters,
-    HeldFor,
-    Acquisitions,
-    Contentions,
-    Waited,
-}
-
-impl LockColumn {
-    /// Display order.
-    const ALL: [LockColumn; 8] = [
-        LockColumn::Name,
-        LockColumn::Kind,
-        LockColumn::Holders,
-        LockColumn::Waiters,
-        LockColumn::HeldFor,
-        LockColumn::Acquisitions,
-        LockColumn::Contentions,
-        LockColumn::Waited,
-    ];
-    /// Most important first: the last one shown is the first to go.
-    const PRIORITY: [LockColumn; 8] = [
-        LockColumn::Name,
-        LockColumn::Holders,
-        LockColumn::Waiters,
-        LockColumn::Kind,
-        LockColumn::HeldFor,
-        LockColumn::Waited,
-        LockColumn::Contentions,
-        LockColumn::Acquisitions,
-    ];
-
-    fn title(self) -> &'static str {
-        match self {
-            LockColumn::Name => "PRIMITIVE",
-            LockColumn::Kind => "KIND",
-            LockColumn::Holders => "HOLDERS",
-            LockColumn::Waiters => "WAITERS (in order)",
-            LockColumn::HeldFor => "HELD FOR",
-            LockColumn::Acquisitions => "ACQ",
-            LockColumn::Contentions => "CONT",
-            LockColumn::Waited => "WAITED",
-        }
-    }
-
-    /// The heading when the title does not fit.
-    fn short_title(self) -> &'static str {
-        match self {
-            LockColumn::Name => "NAME",
-            LockColumn::Waiters => "WAITERS",
-            LockColumn::HeldFor => "HELD",
-            other => other.title(),
-        }
-    }
-
-    /// The narrowest it is drawn before it is dropped instead.
-    fn min(self) -> usize {
-        match self {
-            LockColumn::Name => 9,
-            LockColumn::Kind => 5,
-            LockColumn::Holders | LockColumn::Waiters => 14,
-            LockColumn::HeldFor | LockColumn::Waited => 8,
-            LockColumn::Acquisitions | LockColumn::Contentions => 7,
-        }
-    }
-
-    fn right_aligned(self) -> bool {
-        matches!(
-            self,
-            LockColumn::HeldFor | LockColumn::Acquisitions | LockColumn::Contentions | LockColumn::Waited
-        )
-    }
-}
-
-/// The columns that fit in `width` and their widths: the names and kinds
-/// get what they need (up to a cap), holders and waiters share the rest.
-fn table(width: u16, name_want: usize, kind_want: usize, kind_floor: usize) -> Vec<(LockColumn, usize)> {
-    let width = usize::from(width);
-    let min = |c: &LockColumn| if *c == LockColumn::Kind { c.min().max(kind_floor) } else { c.min() };
-    let need = |cols: &[LockColumn]| cols.iter().map(|c| min(c) + 1).sum::<usize>().saturating_sub(1);
-    let mut kept = LockColumn::PRIORITY.to_vec();
-    while need(&kept) > width && kept.len() > 1 {
-        kept.pop();
-    }
-    let mut spare = width.saturating_sub(need(&kept));
-    let shown: Vec<LockColumn> = LockColumn::ALL.into_iter().filter(|c| kept.contains(c)).collect();
-    let mut widths: Vec<usize> = shown.iter().map(min).collect();
-    for (column, want) in [(LockColumn::Name, name_want.min(24)), (LockColumn::Kind, kind_want.min(20))] {
-        if let Some(i) = shown.iter().position(|&c| c == column) {
-            let grow = want.saturating_sub(widths[i]).min(spare);
-            widths[i] += grow;
-            spare -= grow;
-        }
-    }
-    let people: Vec<usize> =
-        (0..shown.len()).filter(|&i| matches!(shown[i], LockColumn::Holders | LockColumn::Waiters)).collect();
-    for (n, &i) in people.iter().enumerate() {
-        widths[i] += spare / people.len() + usize::from(n < spare % people.len());
-    }
-    shown.into_iter().zip(widths).collect()
-}
-
-/// `text` (already fitted) padded to `width` on the column's side.
-fn pad(column: LockColumn, text: &str, width: usize) -> String {
-    use unicode_width::UnicodeWidthStr;
-    let room = " ".repeat(width.saturating_sub(text.width()));
-    if column.right_aligned() { format!("{room}{text}") } else { format!("{text}{room}") }
-}
-
-fn kind_text(p: &PrimitiveView) -> String {
-    match &p.related {
-        Some(related) => format!("{} on {}", p.kind.label(), safe(&related.name)),
-        None => p.kind.label().to_owned(),
-    }
-}
-
-fn primitive_row(p: &PrimitiveView, table: &[(LockColumn, usize)], shared: &HashSet<String>) -> String {
-    cells(p, table, shared).join(" ").trim_end().to_owned()
-}
-
-/// One row's cells, each fitted and padded to its column.
-fn cells(p: &PrimitiveView, table: &[(LockColumn, usize)], shared: &HashSet<String>) -> Vec<String> {
-    table
-        .iter()
-        .map(|&(column, w)| {
-            let text = match column {
-                LockColumn::Name => safe(&p.name).into_owned(),
-                // "condition on config" where it fits, else "condition".
-                LockColumn::Kind => Some(kind_text(p))
-                    .filter(|k| k.chars().count() <= w)
-                    .unwrap_or_else(|| p.kind.label().to_owned()),
-                LockColumn::Holders => names_in(&p.holders, w, shared),
-                LockColumn::Waiters => names_in(&p.waiters, w, shared),
-                LockColumn::HeldFor => {
-                    p.stats.value().and_then(|s| s.held_for).map_or_else(|| "—".to_owned(), human)
-                }
-                LockColumn::Acquisitions => {
-                    p.stats.value().map_or_else(|| "—".to_owned(), |s| s.acquisitions.to_string())
-                }
-                LockColumn::Contentions => {
-                    p.stats.value().map_or_else(|| "—".to_owned(), |s| s.contentions.to_string())
-                }
-                LockColumn::Waited => p.stats.value().map_or_else(|| "—".to_owned(), |s| human(s.total_wait)),
-            };
-            // Names are cut in the middle: where they differ is often the end.
-            pad(column, &fit_middle(&text, w), w)
-        })
-        .collect()
-}
-
-/// Threads in a cell `width` wide: all of them when they fit; otherwise
-/// the first, cut in its middle, and how many more (`Payment…read-1 +1`),
-/// so two names cut together never read as one.
-fn names_in(list: &[ThreadLink], width: usize, shared: &HashSet<String>) -> String {
-    use unicode_width::UnicodeWidthStr;
-    let all = if list.is_empty() { "—".to_owned() } else { words::whom(list, shared) };
-    if list.len() < 2 || all.width() <= width {
-        return all;
-    }
-    let more = format!(" +{}", list.len() - 1);
-    let first = words::who(&list[0], shared);
-    format!("{}{more}", fit_middle(&first, width.saturating_sub(more.len())))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -387,6 +230,35 @@ mod tests {
         assert_eq!(text.len(), 2, "{text:?}");
         assert!(text.iter().all(|t| t.chars().count() <= 60), "{text:?}");
         assert_eq!(text[1], format!("{CONTINUED}Transfer-Worker-1  waiting for 3.2 s"));
+    }
+
+    #[test]
+    fn a_cut_keeps_the_tid_whole() {
+        let link = |tid: u32| ThreadLink { key: u64::from(tid), tid: Some(tid), name: "rw-reader".into() };
+        let shared: HashSet<String> = ["rw-reader".to_owned()].into();
+        let two = [link(25173), link(25174)];
+        assert_eq!(names_in(&two, 60, &shared), "rw-reader (tid 25173), rw-reader (tid 25174)");
+        let cut = names_in(&two, 20, &shared);
+        assert!(cut.ends_with(" (tid 25173) +1") && cut.chars().count() <= 20, "{cut}");
+        assert!(fit_whom(&two[0], 16, &shared).ends_with("(tid 25173)"));
+    }
+
+    #[test]
+    fn locks_that_count_nothing_give_the_statistics_room_to_the_people() {
+        let mut snapshot = fixtures::snapshot(0);
+        for p in &mut snapshot.primitives {
+            p.stats = crate::kernel::Field::Unavailable(crate::kernel::Reason::NotRecorded);
+        }
+        let mut app = fixtures::app(0, 80, 24, std::time::Instant::now());
+        app.handle_event(crate::tui::event::Event::Sample(Box::new(crate::tui::event::Sample {
+            snapshot: snapshot.clone(),
+            at: std::time::Instant::now(),
+            progress: Vec::new(),
+        })));
+        let lines = lines(&app, &snapshot, 80);
+        let header = lines[0].to_string();
+        assert!(!header.contains("ACQ") && !header.contains("HELD"), "{header}");
+        assert!(header.contains("WAITERS (in order)"), "{header}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod header;
 mod help;
 mod kernel;
 mod locks;
+mod locks_table;
 mod log;
 mod names;
 mod replay_bar;
