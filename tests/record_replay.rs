@@ -110,6 +110,10 @@ fn bad_recordings_and_moments_get_clear_errors() {
     let not = dir.join("not.tsrec");
     std::fs::write(&not, "{\"threads\": []}").unwrap();
     assert!(fails(&[], &not).contains("not a threadscope recording"));
+    let empty = dir.join("empty.tsrec");
+    std::fs::write(&empty, "").unwrap();
+    let error = fails(&[], &empty);
+    assert!(error.contains("the file is empty") && !error.contains("not a threadscope"), "{error}");
     let missing = fails(&[], &dir.join("missing.tsrec"));
     assert!(missing.contains("No such file"), "{missing}");
     assert_eq!(missing.matches("missing.tsrec").count(), 1, "the path once: {missing}");
