@@ -26,7 +26,9 @@ use std::time::Instant;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SampleOptions {
     /// Read the details of every thread on every `detail_every`-th sample,
-    /// starting with the first; 1 means every sample, 0 never.
+    /// starting with the first, and of each thread in the sample it first
+    /// appears in (a program's start-up has its waits); 1 means every
+    /// sample, 0 never.
     pub detail_every: u32,
     /// Threads checked and detailed on every sample regardless.
     pub detail_tids: BTreeSet<u32>,
@@ -306,7 +308,8 @@ impl Sampler {
         let chosen = &self.options.detail_tids;
         self.detail_cache.begin();
         for (thread, &quiet) in threads.iter_mut().zip(&quiet) {
-            if detail_all || (!chosen.is_empty() && chosen.contains(&thread.tid)) {
+            let new = every != 0 && self.detail_cache.is_new(thread);
+            if detail_all || new || (!chosen.is_empty() && chosen.contains(&thread.tid)) {
                 self.detail_cache.fill(&mut self.details, self.tasks.fd(), thread, quiet)?;
             } else {
                 self.detail_cache.pass(thread, quiet);
@@ -398,6 +401,28 @@ mod tests {
             .collect();
         assert_eq!(detailed, [true, false, false, true, false, false, true]);
         assert!(format!("{sampler:?}").starts_with("Sampler { pid: "));
+    }
+
+    #[test]
+    fn a_new_thread_is_detailed_in_the_sample_it_first_appears_in() {
+        let options = SampleOptions { detail_every: 1_000_000, ..SampleOptions::default() };
+        let mut sampler = Sampler::with_options(std::process::id(), options).unwrap();
+        sampler.sample().unwrap();
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (end, ends) = std::sync::mpsc::channel::<()>();
+        let sleeper = std::thread::spawn(move || {
+            tid_tx.send(crate::sys::gettid()).unwrap();
+            let _ = ends.recv();
+        });
+        let tid = tid_rx.recv().unwrap();
+        let first = sampler.sample().unwrap();
+        let seen = first.thread(tid).expect("the new thread is listed");
+        assert!(seen.voluntary_ctxt_switches.is_available() && seen.wchan.is_available(), "{seen:?}");
+        // Known from then on: back to the cadence, not read every sample.
+        let next = sampler.sample().unwrap();
+        assert!(!next.thread(tid).unwrap().voluntary_ctxt_switches.is_available());
+        drop(end);
+        sleeper.join().unwrap();
     }
 
     #[test]
