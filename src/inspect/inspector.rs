@@ -261,7 +261,7 @@ impl Inspector {
                 name: DisplayName::from_text(&kernel.process.name),
                 own: self.registry.is_some(),
                 exited: kernel.exited,
-                cpu_percent: kernel.process.cpu_percent,
+                cpu_percent: kernel.process.cpu_percent.clone(),
                 rss_bytes: kernel.process.rss_bytes,
                 watched_for: now.saturating_duration_since(self.started),
             },

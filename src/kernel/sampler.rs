@@ -369,6 +369,7 @@ fn tgid_of(pid: u32) -> Result<u32, SamplerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::{Field, Reason};
 
     /// Whether `seen` comes true within a generous time. The test binary
     /// runs other tests beside these, and their CPU time (which no checked
@@ -517,19 +518,29 @@ mod tests {
                 }
             })
         };
+        let before = std::time::Instant::now();
         let mut sampler = Sampler::new(std::process::id()).unwrap();
         let made = std::time::Instant::now();
+        let at_once = sampler.sample().unwrap();
+        if before.elapsed() < crate::kernel::CPU_RATE_MIN_INTERVAL {
+            assert_eq!(
+                at_once.process.cpu_percent,
+                Field::Unavailable(Reason::NotSampled),
+                "too soon to measure"
+            );
+        }
         // Until the process has used CPU time since the baseline, and the
         // CPU cadence (sysinfo's 200 ms) has passed since it was taken.
         let mut ticks = ProcessTicks::new(std::process::id());
         let from = ticks.read().unwrap();
-        while ticks.read().unwrap() < from + 2 || made.elapsed() <= sysinfo::MINIMUM_CPU_UPDATE_INTERVAL {
+        while ticks.read().unwrap() < from + 2 || made.elapsed() <= crate::kernel::CPU_RATE_MIN_INTERVAL {
             std::hint::black_box((0..1000u64).sum::<u64>());
         }
         let first = sampler.sample().unwrap();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         spinner.join().unwrap();
-        assert!(first.process.cpu_percent > 0.0, "{}", first.process.cpu_percent);
+        let cpu = first.process.cpu_percent;
+        assert!(cpu.value().is_some_and(|&c| c > 0.0), "{cpu:?}");
     }
 
     #[test]
