@@ -61,8 +61,31 @@ fn a_recorded_scenario_prints_any_moment_as_it_was_printed_live() {
 #[test]
 fn a_program_and_a_pid_can_be_recorded() {
     let dir = scratch("record-program");
-    let file = record(&dir, &["--for", "1s", "--interval", "200ms", "--", "sleep", "30"]);
+    let file = threadscope::record::unused_path(&dir, "out");
+    let output = run(threadscope().arg("record").arg("-o").arg(&file).args([
+        "--for",
+        "2s",
+        "--interval",
+        "500ms",
+        "--",
+        "sleep",
+        "30",
+    ]));
+    let said = String::from_utf8(output.stderr).unwrap();
     let mut recording = Recording::open(&file).unwrap();
+    // The span it says is the one a replay shows (trial 6: "over 22.0 s",
+    // then "spans 21.0 s"), and how the program ended.
+    let span = threadscope::display::human(Duration::from_millis(
+        recording.time_ms(recording.len() - 1) - recording.time_ms(0),
+    ));
+    let told = format!("recorded {} samples spanning {span},", recording.len());
+    assert!(said.contains(&told), "{told:?} in {said}");
+    assert!(said.contains("stopped `sleep 30` (pid ") && said.contains("killed by SIGTERM"), "{said}");
+    // That span, as said, is a moment of the recording: its last sample.
+    let at = span.replace(' ', "");
+    let printed = run(threadscope().args(["snapshot", "--from"]).arg(&file).args(["--at", &at]));
+    let last = serde_json::to_string(&recording.snapshot(recording.len() - 1).unwrap()).unwrap() + "\n";
+    assert_eq!(String::from_utf8(printed.stdout).unwrap(), last, "--at {at}");
     assert_eq!(
         recording.header().source,
         RecordedSource::Command { argv: vec!["sleep".into(), "30".into()] }
@@ -110,6 +133,10 @@ fn bad_recordings_and_moments_get_clear_errors() {
     let not = dir.join("not.tsrec");
     std::fs::write(&not, "{\"threads\": []}").unwrap();
     assert!(fails(&[], &not).contains("not a threadscope recording"));
+    let empty = dir.join("empty.tsrec");
+    std::fs::write(&empty, "").unwrap();
+    let error = fails(&[], &empty);
+    assert!(error.contains("the file is empty") && !error.contains("not a threadscope"), "{error}");
     let missing = fails(&[], &dir.join("missing.tsrec"));
     assert!(missing.contains("No such file"), "{missing}");
     assert_eq!(missing.matches("missing.tsrec").count(), 1, "the path once: {missing}");

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use threadscope::inspect::{Inspector, Origin, Snapshot};
+use threadscope::kernel::{CPU_RATE_MIN_INTERVAL, Field, Reason};
 use threadscope::threading::{Lock, Registry, Thread, ThreadState, kernel_comm};
 
 /// Refreshes until `ready` holds (10 s at most).
@@ -62,21 +63,30 @@ fn a_thread_blocked_on_a_lock_is_waiting_in_the_library_and_asleep_on_a_futex_in
 #[test]
 fn cpu_before_a_second_sample_is_unavailable_not_zero() {
     let registry = Registry::new();
+    // Before the inspector: every baseline it takes is after this.
+    let start = Instant::now();
     let mut inspector = Inspector::own(&registry).unwrap();
     let first = inspector.refresh().unwrap();
     let me = first.threads.iter().find(|t| t.kernel.is_some()).unwrap().kernel.clone().unwrap();
-    assert_eq!(
-        me.cpu_percent,
-        threadscope::kernel::Field::Unavailable(threadscope::kernel::Reason::NotSampled)
-    );
+    let not_sampled = Field::Unavailable(Reason::NotSampled);
+    assert_eq!(me.cpu_percent, not_sampled);
     let json = serde_json::to_value(&me).unwrap();
     assert_eq!(json["cpu_percent"], serde_json::json!({"unavailable": "not_sampled"}));
-    let second = inspector.refresh().unwrap();
-    let again = second.threads.iter().find(|t| t.native_id == Some(me.tid)).unwrap();
-    assert!(
-        again.kernel.as_ref().unwrap().cpu_percent.value().is_some(),
-        "a rate once there are two samples"
-    );
+    // Sampled again and again: no rate until two samples are far enough
+    // apart for the kernel's ticks to measure one, then one.
+    loop {
+        let again = inspector.refresh().unwrap();
+        let soon = start.elapsed() < CPU_RATE_MIN_INTERVAL;
+        let k = again.threads.iter().find(|t| t.native_id == Some(me.tid)).unwrap().kernel.clone().unwrap();
+        if soon {
+            assert_eq!(k.cpu_percent, not_sampled, "measured over less than the minimum");
+            assert_eq!(again.process.cpu_percent, not_sampled, "the process's, too");
+        }
+        if k.cpu_percent.is_available() {
+            assert!(again.process.cpu_percent.is_available(), "{:?}", again.process);
+            break;
+        }
+    }
 }
 
 #[test]
@@ -100,10 +110,13 @@ fn a_spinning_thread_is_running_with_rising_utime_and_names_match_the_kernel() {
     let utime =
         |s: &Snapshot| s.thread("CPU-Spinner-With-A-Long-Name").unwrap().kernel.as_ref().unwrap().utime_ms;
     let before = utime(&first);
-    let later = refresh_until(&mut inspector, |s| utime(s) > before);
+    let measured = |s: &Snapshot| {
+        s.thread("CPU-Spinner-With-A-Long-Name").unwrap().kernel.as_ref().unwrap().cpu_percent.is_available()
+    };
+    let later = refresh_until(&mut inspector, |s| utime(s) > before && measured(s));
     let k = later.thread("CPU-Spinner-With-A-Long-Name").unwrap().kernel.clone().unwrap();
     assert_eq!(k.comm.shown(), kernel_comm("CPU-Spinner-With-A-Long-Name"));
-    assert!(k.cpu_percent.value().is_some_and(|c| *c > 0.0), "{k:?}");
+    assert!(k.cpu_percent.value().is_some_and(|c| *c > 0.0 && *c <= 100.0), "{k:?}");
     stop.store(true, Ordering::Relaxed);
     spinner.join().unwrap();
 }
@@ -233,6 +246,67 @@ fn a_missing_pid_is_a_clear_error() {
     assert!(err.starts_with("threadscope: no process with pid 999999999"), "{err}");
     let out = threadscope(&["snapshot", "--pid", "1", "--scenario", "tour"]);
     assert_eq!(out.status.code(), Some(2), "--pid and --scenario exclude each other");
+}
+
+/// `snapshot --after 0s` (trial 6): a thread spinning at 100 % read 0.0,
+/// 56 % or 114 %, the process 0.0. The first snapshot comes at once after
+/// the baseline, too soon to measure; the next, an interval later, is
+/// measured, and one thread never uses more than one CPU.
+#[test]
+fn a_snapshot_at_once_has_no_cpu_figure_and_the_next_one_is_one_cpu_at_most() {
+    let dir = std::env::temp_dir().join(format!("threadscope-spin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("spin.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"spin\"\ndescription = \"One thread that spins\"\n\n[[threads]]\nname = \"Spinner\"\nrepeat = \"forever\"\nsteps = [{ spin = \"10s\" }]\n",
+    )
+    .unwrap();
+    let out = threadscope(&[
+        "snapshot",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--after",
+        "0s",
+        "--count",
+        "2",
+        "--interval",
+        "300ms",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let not_sampled = serde_json::json!({"unavailable": "not_sampled"});
+    let spinner = |json: &serde_json::Value| {
+        json["threads"].as_array().unwrap().iter().find(|t| t["name"] == "Spinner").unwrap()["kernel"]
+            ["cpu_percent"]
+            .clone()
+    };
+    // The first comes a refresh after the baseline: unmeasured, unless the
+    // machine stalled past the minimum between them; then a spinner's
+    // figure is a measure, so never 0 (nor is its process's).
+    let busy = |figure: &serde_json::Value| {
+        *figure == not_sampled || figure.as_f64().is_some_and(|c| c > 0.0 && c <= 100.0)
+    };
+    assert!(busy(&spinner(&lines[0])), "{}", lines[0]);
+    let process = &lines[0]["process"]["cpu_percent"];
+    assert!(*process == not_sampled || process.as_f64().is_some_and(|c| c > 0.0), "{process}");
+    for line in &lines {
+        for t in line["threads"].as_array().unwrap() {
+            let figure = &t["kernel"]["cpu_percent"];
+            assert!(*figure == not_sampled || figure.as_f64().is_some_and(|c| c <= 100.0), "{t}");
+        }
+    }
+    // An interval (over the minimum) later: measured.
+    let measured = spinner(&lines[1]).as_f64().unwrap_or_else(|| panic!("{}", lines[1]));
+    assert!(measured > 0.0 && measured <= 100.0, "{measured}");
+    assert!(lines[1]["process"]["cpu_percent"].as_f64().is_some_and(|p| p > 0.0), "{}", lines[1]["process"]);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 const HOSTILE: [&str; 2] = ["evil\x1b[2Jname", "bidi\u{202e}gnp.exe"];

@@ -4,13 +4,14 @@
 use super::snapshot::{Format, without_stacks, write_snapshot};
 use crate::display::human;
 use crate::inspect::Snapshot;
-use crate::record::{RecordError, Recording};
+use crate::record::{RecordError, Recording, Seek};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
 /// Prints the sample of the recording at `path` taken `at` after its first
-/// sample (the last one at or before that moment). When that sample cannot
+/// sample (the nearest to that moment, see [`Recording::seek`]; stderr says
+/// so when none is within half an interval of it). When that sample cannot
 /// be read (it, or a record it stands on, is damaged), the nearest one in
 /// time that can is printed instead; stderr says which, and what was
 /// skipped.
@@ -28,23 +29,32 @@ pub fn snapshot_from(path: &Path, at: Duration, format: Format, stacks: bool) ->
     for problem in recording.problems() {
         say(problem);
     }
-    let first = recording.time_ms(0);
-    let after = |recording: &Recording, i: usize| Duration::from_millis(recording.time_ms(i) - first);
-    let span = after(&recording, recording.len() - 1);
-    if at > span {
-        return Err(format!(
-            "{shown}: --at {} is past the end: the recording spans {} ({} samples)",
-            human(at),
-            human(span),
-            recording.len()
-        ));
-    }
-    let wanted = first.saturating_add(u64::try_from(at.as_millis()).unwrap_or(u64::MAX));
-    let asked = recording.sample_at(wanted);
+    let span = recording.span();
+    let asked = match recording.seek(at) {
+        Seek::At(i) => i,
+        Seek::Nearest(i) => {
+            say(&format_args!(
+                "no sample within {} of {}: the nearest, {} in, is shown",
+                human(recording.slack()),
+                human(at),
+                human(recording.after_first(i))
+            ));
+            i
+        }
+        Seek::PastTheEnd(_) => {
+            return Err(format!(
+                "{shown}: --at {} is past the end: the recording spans {} ({} samples)",
+                human(at),
+                human(span),
+                recording.len()
+            ));
+        }
+    };
+    let wanted = recording.time_ms(0).saturating_add(u64::try_from(at.as_millis()).unwrap_or(u64::MAX));
     let Found { index, mut snapshot, unread } = nearest_readable(&mut recording, asked, wanted)
         .map_err(|e| format!("{shown}: no sample can be read (sample {}: {e})", asked + 1))?;
     let len = recording.len();
-    let moment = |i: usize| format!("sample {} of {len} ({} in)", i + 1, human(after(&recording, i)));
+    let moment = |i: usize| format!("sample {} of {len} ({} in)", i + 1, human(recording.after_first(i)));
     if let Some(why) = unread {
         say(&format_args!(
             "{} cannot be read: {why}; showing {}, the nearest that can",

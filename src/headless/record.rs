@@ -4,7 +4,7 @@
 
 use super::run::{install_safe_excepthook, interrupt_flag};
 use crate::inspect::{Inspector, RuntimeOptions, mark_inspector_thread};
-use crate::launch::{Launched, Output};
+use crate::launch::{Launched, Output, describe};
 use crate::record::{Header, RecordedSource, Recorder};
 use crate::scenario::RunningScenario;
 use crate::threading::Registry;
@@ -69,6 +69,8 @@ pub fn record(args: &RecordArgs) -> Result<(), String> {
     drop(err);
     let started = Instant::now();
     let mut next = started;
+    // The first and last samples' times: the span a replay shows.
+    let mut times: Option<(u64, u64)> = None;
     let reason = loop {
         if interrupted.load(Ordering::Relaxed) {
             break "interrupted";
@@ -89,18 +91,26 @@ pub fn record(args: &RecordArgs) -> Result<(), String> {
         next += args.interval;
         let snapshot = inspector.refresh().map_err(|e| e.to_string())?;
         recorder.record(&snapshot).map_err(|e| e.to_string())?;
+        let taken = snapshot.taken_at_unix_ms;
+        times = Some(times.map_or((taken, taken), |(first, _)| (first, taken)));
         if snapshot.process.exited {
             break "the process exited";
         }
     };
-    let (samples, took) = (recorder.samples(), started.elapsed());
+    let samples = recorder.samples();
     let bytes = recorder.close().map_err(|e| e.to_string())?;
-    stop(watched);
+    let ended = stop(watched);
+    let span =
+        times.map_or(Duration::ZERO, |(first, last)| Duration::from_millis(last.saturating_sub(first)));
+    let mut err = std::io::stderr().lock();
     let _ = writeln!(
-        std::io::stderr().lock(),
-        "threadscope: {reason}: recorded {samples} samples over {:.1} s, {bytes} bytes, to {shown}",
-        took.as_secs_f64()
+        err,
+        "threadscope: {reason}: recorded {samples} samples spanning {}, {bytes} bytes, to {shown}",
+        crate::display::human(span)
     );
+    if let Some(ended) = ended {
+        let _ = writeln!(err, "threadscope: {ended}");
+    }
     Ok(())
 }
 
@@ -138,15 +148,24 @@ fn start(args: &RecordArgs) -> Result<(Inspector, Watched, RecordedSource), Stri
 }
 
 /// Lets the watched go: a scenario's threads are stopped, a program we
-/// started is ended, another process is left alone.
-fn stop(watched: Watched) {
+/// started is ended, another process is left alone. For a program, how it
+/// ended, in the words `snapshot -- CMD` uses.
+fn stop(watched: Watched) -> Option<String> {
     match watched {
         Watched::Scenario(mut running) => {
             running.stop(Duration::from_secs(2));
+            None
         }
-        Watched::Pid => {}
+        Watched::Pid => None,
         Watched::Child(mut child) => {
-            let _ = child.stop(super::STOP_GRACE);
+            let who = format!("`{}` (pid {})", child.command(), child.pid());
+            if let Some(status) = child.status() {
+                return Some(format!("{who} {}", describe(status)));
+            }
+            Some(match child.stop(super::STOP_GRACE) {
+                Some(status) => format!("stopped {who}: {}", describe(status)),
+                None => format!("stopped {who}: its exit status could not be read"),
+            })
         }
     }
 }

@@ -261,7 +261,7 @@ impl Inspector {
                 name: DisplayName::from_text(&kernel.process.name),
                 own: self.registry.is_some(),
                 exited: kernel.exited,
-                cpu_percent: kernel.process.cpu_percent,
+                cpu_percent: kernel.process.cpu_percent.clone(),
                 rss_bytes: kernel.process.rss_bytes,
                 watched_for: now.saturating_duration_since(self.started),
             },
@@ -455,5 +455,27 @@ mod tests {
         .join()
         .unwrap_or_default();
         assert!(!INSPECTOR_TIDS.lock().contains(&tid), "a reused TID must not stay ours");
+    }
+
+    /// What `record -- CMD` and `attach` see of a program starting up: its
+    /// threads appear between the samples that read every thread's details.
+    #[test]
+    fn a_thread_that_starts_between_detailed_refreshes_shows_its_details_at_once() {
+        let registry = Registry::new();
+        let mut inspector = Inspector::own(&registry).unwrap();
+        inspector.refresh().unwrap();
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (end, ends) = std::sync::mpsc::channel::<()>();
+        let sleeper = std::thread::spawn(move || {
+            tid_tx.send(crate::sys::gettid()).unwrap();
+            let _ = ends.recv();
+        });
+        let tid = tid_rx.recv().unwrap();
+        let snapshot = inspector.refresh().unwrap();
+        let view = snapshot.threads.iter().find(|t| t.native_id == Some(tid)).expect("the new thread");
+        let kernel = view.kernel.as_ref().expect("a kernel view");
+        assert!(kernel.voluntary_ctxt_switches.is_available() && kernel.wchan.is_available(), "{kernel:?}");
+        drop(end);
+        sleeper.join().unwrap();
     }
 }

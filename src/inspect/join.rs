@@ -8,7 +8,7 @@ use super::DisplayName;
 use super::links::{PrimitiveLink, ThreadLink};
 use super::snapshot::{KernelView, Origin, PrimitiveView, ThreadView, WaitView};
 use crate::kernel::{
-    Field, KernelSample, KernelThread, Reason, ThreadKey, ticks_per_second, ticks_to_duration,
+    CPU_RATE_MIN_INTERVAL, Field, KernelSample, KernelThread, Reason, ThreadKey, ticks_to_duration,
 };
 use crate::threading::{PrimitiveRef, RegistrySnapshot, ThreadRef, ThreadSnapshot, ThreadState};
 use rustc_hash::FxHashMap;
@@ -68,6 +68,11 @@ impl Earlier {
                 same_order &= self.threads.get(i).is_some_and(|here| here.key == t.key());
                 match self.find(t, i) {
                     Some(last) if !t.checked => last.clone(),
+                    // Too soon to measure: the next check measures from the
+                    // same baseline, over the longer interval.
+                    Some(last) if too_soon(last, now) => {
+                        Remembered { comm: comm_after(Some(last), t), ..last.clone() }
+                    }
                     last => Remembered {
                         key: t.key(),
                         ticks: t.cpu_ticks(),
@@ -85,23 +90,29 @@ impl Earlier {
     }
 }
 
-/// A rate needs two checks of the same thread: before the second it is
-/// unavailable, not 0 (a thread at 100 % must not read 0.0). A thread this
-/// sample did not check keeps the rate of its last check; the next check
-/// measures over the whole time since.
+/// A rate needs two checks of the same thread at least
+/// [`CPU_RATE_MIN_INTERVAL`] apart: before them it is unavailable, not 0
+/// (a thread at 100 % must not read 0.0, nor 118 % off two ticks counted
+/// over 17 ms). A thread this sample did not check, or checked too soon
+/// after the baseline, keeps the rate of its last measure; the next check
+/// measures over the whole time since. A thread runs on one CPU at a
+/// time, so more than 100 % is the ticks' rounding (see
+/// [`CPU_RATE_MIN_INTERVAL`]), and is said as 100.
 fn rate_since(last: Option<&Remembered>, kt: &KernelThread, now: Instant) -> Field<f32> {
     let Some(last) = last else {
         return Field::Unavailable(Reason::NotSampled);
     };
-    if !kt.checked {
+    if !kt.checked || too_soon(last, now) {
         return last.rate.clone();
     }
     let elapsed = now.saturating_duration_since(last.at).as_secs_f64();
-    if elapsed <= 0.0 {
-        return Field::Unavailable(Reason::NotSampled);
-    }
-    let used = kt.cpu_ticks().saturating_sub(last.ticks) as f64 / ticks_per_second().max(1) as f64;
-    Field::Available((used / elapsed * 100.0) as f32)
+    let used = ticks_to_duration(kt.cpu_ticks().saturating_sub(last.ticks)).as_secs_f64();
+    Field::Available((used / elapsed * 100.0).min(100.0) as f32)
+}
+
+/// Whether `now` is too soon after `last`'s baseline to measure a rate.
+fn too_soon(last: &Remembered, now: Instant) -> bool {
+    now.saturating_duration_since(last.at) < CPU_RATE_MIN_INTERVAL
 }
 
 /// The thread's comm, decoded: the last one's when the bytes are the same.
@@ -310,7 +321,7 @@ pub(crate) fn primitive_views(library: &RegistrySnapshot, links: &Links) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::{ProcessFigures, SystemFigures};
+    use crate::kernel::{ProcessFigures, SystemFigures, ticks_per_second};
     use crate::threading::{StateTimes, ThreadOrigin};
     use std::time::Duration;
 
@@ -340,7 +351,7 @@ mod tests {
             taken_at: Instant::now(),
             process: ProcessFigures {
                 name: "app".into(),
-                cpu_percent: 0.0,
+                cpu_percent: Field::Available(0.0),
                 rss_bytes: 0,
                 thread_count: threads.len(),
             },
@@ -530,6 +541,36 @@ mod tests {
             summary(&earlier, &again),
             [("b".into(), Some(0.0)), ("c-renamed".into(), Some(100.0)), ("d".into(), Some(0.0))]
         );
+    }
+
+    #[test]
+    fn a_rate_is_measured_over_enough_time_and_never_over_one_cpu() {
+        let rate = |earlier: &Earlier, s: &KernelSample| {
+            join(None, s, &BTreeSet::new(), earlier)[0].kernel.as_ref().unwrap().cpu_percent.clone()
+        };
+        let base = Instant::now();
+        let at = |after: Duration, ticks: u64| {
+            let mut s = sample(vec![task(11, 5, "spin")]);
+            s.taken_at = base + after;
+            s.threads[0].utime_ticks = ticks;
+            s
+        };
+        let mut earlier = Earlier::default();
+        earlier.remember(&at(Duration::ZERO, 0));
+        // Two ticks counted 17 ms after the baseline: 118 % by arithmetic,
+        // nothing anyone measured.
+        let soon = at(Duration::from_millis(17), 2);
+        assert_eq!(rate(&earlier, &soon), Field::Unavailable(Reason::NotSampled));
+        earlier.remember(&soon);
+        // The baseline stays the first sample's: a second's worth over the
+        // second since it, plus the two ticks' rounding, is one CPU.
+        let tps = ticks_per_second();
+        let later = at(Duration::from_secs(1), tps + 2);
+        assert_eq!(rate(&earlier, &later), Field::Available(100.0));
+        earlier.remember(&later);
+        // Measured once, a rate stands until the next measure can be taken.
+        let soon_again = at(Duration::from_millis(1010), tps + 3);
+        assert_eq!(rate(&earlier, &soon_again), Field::Available(100.0));
     }
 
     #[test]

@@ -92,8 +92,9 @@ pub struct ProcessView {
     pub own: bool,
     /// True once it has exited.
     pub exited: bool,
-    /// CPU use, percent of one core.
-    pub cpu_percent: f32,
+    /// CPU use, percent of one core; unavailable until it could be
+    /// measured (see `kernel::CPU_RATE_MIN_INTERVAL`).
+    pub cpu_percent: Field<f32>,
     /// Resident memory.
     pub rss_bytes: u64,
     /// How long the inspector has watched it.

@@ -44,10 +44,12 @@ impl Details {
 
 /// Details by thread (a TID with its start time, so a reused TID is a new
 /// thread), kept for the threads of the last sample only: one map, each
-/// entry stamped with the sample that last vouched for it.
+/// entry stamped with the sample that last vouched for it. A thread that
+/// ran since its details were read keeps its entry, without details: it
+/// is known, not new (see [`is_new`](Self::is_new)).
 #[derive(Debug, Default)]
 pub(crate) struct DetailCache {
-    by_thread: FxHashMap<ThreadKey, (u64, Details)>,
+    by_thread: FxHashMap<ThreadKey, (u64, Option<Details>)>,
     sample: u64,
     /// Files read and reads saved in the last sample, for benchmarks.
     pub(crate) read: usize,
@@ -72,7 +74,8 @@ impl DetailCache {
         quiet: bool,
     ) -> Result<(), SamplerError> {
         let sample = self.sample;
-        match self.by_thread.get_mut(&thread.key()).filter(|_| quiet) {
+        let kept = self.by_thread.get_mut(&thread.key()).filter(|_| quiet);
+        match kept.and_then(|(stamp, details)| Some((stamp, details.as_ref()?))) {
             Some((stamp, details)) => {
                 *stamp = sample;
                 details.clone().into(thread);
@@ -80,20 +83,27 @@ impl DetailCache {
             }
             None => {
                 reader.fill(tasks, thread)?;
-                self.by_thread.insert(thread.key(), (sample, Details::of(thread)));
+                self.by_thread.insert(thread.key(), (sample, Some(Details::of(thread))));
                 self.read += 1;
             }
         }
         Ok(())
     }
 
+    /// True for a thread no sample has seen before: its details are read
+    /// in the sample it first appears in, whatever the cadence, so the
+    /// threads a program starts with show what they wait on from the start.
+    pub(crate) fn is_new(&self, thread: &KernelThread) -> bool {
+        !self.by_thread.contains_key(&thread.key())
+    }
+
     /// A thread not detailed in this sample: its last details stay good
     /// only while it stays quiet (one that ran has moved on from them).
     pub(crate) fn pass(&mut self, thread: &KernelThread, quiet: bool) {
+        let (stamp, details) = self.by_thread.entry(thread.key()).or_insert((self.sample, None));
+        *stamp = self.sample;
         if !quiet {
-            self.by_thread.remove(&thread.key());
-        } else if let Some((stamp, _)) = self.by_thread.get_mut(&thread.key()) {
-            *stamp = self.sample;
+            *details = None;
         }
     }
 

@@ -1,6 +1,7 @@
 //! Whole-process and whole-system figures, from one kept `sysinfo::System`.
 
 use super::error::SamplerError;
+use super::field::{Field, Reason};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use sysinfo::{MemoryRefreshKind, System};
@@ -12,10 +13,13 @@ pub struct ProcessFigures {
     /// last one seen once it is gone.
     pub name: String,
     /// CPU used, in percent of one core (a process busy on two cores reads
-    /// 200), over the interval between the last two CPU refreshes: sysinfo
-    /// refreshes CPU figures at most every `sysinfo::MINIMUM_CPU_UPDATE_INTERVAL`
-    /// (200 ms), so samples closer together repeat the last figure.
-    pub cpu_percent: f32,
+    /// 200), over the interval between the last two CPU refreshes. CPU
+    /// figures are refreshed at most every
+    /// [`CPU_RATE_MIN_INTERVAL`](super::CPU_RATE_MIN_INTERVAL), so samples
+    /// closer together repeat the last figure, and samples within that of
+    /// the sampler's start have none ([`NotSampled`](Reason::NotSampled)).
+    /// 0 once the process has exited.
+    pub cpu_percent: Field<f32>,
     /// Resident memory in bytes (0 once it has exited).
     pub rss_bytes: u64,
     /// Threads in this sample.
@@ -54,12 +58,11 @@ pub struct LoadAverage {
 /// (`ProcessTicks`), its name and memory from the main thread's `stat`.
 pub(crate) struct SystemView {
     system: System,
-    /// sysinfo ignores CPU refreshes closer than
-    /// `MINIMUM_CPU_UPDATE_INTERVAL`; CPU figures are only refreshed (and
-    /// only change) that often, so the process and the cores stay measured
-    /// over the same interval.
+    /// CPU figures are only refreshed (and only change) every
+    /// `CPU_RATE_MIN_INTERVAL`, so the process and the cores stay measured
+    /// over the same interval, long enough to mean something.
     last_cpu_refresh: Option<Instant>,
-    process_cpu_percent: f32,
+    process_cpu_percent: Field<f32>,
     /// The process's CPU ticks at the last CPU refresh, and when.
     process_ticks: Option<(u64, Instant)>,
     name: String,
@@ -74,7 +77,7 @@ impl SystemView {
         let mut view = SystemView {
             system,
             last_cpu_refresh: Some(now),
-            process_cpu_percent: 0.0,
+            process_cpu_percent: Field::Unavailable(Reason::NotSampled),
             process_ticks: ticks.map(|ticks| (ticks, now)),
             name: String::new(),
         };
@@ -97,7 +100,9 @@ impl SystemView {
             self.system.refresh_cpu_usage();
             self.process_cpu_percent = match (main.is_some(), process_ticks) {
                 (true, Some(ticks)) => self.process_cpu(ticks),
-                _ => 0.0,
+                // Its main thread read, its stat not: it ended in between.
+                (true, None) => Field::Unavailable(Reason::Gone),
+                (false, _) => Field::Available(0.0),
             };
         }
         self.system.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
@@ -108,13 +113,13 @@ impl SystemView {
                 rss_pages.saturating_mul(procfs::page_size())
             }
             None => {
-                self.process_cpu_percent = 0.0;
+                self.process_cpu_percent = Field::Available(0.0);
                 0
             }
         };
         let process = ProcessFigures {
             name: self.name.clone(),
-            cpu_percent: self.process_cpu_percent,
+            cpu_percent: self.process_cpu_percent.clone(),
             rss_bytes,
             thread_count,
         };
@@ -135,18 +140,22 @@ impl SystemView {
     /// Whether the next refresh refreshes CPU figures (and so needs the
     /// process's ticks).
     pub(crate) fn cpu_due(&self) -> bool {
-        self.last_cpu_refresh.is_none_or(|last| last.elapsed() >= sysinfo::MINIMUM_CPU_UPDATE_INTERVAL)
+        self.last_cpu_refresh.is_none_or(|last| last.elapsed() >= super::CPU_RATE_MIN_INTERVAL)
     }
 
     /// The process's CPU use since the last CPU refresh, in percent of one
-    /// core, from its CPU ticks (as sysinfo and top work it out).
-    fn process_cpu(&mut self, ticks: u64) -> f32 {
+    /// core, from its CPU ticks (as sysinfo and top work it out); none
+    /// before there is a baseline to measure from.
+    fn process_cpu(&mut self, ticks: u64) -> Field<f32> {
         let now = Instant::now();
-        let percent = self.process_ticks.map_or(0.0, |(before, at)| {
-            let elapsed = now.saturating_duration_since(at).as_secs_f64();
-            let used = ticks.saturating_sub(before) as f64 / super::ticks_per_second().max(1) as f64;
-            if elapsed > 0.0 { (used / elapsed * 100.0) as f32 } else { 0.0 }
-        });
+        let percent = match self.process_ticks {
+            Some((before, at)) if now > at => {
+                let elapsed = now.saturating_duration_since(at).as_secs_f64();
+                let used = super::ticks_to_duration(ticks.saturating_sub(before)).as_secs_f64();
+                Field::Available((used / elapsed * 100.0) as f32)
+            }
+            _ => Field::Unavailable(Reason::NotSampled),
+        };
         self.process_ticks = Some((ticks, now));
         percent
     }

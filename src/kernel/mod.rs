@@ -76,6 +76,19 @@ pub fn ticks_per_second() -> u64 {
     procfs::ticks_per_second()
 }
 
+/// The shortest interval a CPU rate is measured over; sooner, the last
+/// rate stands (unavailable before the first). The kernel counts CPU time
+/// in clock ticks and rounds a thread's user and system time down, each,
+/// so a rate over `d` may be out by two ticks over `d`: over 200 ms (20
+/// ticks at Linux's 100 per second) by a tenth of a core at most, over the
+/// 17 ms between two quick samples by anything (one tick reads 59 %, two
+/// 118 %). It is also the least sysinfo waits between CPU refreshes, so
+/// the threads, the process and the cores are measured alike.
+pub const CPU_RATE_MIN_INTERVAL: Duration = Duration::from_millis(200);
+
+// sysinfo ignores CPU refreshes closer than its minimum.
+const _: () = assert!(CPU_RATE_MIN_INTERVAL.as_nanos() >= sysinfo::MINIMUM_CPU_UPDATE_INTERVAL.as_nanos());
+
 /// `ticks` clock ticks as a duration.
 ///
 /// # Examples

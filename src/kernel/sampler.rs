@@ -26,7 +26,9 @@ use std::time::Instant;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SampleOptions {
     /// Read the details of every thread on every `detail_every`-th sample,
-    /// starting with the first; 1 means every sample, 0 never.
+    /// starting with the first, and of each thread in the sample it first
+    /// appears in (a program's start-up has its waits); 1 means every
+    /// sample, 0 never.
     pub detail_every: u32,
     /// Threads checked and detailed on every sample regardless.
     pub detail_tids: BTreeSet<u32>,
@@ -306,7 +308,8 @@ impl Sampler {
         let chosen = &self.options.detail_tids;
         self.detail_cache.begin();
         for (thread, &quiet) in threads.iter_mut().zip(&quiet) {
-            if detail_all || (!chosen.is_empty() && chosen.contains(&thread.tid)) {
+            let new = every != 0 && self.detail_cache.is_new(thread);
+            if detail_all || new || (!chosen.is_empty() && chosen.contains(&thread.tid)) {
                 self.detail_cache.fill(&mut self.details, self.tasks.fd(), thread, quiet)?;
             } else {
                 self.detail_cache.pass(thread, quiet);
@@ -366,6 +369,7 @@ fn tgid_of(pid: u32) -> Result<u32, SamplerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::{Field, Reason};
 
     /// Whether `seen` comes true within a generous time. The test binary
     /// runs other tests beside these, and their CPU time (which no checked
@@ -398,6 +402,28 @@ mod tests {
             .collect();
         assert_eq!(detailed, [true, false, false, true, false, false, true]);
         assert!(format!("{sampler:?}").starts_with("Sampler { pid: "));
+    }
+
+    #[test]
+    fn a_new_thread_is_detailed_in_the_sample_it_first_appears_in() {
+        let options = SampleOptions { detail_every: 1_000_000, ..SampleOptions::default() };
+        let mut sampler = Sampler::with_options(std::process::id(), options).unwrap();
+        sampler.sample().unwrap();
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (end, ends) = std::sync::mpsc::channel::<()>();
+        let sleeper = std::thread::spawn(move || {
+            tid_tx.send(crate::sys::gettid()).unwrap();
+            let _ = ends.recv();
+        });
+        let tid = tid_rx.recv().unwrap();
+        let first = sampler.sample().unwrap();
+        let seen = first.thread(tid).expect("the new thread is listed");
+        assert!(seen.voluntary_ctxt_switches.is_available() && seen.wchan.is_available(), "{seen:?}");
+        // Known from then on: back to the cadence, not read every sample.
+        let next = sampler.sample().unwrap();
+        assert!(!next.thread(tid).unwrap().voluntary_ctxt_switches.is_available());
+        drop(end);
+        sleeper.join().unwrap();
     }
 
     #[test]
@@ -492,19 +518,29 @@ mod tests {
                 }
             })
         };
+        let before = std::time::Instant::now();
         let mut sampler = Sampler::new(std::process::id()).unwrap();
         let made = std::time::Instant::now();
+        let at_once = sampler.sample().unwrap();
+        if before.elapsed() < crate::kernel::CPU_RATE_MIN_INTERVAL {
+            assert_eq!(
+                at_once.process.cpu_percent,
+                Field::Unavailable(Reason::NotSampled),
+                "too soon to measure"
+            );
+        }
         // Until the process has used CPU time since the baseline, and the
         // CPU cadence (sysinfo's 200 ms) has passed since it was taken.
         let mut ticks = ProcessTicks::new(std::process::id());
         let from = ticks.read().unwrap();
-        while ticks.read().unwrap() < from + 2 || made.elapsed() <= sysinfo::MINIMUM_CPU_UPDATE_INTERVAL {
+        while ticks.read().unwrap() < from + 2 || made.elapsed() <= crate::kernel::CPU_RATE_MIN_INTERVAL {
             std::hint::black_box((0..1000u64).sum::<u64>());
         }
         let first = sampler.sample().unwrap();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         spinner.join().unwrap();
-        assert!(first.process.cpu_percent > 0.0, "{}", first.process.cpu_percent);
+        let cpu = first.process.cpu_percent;
+        assert!(cpu.value().is_some_and(|&c| c > 0.0), "{cpu:?}");
     }
 
     #[test]

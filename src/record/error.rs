@@ -30,6 +30,10 @@ pub enum RecordError {
     /// Writing to an open recording failed (the disk is full…).
     #[error("cannot write the recording: {0}")]
     Write(#[from] std::io::Error),
+    /// The file is empty: nothing was ever written to it (a recording
+    /// writes its header the moment it is created).
+    #[error("the file is empty (0 bytes): there is no recording in it")]
+    EmptyFile,
     /// The file does not start with a recording's header.
     #[error("not a threadscope recording (it does not start with a recording header)")]
     NotARecording,

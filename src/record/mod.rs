@@ -30,5 +30,5 @@ mod writer;
 pub use error::{Damage, RecordError};
 pub use flight::{FLIGHT_KEYFRAME_EVERY, FlightBudget, FlightRecorder};
 pub use header::{FORMAT, Header, RecordedSource, now_unix_ms};
-pub use reader::{Problem, Recording};
+pub use reader::{Problem, Recording, Seek};
 pub use writer::{KEYFRAME_EVERY, Recorder, unused_path};

@@ -20,6 +20,9 @@ use std::io::Read;
 use std::path::Path;
 
 mod open;
+mod seek;
+
+pub use seek::Seek;
 
 /// The most a record may inflate to: far beyond any real snapshot, so a
 /// crafted record cannot exhaust memory.

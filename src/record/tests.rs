@@ -317,7 +317,10 @@ fn a_newer_schema_or_format_is_refused_with_a_clear_error() {
 
 #[test]
 fn what_is_not_a_recording_says_so() {
-    for bytes in [Vec::new(), b"{\"threads\": []}".to_vec(), vec![0; 100]] {
+    let empty = Recording::from_bytes(Vec::new()).unwrap_err();
+    assert!(matches!(empty, RecordError::EmptyFile), "an empty file is said to be empty: {empty}");
+    assert!(empty.to_string().starts_with("the file is empty"), "{empty}");
+    for bytes in [b"{\"threads\": []}".to_vec(), vec![0; 100]] {
         assert!(matches!(Recording::from_bytes(bytes), Err(RecordError::NotARecording)));
     }
     let mut header_only = Vec::new();

@@ -294,7 +294,7 @@ pub fn snapshot(extra: usize) -> Snapshot {
             name: DisplayName::from_text("threadscope"),
             own: true,
             exited: false,
-            cpu_percent: 12.5,
+            cpu_percent: Field::Available(12.5),
             rss_bytes: 24 * 1024 * 1024,
             watched_for: secs(83.0),
         },

@@ -14,7 +14,7 @@ use super::terminal;
 use super::theme::Theme;
 use super::ui;
 use crate::inspect::history::HISTORY_SPAN;
-use crate::record::Recording;
+use crate::record::{Recording, Seek};
 use crate::threading::ThreadState;
 use futures::StreamExt;
 use serde_json::Value;
@@ -329,12 +329,19 @@ fn go_to(player: &mut Player, go: ReplayGo, position: usize) -> Event {
     let (target, note) = match go {
         ReplayGo::To(i) => (i.min(last), None),
         ReplayGo::At(at) => {
-            let wanted = player.first_ms.saturating_add(u64::try_from(at.as_millis()).unwrap_or(u64::MAX));
-            let i = player.recording.sample_at(wanted);
-            let note = (at > player.at(last)).then(|| {
-                format!("replay: {} is past the end; showing the last sample", crate::display::human(at))
-            });
-            (i, note)
+            // Where `snapshot --from --at` lands too.
+            let human = crate::display::human;
+            match player.recording.seek(at) {
+                Seek::At(i) => (i, None),
+                Seek::Nearest(i) => {
+                    let note =
+                        format!("replay: no sample at {}; the nearest is {}", human(at), human(player.at(i)));
+                    (i, Some(note))
+                }
+                Seek::PastTheEnd(i) => {
+                    (i, Some(format!("replay: {} is past the end; showing the last sample", human(at))))
+                }
+            }
         }
         ReplayGo::Find { from, forward, jump, key } => {
             let what = match jump {
@@ -375,6 +382,28 @@ mod tests {
         let mut bytes = recorder.finish().unwrap();
         bytes[last + 25] ^= 0x01;
         Recording::from_bytes(bytes).unwrap()
+    }
+
+    #[test]
+    fn going_to_a_time_lands_where_snapshot_at_does() {
+        let header = Header::new(RecordedSource::Pid { pid: 1 }, Duration::from_secs(1));
+        let mut recorder = Recorder::new(Vec::new(), &header).unwrap();
+        // The third sample, taken for 2 s, came 2 ms late.
+        for (i, offset) in [0, 1000, 2002].into_iter().enumerate() {
+            let mut snapshot = super::super::fixtures::snapshot(i);
+            snapshot.taken_at_unix_ms = 1_000_000 + offset;
+            recorder.record(&snapshot).unwrap();
+        }
+        let mut player = Player::new(Recording::from_bytes(recorder.finish().unwrap()).unwrap());
+        let landed = |player: &mut Player, at: Duration| match go_to(player, ReplayGo::At(at), 0) {
+            Event::Replayed(replayed) => (replayed.position, replayed.note),
+            _ => panic!("going to {at:?} showed nothing"),
+        };
+        assert_eq!(landed(&mut player, Duration::from_secs(2)), (2, None));
+        assert_eq!(player.recording.seek(Duration::from_secs(2)), Seek::At(2));
+        let (position, note) = landed(&mut player, Duration::from_secs(9));
+        assert_eq!(position, 2);
+        assert!(note.is_some_and(|n| n.contains("past the end")));
     }
 
     #[test]

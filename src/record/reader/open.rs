@@ -174,6 +174,9 @@ pub(super) fn damage(bad: Bad) -> Damage {
 /// with a record's sync word is no recording; one that does is a recording
 /// cut short inside its header, or one whose header is damaged.
 pub(super) fn header_error(bytes: &[u8], bad: Bad) -> RecordError {
+    if bytes.is_empty() {
+        return RecordError::EmptyFile;
+    }
     if bytes.get(..4) != Some(&frame::SYNC[..]) {
         return RecordError::NotARecording;
     }

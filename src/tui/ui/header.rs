@@ -192,11 +192,9 @@ fn system_line<'a>(app: &App, snapshot: &Snapshot, width: u16) -> Line<'a> {
         theme.gauge(percent),
     ));
     tail.push(Span::styled("  proc ", theme.dim()));
-    tail.push(Span::raw(format!(
-        "{:.1}% {}",
-        snapshot.process.cpu_percent,
-        words::bytes(snapshot.process.rss_bytes)
-    )));
+    // Unmeasured yet (the first 200 ms): a dash, as a thread's CPU % is.
+    let cpu = snapshot.process.cpu_percent.value().map_or_else(|| "—".to_owned(), |c| format!("{c:.1}%"));
+    tail.push(Span::raw(format!("{cpu} {}", words::bytes(snapshot.process.rss_bytes))));
     if let Some(load) = &system.load_average {
         tail.push(Span::styled(
             format!("  load {:.2} {:.2} {:.2}", load.one, load.five, load.fifteen),
