@@ -7,9 +7,9 @@ use super::super::words::{self, fit, human, safe};
 use super::locks_table::{LockColumn, cells, fit_whom, names_in};
 use super::locks_table::{kind_text, pad, primitive_row, table, widen_people};
 use super::scrolled_lines;
-use crate::inspect::Snapshot;
 #[cfg(test)]
 use crate::inspect::ThreadLink;
+use crate::inspect::{PrimitiveView, Snapshot};
 use crate::threading::{PrimitiveKind, ThreadState, WaitKind};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -60,7 +60,11 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
     }
     // Gauges go on a line of their own, just right of the name.
     let indent = table.first().map_or(0, |&(_, w)| w) + 3;
-    for p in &snapshot.primitives {
+    // What matters first: locks in a deadlock, then the contended, then
+    // the held, then the rest (a JVM's idle pool workers each hold one).
+    let mut order: Vec<&PrimitiveView> = snapshot.primitives.iter().collect();
+    order.sort_by_key(|p| (!cycle_primitives.contains(&p.id), p.waiters.is_empty(), p.holders.is_empty()));
+    for p in order {
         let style = if cycle_primitives.contains(&p.id) { theme.cycle() } else { Style::new() };
         out.push(Line::styled(primitive_row(p, &table, shared), style));
         // Kind-specific gauges (a queue's depth, an event's flag) on a line
@@ -230,6 +234,16 @@ mod tests {
         assert_eq!(text.len(), 2, "{text:?}");
         assert!(text.iter().all(|t| t.chars().count() <= 60), "{text:?}");
         assert_eq!(text[1], format!("{CONTINUED}Transfer-Worker-1  waiting for 3.2 s"));
+    }
+
+    #[test]
+    fn deadlocked_then_contended_locks_come_first() {
+        let mut snapshot = fixtures::snapshot(0);
+        snapshot.primitives.reverse();
+        let app = fixtures::app(0, 120, 40, std::time::Instant::now());
+        let rows: Vec<String> = lines(&app, &snapshot, 120).iter().skip(1).map(|l| l.to_string()).collect();
+        let first = |name: &str| rows.iter().position(|r| r.starts_with(name)).unwrap();
+        assert!(first("fork-") < first("config") && first("config") < first("done"), "{rows:#?}");
     }
 
     #[test]
