@@ -77,13 +77,16 @@ pub fn age(t: &ThreadView) -> Option<Duration> {
     t.time_in_state.map(|s| s.created + s.running + s.waiting + s.terminated)
 }
 
-/// The kernel comm and whether the kernel cut the name to fit.
+/// The kernel comm and whether the kernel cut the name to fit: the name
+/// shown (the library's, an agent's, a JVM's) is longer than the kernel
+/// keeps and begins with the comm. A thread only the kernel names shows
+/// its comm as its name, so it is never marked: whether a 15-byte comm was
+/// cut, nothing here can tell.
 pub fn comm(t: &ThreadView) -> Option<(String, bool)> {
     let k = t.kernel.as_ref()?;
     let comm = k.comm.shown().to_owned();
-    let cut = t.ident.is_some()
-        && t.name.raw().len() > k.comm.raw().len()
-        && t.name.raw().starts_with(k.comm.raw());
+    let (name, kept) = (t.name.raw(), k.comm.raw());
+    let cut = name.len() > crate::threading::COMM_MAX_BYTES && name.starts_with(kept);
     Some((comm, cut))
 }
 
@@ -306,6 +309,31 @@ mod tests {
         assert_eq!(wait.fitted(20), "lock fork-1 ← Philo…");
         let sleep = WaitsOn { what: "sleep".into(), ..WaitsOn::default() };
         assert_eq!((sleep.full(), sleep.fitted(3)), ("sleep".to_owned(), "sl…".to_owned()));
+    }
+
+    #[test]
+    fn a_cut_is_marked_whoever_gave_the_full_name() {
+        use crate::inspect::DisplayName;
+        let mut t = crate::tui::fixtures::snapshot(0).threads.remove(0);
+        // A JVM's thread: no ident, foreign, its full name from the dump.
+        (t.ident, t.origin) = (None, Origin::Foreign);
+        let named = |t: &mut ThreadView, name: &str, comm: &str| {
+            t.name = DisplayName::from_text(name);
+            if let Some(k) = t.kernel.as_mut() {
+                k.comm = DisplayName::from_text(comm);
+            }
+            comm_cut(t)
+        };
+        assert!(named(&mut t, "PaymentService-Processor-3", "PaymentService-"));
+        assert!(named(&mut t, "Reference Handler", "Reference Handl"));
+        // Only the kernel names it, 15 bytes: maybe cut, maybe not; not marked.
+        assert!(!named(&mut t, "cv-wait-ümlaut", "cv-wait-ümlaut"));
+        // The runtime's name is not what the comm was cut from (a JVM's `main`).
+        assert!(!named(&mut t, "main-loop-of-the-program", "java"));
+    }
+
+    fn comm_cut(t: &ThreadView) -> bool {
+        comm(t).is_some_and(|(_, cut)| cut)
     }
 
     #[test]
