@@ -246,6 +246,17 @@ pub fn fit(text: &str, width: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` padded with spaces to `width` display cells (wide characters
+/// count two, combining marks none), never cut: `format!("{:<16}")` pads
+/// by characters, so a CJK or emoji name would push the columns after it
+/// right. Fit first ([`fit`]) where the column must not grow.
+pub fn pad(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut out = text.to_owned();
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(text.width())));
+    out
+}
+
 /// Fits `text` into `width` columns, cut in the middle when it must be,
 /// so names that share a beginning (`Worker-Pool-1`, `Worker-Pool-2`)
 /// still differ where they differ: at the end.
@@ -356,6 +367,9 @@ mod tests {
         assert_eq!(fit("Philosopher-1", 6), "Philo…");
         assert_eq!(fit("ワーカー", 5), "ワー…");
         assert_eq!(fit("x", 0), "");
+        assert_eq!(pad("日本語", 8), "日本語  ", "three wide characters are six cells");
+        assert_eq!(pad("cafe\u{301}", 6), "cafe\u{301}  ", "a combining mark takes no cell");
+        assert_eq!(pad("Philosopher-1", 4), "Philosopher-1", "never cut");
         assert_eq!(fit_middle("PaymentService-Processor-1", 18), "PaymentSe…cessor-1");
         assert_eq!(fit_middle("PaymentService-Processor-1", 26), "PaymentService-Processor-1");
         assert_eq!(fit_middle("Philosopher-1", 4), "Phi…");

@@ -2,7 +2,7 @@
 //! threads behind each, and behaviour findings.
 
 use super::super::app::App;
-use super::super::words::{human, safe, who};
+use super::super::words::{human, pad, safe, who};
 use super::scrolled_lines;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -22,7 +22,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let examples: Vec<String> = p.examples.iter().map(|e| safe(e).into_owned()).collect();
         lines.push(Line::from(vec![
             Span::raw(format!("  {:>5} × ", p.count)),
-            Span::styled(format!("{:<28}", safe(&p.shape)), theme.key()),
+            Span::styled(pad(&safe(&p.shape), 28), theme.key()),
             Span::styled(format!(" e.g. {}", examples.join(", ")), theme.dim()),
         ]));
     }
