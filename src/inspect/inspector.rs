@@ -446,6 +446,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_name_is_a_runtimes_whole_name_only_where_a_runtime_gave_it() {
+        let mut t = crate::record::tests::any_thread();
+        let comm = DisplayName::from_text("java");
+        if let Some(k) = t.kernel.as_mut() {
+            k.comm = comm.clone();
+        }
+        // Only the kernel's name, and only the kernel's view beside it.
+        (t.origin, t.ident, t.name) = (Origin::Foreign, None, comm.clone());
+        assert!(!named_by_runtime(&t));
+        // A JVM's dump names it `main`; or names it what the comm says.
+        if let Some(r) = t.runtime.as_mut() {
+            r.source = "jvm";
+        }
+        assert!(named_by_runtime(&t), "the JVM's name, though equal to the comm");
+        t.runtime = None;
+        t.name = DisplayName::from_text("main");
+        assert!(named_by_runtime(&t), "a name the kernel did not give came from a runtime");
+    }
+
+    #[test]
     fn a_scoped_mark_ends_with_its_guard() {
         let tid = std::thread::spawn(|| {
             let _own = mark_inspector_thread_scoped();
