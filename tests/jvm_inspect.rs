@@ -126,7 +126,8 @@ fn full_names_are_joined_to_their_tids_and_named_patterns_come_out() {
     assert_eq!(pattern["count"], 8);
     let findings = s["naming"]["findings"].as_array().unwrap();
     let truncated = findings.iter().find(|f| f["kind"] == "truncated").expect("the truncation finding");
-    let cut: Vec<&str> = truncated["threads"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let cut: Vec<&str> =
+        truncated["threads"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
     assert!((1..=8).all(|n| cut.contains(&format!("PaymentService-Processor-{n}").as_str())), "{cut:?}");
     let collide = findings
         .iter()

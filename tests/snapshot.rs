@@ -427,7 +427,7 @@ fn a_rename_changes_the_naming_findings_at_the_next_refresh() {
     thread.start().unwrap();
     let mut inspector = Inspector::own(&registry).unwrap();
     let truncated = |s: &Snapshot| {
-        s.naming.findings.iter().any(|f| f.threads.iter().any(|n| n == "ReportGenerator-Nightly"))
+        s.naming.findings.iter().any(|f| f.threads.iter().any(|t| t.name == "ReportGenerator-Nightly"))
     };
     refresh_until(&mut inspector, truncated);
     // Unchanged names: the same findings, given out again.

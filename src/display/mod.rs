@@ -6,6 +6,9 @@
 //! *visible* instead: C0 and C1 controls (ESC included, which defuses every
 //! escape sequence), DEL, bidirectional overrides and isolates, and
 //! zero-width characters, each shown as `\u{…}` (or `\n`, `\t`, `\e`).
+//! So are zero-width characters a name *begins* with (combining marks):
+//! with nothing of the name to attach to, they fall onto whatever the
+//! screen has before the name, and take no cell of their own.
 
 mod duration;
 
@@ -38,21 +41,29 @@ pub fn is_unsafe(c: char) -> bool {
 /// assert_eq!(sanitize("abc\u{202E}def"), "abc\\u{202e}def");
 /// ```
 pub fn sanitize(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
+    let leading = leading_zero_width(text);
+    if leading == 0 && !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
+    for (i, c) in text.chars().enumerate() {
         match c {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             '\x1b' => out.push_str("\\e"),
-            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if is_unsafe(c) || i < leading => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }
     }
     Cow::Owned(out)
+}
+
+/// How many zero-width characters `text` begins with (combining marks,
+/// Hangul medial vowels without their initial…).
+fn leading_zero_width(text: &str) -> usize {
+    use unicode_width::UnicodeWidthChar;
+    text.chars().take_while(|c| c.width() == Some(0)).count()
 }
 
 #[cfg(test)]
@@ -79,6 +90,14 @@ mod tests {
             let text = format!("x{c}y");
             assert_eq!(sanitize(&text), format!("x\\u{{{:x}}}y", c as u32));
         }
+    }
+
+    #[test]
+    fn combining_marks_a_name_begins_with_are_visible() {
+        assert_eq!(sanitize("\u{301}\u{301}combining"), "\\u{301}\\u{301}combining");
+        // Where a mark has a letter to sit on, it is text: kept.
+        assert_eq!(sanitize("cafe\u{301}"), "cafe\u{301}");
+        assert_eq!(sanitize("e\u{301}\u{301}x"), "e\u{301}\u{301}x");
     }
 
     #[test]

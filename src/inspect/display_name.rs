@@ -1,6 +1,6 @@
 //! [`DisplayName`]: a name as read (raw bytes kept) and as it may be shown.
 
-use crate::display::{is_unsafe, sanitize};
+use crate::display::sanitize;
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
 use std::sync::Arc;
@@ -40,8 +40,11 @@ impl DisplayName {
     pub fn from_bytes(raw: &[u8]) -> Self {
         let decoded = String::from_utf8_lossy(raw);
         let invalid = matches!(decoded, std::borrow::Cow::Owned(_));
-        let unprintable = invalid || decoded.chars().any(is_unsafe);
-        Self(Arc::new(Decoded { raw: raw.into(), shown: sanitize(&decoded).into(), unprintable }))
+        // Whatever the sanitizer changed (an unsafe character, or a
+        // combining mark the name begins with) is not shown as it is.
+        let shown = sanitize(&decoded);
+        let unprintable = invalid || matches!(shown, std::borrow::Cow::Owned(_));
+        Self(Arc::new(Decoded { raw: raw.into(), shown: shown.into(), unprintable }))
     }
 
     /// From a Rust string (a library name, which is valid UTF-8 but may

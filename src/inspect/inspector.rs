@@ -319,15 +319,15 @@ impl Inspector {
     }
 }
 
-/// True when a runtime (a JVM) named a foreign thread with the full name
-/// the kernel's comm is cut from: naming analysis then sees the full name
-/// and the truncation. A runtime name the comm is not a cut of (a JVM's
-/// `main`, whose comm is the launcher's `java`) stays out, or every such
-/// thread would be "renamed behind the library's back".
-fn runtime_full_name(t: &ThreadView) -> bool {
-    let (Some(_), Some(k)) = (&t.runtime, &t.kernel) else { return false };
-    let full = String::from_utf8_lossy(t.name.raw());
-    t.name.raw() != k.comm.raw() && crate::threading::kernel_comm(&full).as_bytes() == k.comm.raw()
+/// True when a runtime gave the thread the name it shows: the library or
+/// an agent (its threads are `managed`), or a runtime view of its own (a
+/// JVM's dump) — the kernel's view names no thread. Such a name is whole,
+/// so naming analysis knows whether the kernel cut it; a name only the
+/// kernel gave that fills its 15 bytes may or may not have been cut.
+fn named_by_runtime(t: &ThreadView) -> bool {
+    t.origin == Origin::Managed
+        || t.runtime.as_ref().is_some_and(|r| r.source != runtime::KERNEL)
+        || t.kernel.as_ref().is_some_and(|k| k.comm.raw() != t.name.raw())
 }
 
 /// This sample's behaviour conditions (the debouncer decides when to show them).
@@ -398,12 +398,11 @@ impl NamingCache {
         use std::hash::{BuildHasher, Hash, Hasher};
         let named =
             || threads.iter().filter(|t| t.origin != Origin::Inspector && t.state != ThreadState::Terminated);
-        let full_name = |t: &ThreadView| t.ident.is_some() || runtime_full_name(t);
         let mut hasher = self.keys.build_hasher();
         process.hash(&mut hasher);
         for t in named() {
-            (full_name(t).then(|| t.name.raw()), t.kernel.as_ref().map(|k| k.comm.raw())).hash(&mut hasher);
-            (t.native_id == Some(pid)).hash(&mut hasher);
+            (t.key, t.native_id, t.name.raw(), named_by_runtime(t)).hash(&mut hasher);
+            t.kernel.as_ref().map(|k| k.comm.raw()).hash(&mut hasher);
         }
         let fingerprint = hasher.finish();
         if let Some((last, view)) = &self.last
@@ -413,7 +412,9 @@ impl NamingCache {
         }
         let named: Vec<NamedThread> = named()
             .map(|t| NamedThread {
-                library: full_name(t).then(|| t.name.clone()),
+                thread: t.link(),
+                name: t.name.clone(),
+                full: named_by_runtime(t),
                 comm: t.kernel.as_ref().map(|k| k.comm.clone()),
                 main: t.native_id == Some(pid),
             })
@@ -443,6 +444,26 @@ fn futex_groups(threads: &[ThreadView]) -> Vec<FutexGroup> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_is_a_runtimes_whole_name_only_where_a_runtime_gave_it() {
+        let mut t = crate::record::tests::any_thread();
+        let comm = DisplayName::from_text("java");
+        if let Some(k) = t.kernel.as_mut() {
+            k.comm = comm.clone();
+        }
+        // Only the kernel's name, and only the kernel's view beside it.
+        (t.origin, t.ident, t.name) = (Origin::Foreign, None, comm.clone());
+        assert!(!named_by_runtime(&t));
+        // A JVM's dump names it `main`; or names it what the comm says.
+        if let Some(r) = t.runtime.as_mut() {
+            r.source = "jvm";
+        }
+        assert!(named_by_runtime(&t), "the JVM's name, though equal to the comm");
+        t.runtime = None;
+        t.name = DisplayName::from_text("main");
+        assert!(named_by_runtime(&t), "a name the kernel did not give came from a runtime");
+    }
 
     #[test]
     fn a_scoped_mark_ends_with_its_guard() {

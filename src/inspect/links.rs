@@ -20,14 +20,48 @@ pub struct ThreadLink {
 }
 
 impl ThreadLink {
+    /// The key of a link that has a name and nothing else: no thread has
+    /// it (the registry counts from 1, the other key spaces sit far above;
+    /// see `ids.rs`).
+    pub const NAME_ONLY: u64 = 0;
+
+    /// A link known by name alone: what a naming finding in a recording
+    /// made before findings carried identities reads as.
+    pub fn name_only(name: String) -> Self {
+        Self { key: Self::NAME_ONLY, tid: None, name }
+    }
+
     /// `name (tid 123)`, escaped: how the text dump and messages name a
-    /// thread, so same-named threads stay apart.
+    /// thread, so same-named threads stay apart. A name-only link has
+    /// nothing to add to its name.
     pub fn label(&self) -> String {
         match self.tid {
             Some(tid) => format!("{} (tid {tid})", sanitize(&self.name)),
+            None if self.key == Self::NAME_ONLY => sanitize(&self.name).into_owned(),
             None => format!("{} (#{})", sanitize(&self.name), self.key),
         }
     }
+}
+
+/// Reads a list of thread references, each either a link or, as
+/// recordings made before references carried identities have them, a
+/// bare name (read as [`ThreadLink::name_only`]), so those still replay
+/// without a schema bump.
+pub(super) fn links_or_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ThreadLink>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Reference {
+        Link(ThreadLink),
+        Name(String),
+    }
+    let references = Vec::<Reference>::deserialize(d)?;
+    Ok(references
+        .into_iter()
+        .map(|r| match r {
+            Reference::Link(link) => link,
+            Reference::Name(name) => ThreadLink::name_only(name),
+        })
+        .collect())
 }
 
 impl fmt::Display for ThreadLink {
@@ -65,7 +99,27 @@ mod tests {
         assert_ne!(python(123).label(), python(124).label());
         let unstarted = ThreadLink { key: 9, tid: None, name: "evil\u{1b}[2J".into() };
         assert_eq!(unstarted.label(), "evil\\e[2J (#9)");
+        assert_eq!(ThreadLink::name_only("evil\u{1b}".into()).label(), "evil\\e");
         let fork = PrimitiveLink { id: 3, kind: PrimitiveKind::Lock, name: "fork-2".into() };
         assert_eq!(fork.label(), "lock fork-2");
+    }
+
+    #[test]
+    fn references_read_as_links_or_as_the_bare_names_of_older_recordings() {
+        #[derive(Deserialize)]
+        struct Holder {
+            #[serde(deserialize_with = "links_or_names")]
+            threads: Vec<ThreadLink>,
+        }
+        let json = r#"{"threads": [{"key": 5, "tid": 42, "name": "waiter"}, "waiter"]}"#;
+        let read: Holder = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            read.threads,
+            [
+                ThreadLink { key: 5, tid: Some(42), name: "waiter".into() },
+                ThreadLink::name_only("waiter".into())
+            ]
+        );
+        assert!(serde_json::from_str::<Holder>(r#"{"threads": [7]}"#).is_err(), "a number is neither");
     }
 }

@@ -23,7 +23,7 @@ mod proptests;
 mod reader;
 mod snapshot_json;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod thread_patch;
 mod writer;
 

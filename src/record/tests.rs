@@ -448,3 +448,27 @@ fn a_full_disk_is_an_error_and_what_was_written_replays() {
     assert!(matches!(recording.problems(), [Problem::Cut { .. }]), "{:?}", recording.problems());
     assert_eq!(json(&recording.snapshot(1).unwrap()), json(&snapshots[1]));
 }
+
+#[test]
+fn naming_findings_recorded_with_bare_names_still_replay() {
+    // Before naming findings named threads by identity, their `threads`
+    // were bare names, and equal 15-byte comms were `cut_to_same`: a
+    // recording of that shape, same schema, must still open and replay.
+    let snapshot = real_snapshots(1).remove(0);
+    let mut value = snapshot_json::encode(&snapshot).unwrap();
+    value["naming"]["findings"] = serde_json::json!([
+        {"kind": "cut_to_same", "message": "2 threads' names are cut to the same 15 bytes", "threads": ["PaymentService-"]},
+        {"kind": "duplicate", "message": "2 threads are named waiter", "threads": ["waiter"]},
+    ]);
+    let mut bytes = Vec::new();
+    frame::write(&mut bytes, Kind::Header, 0, &serde_json::to_vec(&header()).unwrap()).unwrap();
+    let payload = zstd::bulk::compress(&serde_json::to_vec(&value).unwrap(), 3).unwrap();
+    frame::write(&mut bytes, Kind::Keyframe, snapshot.taken_at_unix_ms, &payload).unwrap();
+    let mut recording = Recording::from_bytes(bytes).unwrap();
+    let replayed = recording.snapshot(0).unwrap();
+    let findings = &replayed.naming.findings;
+    assert_eq!(findings.len(), 2, "{findings:?}");
+    assert_eq!(findings[0].kind, crate::inspect::NamingFindingKind::CutToSame);
+    assert_eq!(findings[1].threads, [crate::inspect::ThreadLink::name_only("waiter".into())]);
+    assert_eq!(findings[1].threads[0].label(), "waiter", "no made-up identity shown");
+}

@@ -345,7 +345,7 @@ pub fn snapshot(extra: usize) -> Snapshot {
             findings: vec![NamingFinding {
                 kind: NamingFindingKind::Truncated,
                 message: "2 names are longer than the kernel's 15 bytes: top shows them cut".into(),
-                threads: vec!["Config-Reader-1".into(), "Config-Reader-2".into()],
+                threads: vec![link("Config-Reader-1"), link("Config-Reader-2")],
             }],
         },
         findings: vec![Lint {
@@ -386,6 +386,9 @@ pub fn rename(snapshot: &mut Snapshot, from: &str, to: &str) {
     }
     for g in &mut snapshot.futex_groups {
         g.threads.iter_mut().for_each(fix);
+    }
+    for f in &mut snapshot.naming.findings {
+        f.threads.iter_mut().for_each(fix);
     }
 }
 

@@ -146,7 +146,8 @@ impl App {
 
         // A finding is one line when it appears and one when it clears: its
         // identity is what it is and whom it is about, not its figures
-        // ("held for 17.0 s" grows every sample).
+        // ("held for 17.0 s" grows every sample). A naming finding is about
+        // names: a 21st `pool-worker` grows the duplicate, it is not a new one.
         let findings: BTreeMap<String, String> = snapshot
             .findings
             .iter()
@@ -156,7 +157,7 @@ impl App {
                     .naming
                     .findings
                     .iter()
-                    .map(|f| (format!("{:?}:{}", f.kind, f.threads.join("\u{0}")), f.message.clone())),
+                    .map(|f| (format!("{:?}:{}", f.kind, distinct_names(&f.threads)), f.message.clone())),
             )
             .collect();
         let deadlocks: HashSet<String> = snapshot.deadlocks.iter().map(|d| d.describe()).collect();
@@ -265,6 +266,12 @@ fn kernel_order(snapshot: &Snapshot) -> Vec<usize> {
 
 /// Names that more than one thread carries (three `python3`s, eight
 /// `PaymentService-`s).
+/// The distinct names among `threads`, sorted, joined by NULs.
+fn distinct_names(threads: &[crate::inspect::ThreadLink]) -> String {
+    let names: std::collections::BTreeSet<&str> = threads.iter().map(|t| t.name.as_str()).collect();
+    names.into_iter().collect::<Vec<_>>().join("\u{0}")
+}
+
 fn shared_names(snapshot: &Snapshot) -> HashSet<String> {
     let mut seen: FxHashSet<&str> = FxHashSet::default();
     seen.reserve(snapshot.threads.len());

@@ -55,4 +55,6 @@ pub use workload::Workload;
 #[cfg(test)]
 mod screens;
 #[cfg(test)]
+mod screens_wide;
+#[cfg(test)]
 mod tests;

@@ -322,7 +322,7 @@ fn hostile_names_are_escaped_on_every_screen() {
     snapshot.primitives[0].holders = vec![evil_link.clone()];
     snapshot.deadlocks[0].cycle[0] = crate::inspect::CycleStep::Thread(evil_link);
     snapshot.naming.findings[0].message = evil.into();
-    snapshot.naming.findings[0].threads = vec![evil.into()];
+    snapshot.naming.findings[0].threads = vec![crate::inspect::ThreadLink::name_only(evil.into())];
     snapshot.naming.patterns[0].examples = vec![evil.into()];
     snapshot.findings[0].message = evil.into();
     snapshot.scenario = Some(evil.into());

@@ -77,13 +77,16 @@ pub fn age(t: &ThreadView) -> Option<Duration> {
     t.time_in_state.map(|s| s.created + s.running + s.waiting + s.terminated)
 }
 
-/// The kernel comm and whether the kernel cut the name to fit.
+/// The kernel comm and whether the kernel cut the name to fit: the name
+/// shown (the library's, an agent's, a JVM's) is longer than the kernel
+/// keeps and begins with the comm. A thread only the kernel names shows
+/// its comm as its name, so it is never marked: whether a 15-byte comm was
+/// cut, nothing here can tell.
 pub fn comm(t: &ThreadView) -> Option<(String, bool)> {
     let k = t.kernel.as_ref()?;
     let comm = k.comm.shown().to_owned();
-    let cut = t.ident.is_some()
-        && t.name.raw().len() > k.comm.raw().len()
-        && t.name.raw().starts_with(k.comm.raw());
+    let (name, kept) = (t.name.raw(), k.comm.raw());
+    let cut = name.len() > crate::threading::COMM_MAX_BYTES && name.starts_with(kept);
     Some((comm, cut))
 }
 
@@ -243,6 +246,17 @@ pub fn fit(text: &str, width: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` padded with spaces to `width` display cells (wide characters
+/// count two, combining marks none), never cut: `format!("{:<16}")` pads
+/// by characters, so a CJK or emoji name would push the columns after it
+/// right. Fit first ([`fit`]) where the column must not grow.
+pub fn pad(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut out = text.to_owned();
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(text.width())));
+    out
+}
+
 /// Fits `text` into `width` columns, cut in the middle when it must be,
 /// so names that share a beginning (`Worker-Pool-1`, `Worker-Pool-2`)
 /// still differ where they differ: at the end.
@@ -309,6 +323,31 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_is_marked_whoever_gave_the_full_name() {
+        use crate::inspect::DisplayName;
+        let mut t = crate::tui::fixtures::snapshot(0).threads.remove(0);
+        // A JVM's thread: no ident, foreign, its full name from the dump.
+        (t.ident, t.origin) = (None, Origin::Foreign);
+        let named = |t: &mut ThreadView, name: &str, comm: &str| {
+            t.name = DisplayName::from_text(name);
+            if let Some(k) = t.kernel.as_mut() {
+                k.comm = DisplayName::from_text(comm);
+            }
+            comm_cut(t)
+        };
+        assert!(named(&mut t, "PaymentService-Processor-3", "PaymentService-"));
+        assert!(named(&mut t, "Reference Handler", "Reference Handl"));
+        // Only the kernel names it, 15 bytes: maybe cut, maybe not; not marked.
+        assert!(!named(&mut t, "cv-wait-ümlaut", "cv-wait-ümlaut"));
+        // The runtime's name is not what the comm was cut from (a JVM's `main`).
+        assert!(!named(&mut t, "main-loop-of-the-program", "java"));
+    }
+
+    fn comm_cut(t: &ThreadView) -> bool {
+        comm(t).is_some_and(|(_, cut)| cut)
+    }
+
+    #[test]
     fn durations_read_naturally() {
         assert_eq!(human(Duration::from_millis(850)), "850 ms");
         assert_eq!(human(Duration::from_millis(1234)), "1.2 s");
@@ -328,6 +367,9 @@ mod tests {
         assert_eq!(fit("Philosopher-1", 6), "Philo…");
         assert_eq!(fit("ワーカー", 5), "ワー…");
         assert_eq!(fit("x", 0), "");
+        assert_eq!(pad("日本語", 8), "日本語  ", "three wide characters are six cells");
+        assert_eq!(pad("cafe\u{301}", 6), "cafe\u{301}  ", "a combining mark takes no cell");
+        assert_eq!(pad("Philosopher-1", 4), "Philosopher-1", "never cut");
         assert_eq!(fit_middle("PaymentService-Processor-1", 18), "PaymentSe…cessor-1");
         assert_eq!(fit_middle("PaymentService-Processor-1", 26), "PaymentService-Processor-1");
         assert_eq!(fit_middle("Philosopher-1", 4), "Phi…");

@@ -2,7 +2,7 @@
 //! inspector's own — with wchan, and threads asleep on one futex grouped.
 
 use super::super::app::App;
-use super::super::words::{self, fit, safe};
+use super::super::words::{self, fit, pad, safe};
 use crate::inspect::Origin;
 use crate::kernel::describe_state;
 use ratatui::buffer::Buffer;
@@ -55,15 +55,18 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
             },
             None => String::new(),
         };
+        // Padded by display cells, not characters: a CJK or emoji name
+        // is two cells a character and must not push the columns after it.
+        let cell = |text: &str, width| pad(&fit(text, width), width);
         let text = format!(
-            "{:>7} {:<16} {:<9} {:<18} {:<14} {:<18} {:<17} {:>5} {:>3} {:>4}",
+            "{:>7} {} {:<9} {} {} {} {} {:>5} {:>3} {:>4}",
             k.tid,
-            fit(k.comm.shown(), 16),
+            cell(k.comm.shown(), 16),
             words::origin_word(t.origin),
-            fit(library, 18),
-            fit(&format!("{} {}", k.state, describe_state(k.state)), 14),
-            fit(&words::wchan(t).unwrap_or_default(), 18),
-            fit(&futex, 17),
+            cell(library, 18),
+            cell(&format!("{} {}", k.state, describe_state(k.state)), 14),
+            cell(&words::wchan(t).unwrap_or_default(), 18),
+            cell(&futex, 17),
             k.cpu_percent.value().map_or_else(|| "—".to_owned(), |c| format!("{c:.1}")),
             k.processor,
             k.nice,

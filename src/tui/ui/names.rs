@@ -2,13 +2,13 @@
 //! threads behind each, and behaviour findings.
 
 use super::super::app::App;
-use super::super::words::{human, safe};
+use super::super::words::{human, pad, safe, who};
 use super::scrolled_lines;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-/// At most this many thread names are listed under a finding.
+/// At most this many threads are listed under a finding.
 const MAX_NAMES: usize = 12;
 
 pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
@@ -22,7 +22,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let examples: Vec<String> = p.examples.iter().map(|e| safe(e).into_owned()).collect();
         lines.push(Line::from(vec![
             Span::raw(format!("  {:>5} × ", p.count)),
-            Span::styled(format!("{:<28}", safe(&p.shape)), theme.key()),
+            Span::styled(pad(&safe(&p.shape), 28), theme.key()),
             Span::styled(format!(" e.g. {}", examples.join(", ")), theme.dim()),
         ]));
     }
@@ -37,7 +37,10 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let width = usize::from(area.width);
     for f in &snapshot.naming.findings {
         lines.extend(bullet(&safe(&f.message), width).into_iter().map(|l| Line::styled(l, theme.warning())));
-        let mut names: Vec<String> = f.threads.iter().take(MAX_NAMES).map(|n| safe(n).into_owned()).collect();
+        // By identity: a duplicate's threads differ by TID alone, shown
+        // (as on the Locks screen) wherever the name is shared.
+        let mut names: Vec<String> =
+            f.threads.iter().take(MAX_NAMES).map(|t| who(t, &app.shared_names)).collect();
         if f.threads.len() > MAX_NAMES {
             names.push(format!("… {} more", f.threads.len() - MAX_NAMES));
         }
