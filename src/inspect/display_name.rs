@@ -35,15 +35,32 @@ struct Decoded {
     unprintable: bool,
 }
 
+/// `raw` shown without ambiguity: a backslash the name holds is doubled,
+/// so the escapes the sanitizer writes (`\e`, `\u{202e}`) and the bytes
+/// that are not UTF-8 (`\xff`) never read like a name's own text, and two
+/// different names never show alike.
+fn unambiguous(raw: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut shown = String::with_capacity(raw.len() + 8);
+    for chunk in raw.utf8_chunks() {
+        shown.push_str(&sanitize(&chunk.valid().replace('\\', "\\\\")));
+        for byte in chunk.invalid() {
+            let _ = write!(shown, "\\x{byte:02x}");
+        }
+    }
+    shown
+}
+
 impl DisplayName {
     /// From raw bytes (a comm, a `/proc` field).
     pub fn from_bytes(raw: &[u8]) -> Self {
-        let decoded = String::from_utf8_lossy(raw);
-        let invalid = matches!(decoded, std::borrow::Cow::Owned(_));
-        // Whatever the sanitizer changed (an unsafe character, or a
-        // combining mark the name begins with) is not shown as it is.
-        let shown = sanitize(&decoded);
-        let unprintable = invalid || matches!(shown, std::borrow::Cow::Owned(_));
+        let shown = match std::str::from_utf8(raw) {
+            // The common case, borrowed until the sanitizer changes it.
+            Ok(text) if !text.contains('\\') => sanitize(text),
+            _ => std::borrow::Cow::Owned(unambiguous(raw)),
+        };
+        // Whatever was changed is not shown as it is: the bytes are kept.
+        let unprintable = shown.as_bytes() != raw;
         Self(Arc::new(Decoded { raw: raw.into(), shown: shown.into(), unprintable }))
     }
 
@@ -113,14 +130,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cut_utf8_comm_decodes_with_a_replacement() {
+    fn a_cut_utf8_comm_shows_the_byte_left_of_its_last_character() {
         // "ünïcödé-wö" cut inside the ö, as the kernel's 15-byte limit can.
         let raw = "ünïcödé-wö".as_bytes();
         let cut = &raw[..raw.len() - 1];
         let name = DisplayName::from_bytes(cut);
-        assert_eq!(name.shown(), "ünïcödé-w\u{fffd}");
+        assert_eq!(name.shown(), "ünïcödé-w\\xc3");
         assert!(name.has_unprintable());
         assert_eq!(name.raw(), cut);
+    }
+
+    #[test]
+    fn different_names_never_show_alike() {
+        // A literal backslash-e, a real ESC, and bytes that are not UTF-8.
+        let names: Vec<DisplayName> =
+            [&b"\\e[2J"[..], b"\x1b[2J", b"\xff\xfebad", b"\xef\xbf\xbd\xef\xbf\xbdbad"]
+                .into_iter()
+                .map(DisplayName::from_bytes)
+                .collect();
+        let shown: Vec<&str> = names.iter().map(DisplayName::shown).collect();
+        assert_eq!(shown, ["\\\\e[2J", "\\e[2J", "\\xff\\xfebad", "\u{fffd}\u{fffd}bad"]);
+        assert!(names[..3].iter().all(DisplayName::has_unprintable), "their bytes are kept");
     }
 
     #[test]
