@@ -485,18 +485,12 @@ mod tests {
         let registry = Registry::new();
         let mut inspector = Inspector::own(&registry).unwrap();
         inspector.refresh().unwrap();
-        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
-        let (end, ends) = std::sync::mpsc::channel::<()>();
-        let sleeper = std::thread::spawn(move || {
-            tid_tx.send(crate::sys::gettid()).unwrap();
-            let _ = ends.recv();
-        });
-        let tid = tid_rx.recv().unwrap();
+        let sleeper = crate::kernel::idle_thread::IdleThread::start();
+        let tid = sleeper.tid;
         let snapshot = inspector.refresh().unwrap();
         let view = snapshot.threads.iter().find(|t| t.native_id == Some(tid)).expect("the new thread");
         let kernel = view.kernel.as_ref().expect("a kernel view");
         assert!(kernel.voluntary_ctxt_switches.is_available() && kernel.wchan.is_available(), "{kernel:?}");
-        drop(end);
-        sleeper.join().unwrap();
+        drop(sleeper);
     }
 }

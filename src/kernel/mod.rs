@@ -34,6 +34,8 @@ mod field;
 mod figures;
 mod futex_op;
 mod glibc_mutex;
+#[cfg(test)]
+pub(crate) mod idle_thread;
 mod locks;
 mod net;
 mod permission;

@@ -409,21 +409,15 @@ mod tests {
         let options = SampleOptions { detail_every: 1_000_000, ..SampleOptions::default() };
         let mut sampler = Sampler::with_options(std::process::id(), options).unwrap();
         sampler.sample().unwrap();
-        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
-        let (end, ends) = std::sync::mpsc::channel::<()>();
-        let sleeper = std::thread::spawn(move || {
-            tid_tx.send(crate::sys::gettid()).unwrap();
-            let _ = ends.recv();
-        });
-        let tid = tid_rx.recv().unwrap();
+        let sleeper = crate::kernel::idle_thread::IdleThread::start();
+        let tid = sleeper.tid;
         let first = sampler.sample().unwrap();
         let seen = first.thread(tid).expect("the new thread is listed");
         assert!(seen.voluntary_ctxt_switches.is_available() && seen.wchan.is_available(), "{seen:?}");
         // Known from then on: back to the cadence, not read every sample.
         let next = sampler.sample().unwrap();
         assert!(!next.thread(tid).unwrap().voluntary_ctxt_switches.is_available());
-        drop(end);
-        sleeper.join().unwrap();
+        drop(sleeper);
     }
 
     #[test]
@@ -479,13 +473,8 @@ mod tests {
 
     #[test]
     fn watched_threads_are_checked_every_sample_whatever_the_turn() {
-        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
-        let (end, ends) = std::sync::mpsc::channel::<()>();
-        let sleeper = std::thread::spawn(move || {
-            tid_tx.send(crate::sys::gettid()).unwrap();
-            let _ = ends.recv();
-        });
-        let tid = tid_rx.recv().unwrap();
+        let sleeper = crate::kernel::idle_thread::IdleThread::start();
+        let tid = sleeper.tid;
         let options = SampleOptions {
             check_every: 1_000_000,
             stat_every: 0,
@@ -503,8 +492,7 @@ mod tests {
         // is seen asleep, a sample may still find it busy (read directly).
         let unwatched = eventually(|| !sampler.sample().unwrap().thread(tid).unwrap().checked);
         assert!(unwatched, "no longer checked every sample");
-        drop(end);
-        sleeper.join().unwrap();
+        drop(sleeper);
     }
 
     #[test]
