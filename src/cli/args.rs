@@ -226,7 +226,9 @@ pub enum Command {
         /// the JVM) and the native one. For --pid each thread is stopped in
         /// turn for a moment (ptrace; the pause is measured and printed) to
         /// copy its stack; for a scenario, library threads show where their
-        /// wait began. Without it no stack is taken or kept.
+        /// wait began. Without it no stack is taken or kept. A thread
+        /// stopped in a sleep or wait resumes it as `restart_syscall`, which
+        /// later readings can only name as a resumed call.
         #[arg(long)]
         stacks: bool,
         /// Runtime views (for --pid).

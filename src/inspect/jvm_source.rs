@@ -301,7 +301,7 @@ fn owner_note(kind: JavaLockKind) -> String {
 
 /// How the screen says where the JVM view comes from.
 fn about(interval: Duration) -> String {
-    format!("JVM view via attach (asked of the JVM, as jstack does), every {}", seconds(interval))
+    format!("JVM view via attach (asked of the JVM, as jstack does), at most every {}", seconds(interval))
 }
 
 fn seconds(d: Duration) -> String {

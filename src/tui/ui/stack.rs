@@ -253,7 +253,7 @@ mod tests {
                 source: "jvm",
                 state: Some("BLOCKED (on object monitor)".to_owned()),
                 stack: (0..30).map(|i| frame(&format!("Evil\u{1b}]0;x\u{7}.f{i}"), &[])).collect(),
-                about: Some("JVM view via attach (asked of the JVM, as jstack does), every 5 s".to_owned()),
+                about: Some("JVM view via attach (asked of the JVM, as jstack does), at most every 5 s".to_owned()),
             });
         }
         let at = start + Duration::from_secs(80);
@@ -261,7 +261,7 @@ mod tests {
         let screen = crate::tui::tests::screen_text(&app, 120, 40);
         assert!(screen.contains("runtime jvm (java stack) · BLOCKED (on object monitor)"), "{screen}");
         assert!(
-            screen.contains("JVM view via attach (asked of the JVM, as jstack does), every 5 s"),
+            screen.contains("JVM view via attach (asked of the JVM, as jstack does), at most every 5 s"),
             "{screen}"
         );
         assert!(screen.contains("stack at Evil"), "{screen}");
