@@ -136,3 +136,27 @@ fn snapshot_of_a_foreign_program_names_waits_owners_and_the_cycle_by_tid() {
     assert!(text.contains("   waiting in read on fd "), "{text}");
     assert!(!text.contains("waiting for 0 ms"), "no false zero: {text}");
 }
+
+#[test]
+fn a_deadlock_through_a_join_is_found_by_tid() {
+    let target = Target::start_kind(std::env::current_exe().unwrap(), foreign_support::JOIN_DEADLOCK_CHILD);
+    let (joiner, locker) = (u64::from(target.tid("joiner")), u64::from(target.tid("locker")));
+    let deadline = Instant::now() + PATIENCE;
+    let json = loop {
+        let json: Value = serde_json::from_str(&snapshot(target.child.id(), "json")).unwrap();
+        if !json["deadlocks"].as_array().unwrap().is_empty() {
+            break json;
+        }
+        assert!(Instant::now() < deadline, "no deadlock found: {json:#}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let deadlocks = json["deadlocks"].as_array().unwrap();
+    assert_eq!(deadlocks.len(), 1, "{deadlocks:#?}");
+    let mut cycle = tids(&deadlocks[0]["threads"]);
+    cycle.dedup();
+    let mut expected = vec![joiner, locker];
+    expected.sort_unstable();
+    assert_eq!(cycle, expected);
+    let join = &thread(&json, target.tid("joiner"))["waiting_on"];
+    assert_eq!((&join["kind"], tids(&join["holders"])), (&"join".into(), vec![locker]));
+}

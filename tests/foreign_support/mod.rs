@@ -93,6 +93,9 @@ fn spawn(role: &'static str, body: impl FnOnce() + Send + 'static) {
 }
 
 pub fn child() {
+    if std::env::var(CHILD_ENV).as_deref() == Ok(JOIN_DEADLOCK_CHILD) {
+        return join_deadlock_child();
+    }
     if std::env::var(CHILD_ENV).as_deref() == Ok(STACKS_CHILD) {
         return stacks_child();
     }
@@ -169,6 +172,35 @@ pub fn child() {
 
     say("ready".into());
     // Until the test closes stdin (or kills us).
+    let _ = std::io::stdin().read(&mut [0u8; 1]);
+    std::process::exit(0);
+}
+
+/// [`CHILD_ENV`]'s value for the child of [`join_deadlock_child`].
+pub const JOIN_DEADLOCK_CHILD: &str = "join-deadlock";
+
+/// A deadlock through a join: `joiner` holds a pthread mutex and joins
+/// `locker`, which waits for that mutex.
+pub fn join_deadlock_child() {
+    let mutex = RawMutex::new(false);
+    let (held, holds) = std::sync::mpsc::channel();
+    let (go, gone) = std::sync::mpsc::channel::<()>();
+    spawn("joiner", move || {
+        mutex.lock();
+        held.send(()).unwrap();
+        let locker = std::thread::Builder::new()
+            .name("locker".into())
+            .spawn(move || {
+                say(format!("tid locker {}", tid()));
+                go.send(()).unwrap();
+                mutex.lock();
+            })
+            .unwrap();
+        drop(locker.join());
+    });
+    holds.recv().unwrap();
+    gone.recv().unwrap();
+    say("ready".into());
     let _ = std::io::stdin().read(&mut [0u8; 1]);
     std::process::exit(0);
 }

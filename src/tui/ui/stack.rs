@@ -253,7 +253,9 @@ mod tests {
                 source: "jvm",
                 state: Some("BLOCKED (on object monitor)".to_owned()),
                 stack: (0..30).map(|i| frame(&format!("Evil\u{1b}]0;x\u{7}.f{i}"), &[])).collect(),
-                about: Some("JVM view via attach (asked of the JVM, as jstack does), at most every 5 s".to_owned()),
+                about: Some(
+                    "JVM view via attach (asked of the JVM, as jstack does), at most every 5 s".to_owned(),
+                ),
             });
         }
         let at = start + Duration::from_secs(80);
