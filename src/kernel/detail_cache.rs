@@ -90,9 +90,10 @@ impl DetailCache {
         Ok(())
     }
 
-    /// True for a thread no sample has seen before: its details are read
-    /// in the sample it first appears in, whatever the cadence, so the
-    /// threads a program starts with show what they wait on from the start.
+    /// True for a thread no sample has seen before: the sample it first
+    /// appears in reads every thread's details, whatever the cadence, so
+    /// the threads a program starts with show what they wait on from the
+    /// start.
     pub(crate) fn is_new(&self, thread: &KernelThread) -> bool {
         !self.by_thread.contains_key(&thread.key())
     }

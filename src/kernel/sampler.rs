@@ -26,9 +26,9 @@ use std::time::Instant;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SampleOptions {
     /// Read the details of every thread on every `detail_every`-th sample,
-    /// starting with the first, and of each thread in the sample it first
-    /// appears in (a program's start-up has its waits); 1 means every
-    /// sample, 0 never.
+    /// starting with the first, and on every sample in which a thread
+    /// first appears (a program's start-up has its waits, all of the same
+    /// moment); 1 means every sample, 0 never.
     pub detail_every: u32,
     /// Threads checked and detailed on every sample regardless.
     pub detail_tids: BTreeSet<u32>,
@@ -306,10 +306,14 @@ impl Sampler {
         }
         self.last_thread_count = threads.len();
         let chosen = &self.options.detail_tids;
+        // A thread never seen before makes this a sample that reads every
+        // thread's details: its waits then, and the others' with them, so
+        // the locks and cycles found among them stay whole (reading the new
+        // thread's alone would leave the others' waits out of this one).
+        let detail_all = detail_all || every != 0 && threads.iter().any(|t| self.detail_cache.is_new(t));
         self.detail_cache.begin();
         for (thread, &quiet) in threads.iter_mut().zip(&quiet) {
-            let new = every != 0 && self.detail_cache.is_new(thread);
-            if detail_all || new || (!chosen.is_empty() && chosen.contains(&thread.tid)) {
+            if detail_all || (!chosen.is_empty() && chosen.contains(&thread.tid)) {
                 self.detail_cache.fill(&mut self.details, self.tasks.fd(), thread, quiet)?;
             } else {
                 self.detail_cache.pass(thread, quiet);
@@ -394,29 +398,34 @@ mod tests {
 
     #[test]
     fn details_follow_the_cadence() {
+        // A process that starts no thread (other tests start threads in
+        // this one, and a new thread makes a sample read every thread).
+        let mut sleep = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+        let pid = sleep.id();
         let options = SampleOptions { detail_every: 3, ..SampleOptions::default() };
-        let mut sampler = Sampler::with_options(std::process::id(), options).unwrap();
-        let me = crate::sys::gettid();
+        let mut sampler = Sampler::with_options(pid, options).unwrap();
         let detailed: Vec<bool> = (0..7)
-            .map(|_| sampler.sample().unwrap().thread(me).unwrap().voluntary_ctxt_switches.is_available())
+            .map(|_| sampler.sample().unwrap().thread(pid).unwrap().voluntary_ctxt_switches.is_available())
             .collect();
+        sleep.kill().unwrap();
+        sleep.wait().unwrap();
         assert_eq!(detailed, [true, false, false, true, false, false, true]);
         assert!(format!("{sampler:?}").starts_with("Sampler { pid: "));
     }
 
     #[test]
-    fn a_new_thread_is_detailed_in_the_sample_it_first_appears_in() {
+    fn a_new_thread_makes_a_sample_that_details_every_thread() {
         let options = SampleOptions { detail_every: 1_000_000, ..SampleOptions::default() };
         let mut sampler = Sampler::with_options(std::process::id(), options).unwrap();
         sampler.sample().unwrap();
         let sleeper = crate::kernel::idle_thread::IdleThread::start();
-        let tid = sleeper.tid;
         let first = sampler.sample().unwrap();
-        let seen = first.thread(tid).expect("the new thread is listed");
-        assert!(seen.voluntary_ctxt_switches.is_available() && seen.wchan.is_available(), "{seen:?}");
-        // Known from then on: back to the cadence, not read every sample.
-        let next = sampler.sample().unwrap();
-        assert!(!next.thread(tid).unwrap().voluntary_ctxt_switches.is_available());
+        // The new thread and an old one alike: the waits of one sample are
+        // all of the same moment, so no lock loses the waiters it had.
+        for tid in [sleeper.tid, std::process::id()] {
+            let seen = first.thread(tid).expect("listed");
+            assert!(seen.voluntary_ctxt_switches.is_available() && seen.syscall.is_available(), "{seen:?}");
+        }
         drop(sleeper);
     }
 
