@@ -98,12 +98,16 @@ pub struct NamingFinding {
 pub fn patterns(threads: &[NamedThread]) -> Vec<NamePattern> {
     let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for t in threads {
-        let text = String::from_utf8_lossy(t.name.raw()).into_owned();
-        let shape = if t.maybe_cut() { cut_shape(&text) } else { shape(&text) };
-        groups
-            .entry(crate::display::sanitize(&shape).into_owned())
-            .or_default()
-            .push(t.name.shown().to_owned());
+        // A name shown escaped (control bytes, bytes that are not UTF-8)
+        // is its own shape, in its escaped form: generalising its text
+        // would show what it is not.
+        let shape = match std::str::from_utf8(t.name.raw()) {
+            _ if t.name.has_unprintable() => t.name.shown().to_owned(),
+            Ok(text) if t.maybe_cut() => cut_shape(text),
+            Ok(text) => shape(text),
+            Err(_) => t.name.shown().to_owned(),
+        };
+        groups.entry(shape).or_default().push(t.name.shown().to_owned());
     }
     let mut out: Vec<NamePattern> = groups
         .into_iter()

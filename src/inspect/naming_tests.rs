@@ -71,6 +71,15 @@ fn patterns_count_groups_biggest_first() {
 }
 
 #[test]
+fn a_name_shown_escaped_is_its_own_shape_as_shown() {
+    let bytes = |raw: &[u8]| NamedThread { name: DisplayName::from_bytes(raw), ..foreign("x") };
+    let threads = vec![bytes(b"\xff\xfebad-1"), bytes(b"\xff\xfebad-1"), bytes(b"\\eP+q")];
+    let found = patterns(&threads);
+    let shapes: Vec<&str> = found.iter().map(|p| p.shape.as_str()).collect();
+    assert_eq!(shapes, ["\\xff\\xfebad-1"], "escaped, not U+FFFD; a lone name makes no pattern");
+}
+
+#[test]
 fn findings_cover_every_kind() {
     let threads = vec![
         ours("PaymentService-Processor-1"),

@@ -142,6 +142,14 @@ impl WaitsOn {
                 return text;
             }
         }
+        // Then the wait's own words give way, cut in the middle (an
+        // address keeps its ends), so the holder still shows whole.
+        if let Some(holders) = &self.holders {
+            let room = width.saturating_sub(holders.width() + " ← ".width());
+            if room >= 8 {
+                return format!("{} ← {holders}", fit_middle(&self.what, room));
+            }
+        }
         fit(&self.shortened(false, false), width).into_owned()
     }
 
@@ -317,6 +325,7 @@ mod tests {
         assert_eq!(wait.fitted(60), "lock fork-1 ← held by Philosopher-1 for 3.2 s");
         assert_eq!(wait.fitted(40), "lock fork-1 ← held by Philosopher-1");
         assert_eq!(wait.fitted(30), "lock fork-1 ← Philosopher-1");
+        assert_eq!(wait.fitted(24), "lock…k-1 ← Philosopher-1");
         assert_eq!(wait.fitted(20), "lock fork-1 ← Philo…");
         let sleep = WaitsOn { what: "sleep".into(), ..WaitsOn::default() };
         assert_eq!((sleep.full(), sleep.fitted(3)), ("sleep".to_owned(), "sl…".to_owned()));
