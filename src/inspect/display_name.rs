@@ -10,7 +10,9 @@ use std::sync::Arc;
 /// Decoding is lenient (a kernel comm can end in half a UTF-8 character:
 /// the kernel cuts at 15 bytes); [`shown`](Self::shown) escapes control
 /// characters, escape sequences, bidi overrides and zero-width characters
-/// visibly; the raw bytes are kept for anyone who needs the exact value.
+/// visibly, bytes that are not UTF-8 as `\xNN`, and doubles a backslash,
+/// so two names never show alike; the raw bytes are kept for anyone who
+/// needs the exact value.
 /// `Display` prints the safe form, so nothing prints a raw name by accident.
 ///
 /// # Examples
@@ -18,7 +20,7 @@ use std::sync::Arc;
 /// ```
 /// use threadscope::inspect::DisplayName;
 /// let name = DisplayName::from_bytes(b"evil\x1b[2J\xe2\x82");
-/// assert_eq!(name.to_string(), "evil\\e[2J\u{fffd}");
+/// assert_eq!(name.to_string(), "evil\\e[2J\\xe2\\x82");
 /// assert_eq!(name.raw(), b"evil\x1b[2J\xe2\x82");
 /// assert!(name.has_unprintable());
 /// ```
