@@ -88,14 +88,17 @@ impl SystemView {
     /// Fresh figures. `main` is what the main thread's `stat` said (name
     /// and resident pages; `None` once the process is reaped, when its pid
     /// may already name another process and is not looked up any more);
-    /// `process_ticks` the process's CPU ticks (see `ProcessTicks`).
+    /// `process_ticks` the process's CPU ticks (see `ProcessTicks`), read
+    /// when `cpu_due` (what [`cpu_due`](Self::cpu_due) said before they
+    /// were read) asked for them.
     pub(crate) fn refresh(
         &mut self,
         thread_count: usize,
         main: Option<(String, u64)>,
         process_ticks: Option<u64>,
+        cpu_due: bool,
     ) -> (ProcessFigures, SystemFigures) {
-        if self.cpu_due() {
+        if cpu_due {
             self.last_cpu_refresh = Some(Instant::now());
             self.system.refresh_cpu_usage();
             self.process_cpu_percent = match (main.is_some(), process_ticks) {

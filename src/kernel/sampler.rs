@@ -298,7 +298,10 @@ impl Sampler {
         })?;
         // The kernel walks every thread to sum them (3 ms at 10,000): read
         // only when the CPU figures or the check of unchecked threads need it.
-        let wanted = self.options.check_every > 1 || self.system.cpu_due();
+        // Decided once: asked again at the refresh, the answer could turn
+        // due in between, with no ticks read for it.
+        let cpu_due = self.system.cpu_due();
+        let wanted = self.options.check_every > 1 || cpu_due;
         let process_ticks = if alive && wanted { self.process_ticks.read() } else { None };
         self.watch_unchecked(process_ticks);
         if !alive {
@@ -324,7 +327,7 @@ impl Sampler {
         // A process whose threads could not be parsed has not exited.
         let exited = !alive || (malformed.is_empty() && threads.iter().all(KernelThread::is_exited));
         let main = threads.first().filter(|t| t.tid == pid).map(|t| (t.comm().into_owned(), rss_pages));
-        let (process, system) = self.system.refresh(threads.len(), main, process_ticks);
+        let (process, system) = self.system.refresh(threads.len(), main, process_ticks, cpu_due);
         Ok(KernelSample { pid, taken_at, process, system, threads, exited, malformed })
     }
 }
