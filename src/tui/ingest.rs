@@ -54,6 +54,14 @@ impl App {
                 self.before_runtime_lost = Some((previous, before));
             }
             _ if self.shows_a_runtime() => self.before_runtime_lost = None,
+            // Too old to stand for the exit now: not kept in memory.
+            _ if self
+                .before_runtime_lost
+                .as_ref()
+                .is_some_and(|(_, taken)| at.saturating_duration_since(*taken) > LOST_WITH_THE_EXIT) =>
+            {
+                self.before_runtime_lost = None;
+            }
             _ => {}
         }
     }
