@@ -48,12 +48,13 @@ impl App {
         self.log_changes(&snapshot);
         self.progress = progress.into_iter().map(|p| (p.name.clone(), p)).collect();
         let before = self.sampled_at.replace(at);
+        let known = runtime_known(&snapshot);
         let previous = self.show(snapshot);
         match (previous, before) {
-            (Some(previous), Some(before)) if runtime_known(&previous) && !self.shows_a_runtime() => {
+            _ if known => self.before_runtime_lost = None,
+            (Some(previous), Some(before)) if runtime_known(&previous) => {
                 self.before_runtime_lost = Some((previous, before));
             }
-            _ if self.shows_a_runtime() => self.before_runtime_lost = None,
             // Too old to stand for the exit now: not kept in memory.
             _ if self
                 .before_runtime_lost
@@ -76,10 +77,6 @@ impl App {
         let previous = self.snapshot.replace(snapshot);
         self.rebuild_table();
         previous
-    }
-
-    fn shows_a_runtime(&self) -> bool {
-        self.snapshot.as_ref().is_some_and(runtime_known)
     }
 
     /// The process has exited at `at`: the sample on screen stays, marked
@@ -369,7 +366,10 @@ mod tests {
         app.handle_event(sample(fixtures::snapshot(0), start));
         let second = start + Duration::from_secs(1);
         app.handle_event(sample(kernel_only(fixtures::snapshot(0)), second));
-        assert!(!app.shows_a_runtime(), "the agent-less sample is shown while the process lives");
+        assert!(
+            !runtime_known(app.snapshot().unwrap()),
+            "the agent-less sample is shown while the process lives"
+        );
         app.handle_event(sample(reaped(), start + Duration::from_secs(2)));
         let kept = app.snapshot().unwrap();
         assert!(kept.process.exited && runtime_known(kept), "the last sample with the runtime's view");

@@ -73,6 +73,12 @@ fn columns(width: u16, left: &[(&'static str, String)], right: &[(&'static str, 
     let tallest =
         |left_width: u16| pair_lines(left, left_width).len().max(pair_lines(right, width - left_width).len());
     let even = width * 55 / 100;
+    // Drawn every frame: the search only when the usual split wraps (when
+    // it does not, it is the search's answer: fewest lines, nearest 55 %).
+    let fits = |pairs: &[(&'static str, String)], w: u16| pair_lines(pairs, w).len() == pairs.len();
+    if fits(left, even) && fits(right, width - even) {
+        return [(0, even), (even, width - even)];
+    }
     let left_width =
         (width * 35 / 100..=width * 65 / 100).min_by_key(|&w| (tallest(w), w.abs_diff(even))).unwrap_or(even);
     [(0, left_width), (left_width, width - left_width)]

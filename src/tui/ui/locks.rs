@@ -5,7 +5,7 @@ use super::super::app::App;
 use super::super::words::{self, fit, human, safe};
 #[cfg(test)]
 use super::locks_table::{LockColumn, cells, fit_whom, names_in};
-use super::locks_table::{kind_text, pad, primitive_row, table, widen_people};
+use super::locks_table::{Needs, kind_text, pad, primitive_row, table};
 use super::scrolled_lines;
 #[cfg(test)]
 use crate::inspect::ThreadLink;
@@ -36,14 +36,8 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
     let kind_want = snapshot.primitives.iter().map(|p| kind_text(p).chars().count()).max().unwrap_or(0);
     // The kind's own word is never cut: a lower column goes first.
     let kind_floor = snapshot.primitives.iter().map(|p| p.kind.label().len()).max().unwrap_or(0);
-    // Another program's locks keep no counters: four columns of "—" give
-    // their room to the holders and waiters.
     let counted = snapshot.primitives.iter().any(|p| p.stats.is_available());
-    let table = table(width, name_want, kind_want, kind_floor)
-        .into_iter()
-        .filter(|(column, _)| counted || !column.is_a_statistic())
-        .collect::<Vec<_>>();
-    let table = if counted { table } else { widen_people(table, usize::from(width)) };
+    let table = table(width, Needs { name: name_want, kind: kind_want, kind_floor, counted });
     let headings: Vec<String> = table
         .iter()
         .map(|&(col, w)| {
@@ -197,22 +191,26 @@ mod tests {
     use super::*;
     use crate::tui::fixtures;
 
+    const NEEDS: Needs = Needs { name: 6, kind: 4, kind_floor: 4, counted: true };
+
     #[test]
     fn narrow_tables_drop_statistics_before_names() {
         for width in 60..=200u16 {
-            let table = table(width, 6, 4, 4);
+            let table = table(width, NEEDS);
             let used: usize = table.iter().map(|(_, w)| w + 1).sum::<usize>() - 1;
             assert!(used <= usize::from(width), "{width}: {table:?}");
             for column in [LockColumn::Name, LockColumn::Holders, LockColumn::Waiters, LockColumn::Kind] {
                 assert!(table.iter().any(|(c, _)| *c == column), "{width}: {column:?}");
             }
         }
-        assert_eq!(table(120, 6, 4, 4).len(), LockColumn::ALL.len());
+        assert_eq!(table(120, NEEDS).len(), LockColumn::ALL.len());
     }
 
     #[test]
     fn a_kind_s_word_is_never_cut_a_statistic_goes_first() {
-        let table = table(80, 6, "bounded semaphore on pool".len(), "bounded semaphore".len());
+        let needs =
+            Needs { kind: "bounded semaphore on pool".len(), kind_floor: "bounded semaphore".len(), ..NEEDS };
+        let table = table(80, needs);
         let kind = table.iter().find(|(c, _)| *c == LockColumn::Kind).map(|(_, w)| *w);
         assert!(kind >= Some("bounded semaphore".len()), "{table:?}");
         assert!(table.iter().all(|(c, _)| *c != LockColumn::Acquisitions), "{table:?}");
@@ -294,7 +292,7 @@ mod tests {
         fixtures::rename(&mut snapshot, "Philosopher-0", "Transfer-Worker-0");
         fixtures::rename(&mut snapshot, "Philosopher-1", "Transfer-Worker-1");
         for width in [60, 80, 100] {
-            let table = table(width, 6, 4, 4);
+            let table = table(width, NEEDS);
             let cells = cells(&snapshot.primitives[0], &table, &HashSet::new());
             let (holder, waiter) = (cells[2].trim(), cells[3].trim());
             assert!(holder.starts_with("Trans") && holder.ends_with("-0"), "{width}: {cells:?}");

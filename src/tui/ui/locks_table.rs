@@ -89,25 +89,36 @@ impl LockColumn {
     }
 }
 
+/// What the primitives on screen ask of the locks table.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Needs {
+    /// The widest primitive name.
+    pub(super) name: usize,
+    /// The widest kind with what it is on (`condition on config`).
+    pub(super) kind: usize,
+    /// The widest kind's own word, never cut.
+    pub(super) kind_floor: usize,
+    /// Some primitive counts acquisitions and waits: another program's
+    /// locks count nothing, and four columns of `—` would only take the
+    /// holders' and waiters' room.
+    pub(super) counted: bool,
+}
+
 /// The columns that fit in `width` and their widths: the names and kinds
 /// get what they need (up to a cap), holders and waiters share the rest.
-pub(super) fn table(
-    width: u16,
-    name_want: usize,
-    kind_want: usize,
-    kind_floor: usize,
-) -> Vec<(LockColumn, usize)> {
+pub(super) fn table(width: u16, needs: Needs) -> Vec<(LockColumn, usize)> {
     let width = usize::from(width);
-    let min = |c: &LockColumn| if *c == LockColumn::Kind { c.min().max(kind_floor) } else { c.min() };
+    let min = |c: &LockColumn| if *c == LockColumn::Kind { c.min().max(needs.kind_floor) } else { c.min() };
     let need = |cols: &[LockColumn]| cols.iter().map(|c| min(c) + 1).sum::<usize>().saturating_sub(1);
-    let mut kept = LockColumn::PRIORITY.to_vec();
+    let mut kept: Vec<LockColumn> =
+        LockColumn::PRIORITY.into_iter().filter(|c| needs.counted || !c.is_a_statistic()).collect();
     while need(&kept) > width && kept.len() > 1 {
         kept.pop();
     }
     let mut spare = width.saturating_sub(need(&kept));
     let shown: Vec<LockColumn> = LockColumn::ALL.into_iter().filter(|c| kept.contains(c)).collect();
     let mut widths: Vec<usize> = shown.iter().map(min).collect();
-    for (column, want) in [(LockColumn::Name, name_want.min(24)), (LockColumn::Kind, kind_want.min(20))] {
+    for (column, want) in [(LockColumn::Name, needs.name.min(24)), (LockColumn::Kind, needs.kind.min(20))] {
         if let Some(i) = shown.iter().position(|&c| c == column) {
             let grow = want.saturating_sub(widths[i]).min(spare);
             widths[i] += grow;
@@ -120,20 +131,6 @@ pub(super) fn table(
         widths[i] += spare / people.len() + usize::from(n < spare % people.len());
     }
     shown.into_iter().zip(widths).collect()
-}
-
-/// `table` with the room it does not use in `width` shared between the
-/// holders and the waiters.
-pub(super) fn widen_people(mut table: Vec<(LockColumn, usize)>, width: usize) -> Vec<(LockColumn, usize)> {
-    let used = table.iter().map(|(_, w)| w + 1).sum::<usize>().saturating_sub(1);
-    let spare = width.saturating_sub(used);
-    let people: Vec<usize> = (0..table.len())
-        .filter(|&i| matches!(table[i].0, LockColumn::Holders | LockColumn::Waiters))
-        .collect();
-    for (n, &i) in people.iter().enumerate() {
-        table[i].1 += spare / people.len() + usize::from(n < spare % people.len());
-    }
-    table
 }
 
 /// `text` (already fitted) padded to `width` on the column's side.
