@@ -311,6 +311,17 @@ fn sigterm_restores_the_terminal() {
 }
 
 #[test]
+fn sigterm_under_exec_stops_the_program_and_says_how_it_ended() {
+    let mut s = Session::start(&["exec", "--interval", "200ms", "--", "sleep", "60"], &[], 120, 40);
+    s.wait_for("exec sleep 60");
+    signal(s.pid(), rustix::process::Signal::TERM);
+    assert_eq!(s.wait_exit().exit_code(), 143);
+    s.assert_restored();
+    s.wait_for("SIGTERM: terminal restored, stopped `sleep 60` (pid ");
+    assert!(s.screen().contains("killed by SIGTERM"), "{}", s.screen());
+}
+
+#[test]
 fn sighup_while_attached_says_the_target_runs_on() {
     let mut target = std::process::Command::new("sleep").arg("60").spawn().unwrap();
     let pid = target.id();
