@@ -7,6 +7,7 @@
 use super::snapshot::ThreadView;
 use crate::kernel::{Field, Reason};
 use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 /// The costly kernel figures are read every few samples; in between, the
 /// last values read stand in for them, so columns do not blink.
@@ -21,9 +22,9 @@ pub(crate) struct CarryForward {
 struct Remembered {
     voluntary: Option<u64>,
     nonvoluntary: Option<u64>,
-    wchan: Option<Option<String>>,
-    futex: Option<Option<String>>,
-    cpus: Option<Vec<(u32, u32)>>,
+    wchan: Option<Option<Arc<str>>>,
+    futex: Option<Option<Arc<str>>>,
+    cpus: Option<Arc<[(u32, u32)]>>,
 }
 
 impl CarryForward {

@@ -13,6 +13,7 @@ use crate::kernel::{
 use crate::threading::{PrimitiveRef, RegistrySnapshot, ThreadRef, ThreadSnapshot, ThreadState};
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What the join keeps from the previous sample: each thread's CPU ticks,
@@ -36,6 +37,15 @@ struct Remembered {
     at: Instant,
     rate: Field<f32>,
     comm: DisplayName,
+    /// The futex it slept on, and the address in words.
+    futex: Option<(u64, Arc<str>)>,
+}
+
+/// What the join takes from the last sample for one thread.
+struct Carried<'a> {
+    comm: DisplayName,
+    cpu_percent: Field<f32>,
+    last: Option<&'a Remembered>,
 }
 
 impl Earlier {
@@ -49,10 +59,10 @@ impl Earlier {
     }
 
     /// The thread's comm, decoded (the last sample's when it is the same),
-    /// and its CPU rate: one lookup for both.
-    fn of(&self, kt: &KernelThread, hint: usize, now: Instant) -> (DisplayName, Field<f32>) {
+    /// its CPU rate and what else the last sample left: one lookup for all.
+    fn of(&self, kt: &KernelThread, hint: usize, now: Instant) -> Carried<'_> {
         let last = self.find(kt, hint);
-        (comm_after(last, kt), rate_since(last, kt, now))
+        Carried { comm: comm_after(last, kt), cpu_percent: rate_since(last, kt, now), last }
     }
 
     /// Remembers this sample's CPU ticks, rates and comms for the next one
@@ -70,15 +80,18 @@ impl Earlier {
                     Some(last) if !t.checked => last.clone(),
                     // Too soon to measure: the next check measures from the
                     // same baseline, over the longer interval.
-                    Some(last) if too_soon(last, now) => {
-                        Remembered { comm: comm_after(Some(last), t), ..last.clone() }
-                    }
+                    Some(last) if too_soon(last, now) => Remembered {
+                        comm: comm_after(Some(last), t),
+                        futex: futex_after(Some(last), t),
+                        ..last.clone()
+                    },
                     last => Remembered {
                         key: t.key(),
                         ticks: t.cpu_ticks(),
                         at: now,
                         rate: rate_since(last, t, now),
                         comm: comm_after(last, t),
+                        futex: futex_after(last, t),
                     },
                 }
             })
@@ -120,6 +133,16 @@ fn comm_after(last: Option<&Remembered>, kt: &KernelThread) -> DisplayName {
     match last {
         Some(last) if last.comm.raw() == kt.comm_raw.as_slice() => last.comm.clone(),
         _ => DisplayName::from_bytes(&kt.comm_raw),
+    }
+}
+
+/// The futex `kt` sleeps on, in words: the last sample's when it is the
+/// same address (10,000 sleepers need no 10,000 strings a sample).
+fn futex_after(last: Option<&Remembered>, kt: &KernelThread) -> Option<(u64, Arc<str>)> {
+    let address = kt.syscall.value()?.futex_address()?;
+    match last.and_then(|last| last.futex.as_ref()) {
+        Some(same @ (was, _)) if *was == address => Some(same.clone()),
+        _ => Some((address, format!("{address:#x}").into())),
     }
 }
 
@@ -174,11 +197,11 @@ pub(crate) fn starting(library: &RegistrySnapshot) -> usize {
     library.threads.iter().filter(|t| t.state == ThreadState::Running && t.native_id.is_none()).count()
 }
 
-fn kernel_view(kt: &KernelThread, (comm, cpu_percent): (DisplayName, Field<f32>)) -> KernelView {
+fn kernel_view(kt: &KernelThread, Carried { comm, cpu_percent, last }: Carried) -> KernelView {
     // Unavailable as the call is: a call we may not read (or did not read
     // this sample) is not "no futex".
     let futex = match &kt.syscall {
-        Field::Available(call) => Field::Available(call.futex_address().map(|a| format!("{a:#x}"))),
+        Field::Available(_) => Field::Available(futex_after(last, kt).map(|(_, words)| words)),
         Field::Unavailable(why) => Field::Unavailable(*why),
     };
     KernelView {
@@ -245,17 +268,18 @@ fn kernel_only_view(
     earlier: &Earlier,
     now: Instant,
 ) -> ThreadView {
-    let (name, cpu_percent) = earlier.of(kt, at, now);
+    let carried = earlier.of(kt, at, now);
+    let name = carried.comm.clone();
     ThreadView {
         key: super::ids::kernel_thread_key(kt.key()),
         name_raw: name.raw_if_unprintable(),
-        name: name.clone(),
+        name,
         ident: None,
         native_id: Some(kt.tid),
         daemon: None,
         state: kernel_state(kt.state),
         waiting_on: None,
-        kernel: Some(kernel_view(kt, (name, cpu_percent))),
+        kernel: Some(kernel_view(kt, carried)),
         origin,
         holds: Vec::new(),
         time_in_state: None,
@@ -329,7 +353,7 @@ mod tests {
         KernelThread {
             tid,
             starttime,
-            comm_raw: comm.as_bytes().to_vec(),
+            comm_raw: crate::kernel::Comm::new(comm.as_bytes()).unwrap(),
             state: 'S',
             utime_ticks: 0,
             stime_ticks: 0,

@@ -270,12 +270,12 @@ pub struct KernelView {
     /// Involuntary context switches (it was preempted).
     pub nonvoluntary_ctxt_switches: Field<u64>,
     /// The kernel function it sleeps in.
-    pub wchan: Field<Option<String>>,
+    pub wchan: Field<Option<Arc<str>>>,
     /// CPUs it may run on, as ranges.
-    pub cpus_allowed: Field<Vec<(u32, u32)>>,
+    pub cpus_allowed: Field<Arc<[(u32, u32)]>>,
     /// The futex address it sleeps on, if it sleeps in futex(); unavailable
     /// when its system call could not be read.
-    pub futex: Field<Option<String>>,
+    pub futex: Field<Option<Arc<str>>>,
     /// What it waits for in the kernel's words (`read on fd 3 (pipe
     /// 4711)`), when a kernel view of the process was asked (not
     /// sanitised: a path is untrusted text). Shown beside the library's

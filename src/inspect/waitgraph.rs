@@ -79,14 +79,14 @@ impl WaitGraph {
         only: &[u64],
         joining: &[u64],
     ) -> Self {
+        // Links for the threads in an edge only: of 10,000 threads, those
+        // that wait on or hold a lock the search covers, or join.
         let mut graph = Self::default();
-        for t in threads {
-            graph.threads.insert(t.key, t.link());
-        }
         for p in primitives.iter().filter(|p| only.contains(&p.id)) {
             graph.primitives.insert(p.id, PrimitiveLink { id: p.id, kind: p.kind, name: p.name.clone() });
             for holder in &p.holders {
                 graph.edge(Node::Primitive(p.id), Node::Thread(holder.key));
+                graph.threads.entry(holder.key).or_insert_with(|| holder.clone());
             }
             if !p.holders.is_empty() {
                 graph.holders.insert(p.id, p.holders.iter().map(|h| h.key).collect());
@@ -100,10 +100,12 @@ impl WaitGraph {
                 None if on.kind == WaitKind::Join && joining.contains(&t.key) => {
                     for joined in &on.holders {
                         graph.edge(Node::Thread(t.key), Node::Thread(joined.key));
+                        graph.threads.entry(joined.key).or_insert_with(|| joined.clone());
                     }
                 }
-                _ => {}
+                _ => continue,
             }
+            graph.threads.insert(t.key, t.link());
         }
         graph
     }

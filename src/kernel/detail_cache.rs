@@ -11,14 +11,15 @@ use super::syscall::Syscall;
 use super::thread::{KernelThread, ThreadKey};
 use rustc_hash::FxHashMap;
 use std::os::fd::BorrowedFd;
+use std::sync::Arc;
 
 /// The detail fields of one thread as last read.
 #[derive(Clone, Debug)]
 struct Details {
     voluntary_ctxt_switches: Field<u64>,
     nonvoluntary_ctxt_switches: Field<u64>,
-    cpus_allowed_list: Field<Vec<(u32, u32)>>,
-    wchan: Field<Option<String>>,
+    cpus_allowed_list: Field<Arc<[(u32, u32)]>>,
+    wchan: Field<Option<Arc<str>>>,
     syscall: Field<Syscall>,
 }
 

@@ -9,20 +9,64 @@ use super::thread::KernelThread;
 use rustix::fs::{Mode, OFlags};
 use std::fmt::Write as _;
 use std::os::fd::BorrowedFd;
+use std::sync::Arc;
+
+/// Wait channels already read, given out again: 10,000 threads asleep in
+/// `futex_wait_queue` share one string. Bounded (the names are the
+/// kernel's, yet not ours to trust to be few): past [`WCHANS_KEPT`] the
+/// list starts again.
+#[derive(Default)]
+struct Wchans(Vec<Arc<str>>);
+
+impl Wchans {
+    fn share(&mut self, name: &str) -> Arc<str> {
+        if let Some(known) = self.0.iter().find(|known| &***known == name) {
+            return known.clone();
+        }
+        if self.0.len() == WCHANS_KEPT {
+            self.0.clear();
+        }
+        let name: Arc<str> = name.into();
+        self.0.push(name.clone());
+        name
+    }
+}
 
 /// `status` is about 1.5 KiB; the other two are one short line.
 const DETAIL_BUF: usize = 8192;
+
+/// At most this many distinct wait channels are kept to be shared.
+const WCHANS_KEPT: usize = 256;
 
 /// Reads detail files, reusing one buffer and one path string.
 pub(crate) struct DetailReader {
     pid: u32,
     buf: Box<[u8]>,
     path: String,
+    /// Wait channels as read, shared: a few kernel functions, each read
+    /// for thousands of threads.
+    wchans: Wchans,
+    /// The last CPU list read: nearly every thread of a process has the same.
+    cpus: Option<Arc<[(u32, u32)]>>,
 }
 
 impl DetailReader {
     pub(crate) fn new(pid: u32) -> DetailReader {
-        DetailReader { pid, buf: vec![0; DETAIL_BUF].into_boxed_slice(), path: String::new() }
+        DetailReader {
+            pid,
+            buf: vec![0; DETAIL_BUF].into_boxed_slice(),
+            path: String::new(),
+            wchans: Wchans::default(),
+            cpus: None,
+        }
+    }
+
+    /// `ranges` as the last CPU list read when it is the same.
+    fn shared_cpus(&mut self, ranges: Vec<(u32, u32)>) -> Arc<[(u32, u32)]> {
+        match &self.cpus {
+            Some(last) if **last == *ranges => last.clone(),
+            _ => self.cpus.insert(ranges.into()).clone(),
+        }
     }
 
     /// Fills `thread`'s `status`, `wchan` and `syscall` fields. `tasks` is
@@ -52,11 +96,15 @@ impl DetailReader {
         };
         thread.voluntary_ctxt_switches = lines.voluntary_ctxt_switches;
         thread.nonvoluntary_ctxt_switches = lines.nonvoluntary_ctxt_switches;
-        thread.cpus_allowed_list = lines.cpus_allowed_list;
-        thread.wchan = match self.read(tasks, tid, "wchan")? {
-            Ok(text) => parse_wchan(text),
+        thread.cpus_allowed_list = lines.cpus_allowed_list.map(|ranges| self.shared_cpus(ranges));
+        // Out while the read borrows the buffer, back before any error goes up.
+        let mut wchans = std::mem::take(&mut self.wchans);
+        let wchan = self.read(tasks, tid, "wchan").map(|read| match read {
+            Ok(text) => parse_wchan(text).map(|name| name.map(|name| wchans.share(name))),
             Err(reason) => Field::Unavailable(reason),
-        };
+        });
+        self.wchans = wchans;
+        thread.wchan = wchan?;
         // A zombie has no system call; the kernel would say "running".
         thread.syscall = if thread.is_exited() {
             Field::Unavailable(Reason::Gone)
@@ -126,13 +174,13 @@ impl DetailReader {
 /// since 5.16, for one hidden from a user without ptrace access. Anything
 /// but a symbol name (printable ASCII, no spaces) is not what the kernel
 /// writes, and is refused rather than carried to a terminal.
-pub(crate) fn parse_wchan(text: &[u8]) -> Field<Option<String>> {
+pub(crate) fn parse_wchan(text: &[u8]) -> Field<Option<&str>> {
     let name = text.trim_ascii();
     if name.is_empty() || name == b"0" {
         return Field::Available(None);
     }
     match std::str::from_utf8(name) {
-        Ok(name) if name.bytes().all(|b| b.is_ascii_graphic()) => Field::Available(Some(name.to_owned())),
+        Ok(name) if name.bytes().all(|b| b.is_ascii_graphic()) => Field::Available(Some(name)),
         _ => Field::Unavailable(Reason::Malformed),
     }
 }
@@ -143,8 +191,8 @@ mod tests {
 
     #[test]
     fn wchan_names_a_kernel_function_or_none() {
-        assert_eq!(parse_wchan(b"futex_wait_queue"), Field::Available(Some("futex_wait_queue".into())));
-        assert_eq!(parse_wchan(b"do_sys_poll.isra.0\n"), Field::Available(Some("do_sys_poll.isra.0".into())));
+        assert_eq!(parse_wchan(b"futex_wait_queue"), Field::Available(Some("futex_wait_queue")));
+        assert_eq!(parse_wchan(b"do_sys_poll.isra.0\n"), Field::Available(Some("do_sys_poll.isra.0")));
         assert_eq!(parse_wchan(b"0"), Field::Available(None));
         assert_eq!(parse_wchan(b""), Field::Available(None));
     }

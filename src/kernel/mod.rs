@@ -64,6 +64,7 @@ pub use locks::{FutexLock, LockCycle, LockOwner, WaitEdge, find_cycles, wait_edg
 pub use net::{Socket, SocketTable, TcpState, UnixType};
 pub use permission::{MissingPermission, PtraceRead, Remedy};
 pub use sampler::{KernelSample, SampleOptions, Sampler};
+pub use stat::Comm;
 pub use syscall::Syscall;
 pub use syscall_names::syscall_name;
 pub use thread::{KernelThread, ThreadKey, describe_state};

@@ -28,23 +28,64 @@ pub(crate) struct StatLine {
     pub(crate) processor: u32,
 }
 
-/// A comm as raw bytes: at most [`COMM_MAX`], any byte but NUL.
+/// A comm as raw bytes, as `stat` gives it: at most 63 bytes, any byte
+/// but NUL, not necessarily UTF-8. Held in place, not on the heap: every
+/// thread's is copied out of every sample. Reads as a byte slice; in JSON
+/// an array of bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Comm {
+pub struct Comm {
     len: u8,
     bytes: [u8; COMM_MAX],
 }
 
 impl Comm {
-    fn new(raw: &[u8]) -> Result<Comm, &'static str> {
+    /// `raw` as a comm; an error if it is longer than any the kernel prints.
+    pub fn new(raw: &[u8]) -> Result<Comm, &'static str> {
         let mut bytes = [0; COMM_MAX];
         bytes.get_mut(..raw.len()).ok_or("a comm longer than 63 bytes")?.copy_from_slice(raw);
         // At most COMM_MAX, so it fits.
         Ok(Comm { len: raw.len() as u8, bytes })
     }
 
-    pub(crate) fn as_bytes(&self) -> &[u8] {
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
+    }
+
+    /// The bytes (as [`Self::as_bytes`], the name a `Vec<u8>` has for it).
+    pub fn as_slice(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl std::ops::Deref for Comm {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl PartialEq<[u8]> for Comm {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.as_bytes() == other
+    }
+}
+
+impl PartialEq<&[u8]> for Comm {
+    fn eq(&self, other: &&[u8]) -> bool {
+        self.as_bytes() == *other
+    }
+}
+
+impl<const N: usize> PartialEq<&[u8; N]> for Comm {
+    fn eq(&self, other: &&[u8; N]) -> bool {
+        self.as_bytes() == other.as_slice()
+    }
+}
+
+impl serde::Serialize for Comm {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.as_bytes())
     }
 }
 

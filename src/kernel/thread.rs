@@ -1,10 +1,11 @@
 //! One kernel task (thread) as `/proc/<pid>/task/<tid>/` describes it.
 
 use super::field::{Field, Reason};
-use super::stat::StatLine;
+use super::stat::{Comm, StatLine};
 use super::syscall::Syscall;
 use serde::Serialize;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// What identifies a thread across samples: a TID can be reused by a later
 /// thread, but not with the same start time.
@@ -34,7 +35,7 @@ pub struct KernelThread {
     pub starttime: u64,
     /// The kernel comm as raw bytes: at most 15 bytes, any byte but NUL,
     /// not necessarily UTF-8 (a cut name may end in half a character).
-    pub comm_raw: Vec<u8>,
+    pub comm_raw: Comm,
     /// The state letter from `stat`: `R` running, `S` sleeping, `D`
     /// uninterruptible, `Z` zombie, `T` stopped, `t` traced, `X` dead, `I`
     /// idle kernel thread (see [`describe_state`]).
@@ -55,10 +56,10 @@ pub struct KernelThread {
     /// Times it was preempted (from `status`).
     pub nonvoluntary_ctxt_switches: Field<u64>,
     /// CPUs it may run on, as inclusive ranges (from `status`).
-    pub cpus_allowed_list: Field<Vec<(u32, u32)>>,
+    pub cpus_allowed_list: Field<Arc<[(u32, u32)]>>,
     /// The kernel function it sleeps in; `None` when the kernel names none
     /// (it is running, or the name is hidden from this user).
-    pub wchan: Field<Option<String>>,
+    pub wchan: Field<Option<Arc<str>>>,
     /// The system call it is in (needs ptrace access to the process).
     pub syscall: Field<Syscall>,
     /// True when this sample looked at the thread. False when a process
@@ -82,7 +83,7 @@ impl KernelThread {
         KernelThread {
             tid,
             starttime: stat.starttime,
-            comm_raw: stat.comm.as_bytes().to_vec(),
+            comm_raw: stat.comm,
             state: char::from(stat.state),
             utime_ticks: stat.utime,
             stime_ticks: stat.stime,

@@ -8,6 +8,7 @@ use super::syscall::Syscall;
 use super::syscall_names::syscall_name;
 use crate::display::human;
 use serde::Serialize;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What a thread of any process is doing or waiting for, as the kernel
@@ -120,7 +121,7 @@ pub enum KernelWait {
     /// function the thread sleeps in.
     InKernel {
         /// The function (`futex_wait_queue`, `do_nanosleep`, `pipe_read`…).
-        wchan: String,
+        wchan: Arc<str>,
     },
 }
 
@@ -283,7 +284,7 @@ impl KernelWait {
     /// The wait from what the sampler read: the decoded system call if
     /// there is one, else the `wchan` function if the kernel named one,
     /// else the system call's reason.
-    pub fn from_fields(syscall: &Field<Syscall>, wchan: &Field<Option<String>>) -> Field<KernelWait> {
+    pub fn from_fields(syscall: &Field<Syscall>, wchan: &Field<Option<Arc<str>>>) -> Field<KernelWait> {
         match (syscall, wchan) {
             (Field::Available(call), _) => Field::Available(KernelWait::decode(call)),
             (Field::Unavailable(_), Field::Available(Some(function))) => {

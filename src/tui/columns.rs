@@ -3,7 +3,6 @@
 //! clicks (`mouse.rs`) and stepping the sort through the shown columns
 //! (`app.rs`) all ask here, so they agree on what is on screen.
 
-use super::words;
 use crate::inspect::Snapshot;
 
 /// A column of the threads table (also a sort key).
@@ -107,7 +106,7 @@ impl Needs {
         use unicode_width::UnicodeWidthStr;
         let threads = &snapshot.threads;
         Needs {
-            comm: threads.iter().any(|t| words::comm(t).is_some_and(|(comm, _)| comm != t.name.shown())),
+            comm: threads.iter().any(|t| t.kernel.as_ref().is_some_and(|k| k.comm.shown() != t.name.shown())),
             daemon: threads.iter().any(|t| t.daemon == Some(true)),
             name: threads.iter().map(|t| t.name.shown().width()).max().unwrap_or(0).min(usize::from(u16::MAX))
                 as u16,

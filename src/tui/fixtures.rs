@@ -35,8 +35,8 @@ fn kernel(tid: u32, comm: &str, state: char, cpu: f32, wchan: Option<&str>) -> K
         nice: 0,
         voluntary_ctxt_switches: Field::Available(u64::from(tid % 1000)),
         nonvoluntary_ctxt_switches: Field::Available(u64::from(tid % 17)),
-        wchan: Field::Available(wchan.map(str::to_owned)),
-        cpus_allowed: Field::Available(vec![(0, 3)]),
+        wchan: Field::Available(wchan.map(Into::into)),
+        cpus_allowed: Field::Available(vec![(0, 3)].into()),
         futex: Field::Available(None),
         wait: None,
     }

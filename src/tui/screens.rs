@@ -312,7 +312,7 @@ fn hostile_names_are_escaped_on_every_screen() {
     snapshot.threads[0].name = DisplayName::from_text(evil);
     if let Some(k) = snapshot.threads[0].kernel.as_mut() {
         k.comm = DisplayName::from_bytes(b"\x1b[31mred\xe2\x82");
-        k.wchan = crate::kernel::Field::Available(Some(evil.to_owned()));
+        k.wchan = crate::kernel::Field::Available(Some(evil.into()));
     }
     let evil_link = crate::inspect::ThreadLink { key: 1, tid: Some(4001), name: evil.into() };
     if let Some(w) = snapshot.threads[3].waiting_on.as_mut() {
