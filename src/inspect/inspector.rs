@@ -4,7 +4,6 @@
 //! debounced findings). The timeline's history is kept by whoever shows
 //! it, from the snapshots.
 
-use super::DeadlockSearch;
 use super::agent_source::AgentSource;
 use super::carry::CarryForward;
 use super::convoy::ConvoyWatch;
@@ -14,10 +13,12 @@ use super::kernel_source::KernelSource;
 use super::runtime::{self, RuntimeSource};
 use super::snapshot::*;
 use super::{Candidate, Debouncer, DisplayName, LintKind, NamedThread, confirmed_deadlocks, naming};
+use super::{DeadlockSearch, ThreadLink};
 use crate::kernel::{KernelSample, SampleOptions, Sampler, SamplerError};
 use crate::threading::{PrimitiveKind, Registry, RegistrySnapshot, ThreadState, WaitKind};
 use parking_lot::Mutex;
-use std::collections::BTreeSet;
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 static INSPECTOR_TIDS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
@@ -427,23 +428,23 @@ impl NamingCache {
 }
 
 /// Threads asleep in futex() grouped by address (two or more per group).
-/// Found by sorting, links made for the groups only: 10,000 threads each
-/// parked on a futex of its own are no group, and cost no link.
+/// Counted first, linked for the groups only: 10,000 threads each parked
+/// on a futex of its own are no group, and cost no link.
 fn futex_groups(threads: &[ThreadView]) -> Vec<FutexGroup> {
     fn futex(t: &ThreadView) -> Option<&str> {
         t.kernel.as_ref()?.futex.value()?.as_deref()
     }
-    let mut asleep: Vec<(&str, usize)> =
-        threads.iter().enumerate().filter_map(|(i, t)| Some((futex(t)?, i))).collect();
-    asleep.sort_unstable();
-    asleep
-        .chunk_by(|a, b| a.0 == b.0)
-        .filter(|group| group.len() > 1)
-        .map(|group| FutexGroup {
-            address: group[0].0.to_owned(),
-            threads: group.iter().map(|&(_, i)| threads[i].link()).collect(),
-        })
-        .collect()
+    let mut sleepers: FxHashMap<&str, u32> = FxHashMap::default();
+    for address in threads.iter().filter_map(futex) {
+        *sleepers.entry(address).or_default() += 1;
+    }
+    let mut groups: BTreeMap<&str, Vec<ThreadLink>> = BTreeMap::new();
+    for t in threads {
+        if let Some(address) = futex(t).filter(|address| sleepers.get(address).is_some_and(|&n| n > 1)) {
+            groups.entry(address).or_default().push(t.link());
+        }
+    }
+    groups.into_iter().map(|(address, threads)| FutexGroup { address: address.to_owned(), threads }).collect()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use super::runtime::{RuntimeWait, runtime_lock_id};
 use crate::kernel::{Field, FutexOp, KernelSample, KernelWait, LockOwner, ProcessWaits, Reason, WaitReader};
 use crate::threading::{PrimitiveKind, WaitKind};
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::Arc;
 
 /// What deadlock detection covers once the calls and memory could be read.
 pub const COVERS: &str = "pthread mutexes, with their owners";
@@ -143,10 +144,12 @@ fn facts_of(
                 // The call it resumes is the one seen before, if it was seen.
                 KernelWait::Resumed => match before.get(&tid).and_then(|t| t.wait.as_ref()) {
                     Some(earlier) => resumed(earlier, &kind_of),
-                    None => runtime_wait(wait, &kind_of)?,
+                    None => runtime_wait(wait, &kind_of, None)?,
                 },
                 wait => {
-                    joining(tid, wait, &kind_of, &live).map_or_else(|| runtime_wait(wait, &kind_of), Some)?
+                    let earlier = before.get(&tid).and_then(|t| t.wait.as_ref());
+                    joining(tid, wait, &kind_of, &live)
+                        .map_or_else(|| runtime_wait(wait, &kind_of, earlier), Some)?
                 }
             };
             Some((tid, RuntimeThread { wait: Some(wait), ..RuntimeThread::default() }))
@@ -234,8 +237,14 @@ fn joining(
 }
 
 /// A kernel wait as a runtime wait; `None` for a thread that waits for
-/// nothing (running, or off the CPU outside any system call).
-fn runtime_wait(wait: &KernelWait, kind_of: &FxHashMap<u64, PrimitiveKind>) -> Option<RuntimeWait> {
+/// nothing (running, or off the CPU outside any system call). A futex
+/// wait takes its words from `earlier`, the thread's last wait, when they
+/// are the same: 10,000 parked threads need no new strings each reading.
+fn runtime_wait(
+    wait: &KernelWait,
+    kind_of: &FxHashMap<u64, PrimitiveKind>,
+    earlier: Option<&RuntimeWait>,
+) -> Option<RuntimeWait> {
     let words = |kind: WaitKind| RuntimeWait {
         kind,
         name: wait.to_string().into(),
@@ -253,8 +262,15 @@ fn runtime_wait(wait: &KernelWait, kind_of: &FxHashMap<u64, PrimitiveKind>) -> O
                 kind: WaitKind::Primitive(
                     lock.and_then(|id| kind_of.get(&id).copied()).unwrap_or(PrimitiveKind::Futex),
                 ),
-                name: format!("{address:#x}").into(),
-                role: Some(op.name().into()),
+                name: earlier
+                    .map(|e| &e.name)
+                    .filter(|name| names_address(name, *address))
+                    .map_or_else(|| format!("{address:#x}").into(), Arc::clone),
+                role: earlier
+                    .and_then(|e| e.role.as_ref())
+                    .filter(|role| &***role == op.name())
+                    .map_or_else(|| op.name().into(), Arc::clone)
+                    .into(),
                 lock,
                 waited: None,
                 joins: None,
@@ -271,10 +287,43 @@ fn runtime_wait(wait: &KernelWait, kind_of: &FxHashMap<u64, PrimitiveKind>) -> O
     })
 }
 
+/// Whether `name` is `address` as a futex wait names it (`0x7f…`).
+fn names_address(name: &str, address: u64) -> bool {
+    use std::io::Write as _;
+    let mut buf = [0u8; 18];
+    let mut out = &mut buf[..];
+    let written = write!(out, "{address:#x}").is_ok();
+    let len = 18 - out.len();
+    written && name.as_bytes() == &buf[..len]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::kernel::{FutexLock, IoDirection, OwnerUnknown, ThreadWait};
+
+    #[test]
+    fn a_futex_wait_keeps_its_words_only_for_the_same_address_and_operation() {
+        assert!(names_address("0x40", 0x40) && names_address("0xffffffffffffffff", u64::MAX));
+        assert!(!names_address("0x40", 0x4) && !names_address("0x4", 0x40) && !names_address("", 0));
+        let kinds = FxHashMap::default();
+        let first = runtime_wait(&futex(0x40), &kinds, None).unwrap();
+        let again = runtime_wait(&futex(0x40), &kinds, Some(&first)).unwrap();
+        assert!(Arc::ptr_eq(&first.name, &again.name), "the same words, not a copy");
+        assert_eq!(again, first);
+        let moved = runtime_wait(&futex(0x80), &kinds, Some(&first)).unwrap();
+        assert_eq!(&*moved.name, "0x80");
+        let requeue = KernelWait::Futex {
+            address: 0x40,
+            op: FutexOp::WaitBitset,
+            private: true,
+            expected: 2,
+            timed: false,
+        };
+        let other_op = runtime_wait(&requeue, &kinds, Some(&first)).unwrap();
+        assert_eq!(other_op.role.as_deref(), Some(FutexOp::WaitBitset.name()));
+        assert!(Arc::ptr_eq(&first.name, &other_op.name));
+    }
 
     fn futex(address: u64) -> KernelWait {
         KernelWait::Futex { address, op: FutexOp::Wait, private: true, expected: 2, timed: false }

@@ -206,10 +206,10 @@ pub fn add_native_stacks(snapshot: &mut Snapshot, only: Option<&[u32]>, options:
     };
     if snapshot.process.own {
         for t in snapshot.threads.iter_mut().filter(|t| wanted(t)) {
-            t.native_stack = Some(match &t.wait_backtrace {
+            t.native_stack = Some(Box::new(match &t.wait_backtrace {
                 Some(trace) => wait_stack(trace),
                 None => own_unavailable(t),
-            });
+            }));
         }
         return;
     }
@@ -222,7 +222,7 @@ pub fn add_native_stacks(snapshot: &mut Snapshot, only: Option<&[u32]>, options:
 pub fn apply(snapshot: &mut Snapshot, report: &StackReport) {
     for (tid, stack) in &report.stacks {
         if let Some(t) = snapshot.threads.iter_mut().find(|t| t.native_id == Some(*tid)) {
-            t.native_stack = Some(stack_view(stack));
+            t.native_stack = Some(Box::new(stack_view(stack)));
         }
     }
     if let Some(missing) = &report.missing {

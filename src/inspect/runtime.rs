@@ -80,6 +80,18 @@ pub struct RuntimeThread {
     pub origin: Option<Origin>,
 }
 
+impl RuntimeThread {
+    /// Whether it says who the thread is (a name, an id, whose it is, a
+    /// state in the library's words), beyond what it waits on.
+    fn names_the_thread(&self) -> bool {
+        self.name.is_some()
+            || self.origin.is_some()
+            || self.ident.is_some()
+            || self.daemon.is_some()
+            || self.library_state.is_some()
+    }
+}
+
 /// A wait as a runtime sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuntimeWait {
@@ -200,11 +212,15 @@ pub fn merge(
             |&i| threads[i].link(),
         )
     };
+    // In the snapshot's order: 10,000 threads visited as they lie in
+    // memory, not in the hash map's order.
+    let mut described: Vec<(usize, &RuntimeThread)> =
+        facts.threads.iter().filter_map(|(tid, runtime)| Some((*by_tid.get(tid)?, runtime))).collect();
+    described.sort_unstable_by_key(|&(i, _)| i);
     // Names first, so every link made below carries the better name. Only
     // a thread the kernel alone described takes the runtime's identity: the
     // library's own threads keep theirs.
-    for (tid, runtime) in &facts.threads {
-        let Some(&i) = by_tid.get(tid) else { continue };
+    for &(i, runtime) in described.iter().filter(|(_, runtime)| runtime.names_the_thread()) {
         let thread = &mut threads[i];
         if thread.origin != Origin::Foreign {
             continue;
@@ -225,9 +241,9 @@ pub fn merge(
     let by_id: FxHashMap<u64, &RuntimeLock> = facts.locks.iter().map(|l| (l.id, l)).collect();
     // The library's words (and an earlier runtime's) come first: a lock
     // all of whose waiters are already described is theirs, seen again.
-    let described = |tid: &u32| by_tid.get(tid).is_some_and(|&i| threads[i].waiting_on.is_some());
+    let said = |tid: &u32| by_tid.get(tid).is_some_and(|&i| threads[i].waiting_on.is_some());
     let locks: Vec<&RuntimeLock> =
-        facts.locks.iter().filter(|l| l.waiters.is_empty() || !l.waiters.iter().all(described)).collect();
+        facts.locks.iter().filter(|l| l.waiters.is_empty() || !l.waiters.iter().all(said)).collect();
     for lock in locks.iter().copied() {
         for holder in &lock.holders {
             if let Some(&i) = by_tid.get(holder) {
@@ -254,8 +270,7 @@ pub fn merge(
     let holders_of = |id: u64| by_id.get(&id).map(|l| l.holders.clone()).unwrap_or_default();
     // The threads whose joins this runtime saw: their edges are its to add.
     let mut joining = Vec::new();
-    for (tid, runtime) in &facts.threads {
-        let Some(&i) = by_tid.get(tid) else { continue };
+    for &(i, runtime) in &described {
         if let Some(wait) = &runtime.wait
             && let Some(said) = threads[i].waiting_on.as_ref().map(|w| w.kind)
         {
@@ -297,12 +312,12 @@ pub fn merge(
             || !runtime.stack.is_empty()
             || facts.source != KERNEL && facts.about.is_some()
         {
-            threads[i].runtime = Some(RuntimeView {
+            threads[i].runtime = Some(Box::new(RuntimeView {
                 source: facts.source,
                 state: runtime.state.clone(),
                 stack: runtime.stack.clone(),
                 about: facts.about.clone(),
-            });
+            }));
         }
     }
     let ids: Vec<u64> = locks.iter().map(|l| l.id).collect();

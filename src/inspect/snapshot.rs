@@ -168,13 +168,15 @@ pub struct ThreadView {
     pub outcome: Option<Outcome>,
     /// What a runtime (a JVM, the kernel's view of another program) adds:
     /// its state word and the thread's stack.
+    /// Boxed, as [`Self::native_stack`]: most threads have none, and
+    /// 10,000 views are built, moved and dropped every sample.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<RuntimeView>,
+    pub runtime: Option<Box<RuntimeView>>,
     /// Its native stack, when one was asked for (`snapshot --stacks`, the
     /// TUI's stack key): another process's thread stopped for a measured
     /// moment, or where a library thread's current wait began.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub native_stack: Option<NativeStackView>,
+    pub native_stack: Option<Box<NativeStackView>>,
     /// Where its current wait began (a library thread, with wait
     /// backtraces on); resolved only when shown, as [`Self::native_stack`].
     #[serde(skip)]

@@ -399,12 +399,12 @@ pub(crate) fn any_thread() -> crate::inspect::ThreadView {
     let mut snapshot = inspector.refresh().unwrap();
     let mut thread = snapshot.threads.swap_remove(0);
     assert!(thread.kernel.is_some());
-    thread.runtime = Some(crate::inspect::runtime::RuntimeView {
+    thread.runtime = Some(Box::new(crate::inspect::runtime::RuntimeView {
         source: "kernel",
         state: Some("S".into()),
         stack: Vec::new(),
         about: None,
-    });
+    }));
     thread
 }
 

@@ -258,15 +258,17 @@ fn ended(t: &ThreadView) -> String {
 fn kernel_order(snapshot: &Snapshot) -> Vec<usize> {
     let group_of: HashMap<&str, usize> =
         snapshot.futex_groups.iter().enumerate().map(|(i, g)| (g.address.as_str(), i)).collect();
-    let mut rows: Vec<usize> =
-        (0..snapshot.threads.len()).filter(|&i| snapshot.threads[i].kernel.is_some()).collect();
-    rows.sort_by_key(|&i| {
-        let k = snapshot.threads[i].kernel.as_ref();
-        let group =
-            k.and_then(|k| k.futex.value().and_then(Option::as_deref)).and_then(|a| group_of.get(a).copied());
-        (group.unwrap_or(usize::MAX), k.map_or(0, |k| k.tid))
-    });
-    rows
+    // Each row's place worked out once, then sorted (mostly in order already).
+    let mut rows: Vec<(usize, u32, usize)> = (snapshot.threads.iter().enumerate())
+        .filter_map(|(i, t)| {
+            let k = t.kernel.as_ref()?;
+            let address = k.futex.value().and_then(Option::as_deref);
+            let group = address.filter(|_| !group_of.is_empty()).and_then(|a| group_of.get(a).copied());
+            Some((group.unwrap_or(usize::MAX), k.tid, i))
+        })
+        .collect();
+    rows.sort_unstable();
+    rows.into_iter().map(|(_, _, i)| i).collect()
 }
 
 /// Names that more than one thread carries (three `python3`s, eight

@@ -249,14 +249,14 @@ mod tests {
         let mut app = crate::tui::fixtures::app(0, 120, 40, start);
         let mut snapshot = crate::tui::fixtures::snapshot(0);
         for t in &mut snapshot.threads {
-            t.runtime = Some(RuntimeView {
+            t.runtime = Some(Box::new(RuntimeView {
                 source: "jvm",
                 state: Some("BLOCKED (on object monitor)".to_owned()),
                 stack: (0..30).map(|i| frame(&format!("Evil\u{1b}]0;x\u{7}.f{i}"), &[])).collect(),
                 about: Some(
                     "JVM view via attach (asked of the JVM, as jstack does), at most every 5 s".to_owned(),
                 ),
-            });
+            }));
         }
         let at = start + Duration::from_secs(80);
         app.handle_event(Event::Sample(Box::new(Sample { snapshot, at, progress: Vec::new() })));
