@@ -5,7 +5,6 @@
 //! it, from the snapshots.
 
 use super::agent_source::AgentSource;
-use super::carry::CarryForward;
 use super::convoy::ConvoyWatch;
 use super::join::{self, Earlier, Links, primitive_views};
 use super::jvm_source::{JvmSource, RuntimeOptions};
@@ -76,7 +75,6 @@ pub struct Inspector {
     scenario: Option<String>,
     earlier: Earlier,
     checks_in_turn: bool,
-    carry: CarryForward,
     debouncer: Debouncer,
     convoys: ConvoyWatch,
     naming: NamingCache,
@@ -155,7 +153,6 @@ impl Inspector {
             scenario: None,
             earlier: Earlier::default(),
             checks_in_turn: true,
-            carry: CarryForward::default(),
             debouncer: Debouncer::default(),
             convoys: ConvoyWatch::default(),
             naming: NamingCache::default(),
@@ -221,7 +218,6 @@ impl Inspector {
         inspector_tids.extend(crate::threading::hold_clock_tid());
         let mut threads = join::join(library.as_ref(), &kernel, &inspector_tids, &self.earlier);
         self.earlier.remember(&kernel);
-        self.carry.fill(&mut threads);
         let links = Links::of(library.as_ref());
 
         let mut primitives = library.as_ref().map(|l| primitive_views(l, &links)).unwrap_or_default();

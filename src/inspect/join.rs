@@ -17,8 +17,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// What the join keeps from the previous sample: each thread's CPU ticks,
-/// for rates, and its comm as decoded, so a thread whose comm did not
-/// change is not decoded and sanitised again (10,000 a sample).
+/// for rates, its comm as decoded, so a thread whose comm did not change
+/// is not decoded and sanitised again (10,000 a sample), and its costly
+/// figures as last read ([`LastRead`]).
 ///
 /// Kept in the kernel sample's order, which is stable from one sample to
 /// the next: a thread is found at its own position without hashing, and
@@ -37,8 +38,52 @@ struct Remembered {
     at: Instant,
     rate: Field<f32>,
     comm: DisplayName,
-    /// The futex it slept on, and the address in words.
-    futex: Option<(u64, Arc<str>)>,
+    read: LastRead,
+}
+
+/// The costly kernel figures (`status`, `wchan`, `syscall`) as last read.
+/// They are read every few samples; in between, these stand in for them,
+/// so columns do not blink and the text dump does not lose them. `None`:
+/// nothing to stand in (not read yet, or it could not be: what could not
+/// be read is not carried forward).
+#[derive(Debug, Clone, Default)]
+struct LastRead {
+    voluntary: Option<u64>,
+    nonvoluntary: Option<u64>,
+    wchan: Option<Option<Arc<str>>>,
+    cpus: Option<Arc<[(u32, u32)]>>,
+    /// The futex it slept on, with the address in words (made once).
+    futex: Option<Option<(u64, Arc<str>)>>,
+}
+
+impl LastRead {
+    /// What stands after `kt`'s reading: what it read, else what stood.
+    fn after(&self, kt: &KernelThread) -> LastRead {
+        LastRead {
+            voluntary: kept(&kt.voluntary_ctxt_switches, &self.voluntary),
+            nonvoluntary: kept(&kt.nonvoluntary_ctxt_switches, &self.nonvoluntary),
+            wchan: kept(&kt.wchan, &self.wchan),
+            cpus: kept(&kt.cpus_allowed_list, &self.cpus),
+            futex: kept(&futex_read(kt, self), &self.futex),
+        }
+    }
+}
+
+/// A figure as the view shows it: as read, or the last one read while
+/// this sample did not read it.
+fn shown<T: Clone>(read: &Field<T>, last: &Option<T>) -> Field<T> {
+    match (read, last) {
+        (Field::Unavailable(Reason::NotSampled), Some(old)) => Field::Available(old.clone()),
+        (read, _) => read.clone(),
+    }
+}
+
+/// What is remembered of a figure after a sample (see [`shown`]).
+fn kept<T: Clone>(read: &Field<T>, last: &Option<T>) -> Option<T> {
+    match read {
+        Field::Unavailable(Reason::NotSampled) => last.clone(),
+        read => read.value().cloned(),
+    }
 }
 
 /// What the join takes from the last sample for one thread.
@@ -82,7 +127,7 @@ impl Earlier {
                     // same baseline, over the longer interval.
                     Some(last) if too_soon(last, now) => Remembered {
                         comm: comm_after(Some(last), t),
-                        futex: futex_after(Some(last), t),
+                        read: last.read.after(t),
                         ..last.clone()
                     },
                     last => Remembered {
@@ -91,7 +136,9 @@ impl Earlier {
                         at: now,
                         rate: rate_since(last, t, now),
                         comm: comm_after(last, t),
-                        futex: futex_after(last, t),
+                        read: last
+                            .map(|last| last.read.after(t))
+                            .unwrap_or_else(|| LastRead::default().after(t)),
                     },
                 }
             })
@@ -136,14 +183,19 @@ fn comm_after(last: Option<&Remembered>, kt: &KernelThread) -> DisplayName {
     }
 }
 
-/// The futex `kt` sleeps on, in words: the last sample's when it is the
-/// same address (10,000 sleepers need no 10,000 strings a sample).
-fn futex_after(last: Option<&Remembered>, kt: &KernelThread) -> Option<(u64, Arc<str>)> {
-    let address = kt.syscall.value()?.futex_address()?;
-    match last.and_then(|last| last.futex.as_ref()) {
-        Some(same @ (was, _)) if *was == address => Some(same.clone()),
-        _ => Some((address, format!("{address:#x}").into())),
-    }
+/// The futex `kt` sleeps on as read, with the address in words: the last
+/// reading's words when it is the same address (10,000 sleepers need no
+/// 10,000 strings a sample). Unavailable as the call is: a call we may not
+/// read (or did not read this sample) is not "no futex".
+fn futex_read(kt: &KernelThread, last: &LastRead) -> Field<Option<(u64, Arc<str>)>> {
+    let call = match &kt.syscall {
+        Field::Available(call) => call,
+        Field::Unavailable(why) => return Field::Unavailable(*why),
+    };
+    Field::Available(call.futex_address().map(|address| match last.futex.as_ref().and_then(Option::as_ref) {
+        Some(same @ (was, _)) if *was == address => same.clone(),
+        _ => (address, format!("{address:#x}").into()),
+    }))
 }
 
 /// The threads of one sample: every library thread (joined to its kernel
@@ -198,12 +250,9 @@ pub(crate) fn starting(library: &RegistrySnapshot) -> usize {
 }
 
 fn kernel_view(kt: &KernelThread, Carried { comm, cpu_percent, last }: Carried) -> KernelView {
-    // Unavailable as the call is: a call we may not read (or did not read
-    // this sample) is not "no futex".
-    let futex = match &kt.syscall {
-        Field::Available(_) => Field::Available(futex_after(last, kt).map(|(_, words)| words)),
-        Field::Unavailable(why) => Field::Unavailable(*why),
-    };
+    let none = LastRead::default();
+    let last = last.map_or(&none, |last| &last.read);
+    let futex = shown(&futex_read(kt, last), &last.futex).map(|futex| futex.map(|(_, words)| words));
     KernelView {
         tid: kt.tid,
         comm_raw: comm.raw_if_unprintable(),
@@ -215,10 +264,10 @@ fn kernel_view(kt: &KernelThread, Carried { comm, cpu_percent, last }: Carried) 
         processor: kt.processor,
         priority: kt.priority,
         nice: kt.nice,
-        voluntary_ctxt_switches: kt.voluntary_ctxt_switches.clone(),
-        nonvoluntary_ctxt_switches: kt.nonvoluntary_ctxt_switches.clone(),
-        wchan: kt.wchan.clone(),
-        cpus_allowed: kt.cpus_allowed_list.clone(),
+        voluntary_ctxt_switches: shown(&kt.voluntary_ctxt_switches, &last.voluntary),
+        nonvoluntary_ctxt_switches: shown(&kt.nonvoluntary_ctxt_switches, &last.nonvoluntary),
+        wchan: shown(&kt.wchan, &last.wchan),
+        cpus_allowed: shown(&kt.cpus_allowed_list, &last.cpus),
         futex,
         wait: None,
     }
@@ -421,6 +470,17 @@ mod tests {
 
     fn origins(views: &[ThreadView]) -> Vec<(String, Origin, Option<u32>)> {
         views.iter().map(|t| (t.name.shown().to_owned(), t.origin, t.native_id)).collect()
+    }
+
+    #[test]
+    fn skipped_figures_keep_their_last_value() {
+        let not_read: Field<u64> = Field::Unavailable(Reason::NotSampled);
+        assert_eq!((shown(&not_read, &Some(7)), kept(&not_read, &Some(7))), (Field::Available(7), Some(7)));
+        assert_eq!((shown(&not_read, &None), kept(&not_read, &None)), (not_read.clone(), None));
+        let denied: Field<u64> = Field::Unavailable(Reason::Denied);
+        assert_eq!((shown(&denied, &Some(7)), kept(&denied, &Some(7))), (denied, None), "not carried");
+        let fresh = Field::Available(9u64);
+        assert_eq!((shown(&fresh, &Some(7)), kept(&fresh, &Some(7))), (fresh, Some(9)));
     }
 
     #[test]

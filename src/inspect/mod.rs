@@ -7,7 +7,6 @@
 //! recordings read the same [`Snapshot`].
 
 mod agent_source;
-mod carry;
 mod confirm;
 mod convoy;
 mod deadlock;

@@ -96,6 +96,11 @@ pub struct App {
     pub(crate) shared_names: HashSet<String>,
     /// What the threads table's columns must make room for.
     pub(crate) column_needs: columns::Needs,
+    /// Threads by state (created, running, waiting, terminated) and where
+    /// an agent's view comes from: the header's, worked out once a sample
+    /// rather than over 10,000 threads every frame.
+    pub(crate) state_counts: [usize; 4],
+    pub(crate) agent_about: Option<String>,
     pub(crate) progress: HashMap<String, ThreadProgress>,
     pub(crate) history: History,
     pub(crate) table: TableState,
@@ -161,6 +166,8 @@ impl App {
             primitive_index: HashMap::new(),
             shared_names: HashSet::new(),
             column_needs: columns::Needs::default(),
+            state_counts: [0; 4],
+            agent_about: None,
             progress: HashMap::new(),
             history: History::default(),
             table: TableState::default(),

@@ -73,6 +73,11 @@ impl App {
         self.shared_names = shared_names(&snapshot);
         self.primitive_index = snapshot.primitives.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
         self.column_needs = super::columns::Needs::of(&snapshot);
+        self.state_counts = snapshot.counts();
+        self.agent_about = snapshot
+            .threads
+            .iter()
+            .find_map(|t| t.runtime.as_ref().filter(|r| r.source == crate::inspect::AGENT)?.about.clone());
         self.kernel_rows = kernel_order(&snapshot);
         let previous = self.snapshot.replace(snapshot);
         self.rebuild_table();

@@ -38,12 +38,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 None => first.push(Span::styled(format!("attached to {pid} (read-only)"), theme.warning())),
             }
             // Whose view joins the kernel's: the program's own agent.
-            let agent = app.snapshot.as_ref().and_then(|s| {
-                s.threads.iter().find_map(|t| {
-                    t.runtime.as_ref().filter(|r| r.source == crate::inspect::AGENT)?.about.as_deref()
-                })
-            });
-            if let Some(about) = agent {
+            if let Some(about) = &app.agent_about {
                 first.push(Span::styled(format!("  {}", safe(about)), theme.heading()));
             }
         }
@@ -161,7 +156,7 @@ pub(super) fn banner_lines(app: &App, width: u16, max: u16) -> Option<Vec<String
 /// leaves out the states no thread is in.
 fn counts<'a>(app: &App, snapshot: &Snapshot, with_empty: bool) -> Vec<Span<'a>> {
     let theme = &app.theme;
-    let [created, running, waiting, terminated] = snapshot.counts();
+    let [created, running, waiting, terminated] = app.state_counts;
     let mut spans = vec![Span::styled(format!("  {} threads:", snapshot.threads.len()), theme.dim())];
     for (n, state) in [
         (running, ThreadState::Running),
