@@ -73,7 +73,9 @@ a1=$(cpu_ms "$ts"); t1=$(cpu_ms "$tp")
 attach=$(( (a1 - a0) / DURATION )); top=$(( (t1 - t0) / DURATION ))
 echo "attach TUI, 1 s interval: ${attach} ms CPU/s (whole process); top -H -d 1: ${top} ms CPU/s; top/threadscope = $(awk "BEGIN { printf \"%.1f\", $top / ($attach > 0 ? $attach : 1) }")x"
 echo "attach RSS: $(awk '/VmRSS/ { print $2 " kB" }' /proc/$ts/status)"
-tmux kill-window -t "$session:top"
+# Both gone before the next measurement, which would share the target's
+# /proc with them.
+tmux kill-session -t "$session"
 
 # snapshot --count and top -n, per refresh, the first one included.
 per_refresh() { # command... → ms per refresh
@@ -86,7 +88,7 @@ topn=$(per_refresh top -H -b -d 1 -n "$COUNT" -p "$target")
 echo "snapshot --count $COUNT --interval 1s: ${snap} ms CPU per refresh; top -H -b -n $COUNT: ${topn} ms per refresh; top/threadscope = $(awk "BEGIN { printf \"%.1f\", $topn / ($snap > 0 ? $snap : 1) }")x"
 
 # The tour, as a newcomer runs it, beside top watching it.
-tmux new-window -d -t "$session" -n tour "exec $BIN/threadscope"
+tmux new-session -d -s "$session" -x 160 -y 50 -n tour "exec $BIN/threadscope"
 sleep "$WARMUP"
 tour=$(pane_pid tour)
 tmux new-window -d -t "$session" -n toptour "exec top -H -d 1 -p $tour"

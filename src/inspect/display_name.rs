@@ -34,6 +34,8 @@ pub struct DisplayName(Arc<Decoded>);
 struct Decoded {
     raw: Box<[u8]>,
     shown: Box<str>,
+    /// Columns `shown` takes on a terminal, worked out once.
+    width: usize,
     unprintable: bool,
 }
 
@@ -63,7 +65,8 @@ impl DisplayName {
         };
         // Whatever was changed is not shown as it is: the bytes are kept.
         let unprintable = shown.as_bytes() != raw;
-        Self(Arc::new(Decoded { raw: raw.into(), shown: shown.into(), unprintable }))
+        let width = unicode_width::UnicodeWidthStr::width(&*shown);
+        Self(Arc::new(Decoded { raw: raw.into(), shown: shown.into(), width, unprintable }))
     }
 
     /// From a Rust string (a library name, which is valid UTF-8 but may
@@ -75,6 +78,11 @@ impl DisplayName {
     /// The safe form, for screens and text output.
     pub fn shown(&self) -> &str {
         &self.0.shown
+    }
+
+    /// The columns the safe form takes on a terminal.
+    pub fn width(&self) -> usize {
+        self.0.width
     }
 
     /// The bytes as read.
@@ -159,6 +167,7 @@ mod tests {
     fn ordinary_names_are_shown_as_they_are() {
         let name = DisplayName::from_text("HTTP-Worker-1");
         assert_eq!(format!("[{name:<15}]"), "[HTTP-Worker-1  ]");
+        assert_eq!((name.width(), DisplayName::from_text("名前").width()), (13, 4));
         assert!(!name.has_unprintable());
     }
 
