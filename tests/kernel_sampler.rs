@@ -66,7 +66,11 @@ fn our_own_threads_are_listed_with_their_tids() {
     }
     assert_eq!(sample.thread(threadscope::threading::get_native_id()).unwrap().state, 'R');
     assert_eq!(sample.process.thread_count, sample.threads.len());
-    assert!(!sample.system.cpu_percent.is_empty());
+    assert_eq!(
+        sample.system.cpu_percent,
+        Field::Unavailable(Reason::NotSampled),
+        "one reading of the cores is no rate: unavailable, not a row of zeros"
+    );
     assert!(sample.system.memory_total_bytes >= sample.system.memory_used_bytes);
     assert!(sample.process.rss_bytes > 0);
     let main_comm = std::fs::read_to_string("/proc/self/comm").unwrap();
@@ -338,6 +342,22 @@ fn child_waits_for_stdin() {
 }
 
 #[test]
+fn the_cores_have_a_figure_each_once_two_readings_give_a_rate() {
+    let mut sampler = Sampler::new(std::process::id()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let cores = loop {
+        if let Field::Available(cores) = sampler.sample().unwrap().system.cpu_percent {
+            break cores;
+        }
+        assert!(Instant::now() < deadline, "the cores were never measured");
+        std::thread::sleep(threadscope::kernel::CPU_RATE_MIN_INTERVAL);
+    };
+    let online = std::thread::available_parallelism().map_or(1, usize::from);
+    assert!(cores.len() >= online, "{} cores for {online} online", cores.len());
+    assert!(cores.iter().all(|p| (0.0..=100.0).contains(p)), "{cores:?}");
+}
+
+#[test]
 fn a_sample_serialises_without_its_instant() {
     let sample = Sampler::new(std::process::id()).unwrap().sample().unwrap();
     let json: serde_json::Value = serde_json::to_value(&sample).unwrap();
@@ -346,7 +366,7 @@ fn a_sample_serialises_without_its_instant() {
     let main = &json["threads"][0];
     assert_eq!(main["tid"], std::process::id());
     assert!(main["state"].is_string() && main["comm_raw"].is_array());
-    assert!(json["system"]["cpu_percent"].is_array());
+    assert_eq!(json["system"]["cpu_percent"], serde_json::json!({"unavailable": "not_sampled"}));
 }
 
 /// The descriptor a thread reads from, when it sits in `read` or `recvfrom`

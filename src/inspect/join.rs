@@ -429,7 +429,7 @@ mod tests {
                 thread_count: threads.len(),
             },
             system: SystemFigures {
-                cpu_percent: Vec::new(),
+                cpu_percent: Field::Unavailable(Reason::NotSampled),
                 memory_used_bytes: 0,
                 memory_total_bytes: 0,
                 load_average: None,

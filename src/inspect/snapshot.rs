@@ -109,16 +109,28 @@ pub struct ProcessView {
 }
 
 /// The machine.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SystemView {
-    /// CPU use per core, percent.
-    pub cpu_percent: Vec<f32>,
+    /// CPU use per core, percent; unavailable (`not_sampled`) until two
+    /// readings of the cores give a rate — never a row of zeros.
+    pub cpu_percent: Field<Vec<f32>>,
     /// Memory in use.
     pub memory_used_bytes: u64,
     /// Memory in all.
     pub memory_total_bytes: u64,
     /// Load average, if known.
     pub load_average: Option<LoadAverage>,
+}
+
+impl Default for SystemView {
+    fn default() -> Self {
+        SystemView {
+            cpu_percent: Field::Unavailable(crate::kernel::Reason::NotSampled),
+            memory_used_bytes: 0,
+            memory_total_bytes: 0,
+            load_average: None,
+        }
+    }
 }
 
 /// Who a thread belongs to.

@@ -30,8 +30,9 @@ pub struct ProcessFigures {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SystemFigures {
     /// Per core, percent busy over the interval between the last two CPU
-    /// refreshes (see [`ProcessFigures::cpu_percent`]).
-    pub cpu_percent: Vec<f32>,
+    /// refreshes (see [`ProcessFigures::cpu_percent`]); unavailable
+    /// (`NotSampled`) until there have been two.
+    pub cpu_percent: Field<Vec<f32>>,
     /// Memory in use (total minus available), in bytes.
     pub memory_used_bytes: u64,
     /// Installed memory, in bytes.
@@ -63,6 +64,9 @@ pub(crate) struct SystemView {
     /// over the same interval, long enough to mean something.
     last_cpu_refresh: Option<Instant>,
     process_cpu_percent: Field<f32>,
+    /// Whether the cores have been read twice, so that they have a rate
+    /// (sysinfo says 0 % for each before).
+    cores_measured: bool,
     /// The process's CPU ticks at the last CPU refresh, and when.
     process_ticks: Option<(u64, Instant)>,
     name: String,
@@ -78,6 +82,7 @@ impl SystemView {
             system,
             last_cpu_refresh: Some(now),
             process_cpu_percent: Field::Unavailable(Reason::NotSampled),
+            cores_measured: false,
             process_ticks: ticks.map(|ticks| (ticks, now)),
             name: String::new(),
         };
@@ -101,6 +106,7 @@ impl SystemView {
         if cpu_due {
             self.last_cpu_refresh = Some(Instant::now());
             self.system.refresh_cpu_usage();
+            self.cores_measured = true;
             self.process_cpu_percent = match (main.is_some(), process_ticks) {
                 (true, Some(ticks)) => self.process_cpu(ticks),
                 // Its main thread read, its stat not: it ended in between.
@@ -132,7 +138,10 @@ impl SystemView {
             fifteen: load.fifteen,
         });
         let system = SystemFigures {
-            cpu_percent: self.system.cpus().iter().map(sysinfo::Cpu::usage).collect(),
+            cpu_percent: match self.cores_measured {
+                true => Field::Available(self.system.cpus().iter().map(sysinfo::Cpu::usage).collect()),
+                false => Field::Unavailable(Reason::NotSampled),
+            },
             memory_used_bytes: self.system.used_memory(),
             memory_total_bytes: self.system.total_memory(),
             load_average,

@@ -299,7 +299,7 @@ pub fn snapshot(extra: usize) -> Snapshot {
             watched_for: secs(83.0),
         },
         system: SystemView {
-            cpu_percent: vec![12.0, 55.0, 90.0, 3.0],
+            cpu_percent: Field::Available(vec![12.0, 55.0, 90.0, 3.0]),
             memory_used_bytes: 6 * 1024 * 1024 * 1024,
             memory_total_bytes: 16 * 1024 * 1024 * 1024,
             load_average: Some(LoadAverage { one: 1.25, five: 0.8, fifteen: 0.5 }),

@@ -198,8 +198,13 @@ fn system_line<'a>(app: &App, snapshot: &Snapshot, width: u16) -> Line<'a> {
     }
     let tail_width: usize = tail.iter().map(Span::width).sum();
     let room = usize::from(width).saturating_sub(tail_width + 5);
-    let cores = &system.cpu_percent;
     let mut spans = vec![Span::styled(" CPU ", theme.dim())];
+    // Not measured yet (the first moments): a dash, as for the process.
+    let Some(cores) = system.cpu_percent.value() else {
+        spans.push(Span::styled("—", theme.dim()));
+        spans.extend(tail);
+        return Line::from(spans);
+    };
     if cores.len() * (BAR + 3) <= room {
         for p in cores {
             spans.push(Span::styled("▕", theme.dim()));
@@ -233,5 +238,18 @@ mod tests {
         assert_eq!(bar(50.0, 2), "█ ");
         assert_eq!(bar(56.25, 2), "█▏");
         assert_eq!(bar(250.0, 1), "█");
+    }
+
+    #[test]
+    fn cores_not_measured_yet_show_a_dash_not_empty_bars() {
+        use crate::tui::event::{Event, Sample};
+        let start = std::time::Instant::now();
+        let mut app = crate::tui::fixtures::attached(4242, start);
+        let mut snapshot = crate::tui::fixtures::snapshot(0);
+        snapshot.system.cpu_percent = crate::kernel::Field::Unavailable(crate::kernel::Reason::NotSampled);
+        app.handle_event(Event::Sample(Box::new(Sample { snapshot, at: start, progress: Vec::new() })));
+        let screen = crate::tui::tests::screen_text(&app, 120, 40);
+        assert!(screen.contains(" CPU —  mem "), "{screen}");
+        assert!(!screen.contains('▕'), "no bar for a figure not measured:\n{screen}");
     }
 }
