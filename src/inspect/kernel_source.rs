@@ -132,29 +132,33 @@ fn facts_of(
         waits.locks.iter().filter(|l| l.owner.tid().is_some() || l.waiters.len() > 1).map(lock).collect();
     let kind_of: FxHashMap<u64, PrimitiveKind> = locks.iter().map(|l| (l.id, l.kind)).collect();
     let live: FxHashSet<u32> = waits.threads.iter().map(|t| t.tid).collect();
-    let threads = waits
-        .threads
-        .iter()
-        .filter_map(|t| match &t.wait {
-            Field::Available(wait) => Some((t.tid, wait)),
-            Field::Unavailable(_) => None,
-        })
-        .filter_map(|(tid, wait)| {
-            let wait = match wait {
-                // The call it resumes is the one seen before, if it was seen.
-                KernelWait::Resumed => match before.get(&tid).and_then(|t| t.wait.as_ref()) {
-                    Some(earlier) => resumed(earlier, &kind_of),
-                    None => runtime_wait(wait, &kind_of, None)?,
-                },
-                wait => {
-                    let earlier = before.get(&tid).and_then(|t| t.wait.as_ref());
-                    joining(tid, wait, &kind_of, &live)
-                        .map_or_else(|| runtime_wait(wait, &kind_of, earlier), Some)?
-                }
-            };
-            Some((tid, RuntimeThread { wait: Some(wait), ..RuntimeThread::default() }))
-        })
-        .collect();
+    // Sized up front, as `merge`'s index: collected from a filter, the map
+    // would grow a dozen times on the way to 10,000 threads.
+    let mut threads = FxHashMap::with_capacity_and_hasher(waits.threads.len(), Default::default());
+    threads.extend(
+        waits
+            .threads
+            .iter()
+            .filter_map(|t| match &t.wait {
+                Field::Available(wait) => Some((t.tid, wait)),
+                Field::Unavailable(_) => None,
+            })
+            .filter_map(|(tid, wait)| {
+                let wait = match wait {
+                    // The call it resumes is the one seen before, if it was seen.
+                    KernelWait::Resumed => match before.get(&tid).and_then(|t| t.wait.as_ref()) {
+                        Some(earlier) => resumed(earlier, &kind_of),
+                        None => runtime_wait(wait, &kind_of, None)?,
+                    },
+                    wait => {
+                        let earlier = before.get(&tid).and_then(|t| t.wait.as_ref());
+                        joining(tid, wait, &kind_of, &live)
+                            .map_or_else(|| runtime_wait(wait, &kind_of, earlier), Some)?
+                    }
+                };
+                Some((tid, RuntimeThread { wait: Some(wait), ..RuntimeThread::default() }))
+            }),
+    );
     (threads, locks)
 }
 

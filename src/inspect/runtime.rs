@@ -200,8 +200,11 @@ pub fn merge(
     threads: &mut [ThreadView],
     primitives: &mut Vec<PrimitiveView>,
 ) -> Vec<Deadlock> {
-    let by_tid: FxHashMap<u32, usize> =
-        threads.iter().enumerate().filter_map(|(i, t)| t.native_id.map(|tid| (tid, i))).collect();
+    // Sized up front: collected from a filter, the map would grow (and
+    // rehash) a dozen times on the way to 10,000 threads.
+    let mut by_tid: FxHashMap<u32, usize> =
+        FxHashMap::with_capacity_and_hasher(threads.len(), Default::default());
+    by_tid.extend(threads.iter().enumerate().filter_map(|(i, t)| t.native_id.map(|tid| (tid, i))));
     let link = |threads: &[ThreadView], tid: u32| -> ThreadLink {
         by_tid.get(&tid).map_or(
             ThreadLink {

@@ -5,7 +5,7 @@
 use super::futex_op::FutexOp;
 use super::glibc_mutex::{Claimed, MUTEX_PREFIX, MutexKind, OwnerUnknown, WaiterEvidence, claimed_owner};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io;
 
 /// Who holds a [`FutexLock`].
@@ -119,17 +119,23 @@ pub(crate) fn futex_locks(
     memory: &mut dyn Memory,
     is_live: &mut dyn FnMut(u32) -> bool,
 ) -> Vec<FutexLock> {
-    let mut by_address: BTreeMap<u64, (Vec<u32>, WaiterEvidence)> = BTreeMap::new();
-    for (tid, address, op, timed, expected) in waits {
-        let (waiters, evidence) = by_address.entry(address).or_default();
-        waiters.push(tid);
-        evidence.add(op, timed, expected);
-    }
-    by_address
+    // Grouped by sorting, not a map of lists: 10,000 threads parked each
+    // on a futex of its own are 10,000 groups of one.
+    let mut waits: Vec<(u64, u32, FutexOp, bool, u32)> = waits
         .into_iter()
-        .map(|(address, (mut waiters, evidence))| {
-            waiters.sort_unstable();
+        .map(|(tid, address, op, timed, expected)| (address, tid, op, timed, expected))
+        .collect();
+    waits.sort_unstable_by_key(|&(address, tid, ..)| (address, tid));
+    waits
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|group| {
+            let mut evidence = WaiterEvidence::default();
+            for &(_, _, op, timed, expected) in group {
+                evidence.add(op, timed, expected);
+            }
+            let mut waiters: Vec<u32> = group.iter().map(|&(_, tid, ..)| tid).collect();
             waiters.dedup();
+            let address = group[0].0;
             let owner = judge(address, evidence, memory, is_live);
             FutexLock { address, pi: evidence.pi_lock, owner, waiters }
         })
