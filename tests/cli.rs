@@ -81,6 +81,20 @@ fn bad_arguments_are_rejected_by_the_parser() {
     assert!(stderr(&out).contains("bad duration `forever`"), "{}", stderr(&out));
     let out = threadscope(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
+    // Where the threads are another program's, their waits' backtraces are
+    // not ours to record: the flag is not offered, rather than ignored.
+    for command in [&["attach", "1"][..], &["replay", "x.tsrec"], &["exec", "--", "true"]] {
+        let out = threadscope(&[&command[..1], &["--wait-backtraces"], &command[1..]].concat());
+        assert_eq!(out.status.code(), Some(2), "{command:?}");
+        assert!(stderr(&out).contains("unexpected argument '--wait-backtraces'"), "{}", stderr(&out));
+    }
+    // A mistyped option of `exec` is an error, not the program to run.
+    let out = threadscope(&["exec", "--intreval", "1s", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unexpected argument '--intreval'"), "{}", stderr(&out));
+    let help = stdout(&threadscope(&["attach", "--help"]));
+    assert!(!help.contains("--wait-backtraces") && help.contains("--flight-recorder"), "{help}");
+    assert!(stdout(&threadscope(&["run", "--help"])).contains("--wait-backtraces"));
     // Past TIMEOUT_MAX a duration is refused, not left to overflow later.
     let out = threadscope(&["snapshot", "--scenario", "tour", "--after", "18000000000000000000s"]);
     assert_eq!(out.status.code(), Some(2));

@@ -15,7 +15,7 @@ pub struct Cli {
     pub command: Option<Command>,
     /// TUI options, for the default command.
     #[command(flatten)]
-    pub view: ViewArgs,
+    pub view: ScenarioViewArgs,
 }
 
 /// How the TUI looks and samples.
@@ -27,15 +27,25 @@ pub struct ViewArgs {
     /// No colours in the TUI (also when the NO_COLOR variable is set).
     #[arg(long)]
     pub no_color: bool,
+    /// Keep the last DURATION of samples in memory (e.g. "5m") and write
+    /// them to a recording when a deadlock appears, on `W`, or on SIGUSR1.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub flight_recorder: Option<Duration>,
+}
+
+/// The TUI on a scenario run in this process: the view, and what only
+/// this process's own threads can record (not offered where the threads
+/// watched are another program's: `attach`, `exec`, `replay`).
+#[derive(Args, Debug, Clone)]
+pub struct ScenarioViewArgs {
+    /// How the TUI looks and samples.
+    #[command(flatten)]
+    pub view: ViewArgs,
     /// Record where each blocking wait of the scenario's threads began, for
     /// the stack key (`b`): about 5-10 µs more per wait that blocks (see
     /// docs/benchmarks.md), so off unless asked.
     #[arg(long)]
     pub wait_backtraces: bool,
-    /// Keep the last DURATION of samples in memory (e.g. "5m") and write
-    /// them to a recording when a deadlock appears, on `W`, or on SIGUSR1.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
-    pub flight_recorder: Option<Duration>,
 }
 
 /// Which runtimes to ask besides the kernel (`attach`, `snapshot --pid`).
@@ -118,7 +128,7 @@ pub enum Command {
         run_for: Option<Duration>,
         /// TUI options.
         #[command(flatten)]
-        view: ViewArgs,
+        view: ScenarioViewArgs,
     },
     /// Watch another process's threads in the TUI, read-only (nothing is
     /// written to it; a JVM is asked for thread dumps as jstack does,
@@ -182,7 +192,7 @@ pub enum Command {
         #[command(flatten)]
         runtime: RuntimeArgs,
         /// The program and its arguments (after `--`).
-        #[arg(value_name = "CMD", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        #[arg(value_name = "CMD", required = true, trailing_var_arg = true)]
         command: Vec<std::ffi::OsString>,
     },
     /// Print the Python agent threadscope injects (`exec`), for a manual

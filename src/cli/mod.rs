@@ -6,7 +6,7 @@
 mod args;
 mod exec;
 
-use args::{Cli, Command, ViewArgs};
+use args::{Cli, Command, ScenarioViewArgs, ViewArgs};
 use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
@@ -20,10 +20,10 @@ pub fn main() -> ExitCode {
         Some(Command::Scenarios { show: Some(name) }) => show_scenario(&name),
         Some(Command::Run { scenario, headless, run_for, view }) => {
             if headless || run_for.is_some() {
-                let flight = view.flight_recorder.map(threadscope::record::FlightBudget::span);
+                let flight = view.view.flight_recorder.map(threadscope::record::FlightBudget::span);
                 threadscope::headless::run_with_flight(&scenario, run_for, flight)
             } else {
-                return tui(TuiTarget::Scenario(scenario), &view);
+                return scenario_tui(scenario, &view);
             }
         }
         #[cfg(feature = "tui")]
@@ -84,7 +84,7 @@ pub fn main() -> ExitCode {
                 return exec::snapshot(&command, &args);
             }
         }
-        None => return tui(TuiTarget::Scenario(scenario::DEFAULT.to_owned()), &cli.view),
+        None => return scenario_tui(scenario::DEFAULT.to_owned(), &cli.view),
     };
     finish(result)
 }
@@ -108,12 +108,17 @@ enum TuiTarget {
     Replay(std::path::PathBuf),
 }
 
-#[cfg(feature = "tui")]
-fn tui(target: TuiTarget, view: &ViewArgs) -> ExitCode {
-    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+/// The TUI on a scenario run here, recording where its waits began if asked.
+fn scenario_tui(name: String, view: &ScenarioViewArgs) -> ExitCode {
     if view.wait_backtraces {
         threadscope::threading::set_wait_backtraces(true);
     }
+    tui(TuiTarget::Scenario(name), &view.view)
+}
+
+#[cfg(feature = "tui")]
+fn tui(target: TuiTarget, view: &ViewArgs) -> ExitCode {
+    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let (target, runtime) = match target {
         TuiTarget::Scenario(name) => (threadscope::tui::Target::Scenario(name), Default::default()),
         TuiTarget::Attach(pid, runtime) => (threadscope::tui::Target::Attach(pid), runtime),
