@@ -130,7 +130,7 @@ fn snapshot_of_the_deadlock_scenario_names_exactly_its_cycle() {
     let out = threadscope(&["snapshot", "--scenario", "deadlock", "--after", "300ms"]);
     assert!(out.status.success(), "{out:?}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["schema"], 2);
+    assert_eq!(json["schema"], 3);
     assert_eq!(json["deadlocks"].as_array().unwrap().len(), 1);
     let cycle = json["deadlocks"][0]["cycle"].as_array().unwrap();
     let names: Vec<&str> = cycle.iter().map(|step| step["name"].as_str().unwrap()).collect();

@@ -122,7 +122,10 @@ impl Earlier {
             .map(|(i, t)| {
                 same_order &= self.threads.get(i).is_some_and(|here| here.key == t.key());
                 match self.find(t, i) {
-                    Some(last) if !t.checked => last.clone(),
+                    // Not checked, so its CPU figures stand; its details may
+                    // still have been read (every thread's, on a sample that
+                    // reads them all), and what was read replaces what stood.
+                    Some(last) if !t.checked => Remembered { read: last.read.after(t), ..last.clone() },
                     // Too soon to measure: the next check measures from the
                     // same baseline, over the longer interval.
                     Some(last) if too_soon(last, now) => Remembered {
@@ -470,6 +473,44 @@ mod tests {
 
     fn origins(views: &[ThreadView]) -> Vec<(String, Origin, Option<u32>)> {
         views.iter().map(|t| (t.name.shown().to_owned(), t.origin, t.native_id)).collect()
+    }
+
+    /// Sample after sample, as the inspector runs the join: the view shows
+    /// what was last read, a thread not checked included, and what could
+    /// not be read is not brought back afterwards.
+    #[test]
+    fn carried_figures_follow_every_reading_checked_or_not() {
+        let with = |voluntary: Field<u64>, checked: bool| {
+            let mut t = task(10, 1, "worker");
+            (t.voluntary_ctxt_switches, t.checked) = (voluntary, checked);
+            sample(vec![t])
+        };
+        let not_read = Field::Unavailable(Reason::NotSampled);
+        let shown = |earlier: &Earlier, s: &KernelSample| {
+            join(None, s, &BTreeSet::new(), earlier)[0]
+                .kernel
+                .as_ref()
+                .unwrap()
+                .voluntary_ctxt_switches
+                .clone()
+        };
+        let mut earlier = Earlier::default();
+        let readings = [
+            (Field::Available(5), true, Field::Available(5)),
+            (not_read.clone(), true, Field::Available(5)),
+            // Read on a sample that reads every thread's details, though
+            // the thread was not due a check.
+            (Field::Available(7), false, Field::Available(7)),
+            (not_read.clone(), false, Field::Available(7)),
+            (Field::Unavailable(Reason::Denied), false, Field::Unavailable(Reason::Denied)),
+            (not_read.clone(), false, not_read.clone()),
+            (not_read.clone(), true, not_read),
+        ];
+        for (i, (read, checked, expected)) in readings.into_iter().enumerate() {
+            let s = with(read, checked);
+            assert_eq!(shown(&earlier, &s), expected, "reading {i}");
+            earlier.remember(&s);
+        }
     }
 
     #[test]

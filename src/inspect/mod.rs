@@ -44,7 +44,7 @@ pub use native::{
     own_unavailable, pause_words, stack_view, wait_stack,
 };
 pub use snapshot::{
-    FutexGroup, KernelView, NamingView, Origin, PrimitiveView, ProcessView, SCHEMA, Snapshot, SystemView,
-    ThreadView, WaitView,
+    FutexGroup, KernelView, NamingView, OLDEST_READABLE_SCHEMA, Origin, PrimitiveView, ProcessView, SCHEMA,
+    Snapshot, SystemView, ThreadView, WaitView,
 };
 pub use waitgraph::WaitGraph;

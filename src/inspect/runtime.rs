@@ -84,11 +84,9 @@ impl RuntimeThread {
     /// Whether it says who the thread is (a name, an id, whose it is, a
     /// state in the library's words), beyond what it waits on.
     fn names_the_thread(&self) -> bool {
-        self.name.is_some()
-            || self.origin.is_some()
-            || self.ident.is_some()
-            || self.daemon.is_some()
-            || self.library_state.is_some()
+        // Every field named, so that a new one must be placed here or there.
+        let RuntimeThread { name, state: _, wait: _, stack: _, ident, daemon, library_state, origin } = self;
+        name.is_some() || origin.is_some() || ident.is_some() || daemon.is_some() || library_state.is_some()
     }
 }
 

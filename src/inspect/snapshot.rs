@@ -16,8 +16,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Version of the JSON layout; bumped on incompatible changes.
-pub const SCHEMA: u32 = 2;
+/// Version of the JSON layout; bumped on incompatible changes. 3:
+/// `system.cpu_percent` may be `{"unavailable": …}` (before the cores
+/// have been read twice) rather than always an array.
+pub const SCHEMA: u32 = 3;
+
+/// The oldest layout this build reads back (a recording): schema 2's
+/// snapshots are schema 3's whose cores were always measured.
+pub const OLDEST_READABLE_SCHEMA: u32 = 2;
 
 /// Everything known about one process at one instant.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -44,74 +44,107 @@ impl Details {
 }
 
 /// Details by thread (a TID with its start time, so a reused TID is a new
-/// thread), kept for the threads of the last sample only: one map, each
-/// entry stamped with the sample that last vouched for it. A thread that
-/// ran since its details were read keeps its entry, without details: it
-/// is known, not new (see [`is_new`](Self::is_new)).
+/// thread), kept for the threads of the last sample only, in that sample's
+/// order: the next sample lists its threads in the same order, so each is
+/// found at its own position without hashing (10,000 threads a sample),
+/// and the index by key is rebuilt only when threads came or went. A
+/// thread that ran since its details were read keeps its entry, without
+/// details: it is known, not new (see [`is_new`](Self::is_new)).
 #[derive(Debug, Default)]
 pub(crate) struct DetailCache {
-    by_thread: FxHashMap<ThreadKey, (u64, Option<Details>)>,
-    sample: u64,
+    /// The last sample's threads, in its order.
+    last: Vec<Entry>,
+    /// Where each of `last` is, for a thread not at its old position.
+    index: FxHashMap<ThreadKey, usize>,
+    /// This sample's, as they are passed or filled.
+    next: Vec<Entry>,
     /// Files read and reads saved in the last sample, for benchmarks.
     pub(crate) read: usize,
     pub(crate) reused: usize,
 }
 
+#[derive(Debug)]
+struct Entry {
+    key: ThreadKey,
+    details: Option<Details>,
+}
+
 impl DetailCache {
     /// Starts a sample.
     pub(crate) fn begin(&mut self) {
-        self.sample += 1;
+        self.next.clear();
+        self.next.reserve(self.last.len());
         self.read = 0;
         self.reused = 0;
     }
 
-    /// Fills `thread`'s details: from the last reading when `quiet` (it
-    /// has not run since) and there is one, else from its files.
+    /// Where `key` was in the last sample, looked for first at `position`.
+    fn find(&self, key: ThreadKey, position: usize) -> Option<usize> {
+        match self.last.get(position) {
+            Some(entry) if entry.key == key => Some(position),
+            _ => self.index.get(&key).copied().filter(|&i| self.last.get(i).is_some_and(|e| e.key == key)),
+        }
+    }
+
+    /// The details kept for the thread at `position` (taken: this sample
+    /// hands them on).
+    fn take(&mut self, key: ThreadKey, position: usize) -> Option<Details> {
+        let i = self.find(key, position)?;
+        self.last[i].details.take()
+    }
+
+    /// Fills `thread`'s details, the `position`-th of this sample: from the
+    /// last reading when `quiet` (it has not run since) and there is one,
+    /// else from its files.
     pub(crate) fn fill(
         &mut self,
         reader: &mut DetailReader,
         tasks: BorrowedFd<'_>,
         thread: &mut KernelThread,
         quiet: bool,
+        position: usize,
     ) -> Result<(), SamplerError> {
-        let sample = self.sample;
-        let kept = self.by_thread.get_mut(&thread.key()).filter(|_| quiet);
-        match kept.and_then(|(stamp, details)| Some((stamp, details.as_ref()?))) {
-            Some((stamp, details)) => {
-                *stamp = sample;
+        let key = thread.key();
+        let kept = self.take(key, position).filter(|_| quiet);
+        let details = match kept {
+            Some(details) => {
                 details.clone().into(thread);
                 self.reused += 1;
+                details
             }
             None => {
                 reader.fill(tasks, thread)?;
-                self.by_thread.insert(thread.key(), (sample, Some(Details::of(thread))));
                 self.read += 1;
+                Details::of(thread)
             }
-        }
+        };
+        self.next.push(Entry { key, details: Some(details) });
         Ok(())
     }
 
-    /// True for a thread no sample has seen before: the sample it first
-    /// appears in reads every thread's details, whatever the cadence, so
-    /// the threads a program starts with show what they wait on from the
-    /// start.
-    pub(crate) fn is_new(&self, thread: &KernelThread) -> bool {
-        !self.by_thread.contains_key(&thread.key())
+    /// True for a thread no sample has seen before (`position`: its place
+    /// in this sample): the sample it first appears in reads every
+    /// thread's details, whatever the cadence, so the threads a program
+    /// starts with show what they wait on from the start.
+    pub(crate) fn is_new(&self, thread: &KernelThread, position: usize) -> bool {
+        self.find(thread.key(), position).is_none()
     }
 
     /// A thread not detailed in this sample: its last details stay good
     /// only while it stays quiet (one that ran has moved on from them).
-    pub(crate) fn pass(&mut self, thread: &KernelThread, quiet: bool) {
-        let (stamp, details) = self.by_thread.entry(thread.key()).or_insert((self.sample, None));
-        *stamp = self.sample;
-        if !quiet {
-            *details = None;
-        }
+    pub(crate) fn pass(&mut self, thread: &KernelThread, quiet: bool, position: usize) {
+        let key = thread.key();
+        let details = self.take(key, position).filter(|_| quiet);
+        self.next.push(Entry { key, details });
     }
 
     /// Ends a sample: threads not seen in it are forgotten.
     pub(crate) fn end(&mut self) {
-        let sample = self.sample;
-        self.by_thread.retain(|_, (stamp, _)| *stamp == sample);
+        let same_order = self.last.len() == self.next.len()
+            && self.last.iter().zip(&self.next).all(|(was, is)| was.key == is.key);
+        std::mem::swap(&mut self.last, &mut self.next);
+        if !same_order {
+            self.index = self.last.iter().enumerate().map(|(i, e)| (e.key, i)).collect();
+        }
     }
 }

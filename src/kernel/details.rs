@@ -16,18 +16,18 @@ use std::sync::Arc;
 /// kernel's, yet not ours to trust to be few): past [`WCHANS_KEPT`] the
 /// list starts again.
 #[derive(Default)]
-struct Wchans(Vec<Arc<str>>);
+struct Wchans(rustc_hash::FxHashSet<Arc<str>>);
 
 impl Wchans {
     fn share(&mut self, name: &str) -> Arc<str> {
-        if let Some(known) = self.0.iter().find(|known| &***known == name) {
+        if let Some(known) = self.0.get(name) {
             return known.clone();
         }
         if self.0.len() == WCHANS_KEPT {
             self.0.clear();
         }
         let name: Arc<str> = name.into();
-        self.0.push(name.clone());
+        self.0.insert(name.clone());
         name
     }
 }
@@ -188,6 +188,18 @@ pub(crate) fn parse_wchan(text: &[u8]) -> Field<Option<&str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wait_channels_are_shared_and_kept_within_bounds() {
+        let mut wchans = Wchans::default();
+        let first = wchans.share("futex_wait_queue");
+        assert!(Arc::ptr_eq(&first, &wchans.share("futex_wait_queue")), "one string for all its sleepers");
+        for i in 0..WCHANS_KEPT * 3 {
+            assert_eq!(&*wchans.share(&format!("f{i}")), format!("f{i}"));
+            assert!(wchans.0.len() <= WCHANS_KEPT);
+        }
+        assert_eq!(&*wchans.share("futex_wait_queue"), "futex_wait_queue", "forgotten, then kept again");
+    }
 
     #[test]
     fn wchan_names_a_kernel_function_or_none() {

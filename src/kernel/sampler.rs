@@ -313,13 +313,14 @@ impl Sampler {
         // thread's details: its waits then, and the others' with them, so
         // the locks and cycles found among them stay whole (reading the new
         // thread's alone would leave the others' waits out of this one).
-        let detail_all = detail_all || every != 0 && threads.iter().any(|t| self.detail_cache.is_new(t));
+        let detail_all = detail_all
+            || every != 0 && threads.iter().enumerate().any(|(i, t)| self.detail_cache.is_new(t, i));
         self.detail_cache.begin();
-        for (thread, &quiet) in threads.iter_mut().zip(&quiet) {
+        for (i, (thread, &quiet)) in threads.iter_mut().zip(&quiet).enumerate() {
             if detail_all || (!chosen.is_empty() && chosen.contains(&thread.tid)) {
-                self.detail_cache.fill(&mut self.details, self.tasks.fd(), thread, quiet)?;
+                self.detail_cache.fill(&mut self.details, self.tasks.fd(), thread, quiet, i)?;
             } else {
-                self.detail_cache.pass(thread, quiet);
+                self.detail_cache.pass(thread, quiet, i);
             }
         }
         self.detail_cache.end();

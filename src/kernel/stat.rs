@@ -208,6 +208,16 @@ mod tests {
     }
 
     #[test]
+    fn a_comm_reads_and_serialises_as_the_bytes_it_holds() {
+        let raw = b"w\xff\x1b[2J-0";
+        let comm = Comm::new(raw).unwrap();
+        assert_eq!((comm.as_bytes(), &*comm), (&raw[..], &raw[..]));
+        assert!(comm == raw[..] && comm == raw);
+        assert_eq!(serde_json::to_string(&comm).unwrap(), serde_json::to_string(&raw.to_vec()).unwrap());
+        assert!(Comm::new(&[b'x'; COMM_MAX]).is_ok() && Comm::new(&[b'x'; COMM_MAX + 1]).is_err());
+    }
+
+    #[test]
     fn a_plain_line() {
         let stat = parse_stat(SLEEP).unwrap();
         assert_eq!(stat.comm.as_bytes(), b"sleep");

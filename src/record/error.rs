@@ -67,13 +67,15 @@ pub enum RecordError {
         by: String,
     },
     /// An older layout this build no longer reads.
-    #[error("recorded with {what} {found}, which this threadscope ({supported}) does not read")]
+    #[error(
+        "recorded with {what} {found}, which this threadscope does not read (it reads {supported} and later)"
+    )]
     Older {
         /// The version that is too old.
         what: &'static str,
         /// The recording's.
         found: u32,
-        /// The one this build reads.
+        /// The oldest this build reads.
         supported: u32,
     },
     /// The recording holds no complete sample (or the flight recorder

@@ -316,6 +316,27 @@ fn a_newer_schema_or_format_is_refused_with_a_clear_error() {
 }
 
 #[test]
+fn a_schema_2_recording_still_reads_and_an_older_one_is_refused() {
+    // Schema 2: the cores' figures were always an array, which reads back
+    // as measured.
+    let mut h = serde_json::to_value(header()).unwrap();
+    h["snapshot_schema"] = 2.into();
+    let mut bytes = Vec::new();
+    frame::write(&mut bytes, Kind::Header, 0, &serde_json::to_vec(&h).unwrap()).unwrap();
+    let error = Recording::from_bytes(bytes).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(!error.contains("schema"), "schema 2 is read: {error}");
+    let cores: crate::inspect::SystemView =
+        serde_json::from_str(r#"{"cpu_percent": [1.5, 2.0], "memory_used_bytes": 1, "memory_total_bytes": 2, "load_average": null}"#).unwrap();
+    assert_eq!(cores.cpu_percent, crate::kernel::Field::Available(vec![1.5, 2.0]));
+    h["snapshot_schema"] = 1.into();
+    let mut bytes = Vec::new();
+    frame::write(&mut bytes, Kind::Header, 0, &serde_json::to_vec(&h).unwrap()).unwrap();
+    let error = Recording::from_bytes(bytes).unwrap_err();
+    assert!(matches!(error, RecordError::Older { found: 1, supported: 2, .. }), "{error}");
+    assert!(error.to_string().contains("it reads 2 and later"), "{error}");
+}
+
+#[test]
 fn what_is_not_a_recording_says_so() {
     let empty = Recording::from_bytes(Vec::new()).unwrap_err();
     assert!(matches!(empty, RecordError::EmptyFile), "an empty file is said to be empty: {empty}");

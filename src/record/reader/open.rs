@@ -4,7 +4,7 @@
 //! [`Problem`]s.
 
 use super::{Entry, Problem, Recording};
-use crate::inspect::SCHEMA;
+use crate::inspect::{OLDEST_READABLE_SCHEMA, SCHEMA};
 use crate::record::frame::{self, Bad, Kind};
 use crate::record::header::{FORMAT, Header};
 use crate::record::index::{self, IndexEntry};
@@ -207,8 +207,12 @@ pub(super) fn read_header(payload: &[u8]) -> Result<Header, RecordError> {
     if schema > SCHEMA {
         return Err(RecordError::Newer { what: "snapshot schema", found: schema, supported: SCHEMA, by });
     }
-    if schema < SCHEMA {
-        return Err(RecordError::Older { what: "snapshot schema", found: schema, supported: SCHEMA });
+    if schema < OLDEST_READABLE_SCHEMA {
+        return Err(RecordError::Older {
+            what: "snapshot schema",
+            found: schema,
+            supported: OLDEST_READABLE_SCHEMA,
+        });
     }
     serde_json::from_value(value).map_err(|_| RecordError::NotARecording)
 }
