@@ -179,11 +179,17 @@ fn draw_pairs(app: &App, pairs: &[(&'static str, String)], area: Rect, buf: &mut
         let label = label.unwrap_or("");
         let line =
             Line::from(vec![Span::styled(format!("{label:>10} "), theme.dim()), Span::raw(value.as_str())]);
-        buf.set_line(area.x, area.y + i as u16, &line, area.width);
+        super::fitted::set_line_fitted(buf, area.x, area.y + i as u16, &line, area.width);
     }
     if shown < lines.len() {
         let more = format!("{:>10} {} more lines: a taller terminal shows them", "…", lines.len() - shown);
-        buf.set_line(area.x, area.y + shown as u16, &Line::styled(more, theme.dim()), area.width);
+        super::fitted::set_line_fitted(
+            buf,
+            area.x,
+            area.y + shown as u16,
+            &Line::styled(more, theme.dim()),
+            area.width,
+        );
     }
 }
 

@@ -53,7 +53,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let Some(snapshot) = &app.snapshot else {
         first.push(Span::styled("  waiting for the first sample…", theme.dim()));
-        buf.set_line(area.x, area.y, &Line::from(first), area.width);
+        super::fitted::set_line_fitted(buf, area.x, area.y, &Line::from(first), area.width);
         return;
     };
     let process = &snapshot.process;
@@ -92,7 +92,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .map(|&(with_name, with_up, with_empty)| row_of(with_name, with_up, with_empty))
         .find(fits)
         .unwrap_or_else(|| row_of(false, false, false));
-    buf.set_line(area.x, area.y, &Line::from(row), area.width);
+    super::fitted::set_line_fitted(buf, area.x, area.y, &Line::from(row), area.width);
     if area.height > 1 {
         buf.set_line(area.x, area.y + 1, &system_line(app, snapshot, area.width), area.width);
     }

@@ -31,7 +31,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
             theme.dim(),
         ),
     ]);
-    buf.set_line(area.x, area.y, &summary, area.width);
+    super::fitted::set_line_fitted(buf, area.x, area.y, &summary, area.width);
     if area.height < 3 {
         return;
     }

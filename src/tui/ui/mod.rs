@@ -3,6 +3,7 @@
 
 mod detail;
 mod dialog;
+mod fitted;
 mod header;
 mod help;
 mod kernel;
@@ -180,7 +181,7 @@ pub(crate) fn scrolled_lines(lines: &[Line<'_>], scroll: usize, area: Rect, buf:
     let height = usize::from(area.height);
     let first = scroll.min(lines.len().saturating_sub(height));
     for (i, line) in lines.iter().skip(first).take(height).enumerate() {
-        buf.set_line(area.x, area.y + i as u16, line, area.width);
+        fitted::set_line_fitted(buf, area.x, area.y + i as u16, line, area.width);
     }
 }
 

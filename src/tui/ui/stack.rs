@@ -30,7 +30,7 @@ pub(super) fn render(app: &App, view: &RuntimeView, area: Rect, buf: &mut Buffer
         Span::styled(format!("{:>LABEL$} ", "runtime"), theme.dim()),
         Span::raw(format!("{}{language}{state}", safe(view.source))),
     ]);
-    buf.set_line(area.x, area.y, &head, area.width);
+    super::fitted::set_line_fitted(buf, area.x, area.y, &head, area.width);
     let skip = app.selected_thread().map_or(0, |t| app.stack_offset(t.key));
     for (i, (first, text)) in stack_lines(&view.stack, rows - 1, skip).into_iter().enumerate() {
         let label = if first { "stack" } else { "" };
@@ -38,7 +38,7 @@ pub(super) fn render(app: &App, view: &RuntimeView, area: Rect, buf: &mut Buffer
             Span::styled(format!("{label:>LABEL$} "), theme.dim()),
             Span::raw(room_for(&text, area)),
         ]);
-        buf.set_line(area.x, area.y + 1 + i as u16, &line, area.width);
+        super::fitted::set_line_fitted(buf, area.x, area.y + 1 + i as u16, &line, area.width);
     }
 }
 
@@ -60,7 +60,7 @@ pub(super) fn render_native(app: &App, view: &NativeStackView, at: Instant, area
         Span::styled(format!("{:>LABEL$} ", "runtime"), theme.dim()),
         Span::raw(format!("{} · {about}", view.source.label())),
     ]);
-    buf.set_line(area.x, area.y, &head, area.width);
+    super::fitted::set_line_fitted(buf, area.x, area.y, &head, area.width);
     if view.unavailable.is_some() {
         return;
     }
@@ -85,7 +85,7 @@ pub(super) fn render_native(app: &App, view: &NativeStackView, at: Instant, area
             Span::styled(format!("{label:>LABEL$} "), theme.dim()),
             Span::raw(room_for(&text, area)),
         ]);
-        buf.set_line(area.x, area.y + 1 + i as u16, &line, area.width);
+        super::fitted::set_line_fitted(buf, area.x, area.y + 1 + i as u16, &line, area.width);
     }
 }
 
@@ -113,7 +113,7 @@ pub(super) fn render_pending(app: &App, area: Rect, buf: &mut Buffer) {
         Span::styled(format!("{:>LABEL$} ", "runtime"), app.theme.dim()),
         Span::raw("native · taking the stack…"),
     ]);
-    buf.set_line(area.x, area.y, &line, area.width);
+    super::fitted::set_line_fitted(buf, area.x, area.y, &line, area.width);
 }
 
 /// The stack as at most `rows` lines (`true` on the first), escaped: each
