@@ -70,28 +70,33 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     // Attached or exec, the source already said the pid.
     let pid_said = matches!(app.source, Source::Attach { .. });
-    if !pid_said {
-        first.push(Span::styled(format!("  pid {}", process.pid), theme.dim()));
-    }
+    let pid = (!pid_said).then(|| Span::styled(format!("  pid {}", process.pid), theme.dim()));
     let name = Span::raw(format!("{}{}", if pid_said { "  " } else { " " }, process.name));
     let up = Span::styled(format!("  up {}", words::clock(process.watched_for)), theme.dim());
     // When the row is narrow, states no thread is in give way first, then
-    // the time watched, then the process's name (the Kernel screen and the
-    // log say it): the thread count and the states it is in stay.
+    // the time watched, then the process's name, then a scenario's pid
+    // (the Kernel screen and the log say both): the thread count and the
+    // states it is in stay. What still does not fit ends in `…`.
     let fits = |row: &Vec<Span>| Line::from(row.clone()).width() <= usize::from(area.width);
-    let row_of = |with_name: bool, with_up: bool, with_empty: bool| {
+    let row_of = |with_pid: bool, with_name: bool, with_up: bool, with_empty: bool| {
         let mut row = first.clone();
+        row.extend(pid.clone().filter(|_| with_pid));
         row.extend(with_name.then(|| name.clone()));
         row.extend(with_up.then(|| up.clone()));
         row.extend(counts(app, snapshot, with_empty));
         row
     };
-    let attempts = [(true, true, true), (true, true, false), (true, false, false)];
+    let attempts = [
+        (true, true, true, true),
+        (true, true, true, false),
+        (true, true, false, false),
+        (true, false, false, false),
+    ];
     let row = attempts
         .iter()
-        .map(|&(with_name, with_up, with_empty)| row_of(with_name, with_up, with_empty))
+        .map(|&(with_pid, with_name, with_up, with_empty)| row_of(with_pid, with_name, with_up, with_empty))
         .find(fits)
-        .unwrap_or_else(|| row_of(false, false, false));
+        .unwrap_or_else(|| row_of(false, false, false, false));
     super::fitted::set_line_fitted(buf, area.x, area.y, &Line::from(row), area.width);
     if area.height > 1 {
         buf.set_line(area.x, area.y + 1, &system_line(app, snapshot, area.width), area.width);
