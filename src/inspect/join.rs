@@ -5,6 +5,7 @@
 //! kept for it.
 
 use super::DisplayName;
+use super::kernel_source::address_words;
 use super::links::{PrimitiveLink, ThreadLink};
 use super::snapshot::{KernelView, Origin, PrimitiveView, ThreadView, WaitView};
 use crate::kernel::{
@@ -52,8 +53,8 @@ struct LastRead {
     nonvoluntary: Option<u64>,
     wchan: Option<Option<Arc<str>>>,
     cpus: Option<Arc<[(u32, u32)]>>,
-    /// The futex it slept on, with the address in words (made once).
-    futex: Option<Option<(u64, Arc<str>)>>,
+    /// The futex it slept on, in words.
+    futex: Option<Option<Arc<str>>>,
 }
 
 impl LastRead {
@@ -186,19 +187,16 @@ fn comm_after(last: Option<&Remembered>, kt: &KernelThread) -> DisplayName {
     }
 }
 
-/// The futex `kt` sleeps on as read, with the address in words: the last
-/// reading's words when it is the same address (10,000 sleepers need no
-/// 10,000 strings a sample). Unavailable as the call is: a call we may not
+/// The futex `kt` sleeps on as read, in words (the last reading's when
+/// it is the same address). Unavailable as the call is: a call we may not
 /// read (or did not read this sample) is not "no futex".
-fn futex_read(kt: &KernelThread, last: &LastRead) -> Field<Option<(u64, Arc<str>)>> {
+fn futex_read(kt: &KernelThread, last: &LastRead) -> Field<Option<Arc<str>>> {
     let call = match &kt.syscall {
         Field::Available(call) => call,
         Field::Unavailable(why) => return Field::Unavailable(*why),
     };
-    Field::Available(call.futex_address().map(|address| match last.futex.as_ref().and_then(Option::as_ref) {
-        Some(same @ (was, _)) if *was == address => same.clone(),
-        _ => (address, format!("{address:#x}").into()),
-    }))
+    let earlier = last.futex.as_ref().and_then(Option::as_ref);
+    Field::Available(call.futex_address().map(|address| address_words(address, earlier)))
 }
 
 /// The threads of one sample: every library thread (joined to its kernel
@@ -255,7 +253,7 @@ pub(crate) fn starting(library: &RegistrySnapshot) -> usize {
 fn kernel_view(kt: &KernelThread, Carried { comm, cpu_percent, last }: Carried) -> KernelView {
     let none = LastRead::default();
     let last = last.map_or(&none, |last| &last.read);
-    let futex = shown(&futex_read(kt, last), &last.futex).map(|futex| futex.map(|(_, words)| words));
+    let futex = shown(&futex_read(kt, last), &last.futex);
     KernelView {
         tid: kt.tid,
         comm_raw: comm.raw_if_unprintable(),

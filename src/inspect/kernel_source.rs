@@ -266,10 +266,7 @@ fn runtime_wait(
                 kind: WaitKind::Primitive(
                     lock.and_then(|id| kind_of.get(&id).copied()).unwrap_or(PrimitiveKind::Futex),
                 ),
-                name: earlier
-                    .map(|e| &e.name)
-                    .filter(|name| names_address(name, *address))
-                    .map_or_else(|| format!("{address:#x}").into(), Arc::clone),
+                name: address_words(*address, earlier.map(|e| &e.name)),
                 role: earlier
                     .and_then(|e| e.role.as_ref())
                     .filter(|role| &***role == op.name())
@@ -289,6 +286,17 @@ fn runtime_wait(
             words(WaitKind::Syscall)
         }
     })
+}
+
+/// A futex address in words (`0x7f…`): `earlier`, the words the same
+/// thread's last reading gave, when they name the same address, so
+/// 10,000 threads parked on their own futexes need no new string each
+/// reading (the join's kernel views and the kernel's waits both ask).
+pub(super) fn address_words(address: u64, earlier: Option<&Arc<str>>) -> Arc<str> {
+    match earlier {
+        Some(words) if names_address(words, address) => words.clone(),
+        _ => format!("{address:#x}").into(),
+    }
 }
 
 /// Whether `name` is `address` as a futex wait names it (`0x7f…`).

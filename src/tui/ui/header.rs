@@ -78,25 +78,17 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     // (the Kernel screen and the log say both): the thread count and the
     // states it is in stay. What still does not fit ends in `…`.
     let fits = |row: &Vec<Span>| Line::from(row.clone()).width() <= usize::from(area.width);
-    let row_of = |with_pid: bool, with_name: bool, with_up: bool, with_empty: bool| {
+    // `dropped`: how many of the empty states, the time, the name and the
+    // pid give way, in that order.
+    let row_of = |dropped: usize| {
         let mut row = first.clone();
-        row.extend(pid.clone().filter(|_| with_pid));
-        row.extend(with_name.then(|| name.clone()));
-        row.extend(with_up.then(|| up.clone()));
-        row.extend(counts(app, snapshot, with_empty));
+        row.extend(pid.clone().filter(|_| dropped < 4));
+        row.extend(Some(name.clone()).filter(|_| dropped < 3));
+        row.extend(Some(up.clone()).filter(|_| dropped < 2));
+        row.extend(counts(app, snapshot, dropped < 1));
         row
     };
-    let attempts = [
-        (true, true, true, true),
-        (true, true, true, false),
-        (true, true, false, false),
-        (true, false, false, false),
-    ];
-    let row = attempts
-        .iter()
-        .map(|&(with_pid, with_name, with_up, with_empty)| row_of(with_pid, with_name, with_up, with_empty))
-        .find(fits)
-        .unwrap_or_else(|| row_of(false, false, false, false));
+    let row = (0..4).map(row_of).find(fits).unwrap_or_else(|| row_of(4));
     super::fitted::set_line_fitted(buf, area.x, area.y, &Line::from(row), area.width);
     if area.height > 1 {
         buf.set_line(area.x, area.y + 1, &system_line(app, snapshot, area.width), area.width);
