@@ -185,6 +185,20 @@ fn a_deadlock_is_described_while_the_program_is_stuck() {
     }
     let main = thread(&snapshot, "MainThread");
     assert_eq!(main.waiting_on.as_ref().map(|w| w.kind.as_str()), Some("join"), "main waits at exit");
+    // Named by where they were made, and never alike: the second lock made
+    // at one line says so.
+    let spares = line_of("deadlock.py", "# two made at one line");
+    let mut at_spares: Vec<&str> = snapshot
+        .primitives
+        .iter()
+        .filter(|p| p.created_at.as_deref() == Some(&spares))
+        .map(|p| p.name.as_str())
+        .collect();
+    at_spares.sort_unstable();
+    assert_eq!(at_spares, [spares.clone(), format!("{spares} #2")]);
+    let names: std::collections::HashSet<&str> =
+        snapshot.primitives.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names.len(), snapshot.primitives.len(), "{snapshot:#?}");
 }
 
 /// Any line at all gets one reply the client can parse, and leaves the

@@ -27,6 +27,7 @@ program names one: `threadscope_agent.name(lock, "accounts")`.
 
 import _thread
 import atexit
+import itertools
 import json
 import os
 import queue
@@ -71,6 +72,7 @@ _orig_queues = (queue.Queue, queue.LifoQueue, queue.PriorityQueue)
 _prims = {}  # id -> _Rec, for every tracked primitive alive
 _waits = {}  # thread ident -> [(rec, role, since)], innermost last
 _ids = iter(range(1, 1 << 62))
+_made_at = {}  # creation site -> a count of the primitives made there
 
 
 class _Rec:
@@ -96,7 +98,14 @@ def _site(frame):
 
 
 def _register(obj, kind, frame):
-    rec = _Rec(kind, _site(frame))
+    site = _site(frame)
+    # Named by where it was made; the second made at the same line (two
+    # on one line, or one line in a loop) is `site #2`, so no two show alike.
+    # (setdefault and next() are each one step, whole under the GIL.)
+    made = next(_made_at.setdefault(site, itertools.count(1)))
+    rec = _Rec(kind, site)
+    if made > 1:
+        rec.name = "%s #%d" % (site, made)
     rec.ref = weakref.ref(obj, rec.forget)
     _prims[rec.id] = rec
     return rec

@@ -6,6 +6,7 @@ import time
 ledger = threading.Lock()
 audit = threading.Lock()
 both_hold = threading.Barrier(2)
+spares = [threading.Lock() for _ in range(2)]  # two made at one line
 
 
 def transfer():
