@@ -60,13 +60,21 @@ struct LastRead {
 impl LastRead {
     /// What stands after `kt`'s reading: what it read, else what stood.
     fn after(&self, kt: &KernelThread) -> LastRead {
-        LastRead {
-            voluntary: kept(&kt.voluntary_ctxt_switches, &self.voluntary),
-            nonvoluntary: kept(&kt.nonvoluntary_ctxt_switches, &self.nonvoluntary),
-            wchan: kept(&kt.wchan, &self.wchan),
-            cpus: kept(&kt.cpus_allowed_list, &self.cpus),
-            futex: kept(&futex_read(kt, self), &self.futex),
-        }
+        let mut read = self.clone();
+        read.renew(kt);
+        read
+    }
+
+    /// Takes in `kt`'s reading, in place: each figure it read replaces
+    /// what stood; one it did not read this sample stands, untouched (no
+    /// string or list shared again for 10,000 threads not read).
+    fn renew(&mut self, kt: &KernelThread) {
+        renew(&mut self.voluntary, &kt.voluntary_ctxt_switches);
+        renew(&mut self.nonvoluntary, &kt.nonvoluntary_ctxt_switches);
+        renew(&mut self.wchan, &kt.wchan);
+        renew(&mut self.cpus, &kt.cpus_allowed_list);
+        let futex = futex_read(kt, self);
+        renew(&mut self.futex, &futex);
     }
 }
 
@@ -79,11 +87,13 @@ fn shown<T: Clone>(read: &Field<T>, last: &Option<T>) -> Field<T> {
     }
 }
 
-/// What is remembered of a figure after a sample (see [`shown`]).
-fn kept<T: Clone>(read: &Field<T>, last: &Option<T>) -> Option<T> {
+/// What is remembered of a figure after a sample (see [`shown`]): what
+/// was read, unless nothing was this time; what could not be read is not
+/// remembered.
+fn renew<T: Clone>(last: &mut Option<T>, read: &Field<T>) {
     match read {
-        Field::Unavailable(Reason::NotSampled) => last.clone(),
-        read => read.value().cloned(),
+        Field::Unavailable(Reason::NotSampled) => {}
+        read => *last = read.value().cloned(),
     }
 }
 
@@ -112,45 +122,66 @@ impl Earlier {
     }
 
     /// Remembers this sample's CPU ticks, rates and comms for the next one
-    /// (a thread not checked keeps what its last check left).
+    /// (a thread not checked keeps what its last check left). In place
+    /// when the threads are those of the last sample, in its order (a
+    /// process whose threads neither came nor went): nothing is copied for
+    /// a thread whose figures stand.
     pub(crate) fn remember(&mut self, kernel: &KernelSample) {
         let now = kernel.taken_at;
-        let mut same_order = self.threads.len() == kernel.threads.len();
+        let same_order = self.threads.len() == kernel.threads.len()
+            && self.threads.iter().zip(&kernel.threads).all(|(here, t)| here.key == t.key());
+        if same_order {
+            for (here, t) in self.threads.iter_mut().zip(&kernel.threads) {
+                here.renew(t, now);
+            }
+            return;
+        }
         let threads: Vec<Remembered> = kernel
             .threads
             .iter()
             .enumerate()
-            .map(|(i, t)| {
-                same_order &= self.threads.get(i).is_some_and(|here| here.key == t.key());
-                match self.find(t, i) {
-                    // Not checked, so its CPU figures stand; its details may
-                    // still have been read (every thread's, on a sample that
-                    // reads them all), and what was read replaces what stood.
-                    Some(last) if !t.checked => Remembered { read: last.read.after(t), ..last.clone() },
-                    // Too soon to measure: the next check measures from the
-                    // same baseline, over the longer interval.
-                    Some(last) if too_soon(last, now) => Remembered {
-                        comm: comm_after(Some(last), t),
-                        read: last.read.after(t),
-                        ..last.clone()
-                    },
-                    last => Remembered {
-                        key: t.key(),
-                        ticks: t.cpu_ticks(),
-                        at: now,
-                        rate: rate_since(last, t, now),
-                        comm: comm_after(last, t),
-                        read: last
-                            .map(|last| last.read.after(t))
-                            .unwrap_or_else(|| LastRead::default().after(t)),
-                    },
+            .map(|(i, t)| match self.find(t, i) {
+                Some(last) => {
+                    let mut here = last.clone();
+                    here.renew(t, now);
+                    here
                 }
+                None => Remembered {
+                    key: t.key(),
+                    ticks: t.cpu_ticks(),
+                    at: now,
+                    rate: rate_since(None, t, now),
+                    comm: comm_after(None, t),
+                    read: LastRead::default().after(t),
+                },
             })
             .collect();
         self.threads = threads;
-        if !same_order {
-            self.index = self.threads.iter().enumerate().map(|(i, r)| (r.key, i)).collect();
+        self.index = self.threads.iter().enumerate().map(|(i, r)| (r.key, i)).collect();
+    }
+}
+
+impl Remembered {
+    /// Takes in this sample's reading of the thread, `kt`.
+    fn renew(&mut self, kt: &KernelThread, now: Instant) {
+        // Its details may have been read although it was not checked
+        // (every thread's, on a sample that reads them all): what was read
+        // replaces what stood.
+        self.read.renew(kt);
+        // Not checked, its CPU figures stand; checked too soon to measure,
+        // the next check measures from the same baseline, over the longer
+        // interval.
+        if !kt.checked {
+            return;
         }
+        if self.comm.raw() != kt.comm_raw.as_slice() {
+            self.comm = DisplayName::from_bytes(&kt.comm_raw);
+        }
+        if too_soon(self, now) {
+            return;
+        }
+        self.rate = rate_since(Some(self), kt, now);
+        (self.ticks, self.at) = (kt.cpu_ticks(), now);
     }
 }
 
@@ -509,6 +540,13 @@ mod tests {
             assert_eq!(shown(&earlier, &s), expected, "reading {i}");
             earlier.remember(&s);
         }
+    }
+
+    /// What `renew` leaves of `last` after `read`.
+    fn kept<T: Clone>(read: &Field<T>, last: &Option<T>) -> Option<T> {
+        let mut last = last.clone();
+        renew(&mut last, read);
+        last
     }
 
     #[test]

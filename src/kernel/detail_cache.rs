@@ -66,7 +66,9 @@ pub(crate) struct DetailCache {
 #[derive(Debug)]
 struct Entry {
     key: ThreadKey,
-    details: Option<Details>,
+    /// Boxed: the entries of 10,000 threads move from one sample's list
+    /// to the next, and a pointer moves cheaper than the 150 bytes.
+    details: Option<Box<Details>>,
 }
 
 impl DetailCache {
@@ -88,7 +90,7 @@ impl DetailCache {
 
     /// The details kept for the thread at `position` (taken: this sample
     /// hands them on).
-    fn take(&mut self, key: ThreadKey, position: usize) -> Option<Details> {
+    fn take(&mut self, key: ThreadKey, position: usize) -> Option<Box<Details>> {
         let i = self.find(key, position)?;
         self.last[i].details.take()
     }
@@ -108,14 +110,14 @@ impl DetailCache {
         let kept = self.take(key, position).filter(|_| quiet);
         let details = match kept {
             Some(details) => {
-                details.clone().into(thread);
+                Details::clone(&details).into(thread);
                 self.reused += 1;
                 details
             }
             None => {
                 reader.fill(tasks, thread)?;
                 self.read += 1;
-                Details::of(thread)
+                Box::new(Details::of(thread))
             }
         };
         self.next.push(Entry { key, details: Some(details) });

@@ -9,7 +9,7 @@ mod os;
 mod ptrace;
 mod raw_lock;
 
-pub(crate) use memory::{clock_now, read_process_memory};
+pub(crate) use memory::{clock_now, process_cpu_clock, read_process_memory};
 
 pub(crate) use os::{
     at_process_exit, count_maps, gettid, main_thread_ids, pid, process_nproc_limit, pthread_self,
