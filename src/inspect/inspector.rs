@@ -381,32 +381,56 @@ fn lint_candidates(threads: &[ThreadView], library: Option<&RegistrySnapshot>) -
 
 /// The naming view of the last sample, given out again while no name,
 /// comm or thread has changed: patterns and findings over 10,000 names
-/// are worth skipping when a hash of them says nothing moved. The names
-/// are the program's to choose, so the hash is randomly keyed SipHash:
-/// no name can be crafted to collide with another and hide a change.
+/// are worth skipping when nothing they are worked out from moved. What
+/// they were worked out from is kept and compared whole (no hash of it,
+/// which a name crafted to collide could fool).
 #[derive(Default)]
 struct NamingCache {
-    keys: std::collections::hash_map::RandomState,
-    last: Option<(u64, NamingView)>,
+    last: Option<(String, Vec<NamedFrom>, NamingView)>,
+}
+
+/// What one thread gives the naming analysis.
+struct NamedFrom {
+    key: u64,
+    native_id: Option<u32>,
+    name: DisplayName,
+    full: bool,
+    comm: Option<DisplayName>,
+}
+
+impl NamedFrom {
+    fn of(t: &ThreadView) -> NamedFrom {
+        NamedFrom {
+            key: t.key,
+            native_id: t.native_id,
+            name: t.name.clone(),
+            full: named_by_runtime(t),
+            comm: t.kernel.as_ref().map(|k| k.comm.clone()),
+        }
+    }
+
+    /// The same as `t` gives, compared without copying a name.
+    fn is(&self, t: &ThreadView) -> bool {
+        self.key == t.key
+            && self.native_id == t.native_id
+            && self.name.raw() == t.name.raw()
+            && self.full == named_by_runtime(t)
+            && self.comm.as_ref().map(DisplayName::raw) == t.kernel.as_ref().map(|k| k.comm.raw())
+    }
 }
 
 impl NamingCache {
     fn of(&mut self, threads: &[ThreadView], pid: u32, process: &str) -> NamingView {
-        use std::hash::{BuildHasher, Hash, Hasher};
         let named =
             || threads.iter().filter(|t| t.origin != Origin::Inspector && t.state != ThreadState::Terminated);
-        let mut hasher = self.keys.build_hasher();
-        process.hash(&mut hasher);
-        for t in named() {
-            (t.key, t.native_id, t.name.raw(), named_by_runtime(t)).hash(&mut hasher);
-            t.kernel.as_ref().map(|k| k.comm.raw()).hash(&mut hasher);
-        }
-        let fingerprint = hasher.finish();
-        if let Some((last, view)) = &self.last
-            && *last == fingerprint
+        if let Some((last_process, from, view)) = &self.last
+            && last_process == process
+            && named().count() == from.len()
+            && named().zip(from).all(|(t, was)| was.is(t))
         {
             return view.clone();
         }
+        let from = named().map(NamedFrom::of).collect();
         let named: Vec<NamedThread> = named()
             .map(|t| NamedThread {
                 thread: t.link(),
@@ -418,7 +442,7 @@ impl NamingCache {
             .collect();
         let view =
             NamingView { patterns: naming::patterns(&named), findings: naming::findings(&named, process) };
-        self.last = Some((fingerprint, view.clone()));
+        self.last = Some((process.to_owned(), from, view.clone()));
         view
     }
 }

@@ -198,11 +198,28 @@ pub fn merge(
     threads: &mut [ThreadView],
     primitives: &mut Vec<PrimitiveView>,
 ) -> Vec<Deadlock> {
-    // Sized up front: collected from a filter, the map would grow (and
-    // rehash) a dozen times on the way to 10,000 threads.
-    let mut by_tid: FxHashMap<u32, usize> =
-        FxHashMap::with_capacity_and_hasher(threads.len(), Default::default());
-    by_tid.extend(threads.iter().enumerate().filter_map(|(i, t)| t.native_id.map(|tid| (tid, i))));
+    // In the snapshot's order: 10,000 threads visited as they lie in
+    // memory, each fact found by its TID, nothing sorted. Not an ended
+    // library thread's: it keeps its `native_id`, which the kernel may
+    // have given a live task listed after it, whose facts they are.
+    let ended = |t: &ThreadView| t.state == ThreadState::Terminated && t.kernel.is_none();
+    let described: Vec<(usize, &RuntimeThread)> = threads
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !ended(t))
+        .filter_map(|(i, t)| Some((i, facts.threads.get(&t.native_id?)?)))
+        .collect();
+    // TIDs to threads, for the links of locks and joins: built only when
+    // there is one to link (10,000 threads each parked alone have none).
+    let linked = !facts.locks.is_empty()
+        || described.iter().any(|(_, r)| r.wait.as_ref().is_some_and(|w| w.joins.is_some() || w.lock.is_some()));
+    let mut by_tid: FxHashMap<u32, usize> = FxHashMap::default();
+    if linked {
+        // Sized up front: collected from a filter, the map would grow (and
+        // rehash) a dozen times on the way to 10,000 threads.
+        by_tid.reserve(threads.len());
+        by_tid.extend(threads.iter().enumerate().filter_map(|(i, t)| t.native_id.map(|tid| (tid, i))));
+    }
     let link = |threads: &[ThreadView], tid: u32| -> ThreadLink {
         by_tid.get(&tid).map_or(
             ThreadLink {
@@ -213,11 +230,6 @@ pub fn merge(
             |&i| threads[i].link(),
         )
     };
-    // In the snapshot's order: 10,000 threads visited as they lie in
-    // memory, not in the hash map's order.
-    let mut described: Vec<(usize, &RuntimeThread)> =
-        facts.threads.iter().filter_map(|(tid, runtime)| Some((*by_tid.get(tid)?, runtime))).collect();
-    described.sort_unstable_by_key(|&(i, _)| i);
     // Names first, so every link made below carries the better name. Only
     // a thread the kernel alone described takes the runtime's identity: the
     // library's own threads keep theirs.
