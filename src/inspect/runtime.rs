@@ -212,7 +212,9 @@ pub fn merge(
     // TIDs to threads, for the links of locks and joins: built only when
     // there is one to link (10,000 threads each parked alone have none).
     let linked = !facts.locks.is_empty()
-        || described.iter().any(|(_, r)| r.wait.as_ref().is_some_and(|w| w.joins.is_some() || w.lock.is_some()));
+        || described
+            .iter()
+            .any(|(_, r)| r.wait.as_ref().is_some_and(|w| w.joins.is_some() || w.lock.is_some()));
     let mut by_tid: FxHashMap<u32, usize> = FxHashMap::default();
     if linked {
         // Sized up front: collected from a filter, the map would grow (and
