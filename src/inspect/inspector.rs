@@ -381,42 +381,22 @@ fn lint_candidates(threads: &[ThreadView], library: Option<&RegistrySnapshot>) -
 
 /// The naming view of the last sample, given out again while no name,
 /// comm or thread has changed: patterns and findings over 10,000 names
-/// are worth skipping when nothing they are worked out from moved. What
-/// they were worked out from is kept and compared whole (no hash of it,
-/// which a name crafted to collide could fool).
+/// are worth skipping when nothing they are worked out from moved. The
+/// threads they were worked out from are kept and compared whole (no hash
+/// of them, which a name crafted to collide could fool).
 #[derive(Default)]
 struct NamingCache {
-    last: Option<(String, Vec<NamedFrom>, NamingView)>,
+    last: Option<(String, Vec<NamedThread>, NamingView)>,
 }
 
-/// What one thread gives the naming analysis.
-struct NamedFrom {
-    key: u64,
-    native_id: Option<u32>,
-    name: DisplayName,
-    full: bool,
-    comm: Option<DisplayName>,
-}
-
-impl NamedFrom {
-    fn of(t: &ThreadView) -> NamedFrom {
-        NamedFrom {
-            key: t.key,
-            native_id: t.native_id,
-            name: t.name.clone(),
-            full: named_by_runtime(t),
-            comm: t.kernel.as_ref().map(|k| k.comm.clone()),
-        }
-    }
-
-    /// The same as `t` gives, compared without copying a name.
-    fn is(&self, t: &ThreadView) -> bool {
-        self.key == t.key
-            && self.native_id == t.native_id
-            && self.name.raw() == t.name.raw()
-            && self.full == named_by_runtime(t)
-            && self.comm.as_ref().map(DisplayName::raw) == t.kernel.as_ref().map(|k| k.comm.raw())
-    }
+/// Whether `t` gives the naming analysis what `named` gave it, compared
+/// without copying a name.
+fn names_as(named: &NamedThread, t: &ThreadView) -> bool {
+    named.thread.key == t.key
+        && named.thread.tid == t.native_id
+        && named.name.raw() == t.name.raw()
+        && named.full == named_by_runtime(t)
+        && named.comm.as_ref().map(DisplayName::raw) == t.kernel.as_ref().map(|k| k.comm.raw())
 }
 
 impl NamingCache {
@@ -425,12 +405,12 @@ impl NamingCache {
             || threads.iter().filter(|t| t.origin != Origin::Inspector && t.state != ThreadState::Terminated);
         if let Some((last_process, from, view)) = &self.last
             && last_process == process
-            && named().count() == from.len()
-            && named().zip(from).all(|(t, was)| was.is(t))
         {
-            return view.clone();
+            let mut from = from.iter();
+            if named().all(|t| from.next().is_some_and(|was| names_as(was, t))) && from.next().is_none() {
+                return view.clone();
+            }
         }
-        let from = named().map(NamedFrom::of).collect();
         let named: Vec<NamedThread> = named()
             .map(|t| NamedThread {
                 thread: t.link(),
@@ -442,7 +422,7 @@ impl NamingCache {
             .collect();
         let view =
             NamingView { patterns: naming::patterns(&named), findings: naming::findings(&named, process) };
-        self.last = Some((process.to_owned(), from, view.clone()));
+        self.last = Some((process.to_owned(), named, view.clone()));
         view
     }
 }

@@ -58,13 +58,6 @@ struct LastRead {
 }
 
 impl LastRead {
-    /// What stands after `kt`'s reading: what it read, else what stood.
-    fn after(&self, kt: &KernelThread) -> LastRead {
-        let mut read = self.clone();
-        read.renew(kt);
-        read
-    }
-
     /// Takes in `kt`'s reading, in place: each figure it read replaces
     /// what stood; one it did not read this sample stands, untouched (no
     /// string or list shared again for 10,000 threads not read).
@@ -146,14 +139,18 @@ impl Earlier {
                     here.renew(t, now);
                     here
                 }
-                None => Remembered {
-                    key: t.key(),
-                    ticks: t.cpu_ticks(),
-                    at: now,
-                    rate: rate_since(None, t, now),
-                    comm: comm_after(None, t),
-                    read: LastRead::default().after(t),
-                },
+                None => {
+                    let mut read = LastRead::default();
+                    read.renew(t);
+                    Remembered {
+                        key: t.key(),
+                        ticks: t.cpu_ticks(),
+                        at: now,
+                        rate: rate_since(None, t, now),
+                        comm: comm_after(None, t),
+                        read,
+                    }
+                }
             })
             .collect();
         self.threads = threads;
