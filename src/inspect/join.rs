@@ -12,7 +12,7 @@ use crate::kernel::{
     CPU_RATE_MIN_INTERVAL, Field, KernelSample, KernelThread, Reason, ThreadKey, ticks_to_duration,
 };
 use crate::threading::{PrimitiveRef, RegistrySnapshot, ThreadRef, ThreadSnapshot, ThreadState};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
@@ -237,9 +237,15 @@ pub(crate) fn join(
     earlier: &Earlier,
 ) -> Vec<ThreadView> {
     let now = kernel.taken_at;
-    let by_tid: FxHashMap<u32, (usize, &KernelThread)> =
-        kernel.threads.iter().enumerate().map(|(i, t)| (t.tid, (i, t))).collect();
-    let mut joined: BTreeSet<u32> = BTreeSet::new();
+    let library_threads = library.map_or(0, |l| l.threads.len());
+    // Only when there are library threads to join: attached to another
+    // program there are none, and 10,000 tasks need no index.
+    let mut by_tid: FxHashMap<u32, (usize, &KernelThread)> = FxHashMap::default();
+    if library_threads > 0 {
+        by_tid.reserve(kernel.threads.len());
+        by_tid.extend(kernel.threads.iter().enumerate().map(|(i, t)| (t.tid, (i, t))));
+    }
+    let mut joined: FxHashSet<u32> = FxHashSet::default();
     let mut threads = Vec::with_capacity(kernel.threads.len());
     let links = Links::of(library);
     for t in library.into_iter().flat_map(|l| &l.threads) {

@@ -4,10 +4,10 @@
 //! and for the threads of our own process the library does not describe.
 
 use super::runtime::{KERNEL, LockSource, RuntimeFacts, RuntimeLock, RuntimeSource, RuntimeThread};
-use super::runtime::{RuntimeWait, runtime_lock_id};
+use super::runtime::{RuntimeWait, ThreadFacts, runtime_lock_id};
 use crate::kernel::{Field, FutexOp, KernelSample, KernelWait, LockOwner, ProcessWaits, Reason, WaitReader};
 use crate::threading::{PrimitiveKind, WaitKind};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 /// What deadlock detection covers once the calls and memory could be read.
@@ -39,7 +39,7 @@ pub const COVERS: &str = "pthread mutexes, with their owners";
 #[derive(Debug)]
 pub struct KernelSource {
     reader: WaitReader,
-    last: FxHashMap<u32, RuntimeThread>,
+    last: ThreadFacts,
     last_locks: Vec<RuntimeLock>,
     /// The TIDs of the last sample, in its order.
     seen: Vec<u32>,
@@ -55,7 +55,7 @@ impl KernelSource {
     pub fn new(pid: u32) -> KernelSource {
         KernelSource {
             reader: WaitReader::new(pid),
-            last: FxHashMap::default(),
+            last: ThreadFacts::default(),
             last_locks: Vec::new(),
             seen: Vec::new(),
             sleeps: FxHashMap::default(),
@@ -122,10 +122,7 @@ impl RuntimeSource for KernelSource {
 
 /// Threads and locks from one reading of the waits; `before`, the last
 /// reading's threads, says what a resumed call was.
-fn facts_of(
-    waits: &ProcessWaits,
-    before: &FxHashMap<u32, RuntimeThread>,
-) -> (FxHashMap<u32, RuntimeThread>, Vec<RuntimeLock>) {
+fn facts_of(waits: &ProcessWaits, before: &ThreadFacts) -> (ThreadFacts, Vec<RuntimeLock>) {
     // An owner-less futex with one sleeper is a parked thread, not a lock
     // worth a row (std parks every idle thread so: 10,000 rows otherwise).
     let locks: Vec<RuntimeLock> =
@@ -134,7 +131,7 @@ fn facts_of(
     let live: FxHashSet<u32> = waits.threads.iter().map(|t| t.tid).collect();
     // Sized up front, as `merge`'s index: collected from a filter, the map
     // would grow a dozen times on the way to 10,000 threads.
-    let mut threads = FxHashMap::with_capacity_and_hasher(waits.threads.len(), Default::default());
+    let mut threads = ThreadFacts::with_capacity_and_hasher(waits.threads.len(), FxBuildHasher);
     threads.extend(
         waits
             .threads
@@ -386,7 +383,7 @@ mod tests {
 
     #[test]
     fn waits_become_typed_runtime_waits_joined_to_their_locks_by_id() {
-        let (threads, locks) = facts_of(&waits(), &FxHashMap::default());
+        let (threads, locks) = facts_of(&waits(), &ThreadFacts::default());
         let mutex = runtime_lock_id(LockSource::Kernel, 0x40);
         let wait = |tid: u32| threads[&tid].wait.clone().unwrap();
         assert_eq!(wait(10).kind, WaitKind::Primitive(PrimitiveKind::Mutex));
@@ -419,7 +416,7 @@ mod tests {
         };
         let mut first = waits();
         first.threads.push(ThreadWait { tid: 17, wait: Field::Available(sleep) });
-        let (before, _) = facts_of(&first, &FxHashMap::default());
+        let (before, _) = facts_of(&first, &ThreadFacts::default());
         // Each thread stopped for its stack comes back in restart_syscall.
         let mut after = waits();
         for tid in [10, 17, 18] {
@@ -459,7 +456,7 @@ mod tests {
         let mut asleep = waits();
         asleep.threads.push(ThreadWait { tid: 17, wait: Field::Available(sleep) });
         let mut source = KernelSource::new(1);
-        (source.last, _) = facts_of(&asleep, &FxHashMap::default());
+        (source.last, _) = facts_of(&asleep, &ThreadFacts::default());
         let name = |source: &KernelSource| source.last[&17].wait.as_ref().unwrap().name.to_string();
         assert_eq!(name(&source), "clock_nanosleep, 1h00m left", "as read");
         source.sleeps = absolute_sleeps(&asleep, FxHashMap::default());

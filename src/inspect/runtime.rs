@@ -10,7 +10,8 @@ use super::snapshot::{Origin, PrimitiveView, ThreadView, WaitView};
 use super::waitgraph::WaitGraph;
 use crate::kernel::{Field, Reason};
 use crate::threading::{PrimitiveKind, ThreadState, WaitKind};
-use rustc_hash::FxHashMap;
+use indexmap::IndexMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -37,13 +38,19 @@ pub trait RuntimeSource: Send {
     }
 }
 
+/// A runtime's facts by TID, kept in the order they were put in. The
+/// kernel's come in its sample's order, which is the snapshot's: the merge
+/// then reads 10,000 of them one after the other rather than scattered
+/// over a hash table, and the index it looks them up by is small.
+pub type ThreadFacts = IndexMap<u32, RuntimeThread, FxBuildHasher>;
+
 /// Everything one runtime view says about the process at one sample.
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeFacts {
     /// Where the facts come from, for the screen: "kernel", "jvm".
     pub source: &'static str,
-    /// Per thread, by TID.
-    pub threads: FxHashMap<u32, RuntimeThread>,
+    /// Per thread, by TID, in the order the source gave them.
+    pub threads: ThreadFacts,
     /// Locks the runtime can see, with holders and waiters by TID.
     pub locks: Vec<RuntimeLock>,
     /// Things to say once (a permission missing and how to get it, an
