@@ -1,7 +1,8 @@
 //! Per-thread state history for the timeline: bounded by age and size.
 
 use crate::threading::ThreadState;
-use rustc_hash::FxHashMap;
+use indexmap::IndexMap;
+use rustc_hash::FxBuildHasher;
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -25,21 +26,39 @@ pub struct Segment {
 }
 
 /// State changes per thread key, as seen at each sample.
+///
+/// In the order threads were first seen, which is the order each sample
+/// lists them in: 10,000 threads observed a second are visited one after
+/// the other in memory, not scattered over a hash table, and a thread that
+/// stays in its state is settled without reading its list of changes.
 #[derive(Debug, Default)]
 pub struct History {
-    /// Per key: state changes, oldest first, and when the key was last seen.
-    threads: FxHashMap<u64, (VecDeque<(Instant, ThreadState)>, Instant)>,
+    threads: IndexMap<u64, Track, FxBuildHasher>,
+}
+
+/// One thread's state changes, oldest first, and when it was last seen.
+#[derive(Debug)]
+struct Track {
+    changes: VecDeque<(Instant, ThreadState)>,
+    /// The state of the last change (`changes`' last), kept beside it.
+    state: ThreadState,
+    seen: Instant,
 }
 
 impl History {
     /// Records that thread `key` was in `state` at `at` (only changes are stored).
     pub fn observe(&mut self, key: u64, state: ThreadState, at: Instant) {
-        let (changes, seen) = self.threads.entry(key).or_insert_with(|| (VecDeque::new(), at));
-        *seen = at;
-        if changes.back().is_none_or(|&(_, last)| last != state) {
-            changes.push_back((at, state));
-            if changes.len() > MAX_CHANGES {
-                changes.pop_front();
+        let track = self.threads.entry(key).or_insert_with(|| Track {
+            changes: VecDeque::from([(at, state)]),
+            state,
+            seen: at,
+        });
+        track.seen = at;
+        if track.state != state {
+            track.state = state;
+            track.changes.push_back((at, state));
+            if track.changes.len() > MAX_CHANGES {
+                track.changes.pop_front();
             }
         }
     }
@@ -48,7 +67,7 @@ impl History {
     /// force at the window's start) and threads not seen for that long.
     pub fn prune(&mut self, now: Instant) {
         let horizon = now.checked_sub(HISTORY_SPAN).unwrap_or(now);
-        self.threads.retain(|_, (changes, seen)| {
+        self.threads.retain(|_, Track { changes, seen, .. }| {
             while changes.len() > 1 && changes.get(1).is_some_and(|&(at, _)| at <= horizon) {
                 changes.pop_front();
             }
@@ -61,7 +80,7 @@ impl History {
 
     /// The timeline of `key` over the last `window` before `now`, oldest first.
     pub fn segments(&self, key: u64, now: Instant, window: Duration) -> Vec<Segment> {
-        let Some((changes, _)) = self.threads.get(&key) else { return Vec::new() };
+        let Some(Track { changes, .. }) = self.threads.get(&key) else { return Vec::new() };
         let start = now.checked_sub(window).unwrap_or(now);
         let mut out = Vec::new();
         for (i, &(at, state)) in changes.iter().enumerate() {
@@ -137,7 +156,7 @@ mod tests {
             let state = if i % 2 == 0 { ThreadState::Running } else { ThreadState::Waiting };
             h.observe(7, state, t0 + Duration::from_millis(i));
         }
-        assert!(h.threads[&7].0.len() <= MAX_CHANGES);
+        assert!(h.threads[&7].changes.len() <= MAX_CHANGES);
         h.observe(8, ThreadState::Running, t0);
         let later = t0 + HISTORY_SPAN + Duration::from_secs(1);
         h.observe(7, ThreadState::Running, later);

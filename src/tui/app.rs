@@ -11,7 +11,7 @@ use super::layout::{self, Areas};
 use super::log::LogState;
 use super::table::TableState;
 use super::theme::Theme;
-use crate::inspect::{History, Snapshot, ThreadView};
+use crate::inspect::{DisplayName, History, Snapshot, ThreadView};
 use crate::scenario::ThreadProgress;
 use crate::threading::ThreadState;
 use ratatui::layout::Rect;
@@ -94,6 +94,10 @@ pub struct App {
     /// Names more than one thread of the snapshot carries: shown with the
     /// TID wherever a thread is referred to, so the references stay apart.
     pub(crate) shared_names: HashSet<String>,
+    /// The names `shared_names` was worked out from, in the snapshot's
+    /// order: while they stay the same (shared, not copied, so compared by
+    /// address), 10,000 names a sample are not hashed again.
+    pub(crate) shared_names_from: Vec<DisplayName>,
     /// What the threads table's columns must make room for.
     pub(crate) column_needs: columns::Needs,
     /// Threads by state (created, running, waiting, terminated) and where
@@ -165,6 +169,7 @@ impl App {
             snapshot: None,
             primitive_index: HashMap::new(),
             shared_names: HashSet::new(),
+            shared_names_from: Vec::new(),
             column_needs: columns::Needs::default(),
             state_counts: [0; 4],
             agent_about: None,

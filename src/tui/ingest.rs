@@ -4,7 +4,7 @@
 use super::app::App;
 use super::event::{LogKind, Sample};
 use super::words::{self, safe};
-use crate::inspect::{Origin, Snapshot, ThreadView};
+use crate::inspect::{DisplayName, Origin, Snapshot, ThreadView};
 use crate::threading::ThreadState;
 use rustc_hash::FxHashSet;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -70,7 +70,10 @@ impl App {
     /// Puts `snapshot` on screen with the indexes the screens use; gives
     /// back the one it replaces.
     fn show(&mut self, snapshot: Snapshot) -> Option<Snapshot> {
-        self.shared_names = shared_names(&snapshot);
+        if !names_as(&self.shared_names_from, &snapshot) {
+            self.shared_names = shared_names(&snapshot);
+            self.shared_names_from = snapshot.threads.iter().map(|t| t.name.clone()).collect();
+        }
         self.primitive_index = snapshot.primitives.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
         self.column_needs = super::columns::Needs::of(&snapshot);
         self.state_counts = snapshot.counts();
@@ -282,6 +285,11 @@ fn kernel_order(snapshot: &Snapshot) -> Vec<usize> {
 fn distinct_names(threads: &[crate::inspect::ThreadLink]) -> String {
     let names: std::collections::BTreeSet<&str> = threads.iter().map(|t| t.name.as_str()).collect();
     names.into_iter().collect::<Vec<_>>().join("\u{0}")
+}
+
+/// Whether `snapshot`'s threads carry `names`, in that order.
+fn names_as(names: &[DisplayName], snapshot: &Snapshot) -> bool {
+    names.len() == snapshot.threads.len() && names.iter().zip(&snapshot.threads).all(|(n, t)| *n == t.name)
 }
 
 fn shared_names(snapshot: &Snapshot) -> HashSet<String> {
