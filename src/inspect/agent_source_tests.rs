@@ -175,3 +175,26 @@ fn kernel_only(tid: u32, comm: &str) -> crate::inspect::ThreadView {
         wait_backtrace: None,
     }
 }
+
+#[test]
+fn facts_in_another_order_than_the_threads_each_find_their_own() {
+    let (snapshot, info) = documented();
+    let facts = AgentSource::facts_of(&snapshot, &info);
+    // The agent lists 4243, 4244, 4245; the kernel's order here is reversed,
+    // with a thread the agent never named between them.
+    let mut threads = vec![
+        kernel_only(4245, "ts-agent"),
+        kernel_only(9999, "stranger"),
+        kernel_only(4244, "PaymentService-"),
+        kernel_only(4243, "PaymentService-"),
+    ];
+    let mut primitives = Vec::new();
+    merge(&facts, &mut threads, &mut primitives);
+    let shown: Vec<String> = threads.iter().map(|t| t.name.shown().to_owned()).collect();
+    assert_eq!(
+        shown,
+        ["ts-agent", "stranger", "PaymentService-Auditor\\e[2J", "PaymentService-ProcessorThread-1"]
+    );
+    assert_eq!(threads[1].origin, Origin::Foreign, "no fact, no claim");
+    assert_eq!(threads[3].waiting_on.as_ref().and_then(|w| w.holder.as_ref()?.tid), Some(4244));
+}

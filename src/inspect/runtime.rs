@@ -210,11 +210,12 @@ pub fn merge(
     // library thread's: it keeps its `native_id`, which the kernel may
     // have given a live task listed after it, whose facts they are.
     let ended = |t: &ThreadView| t.state == ThreadState::Terminated && t.kernel.is_none();
+    let mut next = FactsCursor::default();
     let described: Vec<(usize, &RuntimeThread)> = threads
         .iter()
         .enumerate()
         .filter(|(_, t)| !ended(t))
-        .filter_map(|(i, t)| Some((i, facts.threads.get(&t.native_id?)?)))
+        .filter_map(|(i, t)| Some((i, next.find(&facts.threads, t.native_id?)?)))
         .collect();
     // TIDs to threads, for the links of locks and joins: built only when
     // there is one to link (10,000 threads each parked alone have none).
@@ -344,6 +345,23 @@ pub fn merge(
     }
     let ids: Vec<u64> = locks.iter().map(|l| l.id).collect();
     WaitGraph::from_views(threads, primitives, &ids, &joining).deadlocks()
+}
+
+/// Where the last fact found was, so that facts given in the snapshot's
+/// own order (the kernel's are) are found one after another, each checked
+/// by its TID, without hashing it; any other order is looked up.
+#[derive(Default)]
+struct FactsCursor(usize);
+
+impl FactsCursor {
+    fn find<'a>(&mut self, facts: &'a ThreadFacts, tid: u32) -> Option<&'a RuntimeThread> {
+        let (at, fact) = match facts.get_index(self.0) {
+            Some((&here, fact)) if here == tid => (self.0, fact),
+            _ => facts.get_full(&tid).map(|(at, _, fact)| (at, fact))?,
+        };
+        self.0 = at + 1;
+        Some(fact)
+    }
 }
 
 /// True when the library's word for a wait and the kernel's say the same
