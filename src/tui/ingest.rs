@@ -279,8 +279,6 @@ fn kernel_order(snapshot: &Snapshot) -> Vec<usize> {
     rows.into_iter().map(|(_, _, i)| i).collect()
 }
 
-/// Names that more than one thread carries (three `python3`s, eight
-/// `PaymentService-`s).
 /// The distinct names among `threads`, sorted, joined by NULs.
 fn distinct_names(threads: &[crate::inspect::ThreadLink]) -> String {
     let names: std::collections::BTreeSet<&str> = threads.iter().map(|t| t.name.as_str()).collect();
@@ -292,6 +290,8 @@ fn names_as(names: &[DisplayName], snapshot: &Snapshot) -> bool {
     names.len() == snapshot.threads.len() && names.iter().zip(&snapshot.threads).all(|(n, t)| *n == t.name)
 }
 
+/// Names that more than one thread carries (three `python3`s, eight
+/// `PaymentService-`s).
 fn shared_names(snapshot: &Snapshot) -> HashSet<String> {
     let mut seen: FxHashSet<&str> = FxHashSet::default();
     seen.reserve(snapshot.threads.len());
@@ -372,6 +372,23 @@ mod tests {
             t.name = crate::inspect::DisplayName::from_text(&cut);
         }
         snapshot
+    }
+
+    #[test]
+    fn shared_names_follow_a_rename_into_and_out_of_a_shared_name() {
+        let start = Instant::now();
+        let mut app = attached(start);
+        let first = fixtures::snapshot(0);
+        let (a, b) = (first.threads[0].name.clone(), first.threads[1].name.clone());
+        assert_ne!(a, b);
+        app.handle_event(sample(first.clone(), start));
+        assert!(!app.shared_names.contains(a.shown()));
+        let mut renamed = first.clone();
+        renamed.threads[1].name = crate::inspect::DisplayName::from_text(a.shown());
+        app.handle_event(sample(renamed, start + Duration::from_secs(1)));
+        assert!(app.shared_names.contains(a.shown()), "two threads now carry {a}");
+        app.handle_event(sample(first, start + Duration::from_secs(2)));
+        assert!(!app.shared_names.contains(a.shown()), "{b} took its own name back");
     }
 
     #[test]
