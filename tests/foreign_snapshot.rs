@@ -160,3 +160,25 @@ fn a_deadlock_through_a_join_is_found_by_tid() {
     let join = &thread(&json, target.tid("joiner"))["waiting_on"];
     assert_eq!((&join["kind"], tids(&join["holders"])), (&"join".into(), vec![locker]));
 }
+
+/// A program we did not start has no library to say how old its threads
+/// are: the kernel's start time does, against the boot clock of the
+/// sample. No thread is older than the child, the main thread is the
+/// oldest, and none is older than the time since just before the spawn.
+#[test]
+fn a_foreign_thread_s_age_comes_from_its_kernel_start_time() {
+    let before = Instant::now();
+    let target = Target::start(std::env::current_exe().unwrap());
+    let json: Value = serde_json::from_str(&snapshot(target.child.id(), "json")).unwrap();
+    let since_spawn = before.elapsed().as_millis() as u64;
+    let uptime = json["system"]["uptime_ms"].as_u64().expect("the sample's boot clock");
+    let age = |t: &Value| uptime - t["kernel"]["started_ms"].as_u64().expect("a kernel start time");
+    let main = thread(&json, target.child.id());
+    // One clock tick (USER_HZ is 100) of rounding: `stat` gives the start
+    // in ticks, cut down.
+    let tick = 11;
+    for t in json["threads"].as_array().unwrap() {
+        assert!(age(t) <= since_spawn + tick, "{} ms old, the child {since_spawn} ms: {t:#}", age(t));
+        assert!(age(t) <= age(main), "{t:#} is older than the main thread");
+    }
+}

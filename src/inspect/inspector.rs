@@ -267,6 +267,7 @@ impl Inspector {
                 memory_used_bytes: kernel.system.memory_used_bytes,
                 memory_total_bytes: kernel.system.memory_total_bytes,
                 load_average: kernel.system.load_average,
+                uptime_ms: kernel.system.uptime.map(|u| u.as_millis() as u64),
             },
             scenario: self.scenario.clone(),
             futex_groups: futex_groups(&threads),

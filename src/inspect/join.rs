@@ -305,6 +305,7 @@ fn kernel_view(kt: &KernelThread, Carried { comm, cpu_percent, last }: Carried) 
         cpus_allowed: shown(&kt.cpus_allowed_list, &last.cpus),
         futex,
         wait: None,
+        started_ms: Some(ticks_to_duration(kt.starttime).as_millis() as u64),
     }
 }
 
@@ -468,6 +469,7 @@ mod tests {
                 memory_used_bytes: 0,
                 memory_total_bytes: 0,
                 load_average: None,
+                uptime: None,
             },
             threads,
             exited: false,

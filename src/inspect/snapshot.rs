@@ -126,6 +126,12 @@ pub struct SystemView {
     pub memory_total_bytes: u64,
     /// Load average, if known.
     pub load_average: Option<LoadAverage>,
+    /// Milliseconds since boot when the sample was taken: what a thread's
+    /// kernel start time (`KernelView::started_ms`) is an age against.
+    /// `None` when the boot clock could not be read, or in a recording
+    /// made before this was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_ms: Option<u64>,
 }
 
 impl Default for SystemView {
@@ -135,6 +141,7 @@ impl Default for SystemView {
             memory_used_bytes: 0,
             memory_total_bytes: 0,
             load_average: None,
+            uptime_ms: None,
         }
     }
 }
@@ -302,6 +309,19 @@ pub struct KernelView {
     /// words for threads the library describes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait: Option<String>,
+    /// When the kernel started it, in milliseconds after boot (`stat`
+    /// field 22, to the clock tick): its age for any thread, ours or not.
+    /// `None` in a recording made before this was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<u64>,
+}
+
+impl KernelView {
+    /// How long the thread has existed at a sample taken `uptime_ms` after
+    /// boot; `None` when either figure is unknown.
+    pub fn age(&self, uptime_ms: Option<u64>) -> Option<std::time::Duration> {
+        Some(std::time::Duration::from_millis(uptime_ms?.saturating_sub(self.started_ms?)))
+    }
 }
 
 /// One primitive.

@@ -3,7 +3,7 @@
 use super::error::SamplerError;
 use super::field::{Field, Reason};
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use sysinfo::{MemoryRefreshKind, System};
 
 /// The sampled process as a whole.
@@ -39,6 +39,10 @@ pub struct SystemFigures {
     pub memory_total_bytes: u64,
     /// Run-queue load averages; `None` if the kernel would not say.
     pub load_average: Option<LoadAverage>,
+    /// Time since boot (`CLOCK_BOOTTIME`, the clock a thread's start time
+    /// in `stat` counts on), read with these figures; `None` if the clock
+    /// could not be read.
+    pub uptime: Option<Duration>,
 }
 
 /// Load averages over 1, 5 and 15 minutes, as in `/proc/loadavg`.
@@ -145,6 +149,7 @@ impl SystemView {
             memory_used_bytes: self.system.used_memory(),
             memory_total_bytes: self.system.total_memory(),
             load_average,
+            uptime: crate::sys::clock_now(libc::CLOCK_BOOTTIME),
         };
         (process, system)
     }

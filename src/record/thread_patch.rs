@@ -125,6 +125,7 @@ fn kernel_patch(old: &KernelView, new: &KernelView) -> serde_json::Result<Value>
         cpus_allowed,
         futex,
         wait,
+        started_ms,
     } = new;
     let mut p = FieldPatch::default();
     p.put("tid", &old.tid, tid)?;
@@ -143,6 +144,7 @@ fn kernel_patch(old: &KernelView, new: &KernelView) -> serde_json::Result<Value>
     p.put("cpus_allowed", &old.cpus_allowed, cpus_allowed)?;
     p.put("futex", &old.futex, futex)?;
     p.put_skipped("wait", &old.wait, wait)?;
+    p.put_skipped("started_ms", &old.started_ms, started_ms)?;
     Ok(p.finish())
 }
 

@@ -39,8 +39,12 @@ fn kernel(tid: u32, comm: &str, state: char, cpu: f32, wchan: Option<&str>) -> K
         cpus_allowed: Field::Available(vec![(0, 3)].into()),
         futex: Field::Available(None),
         wait: None,
+        started_ms: Some(UPTIME_MS - 83_000 - u64::from(tid % 7) * 1000),
     }
 }
+
+/// The fixture machine's time since boot at the sample.
+const UPTIME_MS: u64 = 3_600_000;
 
 /// The fixture's named threads by key, so references carry identities.
 const KEYS: [(&str, u64); 9] = [
@@ -98,6 +102,15 @@ fn thread(spec: &Spec<'_>) -> ThreadView {
         ThreadState::Running => ('R', 97.5, None),
         _ => ('S', 0.0, Some("futex_wait_queue")),
     };
+    let times = StateTimes {
+        created: secs(0.1),
+        running: secs(2.0 + spec.key as f64 % 7.0),
+        waiting: secs(10.0 + spec.key as f64 % 11.0),
+        terminated: Duration::ZERO,
+    };
+    // The kernel's task started when the library's thread did, after
+    // the object was created.
+    let started_ms = UPTIME_MS - (times.running + times.waiting).as_millis() as u64;
     ThreadView {
         key: spec.key,
         name: DisplayName::from_text(spec.name),
@@ -116,15 +129,11 @@ fn thread(spec: &Spec<'_>) -> ThreadView {
             holders: holder.map(link).into_iter().collect(),
             waited: Some(secs(waited)),
         }),
-        kernel: alive.then(|| kernel(tid, comm, kstate, cpu, wchan)),
+        kernel: alive
+            .then(|| KernelView { started_ms: Some(started_ms), ..kernel(tid, comm, kstate, cpu, wchan) }),
         origin: Origin::Managed,
         holds: spec.holds.iter().map(|h| plink(h)).collect(),
-        time_in_state: Some(StateTimes {
-            created: secs(0.1),
-            running: secs(2.0 + spec.key as f64 % 7.0),
-            waiting: secs(10.0 + spec.key as f64 % 11.0),
-            terminated: Duration::ZERO,
-        }),
+        time_in_state: Some(times),
         outcome: None,
         runtime: None,
         native_stack: None,
@@ -303,6 +312,7 @@ pub fn snapshot(extra: usize) -> Snapshot {
             memory_used_bytes: 6 * 1024 * 1024 * 1024,
             memory_total_bytes: 16 * 1024 * 1024 * 1024,
             load_average: Some(LoadAverage { one: 1.25, five: 0.8, fifteen: 0.5 }),
+            uptime_ms: Some(UPTIME_MS),
         },
         scenario: Some("fixture".into()),
         threads,

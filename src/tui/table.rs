@@ -37,7 +37,7 @@ impl TableState {
         if let Some(column) = self.sort {
             let descending = self.descending;
             self.rows.sort_by(|&a, &b| {
-                let order = compare(column, &threads[a], &threads[b]);
+                let order = compare(column, &threads[a], &threads[b], snapshot.system.uptime_ms);
                 let order = if descending { order.reverse() } else { order };
                 order.then(a.cmp(&b))
             });
@@ -91,7 +91,7 @@ pub fn visible_offset(offset: usize, selected: usize, height: usize, len: usize)
     offset
 }
 
-fn compare(column: Column, a: &ThreadView, b: &ThreadView) -> Ordering {
+fn compare(column: Column, a: &ThreadView, b: &ThreadView, uptime_ms: Option<u64>) -> Ordering {
     match column {
         Column::Ident => a.ident.cmp(&b.ident),
         Column::Tid => a.native_id.cmp(&b.native_id),
@@ -114,7 +114,7 @@ fn compare(column: Column, a: &ThreadView, b: &ThreadView) -> Ordering {
         }
         Column::Ctxt => words::ctxt(a).map(|(v, n)| v + n).cmp(&words::ctxt(b).map(|(v, n)| v + n)),
         Column::Daemon => a.daemon.cmp(&b.daemon),
-        Column::Age => words::age(a).cmp(&words::age(b)),
+        Column::Age => words::age(a, uptime_ms).cmp(&words::age(b, uptime_ms)),
         Column::Origin => (a.origin as u8).cmp(&(b.origin as u8)),
     }
 }

@@ -72,9 +72,14 @@ pub fn bytes(n: u64) -> String {
     if unit == 0 { format!("{n} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
-/// Time since the thread was created (library threads only).
-pub fn age(t: &ThreadView) -> Option<Duration> {
-    t.time_in_state.map(|s| s.created + s.running + s.waiting + s.terminated)
+/// How long the thread has existed. The library's own account where it has one (it counts from the
+/// thread object's creation, before the kernel had a task), otherwise the
+/// kernel's: since the task's start, at a sample `uptime_ms` after boot.
+pub fn age(t: &ThreadView, uptime_ms: Option<u64>) -> Option<Duration> {
+    match t.time_in_state {
+        Some(s) => Some(s.created + s.running + s.waiting + s.terminated),
+        None => t.kernel.as_ref()?.age(uptime_ms),
+    }
 }
 
 /// The kernel comm and whether the kernel cut the name to fit: the name

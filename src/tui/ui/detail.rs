@@ -37,7 +37,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     {
         pairs.push(("stack", hint.to_owned()));
     }
-    let kernel = kernel(t);
+    let kernel = kernel(t, app.snapshot().and_then(|s| s.system.uptime_ms));
     let [left, right] =
         columns(inner.width, &pairs, &kernel).map(|(x, width)| Rect { x: inner.x + x, width, ..inner });
     if t.runtime.is_none() && native.is_none() && !pending {
@@ -251,7 +251,7 @@ fn library(app: &App, t: &ThreadView) -> Vec<(&'static str, String)> {
     out
 }
 
-fn kernel(t: &ThreadView) -> Vec<(&'static str, String)> {
+fn kernel(t: &ThreadView, uptime_ms: Option<u64>) -> Vec<(&'static str, String)> {
     let Some(k) = &t.kernel else {
         return vec![("kernel", "not in /proc (not started, or ended)".to_owned())];
     };
@@ -286,6 +286,13 @@ fn kernel(t: &ThreadView) -> Vec<(&'static str, String)> {
             ),
         ),
         ("sched", format!("priority {} · nice {}", k.priority, k.nice)),
+        (
+            "started",
+            k.age(uptime_ms).map_or_else(
+                || "— (no start time in this sample)".to_owned(),
+                |age| format!("{} ago (by the kernel)", words::human(age)),
+            ),
+        ),
     ];
     if let Some(ranges) = k.cpus_allowed.value() {
         let text: Vec<String> =

@@ -57,7 +57,8 @@ pub(crate) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let row_area = Rect::new(area.x, y, area.width, 1);
         buf.set_style(row_area, if selected { row_style.patch(theme.selected()) } else { row_style });
         for &(column, x, w) in &layout {
-            let (text, style) = cell(column, w, t, theme, &primitive, &app.shared_names);
+            let (text, style) =
+                cell(column, w, t, theme, &primitive, &app.shared_names, snapshot.system.uptime_ms);
             let style = if selected { style.patch(theme.selected()) } else { row_style.patch(style) };
             // Names are cut in the middle: where they differ is often the end.
             let text = if column == Column::Name {
@@ -77,6 +78,7 @@ fn cell<'a>(
     theme: &Theme,
     primitive: &impl Fn(u64) -> Option<&'a crate::inspect::PrimitiveView>,
     shared: &std::collections::HashSet<String>,
+    uptime_ms: Option<u64>,
 ) -> (String, Style) {
     let plain = |text: String| (text, Style::new());
     match column {
@@ -116,7 +118,7 @@ fn cell<'a>(
         }
         Column::Ctxt => plain(words::ctxt(t).map_or_else(String::new, |(v, n)| format!("{v}/{n}"))),
         Column::Daemon => plain(if t.daemon == Some(true) { "d".to_owned() } else { String::new() }),
-        Column::Age => plain(words::age(t).map_or_else(String::new, words::human)),
+        Column::Age => plain(words::age(t, uptime_ms).map_or_else(String::new, words::human)),
         Column::Origin => {
             let style = match t.origin {
                 Origin::Managed => theme.dim(),
