@@ -163,16 +163,25 @@ fn a_deadlock_through_a_join_is_found_by_tid() {
 
 /// A program we did not start has no library to say how old its threads
 /// are: the kernel's start time does, against the boot clock of the
-/// sample. No thread is older than the child, the main thread is the
-/// oldest, and none is older than the time since just before the spawn.
+/// sample. No thread is older than the time since just before the spawn,
+/// the main thread is the oldest, and it is at least as old as the time
+/// since the child said it was ready.
 #[test]
 fn a_foreign_thread_s_age_comes_from_its_kernel_start_time() {
     let before = Instant::now();
     let target = Target::start(std::env::current_exe().unwrap());
+    let ready = Instant::now();
+    // Time for the ages to grow past any rounding, so that the lower bound
+    // below says something: not a synchronisation.
+    std::thread::sleep(Duration::from_millis(300));
+    let since_ready = ready.elapsed().as_millis() as u64;
     let json: Value = serde_json::from_str(&snapshot(target.child.id(), "json")).unwrap();
     let since_spawn = before.elapsed().as_millis() as u64;
     let uptime = json["system"]["uptime_ms"].as_u64().expect("the sample's boot clock");
-    let age = |t: &Value| uptime - t["kernel"]["started_ms"].as_u64().expect("a kernel start time");
+    let age = |t: &Value| {
+        let started = t["kernel"]["started_ms"].as_u64().expect("a kernel start time");
+        uptime.checked_sub(started).unwrap_or_else(|| panic!("started after the sample's clock: {t:#}"))
+    };
     let main = thread(&json, target.child.id());
     // One clock tick (USER_HZ is 100) of rounding: `stat` gives the start
     // in ticks, cut down.
@@ -181,4 +190,5 @@ fn a_foreign_thread_s_age_comes_from_its_kernel_start_time() {
         assert!(age(t) <= since_spawn + tick, "{} ms old, the child {since_spawn} ms: {t:#}", age(t));
         assert!(age(t) <= age(main), "{t:#} is older than the main thread");
     }
+    assert!(age(main) >= since_ready, "the main thread {} ms old, ready {since_ready} ms ago", age(main));
 }

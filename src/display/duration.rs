@@ -24,8 +24,11 @@ pub fn human(d: Duration) -> String {
         format!("{secs:.1} s")
     } else if secs < 3600.0 {
         format!("{}m{:02}s", d.as_secs() / 60, d.as_secs() % 60)
-    } else {
+    } else if secs < 100.0 * 3600.0 {
         format!("{}h{:02}m", d.as_secs() / 3600, d.as_secs() / 60 % 60)
+    } else {
+        // A server's threads live for weeks: "1000h00m" would not fit AGE.
+        format!("{}d{:02}h", d.as_secs() / 86_400, d.as_secs() / 3600 % 24)
     }
 }
 
@@ -43,6 +46,9 @@ mod tests {
             (Duration::from_secs(2), "2.0 s"),
             (Duration::from_secs(125), "2m05s"),
             (Duration::from_secs(3720), "1h02m"),
+            (Duration::from_secs(99 * 3600 + 59 * 60), "99h59m"),
+            (Duration::from_secs(100 * 3600), "4d04h"),
+            (Duration::from_secs(1000 * 3600), "41d16h"),
         ];
         for (d, text) in cases {
             assert_eq!(human(d), text, "{d:?}");

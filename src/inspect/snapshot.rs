@@ -126,8 +126,9 @@ pub struct SystemView {
     pub memory_total_bytes: u64,
     /// Load average, if known.
     pub load_average: Option<LoadAverage>,
-    /// Milliseconds since boot when the sample was taken: what a thread's
-    /// kernel start time (`KernelView::started_ms`) is an age against.
+    /// Milliseconds since boot (`CLOCK_BOOTTIME`) when the sample read its
+    /// threads' `stat`: what a thread's kernel start time
+    /// (`KernelView::started_ms`) is an age against.
     /// `None` when the boot clock could not be read, or in a recording
     /// made before this was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -40,8 +40,8 @@ pub struct SystemFigures {
     /// Run-queue load averages; `None` if the kernel would not say.
     pub load_average: Option<LoadAverage>,
     /// Time since boot (`CLOCK_BOOTTIME`, the clock a thread's start time
-    /// in `stat` counts on), read with these figures; `None` if the clock
-    /// could not be read.
+    /// in `stat` counts on), read just after the threads' `stat`; `None`
+    /// if the clock could not be read.
     pub uptime: Option<Duration>,
 }
 
@@ -106,6 +106,7 @@ impl SystemView {
         main: Option<(String, u64)>,
         process_ticks: Option<u64>,
         cpu_due: bool,
+        uptime: Option<Duration>,
     ) -> (ProcessFigures, SystemFigures) {
         if cpu_due {
             self.last_cpu_refresh = Some(Instant::now());
@@ -149,7 +150,7 @@ impl SystemView {
             memory_used_bytes: self.system.used_memory(),
             memory_total_bytes: self.system.total_memory(),
             load_average,
-            uptime: crate::sys::clock_now(libc::CLOCK_BOOTTIME),
+            uptime,
         };
         (process, system)
     }

@@ -296,6 +296,9 @@ impl Sampler {
             quiet.push(seen.quiet || !seen.checked);
             Ok(())
         })?;
+        // Beside the start times just read: read after the details instead,
+        // 10,000 threads' ages would each be that much (≈ 0.1 s) too old.
+        let uptime = crate::sys::clock_now(libc::CLOCK_BOOTTIME);
         // The kernel walks every thread to sum them (3 ms at 10,000): read
         // only when the CPU figures or the check of unchecked threads need it.
         // Decided once: asked again at the refresh, the answer could turn
@@ -328,7 +331,7 @@ impl Sampler {
         // A process whose threads could not be parsed has not exited.
         let exited = !alive || (malformed.is_empty() && threads.iter().all(KernelThread::is_exited));
         let main = threads.first().filter(|t| t.tid == pid).map(|t| (t.comm().into_owned(), rss_pages));
-        let (process, system) = self.system.refresh(threads.len(), main, process_ticks, cpu_due);
+        let (process, system) = self.system.refresh(threads.len(), main, process_ticks, cpu_due, uptime);
         Ok(KernelSample { pid, taken_at, process, system, threads, exited, malformed })
     }
 }

@@ -75,6 +75,8 @@ pub fn bytes(n: u64) -> String {
 /// How long the thread has existed. The library's own account where it has one (it counts from the
 /// thread object's creation, before the kernel had a task), otherwise the
 /// kernel's: since the task's start, at a sample `uptime_ms` after boot.
+/// The two clocks part after a suspend: the library's (monotonic) stops,
+/// the kernel's (boot time) does not.
 pub fn age(t: &ThreadView, uptime_ms: Option<u64>) -> Option<Duration> {
     match t.time_in_state {
         Some(s) => Some(s.created + s.running + s.waiting + s.terminated),

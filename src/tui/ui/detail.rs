@@ -289,7 +289,7 @@ fn kernel(t: &ThreadView, uptime_ms: Option<u64>) -> Vec<(&'static str, String)>
         (
             "started",
             k.age(uptime_ms).map_or_else(
-                || "— (no start time in this sample)".to_owned(),
+                || "— (not in this sample: a recording made before start times were kept)".to_owned(),
                 |age| format!("{} ago (by the kernel)", words::human(age)),
             ),
         ),
