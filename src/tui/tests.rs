@@ -724,3 +724,17 @@ fn the_stack_key_asks_the_loop_only_when_attached_and_shows_what_came_back() {
     assert!(screen.contains("runtime native · thread stopped 38 us to copy it"), "{screen}");
     assert!(screen.contains("stack at blocked_in_read (app/reader.rs:40)"), "{screen}");
 }
+
+/// Attached, the process may have run for days before we looked: the
+/// header's time is the watch's and says so; a scenario's process is as
+/// old as the watch, and that time is its uptime.
+#[test]
+fn the_header_s_time_is_called_what_it_is() {
+    let attached = fixtures::attached_with_snapshot(4242, Instant::now());
+    let first_line = |app: &App| screen_text(app, 160, 40).lines().next().unwrap_or_default().to_owned();
+    let header = first_line(&attached);
+    assert!(header.contains("  watched 0:01:23  "), "{header}");
+    assert!(!header.contains(" up "), "{header}");
+    let own = first_line(&fixtures::app(3, 160, 40, Instant::now()));
+    assert!(own.contains("  up 0:01:23  "), "{own}");
+}

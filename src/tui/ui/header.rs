@@ -72,7 +72,11 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let pid_said = matches!(app.source, Source::Attach { .. });
     let pid = (!pid_said).then(|| Span::styled(format!("  pid {}", process.pid), theme.dim()));
     let name = Span::raw(format!("{}{}", if pid_said { "  " } else { " " }, process.name));
-    let up = Span::styled(format!("  up {}", words::clock(process.watched_for)), theme.dim());
+    // A scenario runs in this process, as old as the watch: its uptime.
+    // Attached (or replaying), the process may have run for days before we
+    // looked: the time is the watch's, and says so.
+    let since = if matches!(app.source, Source::Own(_)) { "up" } else { "watched" };
+    let watched = Span::styled(format!("  {since} {}", words::clock(process.watched_for)), theme.dim());
     // When the row is narrow, states no thread is in give way first, then
     // the time watched, then the process's name, then a scenario's pid
     // (the Kernel screen and the log say both): the thread count and the
@@ -84,7 +88,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let mut row = first.clone();
         row.extend(pid.clone().filter(|_| dropped < 4));
         row.extend(Some(name.clone()).filter(|_| dropped < 3));
-        row.extend(Some(up.clone()).filter(|_| dropped < 2));
+        row.extend(Some(watched.clone()).filter(|_| dropped < 2));
         row.extend(counts(app, snapshot, dropped < 1));
         row
     };
