@@ -194,6 +194,8 @@ fn text_snapshots_end_with_the_deadlocks_and_count_repeats() {
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("\"Philosopher-0\" ident=0x"), "{text}");
+    let kernel_line = text.lines().find(|l| l.starts_with("   kernel: ")).unwrap();
+    assert!(kernel_line.contains(" age="), "every kernel line says the task's age: {kernel_line}");
     // References name the thread with its TID; "held for" is the hold's
     // age, "waiting for" the wait's.
     let tid_of = |name: &str| {

@@ -146,9 +146,11 @@ fn thread_block(out: &mut String, t: &ThreadView, s: &Snapshot) {
             (Some(v), Some(n)) => format!(" ctxt={v}/{n}"),
             _ => String::new(),
         };
+        // Since the kernel started the task: the only age another program's threads have.
+        let age = k.age(s.system.uptime_ms).map(|a| format!(" age={}", human(a))).unwrap_or_default();
         let _ = writeln!(
             out,
-            "   kernel: {} ({}) comm=\"{}\"{wchan}{cpu} utime={}ms stime={}ms{ctxt}",
+            "   kernel: {} ({}) comm=\"{}\"{wchan}{cpu} utime={}ms stime={}ms{ctxt}{age}",
             k.state,
             describe_state(k.state),
             k.comm,
