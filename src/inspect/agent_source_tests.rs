@@ -85,15 +85,11 @@ fn unknown_words_are_said_not_guessed() {
 
 #[test]
 fn merged_the_agent_s_threads_show_as_the_program_s_with_their_holders() {
-    let (snapshot, info) = documented();
-    let facts = AgentSource::facts_of(&snapshot, &info);
-    let mut threads = vec![
+    let (threads, primitives, deadlocks) = merged_with_documented(vec![
         kernel_only(4243, "PaymentService-"),
         kernel_only(4244, "PaymentService-"),
         kernel_only(4245, "ts-agent"),
-    ];
-    let mut primitives = Vec::new();
-    let deadlocks = merge(&facts, &mut threads, &mut primitives);
+    ]);
     assert!(deadlocks.is_empty());
     assert_eq!(threads[0].name.shown(), "PaymentService-ProcessorThread-1");
     assert_eq!((threads[0].origin, threads[0].ident), (Origin::Managed, Some(139872)));
@@ -154,6 +150,18 @@ fn a_cycle_among_the_agent_s_locks_is_a_deadlock() {
     );
 }
 
+/// `threads` with the documented reply's facts merged in, its primitives
+/// and the deadlocks found.
+fn merged_with_documented(
+    mut threads: Vec<crate::inspect::ThreadView>,
+) -> (Vec<crate::inspect::ThreadView>, Vec<crate::inspect::PrimitiveView>, Vec<crate::inspect::Deadlock>) {
+    let (snapshot, info) = documented();
+    let facts = AgentSource::facts_of(&snapshot, &info);
+    let mut primitives = Vec::new();
+    let deadlocks = merge(&facts, &mut threads, &mut primitives);
+    (threads, primitives, deadlocks)
+}
+
 /// A thread only the kernel has described yet, as the join leaves one.
 fn kernel_only(tid: u32, comm: &str) -> crate::inspect::ThreadView {
     crate::inspect::ThreadView {
@@ -178,18 +186,14 @@ fn kernel_only(tid: u32, comm: &str) -> crate::inspect::ThreadView {
 
 #[test]
 fn facts_in_another_order_than_the_threads_each_find_their_own() {
-    let (snapshot, info) = documented();
-    let facts = AgentSource::facts_of(&snapshot, &info);
     // The agent lists 4243, 4244, 4245; the kernel's order here is reversed,
     // with a thread the agent never named between them.
-    let mut threads = vec![
+    let (threads, ..) = merged_with_documented(vec![
         kernel_only(4245, "ts-agent"),
         kernel_only(9999, "stranger"),
         kernel_only(4244, "PaymentService-"),
         kernel_only(4243, "PaymentService-"),
-    ];
-    let mut primitives = Vec::new();
-    merge(&facts, &mut threads, &mut primitives);
+    ]);
     let shown: Vec<String> = threads.iter().map(|t| t.name.shown().to_owned()).collect();
     assert_eq!(
         shown,
