@@ -738,3 +738,20 @@ fn the_header_s_time_is_called_what_it_is() {
     let own = first_line(&fixtures::app(3, 160, 40, Instant::now()));
     assert!(own.contains("  up 0:01:23  "), "{own}");
 }
+
+/// A recording made before start times were kept has no age for the
+/// kernel's threads: unavailable, said so, never a blank or a guess.
+#[test]
+fn an_age_the_sample_does_not_have_is_shown_unavailable() {
+    let start = Instant::now();
+    let mut app = fixtures::attached(4242, start);
+    let mut snapshot = fixtures::snapshot(0);
+    snapshot.system.uptime_ms = None;
+    app.handle_event(Event::Sample(Box::new(Sample { snapshot, at: start, progress: Vec::new() })));
+    select(&mut app, "tokio-runtime-w");
+    let screen = screen_text(&app, 120, 40);
+    let row = screen.lines().find(|l| l.contains("tokio-runtime-w") && l.contains("0:00.82")).unwrap();
+    let age = row.split("0:00.82").nth(1).unwrap_or_default().trim_start();
+    assert!(age.starts_with('—'), "AGE unavailable: {row}");
+    assert!(screen.contains("started — (not in this sample"), "{screen}");
+}

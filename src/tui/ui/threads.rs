@@ -118,7 +118,7 @@ fn cell<'a>(
         }
         Column::Ctxt => plain(words::ctxt(t).map_or_else(String::new, |(v, n)| format!("{v}/{n}"))),
         Column::Daemon => plain(if t.daemon == Some(true) { "d".to_owned() } else { String::new() }),
-        Column::Age => plain(words::age(t, uptime_ms).map_or_else(String::new, words::human)),
+        Column::Age => plain(words::age(t, uptime_ms).map_or_else(|| "—".to_owned(), words::human)),
         Column::Origin => {
             let style = match t.origin {
                 Origin::Managed => theme.dim(),
