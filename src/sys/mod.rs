@@ -8,6 +8,7 @@ mod os;
 #[cfg(feature = "stacks")]
 mod ptrace;
 mod raw_lock;
+mod ring;
 
 pub(crate) use memory::{clock_now, process_cpu_clock, read_process_memory};
 
@@ -18,3 +19,4 @@ pub(crate) use os::{
 #[cfg(feature = "stacks")]
 pub(crate) use ptrace::{Registers, StopError, stop_thread};
 pub(crate) use raw_lock::{Backoff, RawLock};
+pub(crate) use ring::{Claimed, Cursors, Look, Refusal, Ring};

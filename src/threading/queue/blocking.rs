@@ -1,8 +1,9 @@
 //! The inside of a [`BaseQueue`]: its lock, the fast paths of `put` and
-//! `get`, and the slow path that spins, then records the thread as Waiting
-//! and sleeps.
+//! `get` (the ring's first, where there is one), and the locked core's slow
+//! path that spins, then records the thread as Waiting and sleeps.
 
 use super::order::Order;
+use super::ring_core::Handled;
 use super::{BaseQueue, DEPTH, GETS, HIGH_WATER, PUTS, PutError, State, UNFINISHED};
 use crate::sys::Backoff;
 use crate::threading::error::{Error, ErrorKind, Result};
@@ -40,7 +41,7 @@ impl Patience {
 
     /// `None`: do not block; `Some(deadline)`: block until then.
     #[inline]
-    fn resolve(self) -> Result<Option<Deadline>> {
+    pub(super) fn resolve(self) -> Result<Option<Deadline>> {
         match self {
             Self::NoWait => Ok(None),
             Self::Until(deadline) => Ok(Some(deadline)),
@@ -101,7 +102,13 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     #[inline]
     pub(super) fn put_patiently(&self, item: T, patience: Patience) -> Result<(), PutError<T>> {
         let mut scope = None;
-        let result = self.put_locked(item, patience, &mut scope);
+        let result = match self.ring() {
+            Some(core) => match self.ring_put(core, item, patience, &mut scope) {
+                Handled::Done(result) => result,
+                Handled::Retired((item, patience)) => self.put_locked(item, patience, &mut scope),
+            },
+            None => self.put_locked(item, patience, &mut scope),
+        };
         if let Some(scope) = scope {
             scope.end_on(&self.record);
         }
@@ -146,7 +153,13 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     #[inline]
     pub(super) fn get_patiently(&self, patience: Patience) -> Result<T> {
         let mut scope = None;
-        let result = self.get_locked(patience, &mut scope);
+        let result = match self.ring() {
+            Some(core) => match self.ring_get(core, patience, &mut scope) {
+                Handled::Done(result) => result,
+                Handled::Retired(patience) => self.get_locked(patience, &mut scope),
+            },
+            None => self.get_locked(patience, &mut scope),
+        };
         if let Some(scope) = scope {
             scope.end_on(&self.record);
         }

@@ -1,10 +1,15 @@
 //! [`Queue`], [`LifoQueue`] and [`PriorityQueue`]: Python's `queue` module,
 //! one blocking core ([`BaseQueue`]) in three orders.
 //!
-//! The fast path is one `parking_lot` mutex around the storage, a few
-//! relaxed gauge stores, and a condvar notify only when a thread is parked.
-//! A call that has to wait spins briefly with the queue unlocked, then
-//! records the thread as Waiting on the queue (outside the mutex) and sleeps.
+//! A bounded FIFO [`Queue`] of at most 4,096 items runs on a lock-free
+//! ring (`ring_core`): a put or a get is one compare-and-swap on its own
+//! side's cursor. Everything else — unbounded and larger queues, `LifoQueue`,
+//! `PriorityQueue`, and a `Queue` once shut down or given a `maxsize` its
+//! ring cannot hold — is the locked core: one `parking_lot` mutex around the
+//! storage, a few relaxed gauge stores, and a condvar notify only when a
+//! thread is parked. A call that has to wait spins briefly with the queue
+//! unlocked, then records the thread as Waiting on the queue (outside the
+//! mutex) and sleeps.
 
 use super::error::Result;
 use super::registry::{PrimitiveKind, PrimitiveRecord, Registry};
@@ -18,10 +23,12 @@ use std::time::Duration;
 mod blocking;
 pub(super) mod order;
 mod put_error;
+mod ring_core;
 mod tasks;
 
 use blocking::Patience;
 pub use put_error::PutError;
+use ring_core::RingCore;
 
 /// The queue's gauges in its registry record, by index.
 const GAUGES: [&str; 7] = ["depth", "maxsize", "high_water", "puts", "gets", "tasks_done", "unfinished"];
@@ -142,6 +149,8 @@ pub struct BaseQueue<T, S> {
     not_full: Condvar,
     all_done: Condvar,
     record: Arc<PrimitiveRecord>,
+    /// The lock-free core, for a bounded FIFO queue that fits one.
+    ring: Option<RingCore<T>>,
     items: PhantomData<fn() -> T>,
 }
 
@@ -208,6 +217,7 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     fn create(registry: &Registry, maxsize: isize) -> Self {
         let record = registry.new_primitive_with(PrimitiveKind::Queue, &GAUGES);
         record.set_detail(MAXSIZE, maxsize.max(0).unsigned_abs() as u64);
+        let ring = if S::RING { RingCore::for_queue(maxsize, &record) } else { None };
         Self {
             state: CacheLine(Mutex::new(State {
                 items: S::empty(),
@@ -219,8 +229,15 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
             not_full: Condvar::new(),
             all_done: Condvar::new(),
             record,
+            ring,
             items: PhantomData,
         }
+    }
+
+    /// The ring, for a queue that has one (retired or not).
+    #[inline]
+    fn ring(&self) -> Option<&RingCore<T>> {
+        if S::RING { self.ring.as_ref() } else { None }
     }
 
     record_accessors!("queue", record);
@@ -245,6 +262,7 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     /// ```
     pub fn set_maxsize(&self, maxsize: isize) {
         let mut st = self.lock();
+        self.ring_set_maxsize(&mut st, maxsize);
         st.maxsize = maxsize;
         self.record.set_detail(MAXSIZE, maxsize.max(0).unsigned_abs() as u64);
         self.not_full.notify_all();
@@ -252,7 +270,10 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
 
     /// Items in the queue now (Python's `qsize()`; stale as soon as it returns).
     pub fn qsize(&self) -> usize {
-        self.lock().items.len()
+        match self.ring().and_then(RingCore::len) {
+            Some(len) => len,
+            None => self.lock().items.len(),
+        }
     }
 
     /// True if the queue holds no items now.
@@ -262,12 +283,18 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
 
     /// True if the queue is bounded and at its limit now.
     pub fn full(&self) -> bool {
-        Self::is_full(&self.lock())
+        match self.ring().and_then(RingCore::full) {
+            Some(full) => full,
+            None => Self::is_full(&self.lock()),
+        }
     }
 
     /// Items put but not yet marked [`task_done`](Self::task_done).
     pub fn unfinished_tasks(&self) -> usize {
-        self.lock().unfinished
+        match self.ring().and_then(RingCore::unfinished) {
+            Some(unfinished) => unfinished,
+            None => self.lock().unfinished,
+        }
     }
 
     /// True once [`shutdown`](Self::shutdown) was called.

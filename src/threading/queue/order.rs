@@ -10,6 +10,8 @@ pub(crate) mod sealed {
     pub trait Store<T> {
         /// Python's class name, for `repr`.
         const PYTHON_CLASS: &'static str;
+        /// True if a bounded queue of this order may run on a lock-free ring.
+        const RING: bool = false;
         /// Empty storage (Python's `_init`).
         fn empty() -> Self;
         /// Adds one item.
@@ -86,6 +88,7 @@ pub struct Priority<T>(BinaryHeap<Reverse<T>>);
 
 impl<T> sealed::Store<T> for Fifo<T> {
     const PYTHON_CLASS: &'static str = "queue.Queue";
+    const RING: bool = true;
     fn empty() -> Self {
         Self(VecDeque::new())
     }

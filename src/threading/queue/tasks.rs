@@ -26,6 +26,9 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     /// assert!(q.task_done().is_err());
     /// ```
     pub fn task_done(&self) -> Result<()> {
+        if let Some(done) = self.ring().and_then(|core| self.ring_task_done(core)) {
+            return done;
+        }
         let mut st = self.lock();
         if st.unfinished == 0 {
             return Err(Error::value("task_done() called too many times"));
@@ -47,6 +50,9 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     /// While items are unfinished; recorded as Waiting on the queue in the
     /// role "join".
     pub fn join(&self) {
+        if self.ring().is_some_and(|core| self.ring_join(core)) {
+            return;
+        }
         let mut st = self.lock();
         if st.unfinished == 0 {
             return;
@@ -77,6 +83,7 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
     /// ```
     pub fn shutdown(&self, immediate: bool) {
         let mut st = self.lock();
+        self.retire_ring(&mut st);
         st.shutdown = true;
         let mut dropped = None;
         if immediate {

@@ -13,6 +13,7 @@ mod thread_record;
 mod waits;
 
 pub use backtrace::{BacktraceFrame, WaitBacktrace, set_wait_backtraces, wait_backtraces};
+pub(crate) use primitive_record::LiveGauges;
 pub use primitive_record::{PrimitiveKind, PrimitiveRecord, PrimitiveStats, Raise};
 pub use snapshot::{
     PrimitiveRef, PrimitiveSnapshot, RegistrySnapshot, ThreadRef, ThreadSnapshot, WaitKind, WaitSnapshot,

@@ -11,8 +11,9 @@ use super::{Registry, RegistryInner};
 use crate::sys::RawLock;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use std::sync::Weak;
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 /// What kind of primitive a record describes.
@@ -129,11 +130,22 @@ pub struct PrimitiveRecord {
     /// Named gauges fixed at creation ("depth", "maxsize", "is_set"…),
     /// written with relaxed stores by the primitive.
     details: Box<[(&'static str, AtomicU64)]>,
+    /// Where gauges the primitive does not store are read instead.
+    live: OnceLock<Arc<dyn LiveGauges>>,
     /// Another primitive this one stands on (a condition's lock), 0 if none.
     related: AtomicU64,
     /// The last exception raised through it (a pool's task). Written only
     /// when a task raises.
     raised: Mutex<Option<Raise>>,
+}
+
+/// Gauges a primitive keeps in its own counters rather than in its
+/// record, read when a snapshot asks: a queue's lock-free ring counts its
+/// puts and gets in its cursors, so storing them again would cost a shared
+/// line on every message.
+pub(crate) trait LiveGauges: Send + Sync + fmt::Debug {
+    /// Gauge `index` now, or `None` where the stored value stands.
+    fn gauge(&self, index: usize) -> Option<u64>;
 }
 
 /// An exception raised through a primitive: a pool task that panicked
@@ -182,6 +194,7 @@ impl PrimitiveRecord {
             hold_nanos: AtomicU64::new(0),
             more_holders: Mutex::new(Vec::new()),
             details: details.iter().map(|&name| (name, AtomicU64::new(0))).collect(),
+            live: OnceLock::new(),
             related: AtomicU64::new(0),
             raised: Mutex::new(None),
         }
@@ -231,12 +244,18 @@ impl PrimitiveRecord {
 
     /// The current value of gauge `index`.
     pub(crate) fn detail(&self, index: usize) -> u64 {
-        self.details.get(index).map_or(0, |(_, gauge)| gauge.load(Ordering::Relaxed))
+        let live = self.live.get().and_then(|live| live.gauge(index));
+        live.unwrap_or_else(|| self.details.get(index).map_or(0, |(_, gauge)| gauge.load(Ordering::Relaxed)))
     }
 
     /// Every gauge by name, as of now.
     pub fn details(&self) -> Vec<(&'static str, u64)> {
-        self.details.iter().map(|(name, gauge)| (*name, gauge.load(Ordering::Relaxed))).collect()
+        (0..self.details.len()).map(|i| (self.details[i].0, self.detail(i))).collect()
+    }
+
+    /// From now on, gauges `live` answers for are read from it (once per record).
+    pub(crate) fn read_gauges_from(&self, live: Arc<dyn LiveGauges>) {
+        let _ = self.live.set(live);
     }
 
     /// The registry that lists this record, while it exists.
