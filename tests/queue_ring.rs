@@ -94,6 +94,21 @@ fn a_shutdown_wakes_gets_and_puts_blocked_on_the_ring() {
     getter.join().unwrap();
     putter.join().unwrap();
     assert_eq!(full.get().unwrap(), "in", "what was in still comes out");
+    // Python checks the shutdown before the timeout, on the ring as off it.
+    assert_eq!(full.put_with("late", true, Some(-1.0)).unwrap_err().error.kind(), ErrorKind::ShutDown);
+    assert_eq!(full.get_with(true, Some(-1.0)).unwrap_err().kind(), ErrorKind::ShutDown);
+}
+
+#[test]
+fn a_bad_timeout_on_an_open_ring_is_a_value_error_full_or_not() {
+    let q = Queue::with_registry(&Registry::new(), 1);
+    assert_eq!(q.put_with(1, true, Some(f64::NAN)).unwrap_err().error.kind(), ErrorKind::ValueError);
+    q.put(1).unwrap();
+    assert_eq!(q.put_with(2, true, Some(-1.0)).unwrap_err().error.kind(), ErrorKind::ValueError);
+    assert_eq!(q.put_with(2, false, Some(-1.0)).unwrap_err().error.kind(), ErrorKind::Full);
+    assert_eq!(q.get_with(true, Some(-1.0)).unwrap_err().kind(), ErrorKind::ValueError);
+    assert_eq!(q.get_with(true, Some(0.0)).unwrap(), 1);
+    assert_eq!(q.get_with(true, Some(0.001)).unwrap_err().kind(), ErrorKind::Empty);
 }
 
 #[test]
