@@ -126,7 +126,11 @@ pub type PriorityQueue<T> = BaseQueue<T, Priority<T>>;
 /// Every blocking call that has to sleep shows in the registry as Waiting
 /// on the queue, in the role "put", "get" or "join"; the queue's record has
 /// the gauges `depth`, `maxsize`, `high_water`, `puts`, `gets`,
-/// `tasks_done` and `unfinished`.
+/// `tasks_done` and `unfinished`. All are exact, but for one: on the
+/// lock-free ring of a bounded `Queue`, `high_water` is the deepest the
+/// queue was seen (at every 64th put, whenever a put found it full, and at
+/// every snapshot), so a queue that reached its `maxsize` shows it and a
+/// shorter peak between two looks can be missed.
 ///
 /// # Examples
 ///
