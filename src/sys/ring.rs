@@ -132,10 +132,19 @@ unsafe impl<T: Send> Send for Ring<T> {}
 unsafe impl<T: Send> Sync for Ring<T> {}
 
 impl<T> Ring<T> {
-    /// A ring of at least `bound` slots (at least two, a power of two),
+    /// The bytes a slot takes.
+    pub(crate) const SLOT_BYTES: u64 = std::mem::size_of::<Slot<T>>() as u64;
+
+    /// The slots a ring for `bound` items has: at least two (a stamp must
+    /// tell "full" from "free for the next lap"), a power of two.
+    pub(crate) fn capacity_for(bound: u64) -> u64 {
+        bound.max(2).next_power_of_two()
+    }
+
+    /// A ring of [`capacity_for`](Self::capacity_for)`(bound)` slots,
     /// holding at most `bound` items.
     pub(crate) fn new(bound: u64) -> Self {
-        let capacity = bound.max(2).next_power_of_two();
+        let capacity = Self::capacity_for(bound);
         let slots = (0..capacity)
             .map(|pos| Slot { stamp: AtomicU64::new(pos), value: UnsafeCell::new(MaybeUninit::uninit()) })
             .collect();

@@ -1,8 +1,8 @@
 //! [`Queue`], [`LifoQueue`] and [`PriorityQueue`]: Python's `queue` module,
 //! one blocking core ([`BaseQueue`]) in three orders.
 //!
-//! A bounded FIFO [`Queue`] of at most 4,096 items runs on a lock-free
-//! ring (`ring_core`): a put or a get is one compare-and-swap on its own
+//! A bounded FIFO [`Queue`] whose slots fit in 64 KiB (4,096 `u64`s) runs
+//! on a lock-free ring (`ring_core`): a put or a get is one compare-and-swap on its own
 //! side's cursor. Everything else — unbounded and larger queues, `LifoQueue`,
 //! `PriorityQueue`, and a `Queue` once shut down or given a `maxsize` its
 //! ring cannot hold — is the locked core: one `parking_lot` mutex around the

@@ -27,10 +27,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
-/// Bounded FIFO queues up to this `maxsize` get a ring. Its slots are
-/// allocated up front (64 KiB for 4,096 `u64`s), where the locked core grows
-/// as items come; larger and unbounded queues keep the locked core.
-pub(super) const RING_MAX: isize = 4096;
+/// A bounded FIFO queue gets a ring if its slots fit in this many bytes
+/// (4,096 `u64`s, 2,048 `String`s): they are allocated up front, where the
+/// locked core grows as items come. Larger and unbounded queues keep the
+/// locked core.
+const RING_BYTES: u64 = 64 * 1024;
 
 /// Set in the task counter once the ring is retired.
 const RETIRED: u64 = 1 << 63;
@@ -108,10 +109,11 @@ impl<T> RingCore<T> {
     /// A ring for a queue of `maxsize` items, if it should have one; its
     /// record reads the counted gauges from it from now on.
     pub(super) fn for_queue(maxsize: isize, record: &crate::threading::PrimitiveRecord) -> Option<Self> {
-        if !(1..=RING_MAX).contains(&maxsize) {
+        let bound = u64::try_from(maxsize).ok().filter(|&bound| bound >= 1)?;
+        if Ring::<T>::capacity_for(bound).saturating_mul(Ring::<T>::SLOT_BYTES) > RING_BYTES {
             return None;
         }
-        let ring = Ring::new(maxsize.unsigned_abs() as u64);
+        let ring = Ring::new(bound);
         let tally = Arc::new(Tally {
             cursors: ring.cursors().clone(),
             tasks_done: Line(AtomicU64::new(0)),
@@ -518,5 +520,24 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
             Ok(bound) if bound >= 1 && bound <= core.ring.capacity() => core.ring.set_bound(bound),
             _ => self.retire_ring(st),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::threading::{PrimitiveKind, Registry};
+
+    fn gets_a_ring<T>(maxsize: isize) -> bool {
+        let record = Registry::new().new_primitive_with(PrimitiveKind::Queue, &super::super::GAUGES);
+        RingCore::<T>::for_queue(maxsize, &record).is_some()
+    }
+
+    #[test]
+    fn a_ring_only_for_bounded_queues_whose_slots_fit_its_budget() {
+        assert!(gets_a_ring::<u64>(1) && gets_a_ring::<u64>(4096) && gets_a_ring::<String>(2048));
+        assert!(!gets_a_ring::<u64>(0) && !gets_a_ring::<u64>(-1), "unbounded");
+        assert!(!gets_a_ring::<u64>(4097) && !gets_a_ring::<String>(2049), "past 64 KiB of slots");
+        assert!(!gets_a_ring::<[u8; 2048]>(64), "64 slots of 2 KiB items are past it too");
     }
 }
