@@ -6,8 +6,9 @@
 //! the lock's line between the cores.
 //!
 //! Positions are plain counts (the puts and the gets so far), so the depth
-//! is `tail - head` and a queue's counters need no stores of their own. A
-//! bound at most the capacity is checked against the last head a producer
+//! is `tail - head` and a queue's counters need no stores of their own. At
+//! the full capacity a slot's stamp alone says whether it is free, as in
+//! std's channel; a lower bound is checked against the last head a producer
 //! saw, which only lags: a put that passes the check against a stale head
 //! passes it against the true one, so the bound is never exceeded.
 //!

@@ -129,8 +129,8 @@ pub type PriorityQueue<T> = BaseQueue<T, Priority<T>>;
 /// `tasks_done` and `unfinished`. All are exact, but for one: on the
 /// lock-free ring of a bounded `Queue`, `high_water` is the deepest the
 /// queue was seen (at every 64th put, whenever a put found it full, and at
-/// every snapshot), so a queue that reached its `maxsize` shows it and a
-/// shorter peak between two looks can be missed.
+/// every snapshot): a queue a producer found full shows its `maxsize`, and
+/// a peak between two looks can be missed.
 ///
 /// # Examples
 ///

@@ -144,7 +144,8 @@ impl<T> RingCore<T> {
     /// exact mark would need the head at every put — the consumers' line,
     /// read on every message — so the ring's mark is the deepest seen: at
     /// every 64th put, whenever a put found the queue full, and at every
-    /// snapshot. A queue that reached its `maxsize` always shows it.
+    /// snapshot. A queue a producer found full shows its `maxsize`; a peak
+    /// between two looks can be missed.
     fn note_depth(&self, depth: u64) {
         let mark = &self.tally.high_water.0;
         if depth > mark.load(Ordering::Relaxed) {
