@@ -199,3 +199,31 @@ fn nothing_is_lost_when_the_ring_retires_under_traffic() {
     let expected: Vec<_> = (0..2).flat_map(|p| (0..PER).map(move |n| (p, n))).collect();
     assert_eq!(all, expected, "items lost or taken twice");
 }
+
+/// Read while a producer and a consumer run flat out, the depth is one the
+/// queue really had: never above `maxsize`, in `qsize()` or in the gauge.
+#[test]
+fn the_depth_read_under_traffic_never_passes_maxsize() {
+    const ITEMS: u64 = 200_000;
+    let registry = Registry::new();
+    let q = Arc::new(Queue::with_registry(&registry, 4));
+    q.set_name("busy");
+    let producer = {
+        let q = q.clone();
+        spawn_in(&registry, "producer", move || (0..ITEMS).for_each(|n| q.put(n).unwrap()))
+    };
+    let consumer = {
+        let q = q.clone();
+        spawn_in(&registry, "consumer", move || (0..ITEMS).for_each(|_| drop(q.get().unwrap())))
+    };
+    let mut reads = 0u64;
+    while reads < 2_000 || q.record().details().iter().any(|&(name, gets)| name == "gets" && gets < ITEMS) {
+        assert!(q.qsize() <= 4);
+        let depth = q.record().details().iter().find(|(name, _)| *name == "depth").unwrap().1;
+        assert!(depth <= 4, "a depth of {depth} in a queue of 4");
+        reads += 1;
+    }
+    producer.join().unwrap();
+    consumer.join().unwrap();
+    assert!(gauges(&registry, "busy", &["high_water"])[0] <= 4);
+}

@@ -96,12 +96,24 @@ impl Cursors {
         self.head.0.load(Ordering::SeqCst) & !CLOSED
     }
 
-    /// Items in the ring now. Frozen at the count [`Ring::close`] took
-    /// away once the ring is closed.
+    /// Items in the ring at one instant: the tail read between two reads of
+    /// the head that agree. (Reading the head once, before the tail, could
+    /// count gets made in between as still in: more than the bound.)
+    /// Frozen at the count [`Ring::close`] took away once closed.
     pub(crate) fn len(&self) -> u64 {
-        // The head first: it never passes the tail, so this never underflows.
-        let head = self.gets();
-        self.puts().saturating_sub(head)
+        let mut head = self.gets();
+        for _ in 0..8 {
+            let tail = self.puts();
+            let again = self.gets();
+            if again == head {
+                return tail - head;
+            }
+            head = again;
+        }
+        // The gets kept moving: the tail against a later head, which can
+        // only say less than there was.
+        let tail = self.puts();
+        tail.saturating_sub(self.gets())
     }
 
     /// True once [`Ring::close`] began.

@@ -73,10 +73,19 @@ impl Tally {
         self.tasks_done.0.load(Ordering::SeqCst) & !RETIRED
     }
 
+    /// Puts not yet done, at one instant (the way `Cursors::len` reads the depth).
     fn unfinished(&self) -> u64 {
-        // Tasks first: they never pass the puts, so this never underflows.
-        let done = self.tasks_done();
-        self.cursors.puts().saturating_sub(done)
+        let mut done = self.tasks_done();
+        for _ in 0..8 {
+            let puts = self.cursors.puts();
+            let again = self.tasks_done();
+            if again == done {
+                return puts - done;
+            }
+            done = again;
+        }
+        let puts = self.cursors.puts();
+        puts.saturating_sub(self.tasks_done())
     }
 
     fn is_retired(&self) -> bool {
