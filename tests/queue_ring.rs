@@ -227,3 +227,52 @@ fn the_depth_read_under_traffic_never_passes_maxsize() {
     consumer.join().unwrap();
     assert!(gauges(&registry, "busy", &["high_water"])[0] <= 4);
 }
+
+#[test]
+fn an_unbounded_queue_runs_on_the_ring_until_a_burst_outgrows_it() {
+    let registry = Registry::new();
+    let q = Queue::with_registry(&registry, 0);
+    q.set_name("open");
+    // Python looks at no timeout of an unbounded put.
+    q.put_with(0, true, Some(-1.0)).unwrap();
+    (1..1024).for_each(|n| q.put_nowait(n).unwrap());
+    assert_eq!((q.qsize(), q.full()), (1024, false));
+    // The 1,025th finds the ring's 1,024 slots full: the locked core takes
+    // everything over and goes on growing.
+    (1024..3000).for_each(|n| q.put(n).unwrap());
+    assert_eq!((q.qsize(), q.full(), q.maxsize()), (3000, false, 0));
+    assert_eq!(gauges(&registry, "open", &["depth", "puts", "maxsize"]), [3000, 3000, 0]);
+    assert!((0..3000).all(|n| q.get().unwrap() == n), "in order across the move");
+}
+
+#[test]
+fn a_maxsize_given_and_taken_away_keeps_the_ring() {
+    let q = Queue::with_registry(&Registry::new(), 0);
+    (0..3).for_each(|n| q.put(n).unwrap());
+    q.set_maxsize(5);
+    (3..5).for_each(|n| q.put(n).unwrap());
+    assert_eq!(q.put_nowait(5).unwrap_err().error.kind(), ErrorKind::Full);
+    assert!(q.full());
+    q.set_maxsize(0);
+    assert!(!q.full());
+    (5..8).for_each(|n| q.put_nowait(n).unwrap());
+    assert!((0..8).all(|n| q.get().unwrap() == n));
+}
+
+/// A put waiting on a full bounded queue goes in when the limit is taken
+/// away, even when the ring has no free slot (it retires).
+#[test]
+fn a_put_waiting_on_a_full_ring_goes_in_when_maxsize_is_taken_away() {
+    let registry = Registry::new();
+    let q = Arc::new(Queue::with_registry(&registry, 4));
+    (0..4).for_each(|n| q.put(n).unwrap());
+    let producer = {
+        let q = q.clone();
+        spawn_in(&registry, "producer", move || q.put(4).unwrap())
+    };
+    blocked_in(&registry, "producer", "put");
+    q.set_maxsize(0);
+    producer.join().unwrap();
+    assert_eq!(q.qsize(), 5);
+    assert!((0..5).all(|n| q.get().unwrap() == n));
+}

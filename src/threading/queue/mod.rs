@@ -1,11 +1,12 @@
 //! [`Queue`], [`LifoQueue`] and [`PriorityQueue`]: Python's `queue` module,
 //! one blocking core ([`BaseQueue`]) in three orders.
 //!
-//! A bounded FIFO [`Queue`] whose slots fit in 64 KiB (4,096 `u64`s) runs
-//! on a lock-free ring (`ring_core`): a put or a get is one compare-and-swap on its own
-//! side's cursor. Everything else — unbounded and larger queues, `LifoQueue`,
-//! `PriorityQueue`, and a `Queue` once shut down or given a `maxsize` its
-//! ring cannot hold — is the locked core: one `parking_lot` mutex around the
+//! A FIFO [`Queue`] whose slots fit in 64 KiB (4,096 `u64`s; 1,024 slots
+//! for an unbounded one) runs on a lock-free ring (`ring_core`): a put or a
+//! get is one compare-and-swap on its own side's cursor. Everything else —
+//! larger queues, `LifoQueue`, `PriorityQueue`, and a `Queue` once shut
+//! down, given a `maxsize` its ring cannot hold, or (unbounded) past 1,024
+//! items at once — is the locked core: one `parking_lot` mutex around the
 //! storage, a few relaxed gauge stores, and a condvar notify only when a
 //! thread is parked. A call that has to wait spins briefly with the queue
 //! unlocked, then records the thread as Waiting on the queue (outside the

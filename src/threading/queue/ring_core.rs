@@ -1,8 +1,9 @@
-//! The lock-free core of a bounded FIFO [`Queue`](super::Queue): puts and
-//! gets claim positions in a [`Ring`], and the queue's lock is taken only to
+//! The lock-free core of a FIFO [`Queue`](super::Queue): puts and gets
+//! claim positions in a [`Ring`], and the queue's lock is taken only to
 //! sleep, to wake a sleeper, or to do what the ring cannot — a `maxsize`
-//! above its capacity or none at all, a shutdown. Those *retire* the ring:
-//! its items move into the locked core, which carries on for good.
+//! above its capacity, an unbounded queue's burst past its 1,024 slots, a
+//! shutdown. Those *retire* the ring: its items move into the locked core,
+//! which carries on for good.
 //!
 //! A sleeper announces itself in a counter the other side reads after each
 //! claim. The announcement, the claim, the sleeper's second look and the
@@ -27,11 +28,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
-/// A bounded FIFO queue gets a ring if its slots fit in this many bytes
-/// (4,096 `u64`s, 2,048 `String`s): they are allocated up front, where the
-/// locked core grows as items come. Larger and unbounded queues keep the
-/// locked core.
+/// A FIFO queue gets a ring if its slots fit in this many bytes (4,096
+/// `u64`s, 2,048 `String`s; an unbounded queue's 1,024): they are allocated
+/// up front, where the locked core grows as items come. Larger queues keep
+/// the locked core.
 const RING_BYTES: u64 = 64 * 1024;
+
+/// The ring of a queue without a `maxsize` (Python's default): puts go
+/// in at the ring's speed until a burst finds all of these slots full.
+const UNBOUNDED_SLOTS: u64 = 1024;
 
 /// Set in the task counter once the ring is retired.
 const RETIRED: u64 = 1 << 63;
@@ -66,6 +71,9 @@ struct Quiet {
     /// False once the ring is retired and the record's stored gauges hold
     /// the figures again.
     live: AtomicBool,
+    /// The queue has no `maxsize`: a put that finds the ring full retires
+    /// it (and goes into the locked core) instead of waiting.
+    unbounded: AtomicBool,
 }
 
 impl Tally {
@@ -118,7 +126,8 @@ impl<T> RingCore<T> {
     /// A ring for a queue of `maxsize` items, if it should have one; its
     /// record reads the counted gauges from it from now on.
     pub(super) fn for_queue(maxsize: isize, record: &crate::threading::PrimitiveRecord) -> Option<Self> {
-        let bound = u64::try_from(maxsize).ok().filter(|&bound| bound >= 1)?;
+        let unbounded = maxsize <= 0;
+        let bound = if unbounded { UNBOUNDED_SLOTS } else { maxsize.unsigned_abs() as u64 };
         if Ring::<T>::capacity_for(bound).saturating_mul(Ring::<T>::SLOT_BYTES) > RING_BYTES {
             return None;
         }
@@ -132,6 +141,7 @@ impl<T> RingCore<T> {
                 put_sleepers: AtomicU64::new(0),
                 join_sleepers: AtomicU64::new(0),
                 live: AtomicBool::new(true),
+                unbounded: AtomicBool::new(unbounded),
             }),
         });
         record.read_gauges_from(tally.clone());
@@ -146,7 +156,12 @@ impl<T> RingCore<T> {
 
     /// True if at its bound now, unless the ring is retired.
     pub(super) fn full(&self) -> Option<bool> {
-        self.len().map(|len| len as u64 >= self.ring.bound())
+        self.len().map(|len| !self.unbounded() && len as u64 >= self.ring.bound())
+    }
+
+    /// True if the queue has no `maxsize` (the ring's bound is its capacity).
+    fn unbounded(&self) -> bool {
+        self.tally.quiet.0.unbounded.load(Ordering::Relaxed)
     }
 
     /// Raises the high-water mark to `depth`, a depth the queue had. An
@@ -215,6 +230,8 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
         let wait = match patience.resolve() {
             Ok(wait) => wait,
             Err(_) if core.ring.cursors().is_closed() => return Retired((item, patience)),
+            // Nor does it look at an unbounded queue's, which never waits.
+            Err(_) if core.unbounded() => None,
             Err(error) => return Done(Err(PutError { item, error })),
         };
         // A put that would wait anyway looks only at its slot first.
@@ -225,6 +242,7 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
                 Done(Ok(()))
             }
             Err((item, Refusal::Closed)) => Retired((item, patience)),
+            Err((item, Refusal::NotNow)) if core.unbounded() => self.ring_overflow(core, item, patience),
             Err((item, Refusal::NotNow)) => match wait {
                 None => {
                     core.note_depth(core.ring.bound());
@@ -232,6 +250,29 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
                 }
                 Some(deadline) => self.ring_put_waiting(core, item, deadline, scope),
             },
+        }
+    }
+
+    /// A put into an unbounded queue whose ring looked full: if a sure
+    /// look agrees, the ring retires and the put goes into the locked core,
+    /// which grows without limit.
+    #[cold]
+    #[inline(never)]
+    fn ring_overflow(
+        &self,
+        core: &RingCore<T>,
+        item: T,
+        patience: Patience,
+    ) -> Handled<Result<(), PutError<T>>, (T, Patience)> {
+        match core.ring.try_push(item, Look::Sure) {
+            Ok(claimed) => {
+                self.after_ring_put(core, claimed);
+                Done(Ok(()))
+            }
+            Err((item, _)) => {
+                self.retire_ring(&mut self.lock());
+                Retired((item, patience))
+            }
         }
     }
 
@@ -304,6 +345,11 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
             match core.ring.try_push(item, Look::Sure) {
                 Ok(claimed) => break Ok(claimed),
                 Err((back, Refusal::Closed)) => break Err((back, true)),
+                // The queue lost its maxsize while this put waited.
+                Err((back, Refusal::NotNow)) if core.unbounded() => {
+                    self.retire_ring(&mut st);
+                    break Err((back, true));
+                }
                 Err((back, Refusal::NotNow)) => {
                     core.note_depth(core.ring.bound());
                     item = back;
@@ -526,8 +572,17 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
         if core.ring.cursors().is_closed() {
             return;
         }
+        let unbounded = &core.tally.quiet.0.unbounded;
         match u64::try_from(maxsize) {
-            Ok(bound) if bound >= 1 && bound <= core.ring.capacity() => core.ring.set_bound(bound),
+            Ok(bound) if bound >= 1 && bound <= core.ring.capacity() => {
+                core.ring.set_bound(bound);
+                unbounded.store(false, Ordering::Relaxed);
+            }
+            // No limit: the whole ring, and a put that finds it full retires it.
+            _ if maxsize <= 0 => {
+                unbounded.store(true, Ordering::Relaxed);
+                core.ring.set_bound(core.ring.capacity());
+            }
             _ => self.retire_ring(st),
         }
     }
@@ -544,9 +599,10 @@ mod tests {
     }
 
     #[test]
-    fn a_ring_only_for_bounded_queues_whose_slots_fit_its_budget() {
+    fn a_ring_only_for_queues_whose_slots_fit_its_budget() {
         assert!(gets_a_ring::<u64>(1) && gets_a_ring::<u64>(4096) && gets_a_ring::<String>(2048));
-        assert!(!gets_a_ring::<u64>(0) && !gets_a_ring::<u64>(-1), "unbounded");
+        assert!(gets_a_ring::<u64>(0) && gets_a_ring::<u64>(-1), "unbounded: 1,024 slots");
+        assert!(!gets_a_ring::<[u8; 64]>(0), "1,024 slots of 72 bytes are past the budget");
         assert!(!gets_a_ring::<u64>(4097) && !gets_a_ring::<String>(2049), "past 64 KiB of slots");
         assert!(!gets_a_ring::<[u8; 2048]>(64), "64 slots of 2 KiB items are past it too");
     }
