@@ -128,7 +128,7 @@ pub type PriorityQueue<T> = BaseQueue<T, Priority<T>>;
 /// on the queue, in the role "put", "get" or "join"; the queue's record has
 /// the gauges `depth`, `maxsize`, `high_water`, `puts`, `gets`,
 /// `tasks_done` and `unfinished`. All are exact, but for one: on the
-/// lock-free ring of a bounded `Queue`, `high_water` is the deepest the
+/// lock-free ring of a `Queue`, `high_water` is the deepest the
 /// queue was seen (at every 64th put, whenever a put found it full, and at
 /// every snapshot): a queue a producer found full shows its `maxsize`, and
 /// a peak between two looks can be missed.
