@@ -214,7 +214,11 @@ fn the_depth_read_under_traffic_never_passes_maxsize() {
     };
     let consumer = {
         let q = q.clone();
-        spawn_in(&registry, "consumer", move || (0..ITEMS).for_each(|_| drop(q.get().unwrap())))
+        spawn_in(&registry, "consumer", move || {
+            (0..ITEMS).for_each(|_| {
+                q.get().unwrap();
+            })
+        })
     };
     let mut reads = 0u64;
     while reads < 2_000 || q.record().details().iter().any(|&(name, gets)| name == "gets" && gets < ITEMS) {
