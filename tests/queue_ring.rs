@@ -280,3 +280,38 @@ fn a_put_waiting_on_a_full_ring_goes_in_when_maxsize_is_taken_away() {
     assert_eq!(q.qsize(), 5);
     assert!((0..5).all(|n| q.get().unwrap() == n));
 }
+
+/// With one task always open and one item always in, a thread churning
+/// put / get / task_done never makes the reads say "all done" or "empty":
+/// a `join` on that reading would return with a task open.
+#[test]
+fn reads_under_churn_never_see_a_finished_queue_that_was_not() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    for maxsize in [0, 8] {
+        let q = Arc::new(Queue::with_registry(&Registry::new(), maxsize));
+        q.put(u64::MAX).unwrap(); // stays in: the queue is never empty
+        q.put(0).unwrap();
+        // Taken, never done: a task stays open.
+        assert_eq!(q.get().unwrap(), u64::MAX);
+        let done = Arc::new(AtomicBool::new(false));
+        let churner = {
+            let (q, done) = (q.clone(), done.clone());
+            std::thread::spawn(move || {
+                // Enough for millions of reads in a release build; a debug
+                // build (the README's `cargo test`) runs a tenth.
+                let cycles = if cfg!(debug_assertions) { 300_000 } else { 3_000_000 };
+                for n in 1..cycles {
+                    q.put_nowait(n).unwrap();
+                    q.get_nowait().unwrap();
+                    q.task_done().unwrap();
+                }
+                done.store(true, Ordering::Release);
+            })
+        };
+        while !done.load(Ordering::Acquire) {
+            assert!(q.unfinished_tasks() >= 1, "a task is open");
+            assert!(q.qsize() >= 1, "an item is in");
+        }
+        churner.join().unwrap();
+    }
+}

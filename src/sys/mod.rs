@@ -19,4 +19,4 @@ pub(crate) use os::{
 #[cfg(feature = "stacks")]
 pub(crate) use ptrace::{Registers, StopError, stop_thread};
 pub(crate) use raw_lock::{Backoff, RawLock};
-pub(crate) use ring::{Claimed, Cursors, Look, Refusal, Ring};
+pub(crate) use ring::{Claimed, Cursors, Look, Refusal, Ring, gap_at_one_instant};

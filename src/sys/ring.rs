@@ -71,6 +71,48 @@ struct Slot<T> {
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
+/// `leading - trailing` (two counts that only grow, the trailing never
+/// past the leading: puts and gets, puts and tasks done) as of one
+/// instant: one count read between two reads of the other that agree.
+/// When both keep moving through every try, the trailing count read
+/// before the leading one: that may count what happened in between as
+/// still open, but never says 0 unless some instant had 0.
+pub(crate) fn gap_at_one_instant(mut trailing: impl FnMut() -> u64, mut leading: impl FnMut() -> u64) -> u64 {
+    let mut behind = trailing();
+    for _ in 0..16 {
+        let ahead = leading();
+        let again = trailing();
+        if again == behind {
+            return ahead - behind;
+        }
+        if leading() == ahead {
+            return ahead - again;
+        }
+        behind = again;
+    }
+    let behind = trailing();
+    leading() - behind
+}
+
+/// Waiting for the other side's claim in flight to land (a few
+/// nanoseconds, unless that thread was preempted mid-claim): pauses, then
+/// yields, so a preempted claimer gets the CPU back.
+#[derive(Default)]
+struct InFlight {
+    spins: u32,
+}
+
+impl InFlight {
+    fn wait(&mut self) {
+        self.spins += 1;
+        if self.spins < 64 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
 /// The two cursors, apart from the slots so that a queue's record can
 /// read its counts without knowing the item type.
 pub(crate) struct Cursors {
@@ -97,23 +139,13 @@ impl Cursors {
     }
 
     /// Items in the ring at one instant: the tail read between two reads of
-    /// the head that agree. (Reading the head once, before the tail, could
-    /// count gets made in between as still in: more than the bound.)
-    /// Frozen at the count [`Ring::close`] took away once closed.
+    /// the head that agree, or the head read between two of the tail.
+    /// (Reading each once could count gets made in between as still in —
+    /// more than the bound — or puts as not yet made — an empty queue that
+    /// never was.) Frozen at the count [`Ring::close`] took once closed.
     pub(crate) fn len(&self) -> u64 {
-        let mut head = self.gets();
-        for _ in 0..8 {
-            let tail = self.puts();
-            let again = self.gets();
-            if again == head {
-                return tail - head;
-            }
-            head = again;
-        }
-        // The gets kept moving: the tail against a later head, which can
-        // only say less than there was.
-        let tail = self.puts();
-        tail.saturating_sub(self.gets())
+        let bound = self.producers.0.bound.load(Ordering::Relaxed);
+        gap_at_one_instant(|| self.gets(), || self.puts()).min(bound)
     }
 
     /// True once [`Ring::close`] began.
@@ -192,6 +224,7 @@ impl<T> Ring<T> {
     #[inline]
     pub(crate) fn try_push(&self, item: T, look: Look) -> Result<Claimed, (T, Refusal)> {
         let side = &self.cursors.producers.0;
+        let mut in_flight = InFlight::default();
         let mut tail = side.tail.load(Ordering::Relaxed);
         loop {
             if tail & CLOSED != 0 {
@@ -243,7 +276,7 @@ impl<T> Ring<T> {
                 if head + self.capacity() <= tail {
                     return Err((item, Refusal::NotNow));
                 }
-                std::hint::spin_loop();
+                in_flight.wait();
                 tail = side.tail.load(Ordering::Relaxed);
             } else {
                 // Another put took `tail` already.
@@ -276,6 +309,7 @@ impl<T> Ring<T> {
     /// Takes the oldest item, if there is one.
     #[inline]
     pub(crate) fn try_pop(&self, look: Look) -> Result<T, Refusal> {
+        let mut in_flight = InFlight::default();
         let mut head = self.cursors.head.0.load(Ordering::Relaxed);
         loop {
             if head & CLOSED != 0 {
@@ -313,7 +347,7 @@ impl<T> Ring<T> {
                 if tail == head {
                     return Err(Refusal::NotNow);
                 }
-                std::hint::spin_loop();
+                in_flight.wait();
                 head = self.cursors.head.0.load(Ordering::Relaxed);
             } else {
                 // Another get took `head` already.
@@ -337,15 +371,10 @@ impl<T> Ring<T> {
         let mut items = Vec::with_capacity((tail - head) as usize);
         for pos in head..tail {
             let slot = &self.slots[(pos & self.mask) as usize];
-            let mut spin = 0u32;
+            let mut in_flight = InFlight::default();
             while slot.stamp.load(Ordering::Acquire) != pos + 1 {
                 // A put claimed `pos` and has not written it yet.
-                spin += 1;
-                if spin < 64 {
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
-                }
+                in_flight.wait();
             }
             // SAFETY: the stamp says the slot holds the item of `pos`, and
             // no get can claim it now the head is closed.
@@ -375,6 +404,26 @@ impl<T> Drop for Ring<T> {
 mod tests {
     use super::*;
     use std::sync::{Arc, Barrier};
+
+    /// Counts scripted to move on every read: the gap is always 1, and so
+    /// is every answer, exact or not (an answer of 0 would let `join`
+    /// return with a task open).
+    #[test]
+    fn a_gap_read_while_both_counts_move_is_never_less_than_it_was() {
+        use std::cell::Cell;
+        let (puts, gets) = (Cell::new(1u64), Cell::new(0u64));
+        // Each read of the trailing count sees one more done, each read of
+        // the leading one one more made: the true gap stays 1.
+        let trailing = || {
+            gets.set(gets.get() + 1);
+            puts.set(puts.get() + 1);
+            gets.get()
+        };
+        let leading = || puts.get();
+        assert!(gap_at_one_instant(trailing, leading) >= 1);
+        // Still counts read at one instant give the gap itself.
+        assert_eq!(gap_at_one_instant(|| 5, || 9), 4);
+    }
 
     #[test]
     fn it_keeps_order_and_its_bound() {

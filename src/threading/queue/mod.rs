@@ -127,8 +127,11 @@ pub type PriorityQueue<T> = BaseQueue<T, Priority<T>>;
 /// Every blocking call that has to sleep shows in the registry as Waiting
 /// on the queue, in the role "put", "get" or "join"; the queue's record has
 /// the gauges `depth`, `maxsize`, `high_water`, `puts`, `gets`,
-/// `tasks_done` and `unfinished`. All are exact, but for one: on the
-/// lock-free ring of a `Queue`, `high_water` is the deepest the
+/// `tasks_done` and `unfinished`. All are exact, but for two: on the
+/// lock-free ring of a `Queue`, `depth` and `unfinished` are each read at
+/// one instant unless traffic outruns sixteen tries, when they may count a
+/// call made meanwhile as still open (never an empty queue or a finished
+/// one that was not; the depth never past `maxsize`); and `high_water` is the deepest the
 /// queue was seen (at every 64th put, whenever a put found it full, and at
 /// every snapshot): a queue a producer found full shows its `maxsize`, and
 /// a peak between two looks can be missed.

@@ -18,7 +18,7 @@
 
 use super::blocking::Patience;
 use super::{BaseQueue, DEPTH, GETS, HIGH_WATER, Order, PUTS, PutError, State, TASKS_DONE, UNFINISHED};
-use crate::sys::{Backoff, Claimed, Cursors, Look, Refusal, Ring};
+use crate::sys::{Backoff, Claimed, Cursors, Look, Refusal, Ring, gap_at_one_instant};
 use crate::threading::error::{Error, ErrorKind, Result};
 use crate::threading::registry::LiveGauges;
 use crate::threading::timeout::Deadline;
@@ -81,19 +81,11 @@ impl Tally {
         self.tasks_done.0.load(Ordering::SeqCst) & !RETIRED
     }
 
-    /// Puts not yet done, at one instant (the way `Cursors::len` reads the depth).
+    /// Puts not yet done, at one instant (the way `Cursors::len` reads the
+    /// depth). `join` relies on it: it must never say 0 when no instant had
+    /// every task done.
     fn unfinished(&self) -> u64 {
-        let mut done = self.tasks_done();
-        for _ in 0..8 {
-            let puts = self.cursors.puts();
-            let again = self.tasks_done();
-            if again == done {
-                return puts - done;
-            }
-            done = again;
-        }
-        let puts = self.cursors.puts();
-        puts.saturating_sub(self.tasks_done())
+        gap_at_one_instant(|| self.tasks_done(), || self.cursors.puts())
     }
 
     fn is_retired(&self) -> bool {
@@ -335,6 +327,10 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
                 }
             }
             if passed(deadline) {
+                // Unless the queue lost its limit meanwhile (as the sleep below checks).
+                if core.unbounded() {
+                    return self.ring_overflow(core, item, Patience::Until(deadline));
+                }
                 return Done(Err(PutError { item, error: full() }));
             }
         }
@@ -574,14 +570,18 @@ impl<T, S: Order<T>> BaseQueue<T, S> {
         }
         let unbounded = &core.tally.quiet.0.unbounded;
         match u64::try_from(maxsize) {
+            // The flag and the bound change in the order that keeps a put
+            // that reads one new and one old from retiring a ring for
+            // nothing: the flag off before a smaller bound, on after the
+            // whole ring. (Either way the wrong guess is only slower.)
             Ok(bound) if bound >= 1 && bound <= core.ring.capacity() => {
+                unbounded.store(false, Ordering::Release);
                 core.ring.set_bound(bound);
-                unbounded.store(false, Ordering::Relaxed);
             }
             // No limit: the whole ring, and a put that finds it full retires it.
             _ if maxsize <= 0 => {
-                unbounded.store(true, Ordering::Relaxed);
                 core.ring.set_bound(core.ring.capacity());
+                unbounded.store(true, Ordering::Release);
             }
             _ => self.retire_ring(st),
         }
