@@ -62,6 +62,8 @@ struct ProducerSide {
     tail: AtomicU64,
     head_seen: AtomicU64,
     bound: AtomicU64,
+    /// The ring's slots, for reading the depth without the ring.
+    capacity: u64,
 }
 
 struct Slot<T> {
@@ -144,8 +146,10 @@ impl Cursors {
     /// more than the bound — or puts as not yet made — an empty queue that
     /// never was.) Frozen at the count [`Ring::close`] took once closed.
     pub(crate) fn len(&self) -> u64 {
-        let bound = self.producers.0.bound.load(Ordering::Relaxed);
-        gap_at_one_instant(|| self.gets(), || self.puts()).min(bound)
+        // Never more than the slots, even when the gap is not exact. (Not
+        // the bound: a lowered `maxsize` leaves more items in than it.)
+        let capacity = self.producers.0.capacity;
+        gap_at_one_instant(|| self.gets(), || self.puts()).min(capacity)
     }
 
     /// True once [`Ring::close`] began.
@@ -198,6 +202,7 @@ impl<T> Ring<T> {
                 tail: AtomicU64::new(0),
                 head_seen: AtomicU64::new(0),
                 bound: AtomicU64::new(bound.min(capacity)),
+                capacity,
             }),
             head: Line(AtomicU64::new(0)),
         };

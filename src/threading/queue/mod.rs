@@ -131,10 +131,11 @@ pub type PriorityQueue<T> = BaseQueue<T, Priority<T>>;
 /// lock-free ring of a `Queue`, `depth` and `unfinished` are each read at
 /// one instant unless traffic outruns sixteen tries, when they may count a
 /// call made meanwhile as still open (never an empty queue or a finished
-/// one that was not; the depth never past `maxsize`); and `high_water` is the deepest the
-/// queue was seen (at every 64th put, whenever a put found it full, and at
-/// every snapshot): a queue a producer found full shows its `maxsize`, and
-/// a peak between two looks can be missed.
+/// one that was not; the depth never past the ring's slots); and
+/// `high_water` is the deepest the queue was seen (at every 64th put,
+/// whenever a put found it full, and at every snapshot): a queue a
+/// producer found full shows its `maxsize`, and a peak between two looks
+/// can be missed.
 ///
 /// # Examples
 ///
