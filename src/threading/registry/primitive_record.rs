@@ -242,15 +242,18 @@ impl PrimitiveRecord {
         }
     }
 
-    /// The current value of gauge `index`.
+    /// The stored value of gauge `index`: what the primitive itself wrote
+    /// (its own fast paths read this; snapshots read [`details`](Self::details)).
     pub(crate) fn detail(&self, index: usize) -> u64 {
-        let live = self.live.get().and_then(|live| live.gauge(index));
-        live.unwrap_or_else(|| self.details.get(index).map_or(0, |(_, gauge)| gauge.load(Ordering::Relaxed)))
+        self.details.get(index).map_or(0, |(_, gauge)| gauge.load(Ordering::Relaxed))
     }
 
-    /// Every gauge by name, as of now.
+    /// Every gauge by name, as of now: the stored values, and those a
+    /// [`LiveGauges`] answers for read from it.
     pub fn details(&self) -> Vec<(&'static str, u64)> {
-        (0..self.details.len()).map(|i| (self.details[i].0, self.detail(i))).collect()
+        let live = self.live.get();
+        let value = |i: usize| live.and_then(|live| live.gauge(i)).unwrap_or_else(|| self.detail(i));
+        self.details.iter().enumerate().map(|(i, (name, _))| (*name, value(i))).collect()
     }
 
     /// From now on, gauges `live` answers for are read from it (once per record).
