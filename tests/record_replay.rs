@@ -149,11 +149,20 @@ fn bad_recordings_and_moments_get_clear_errors() {
     assert!(error.contains("cut short inside its header") && !error.contains("not a threadscope"), "{error}");
 
     // Cut short: the moments before the cut print, and the cut is told.
-    let cut = dir.join("cut.tsrec");
-    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
-    let output = threadscope().args(["snapshot", "--at", "0s", "--from"]).arg(&cut).output().unwrap();
-    assert!(output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("cut short"), "{output:?}");
+    // Two cuts a byte apart: a cut that lands exactly between two records
+    // leaves whole records only (nothing to tell), but two neighbouring
+    // bytes cannot both be record boundaries.
+    let told: Vec<bool> = [0, 1]
+        .iter()
+        .map(|extra| {
+            let cut = dir.join("cut.tsrec");
+            std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3 + extra]).unwrap();
+            let output = threadscope().args(["snapshot", "--at", "0s", "--from"]).arg(&cut).output().unwrap();
+            assert!(output.status.success(), "{output:?}");
+            String::from_utf8_lossy(&output.stderr).contains("cut short")
+        })
+        .collect();
+    assert!(told.contains(&true), "neither cut was told: {told:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
