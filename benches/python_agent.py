@@ -1,4 +1,5 @@
-"""The Python agent's cost per acquire/release, against the plain lock.
+"""The Python agent's cost per acquire/release, against the plain lock,
+and per time.sleep(0) against the original.
 
     python3 benches/python_agent.py [--quick]
 
@@ -91,4 +92,15 @@ for style in ("with", "call"):
     row("RLock, uncontended (%s)" % style, uncontended(real_rlock(), style), uncontended(threading.RLock(), style))
 row("Lock, contended (%d threads, with)" % THREADS, contended(_thread.allocate_lock()), contended(threading.Lock()))
 row("RLock, contended (%d threads, with)" % THREADS, contended(real_rlock()), contended(threading.RLock()))
+
+
+def sleeps(sleep):
+    def run():
+        for _ in range(N // 10):
+            sleep(0)
+    return min(timeit.repeat(run, number=1, repeat=REPEAT)) / (N // 10)
+
+
+# time.sleep(0), the shortest sleep (a yield): what the wrapper adds to every sleep.
+row("time.sleep(0), per call", sleeps(threadscope_agent._real_sleep), sleeps(time.sleep))
 assert type(threading.Lock()) is threadscope_agent.Lock

@@ -83,6 +83,15 @@ fn main() {
     report("floor: pread of every kept-open stat file, no parsing", &floor);
     let schedstat_floor = pread_floor(pid, "schedstat", samples);
     report("floor: pread of every kept-open schedstat file, no parsing", &schedstat_floor);
+    // What a dump of one moment cannot go below: each file a full snapshot
+    // reads, opened, read once and closed for every thread.
+    let mut dump_floor = Duration::ZERO;
+    for name in ["stat", "schedstat", "status", "wchan", "syscall"] {
+        let run = open_floor(pid, name, if full { 3 } else { 1 });
+        report(&format!("floor: open, read and close every thread's {name}"), &run);
+        dump_floor += median(&run.cpu);
+    }
+    println!("floor of a first snapshot (the five files of every thread): {}", ms(dump_floor));
 
     if full {
         let top_cmd = format!("top -H -b -d 1 -n 3 -p {pid}");
@@ -104,11 +113,12 @@ fn main() {
             ("all details, median", median(&detailed.cpu)),
             ("floor, stat pread only", median(&floor.cpu)),
             ("floor, schedstat pread only", median(&schedstat_floor.cpu)),
+            ("floor, a first snapshot", dump_floor),
         ] {
             println!(
                 "ratio top / threadscope ({what}):{:>w$.1}x",
                 ratio(per_refresh, ours),
-                w = 34 - what.len()
+                w = 34usize.saturating_sub(what.len())
             );
         }
     }
@@ -256,6 +266,30 @@ fn pread_floor(pid: u32, name: &str, passes: usize) -> Run {
             let (cpu, ()) = cpu_time(|| {
                 for file in &files {
                     assert!(file.read_at(&mut buf, 0).unwrap() > 0);
+                }
+            });
+            cpu
+        })
+        .collect();
+    Run { cpu, stat_reads: Vec::new() }
+}
+
+/// The least a first look at every thread costs for one file: opened,
+/// read once and closed, for each thread, per pass (`CPU_INTERVAL` apart).
+fn open_floor(pid: u32, name: &str, passes: usize) -> Run {
+    use std::io::Read;
+    let dirs: Vec<std::path::PathBuf> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path().join(name))
+        .collect();
+    let mut buf = [0u8; 4096];
+    let cpu = (0..passes)
+        .map(|_| {
+            std::thread::sleep(CPU_INTERVAL);
+            let (cpu, ()) = cpu_time(|| {
+                for path in &dirs {
+                    let mut file = std::fs::File::open(path).unwrap();
+                    assert!(file.read(&mut buf).unwrap() > 0);
                 }
             });
             cpu

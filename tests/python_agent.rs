@@ -28,6 +28,7 @@ fn tid(snapshot: &AgentSnapshot, name: &str) -> u32 {
 
 const WAITERS: [&str; 2] = ["PaymentService-ProcessorThread-1", "PaymentService-ProcessorThread-2"];
 const HOLDER: &str = "PaymentService-LedgerThread-1";
+const SLEEPER: &str = "PaymentService-Scheduler-1";
 
 #[test]
 fn a_held_lock_shows_its_holder_its_waiters_and_the_line_each_waits_at() {
@@ -43,10 +44,11 @@ fn a_held_lock_shows_its_holder_its_waiters_and_the_line_each_waits_at() {
     let snapshot = loop {
         let snapshot = agent.snapshot();
         let blocked = |name| thread(&snapshot, name).waiting_on.as_ref().is_some_and(|w| w.kind == "lock");
-        if WAITERS.iter().all(|w| blocked(w)) {
+        let asleep = thread(&snapshot, SLEEPER).waiting_on.as_ref().is_some_and(|w| w.kind == "sleep");
+        if WAITERS.iter().all(|w| blocked(w)) && asleep {
             break snapshot;
         }
-        assert!(Instant::now() < deadline, "the waiters never blocked: {snapshot:#?}");
+        assert!(Instant::now() < deadline, "the waiters never blocked (or the sleeper slept): {snapshot:#?}");
     };
     let lock_line = line_of("lock_held.py", "accounts = threading.Lock()");
     let lock = snapshot.primitives.iter().find(|p| p.kind == "lock").unwrap();
@@ -82,6 +84,19 @@ fn a_held_lock_shows_its_holder_its_waiters_and_the_line_each_waits_at() {
     assert_eq!(
         program_frame.and_then(|f| f.location.as_deref()),
         Some(line_of("lock_held.py", "# holder waits here").as_str())
+    );
+    // A thread in time.sleep is waiting, on a sleep named by its call, at
+    // the program's line (time.sleep is the one call the agent wraps
+    // outside threading and queue).
+    let sleeper = thread(&snapshot, SLEEPER);
+    assert_eq!(sleeper.state, AgentState::Waiting, "{sleeper:#?}");
+    let sleep = sleeper.waiting_on.as_ref().unwrap();
+    assert_eq!((sleep.kind.as_str(), sleep.name.as_str()), ("sleep", "time.sleep(3600)"));
+    assert_eq!((sleep.primitive, sleep.role.as_deref()), (None, Some("sleep")));
+    assert!(sleep.waited_ms.is_some_and(|ms| ms >= 0.0));
+    assert_eq!(
+        sleeper.stack[0].location.as_deref(),
+        Some(line_of("lock_held.py", "# scheduler sleeps here").as_str())
     );
     let own: Vec<_> = snapshot.threads.iter().filter(|t| t.own).collect();
     assert_eq!(own.len(), 1, "one agent thread, marked as threadscope's");

@@ -71,6 +71,17 @@ fn a_python_programs_threads_show_their_full_names_holder_and_lines() {
         assert_eq!(t["waiting_on"]["holder"]["tid"].as_u64(), Some(holder_tid));
         assert_eq!(t["runtime"]["stack"][0]["location"], waits_at.as_str(), "{t:#}");
     }
+    let sleeper = thread(&snapshot, "PaymentService-Scheduler-1");
+    assert_eq!(
+        (&sleeper["state"], &sleeper["waiting_on"]["kind"]),
+        (&"waiting".into(), &"sleep".into()),
+        "{sleeper:#}"
+    );
+    assert_eq!(sleeper["waiting_on"]["name"], "time.sleep(3600)");
+    assert_eq!(
+        sleeper["runtime"]["stack"][0]["location"],
+        line_of("lock_held.py", "# scheduler sleeps here").as_str()
+    );
     let lock = snapshot["primitives"].as_array().unwrap().iter().find(|p| p["kind"] == "lock").unwrap();
     assert_eq!(lock["name"], line_of("lock_held.py", "accounts = threading.Lock()").as_str());
     assert_eq!(lock["waiters"].as_array().unwrap().len(), 2);

@@ -65,6 +65,7 @@ _orig_BoundedSemaphore = threading.BoundedSemaphore
 _orig_Event = threading.Event
 _orig_Barrier = threading.Barrier
 _orig_queues = (queue.Queue, queue.LifoQueue, queue.PriorityQueue)
+_real_sleep = time.sleep
 
 # The bookkeeping the agent reads. Each is changed by single operations
 # (a dict item set or popped, a list append or pop, an attribute stored),
@@ -446,6 +447,34 @@ def _tracked_queue(base):
     TrackedQueue.__module__ = base.__module__
     TrackedQueue.__doc__ = base.__doc__
     return TrackedQueue
+
+
+class _Sleep:
+    """A `time.sleep()` under way: a wait with no primitive, named by the call."""
+
+    __slots__ = ("name",)
+    id = None
+    kind = "sleep"
+
+    def __init__(self, args):
+        # Only a plain number is shown: another object's repr is the
+        # program's code, which a wrapper must not run.
+        plain = len(args) == 1 and type(args[0]) in (int, float)
+        self.name = "time.sleep(%r)" % args[0] if plain else "time.sleep(...)"
+
+
+def sleep(*args, **kwargs):
+    """`time.sleep`, noted as this thread sleeping (the original does the
+    sleeping, and raises what it raises)."""
+    stack = _push(_get_ident(), _Sleep(args), "sleep")
+    try:
+        return _real_sleep(*args, **kwargs)
+    finally:
+        stack.pop()
+
+
+sleep.__doc__ = _real_sleep.__doc__
+sleep.__module__ = "time"
 
 
 for _cls in (Lock, RLock, Condition, Semaphore, BoundedSemaphore, Event, Barrier):
@@ -902,6 +931,7 @@ def start():
     threading.Event = Event
     threading.Barrier = Barrier
     queue.Queue, queue.LifoQueue, queue.PriorityQueue = (_tracked_queue(q) for q in _orig_queues)
+    time.sleep = sleep
     if _start_server():
         atexit.register(_remove_socket)
         if hasattr(os, "register_at_fork"):

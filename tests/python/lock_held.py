@@ -1,6 +1,8 @@
-# A Lock held by one named thread while two others wait for it; the agent
-# tests read holders, waiters and the line each waits at. Runs until killed.
+# A Lock held by one named thread while two others wait for it, and one
+# more asleep in time.sleep; the agent tests read holders, waiters and the
+# line each waits at. Runs until killed.
 import threading
+import time
 
 accounts = threading.Lock()
 held = threading.Event()
@@ -19,8 +21,13 @@ def process():
         pass
 
 
+def schedule():
+    time.sleep(3600)  # scheduler sleeps here
+
+
 threading.Thread(target=hold, name="PaymentService-LedgerThread-1", daemon=True).start()
 for n in (1, 2):
     threading.Thread(target=process, name="PaymentService-ProcessorThread-%d" % n, daemon=True).start()
+threading.Thread(target=schedule, name="PaymentService-Scheduler-1", daemon=True).start()
 print("ready", flush=True)
 never.wait()  # main waits here

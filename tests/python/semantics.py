@@ -248,4 +248,35 @@ check(timer_ran.wait(30), "a Timer fires")
 timer.join()
 check(threading.active_count() == 1, "only the main thread is left (the agent's thread is not threading's)")
 
+# time.sleep, wrapped: the same results and the same errors
+check(time.sleep(0) is None, "sleep returns None")
+raises(ValueError, lambda: time.sleep(-1), "a negative sleep is refused")
+raises(TypeError, lambda: time.sleep("1"), "a sleep of a string is refused")
+raises(TypeError, lambda: time.sleep(), "a sleep needs its length")
+started = time.monotonic()
+time.sleep(0.02)
+check(time.monotonic() - started >= 0.02, "sleep sleeps at least as long as asked")
+check(time.sleep.__name__ == "sleep" and time.sleep.__module__ == "time", "time.sleep keeps its name")
+if AGENT:
+    napping = threading.Event()
+
+    def nap():
+        napping.set()
+        time.sleep(3600)
+
+    threading.Thread(target=nap, name="Checks-Napper-1", daemon=True).start()
+    napping.wait()
+    # Between set() and the sleep the thread is briefly running: ask again
+    # until the agent sees it asleep (the registry is what is waited on).
+    deadline = time.monotonic() + 30
+    while True:
+        napper = next(t for t in snapshot()["threads"] if t["name"] == "Checks-Napper-1")
+        if napper["state"] == "waiting" or time.monotonic() > deadline:
+            break
+    check(napper["state"] == "waiting", "a thread in time.sleep is waiting")
+    check(napper["waiting_on"]["kind"] == "sleep", "on a sleep")
+    check(napper["waiting_on"]["name"] == "time.sleep(3600)", "named by its call")
+    check(napper["waiting_on"]["primitive"] is None, "a sleep is no primitive")
+    check(napper["stack"][0]["function"] == "nap", "the innermost frame is the program's")
+
 print("semantics: %d checks passed (%s)" % (checks, "agent loaded" if AGENT else "no agent"), flush=True)
