@@ -37,6 +37,13 @@ pub enum Problem {
         /// Where the incomplete record starts.
         offset: usize,
     },
+    /// The file ends after a whole record, without the index a closed
+    /// recording ends with: threadscope stopped between two records, or
+    /// is still writing it. Every sample in it is whole.
+    Unclosed {
+        /// Where the file ends.
+        offset: usize,
+    },
     /// A record failed its checksum (or was not a record): it and the
     /// deltas that stood on it were skipped.
     Damaged {
@@ -62,6 +69,10 @@ impl fmt::Display for Problem {
             Self::Cut { offset } => write!(
                 f,
                 "the recording was cut short at byte {offset} (threadscope stopped mid-write?): replaying up to its last complete record"
+            ),
+            Self::Unclosed { offset } => write!(
+                f,
+                "the recording ends at byte {offset} without its index (threadscope stopped between two records, or is still writing it): replaying every sample in it"
             ),
             Self::Damaged { offset, skipped: 0, why } => {
                 write!(f, "damaged record at byte {offset} ({why}): skipped it")

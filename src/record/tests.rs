@@ -131,7 +131,11 @@ fn a_recording_cut_anywhere_replays_up_to_its_last_complete_record() {
                 assert_eq!(recording.len(), complete, "cut at {cut}");
                 let last = recording.len() - 1;
                 assert_eq!(json(&recording.snapshot(last).unwrap()), json(&snapshots[last]));
-                if !ends.contains(&cut) && cut < index_end {
+                if ends.contains(&cut) {
+                    // Between two records: nothing is cut, but the index is missing.
+                    assert_eq!(recording.problems(), [Problem::Unclosed { offset: cut }], "cut at {cut}");
+                    assert!(recording.problems()[0].to_string().contains("without its index"));
+                } else if cut < index_end {
                     assert!(
                         matches!(recording.problems(), [Problem::Cut { .. }]),
                         "cut at {cut}: {:?}",
@@ -227,11 +231,11 @@ fn a_damaged_length_field_is_told_with_or_without_the_index() {
         for (bytes, indexed) in [(damaged, true), (unindexed, false)] {
             let mut recording = Recording::from_bytes(bytes).unwrap();
             assert_eq!(recording.indexed(), indexed);
-            assert_eq!(
-                recording.problems(),
-                [Problem::Damaged { offset: at, skipped: 1, why: why.clone() }],
-                "byte {byte}, indexed {indexed}"
-            );
+            let damage = Problem::Damaged { offset: at, skipped: 1, why: why.clone() };
+            // Unindexed, the missing index is told too.
+            let told: &[Problem] =
+                if indexed { &[damage] } else { &[damage, Problem::Unclosed { offset: index }] };
+            assert_eq!(recording.problems(), told, "byte {byte}, indexed {indexed}");
             assert_eq!(json(&recording.snapshot(0).unwrap()), json(&snapshots[0]));
             assert_eq!(json(&recording.snapshot(3).unwrap()), json(&snapshots[3]));
         }
@@ -247,9 +251,10 @@ fn damage_to_the_only_keyframe_leaves_nothing_readable_and_says_why() {
     let mut damaged = bytes.clone();
     damaged[keyframe + frame::HEAD + 10] ^= 0x08;
     let cut = damaged[..starts[5]].to_vec();
-    for bytes in [damaged, cut] {
+    for (bytes, told) in [(damaged, 1), (cut, 2)] {
         let error = Recording::from_bytes(bytes).unwrap_err();
-        assert!(matches!(&error, RecordError::Unreadable(p) if p.len() == 1), "{error:?}");
+        // Cut between records, the missing index is the second thing told.
+        assert!(matches!(&error, RecordError::Unreadable(p) if p.len() == told), "{error:?}");
         let text = error.to_string();
         assert!(
             text.starts_with(&format!(

@@ -755,3 +755,14 @@ fn an_age_the_sample_does_not_have_is_shown_unavailable() {
     assert!(age.starts_with('—'), "AGE unavailable: {row}");
     assert!(screen.contains("started — (not in this sample"), "{screen}");
 }
+
+#[test]
+fn a_thread_without_an_ident_says_unknown_not_blank() {
+    let app = app();
+    let wide = screen_text(&app, 240, 40);
+    let header = wide.lines().find(|l| l.contains("IDENT")).expect("240 columns show IDENT");
+    let column = header.find("IDENT").unwrap();
+    let row = wide.lines().find(|l| l.contains("tokio-runtime-w")).unwrap();
+    let cell: String = row.chars().skip(header[..column].chars().count()).take(5).collect();
+    assert_eq!(cell.trim(), "—", "a foreign thread's ident is unknown:\n{wide}");
+}

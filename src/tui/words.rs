@@ -36,7 +36,9 @@ pub fn origin_word(origin: Origin) -> &'static str {
 
 /// `ident` in hex, as Python's `hex(get_ident())` would show it.
 pub fn ident_hex(ident: Option<u64>) -> String {
-    ident.map_or_else(String::new, |i| format!("{i:x}"))
+    // Unknown, not blank (a thread the library did not start, or not
+    // started yet): the detail pane says which.
+    ident.map_or_else(|| "—".to_owned(), |i| format!("{i:x}"))
 }
 
 /// The one duration format, shared with the text dump.

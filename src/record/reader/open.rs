@@ -109,6 +109,8 @@ impl Recording {
             self.take(kind, Entry { time_ms, offset: at, keyframe: 0, lost: false }, &mut keyframe);
             offset = end;
         }
+        // Whole records to the last byte, and no index: never closed.
+        self.problems.push(Problem::Unclosed { offset });
         None
     }
 
