@@ -331,6 +331,10 @@ fn named_by_runtime(t: &ThreadView) -> bool {
 /// This sample's behaviour conditions (the debouncer decides when to show them).
 fn lint_candidates(threads: &[ThreadView], library: Option<&RegistrySnapshot>) -> Vec<Candidate> {
     let mut out = Vec::new();
+    // Managed threads are this process's library's, or an agent's in
+    // another program (a Python program knows no "library").
+    let seen = if library.is_some() { "in the library" } else { "as its agent reports it" };
+    let outside = if library.is_some() { "the library" } else { "what its agent tracks" };
     for t in threads.iter().filter(|t| t.origin == Origin::Managed) {
         let Some(k) = &t.kernel else { continue };
         match (t.state, k.state) {
@@ -340,7 +344,7 @@ fn lint_candidates(threads: &[ThreadView], library: Option<&RegistrySnapshot>) -
                 // No wchan here: it is read only every few samples, and the
                 // text must not flip between samples.
                 message: format!(
-                    "{} is Running in the library but asleep in the kernel ({}): blocked outside the library",
+                    "{} is Running {seen} but asleep in the kernel ({}): blocked outside {outside}",
                     t.name, k.state
                 ),
             }),
@@ -350,10 +354,7 @@ fn lint_candidates(threads: &[ThreadView], library: Option<&RegistrySnapshot>) -
                 out.push(Candidate {
                     kind: LintKind::Spinning,
                     subject: t.key,
-                    message: format!(
-                        "{} is Waiting in the library but running in the kernel: it spins",
-                        t.name
-                    ),
+                    message: format!("{} is Waiting {seen} but running in the kernel: it spins", t.name),
                 })
             }
             _ => {}
@@ -470,6 +471,30 @@ mod tests {
         t.runtime = None;
         t.name = DisplayName::from_text("main");
         assert!(named_by_runtime(&t), "a name the kernel did not give came from a runtime");
+    }
+
+    #[test]
+    fn blocked_outside_says_whose_view_it_is() {
+        let mut t = crate::record::tests::any_thread();
+        (t.origin, t.state) = (Origin::Managed, ThreadState::Running);
+        if let Some(k) = t.kernel.as_mut() {
+            k.state = 'S';
+        }
+        let said = |library: Option<&RegistrySnapshot>| {
+            let found = lint_candidates(std::slice::from_ref(&t), library);
+            assert_eq!(found.len(), 1, "{found:?}");
+            found[0].message.clone()
+        };
+        let own = said(Some(&RegistrySnapshot { threads: Vec::new(), primitives: Vec::new() }));
+        assert!(own.ends_with(
+            "is Running in the library but asleep in the kernel (S): blocked outside the library"
+        ));
+        // Another program's threads, from its agent (a Python program has no library).
+        let agent = said(None);
+        assert!(
+            agent.ends_with("is Running as its agent reports it but asleep in the kernel (S): blocked outside what its agent tracks"),
+            "{agent}"
+        );
     }
 
     #[test]
