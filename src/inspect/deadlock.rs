@@ -62,12 +62,18 @@ impl Deadlock {
     /// The thread and primitive names around the cycle, escaped, without
     /// TIDs: the short form, for a banner that lists several deadlocks.
     pub fn names(&self) -> Vec<String> {
+        self.names_with(|t| crate::display::sanitize(&t.name).into_owned())
+    }
+
+    /// [`names`](Self::names), each thread named by `who` (with its TID
+    /// where names collide, say).
+    pub fn names_with(&self, who: impl Fn(&ThreadLink) -> String) -> Vec<String> {
         self.cycle
             .iter()
             .map(|step| match step {
-                CycleStep::Thread(t) => crate::display::sanitize(&t.name).into_owned(),
+                CycleStep::Thread(t) => who(t),
                 CycleStep::Primitive(p) => crate::display::sanitize(&p.name).into_owned(),
-                CycleStep::Join { of } => format!("join of {}", crate::display::sanitize(&of.name)),
+                CycleStep::Join { of } => format!("join of {}", who(of)),
             })
             .collect()
     }

@@ -45,6 +45,9 @@ impl App {
             self.history.observe(t.key, t.state, at);
         }
         self.history.prune(at);
+        // Before the log: its lines name threads, with their TIDs where
+        // this sample's names collide.
+        self.note_shared_names(&snapshot);
         self.log_changes(&snapshot);
         self.progress = progress.into_iter().map(|p| (p.name.clone(), p)).collect();
         let before = self.sampled_at.replace(at);
@@ -70,10 +73,7 @@ impl App {
     /// Puts `snapshot` on screen with the indexes the screens use; gives
     /// back the one it replaces.
     fn show(&mut self, snapshot: Snapshot) -> Option<Snapshot> {
-        if !names_as(&self.shared_names_from, &snapshot) {
-            self.shared_names = shared_names(&snapshot);
-            self.shared_names_from = snapshot.threads.iter().map(|t| t.name.clone()).collect();
-        }
+        self.note_shared_names(&snapshot);
         self.primitive_index = snapshot.primitives.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
         self.column_needs = super::columns::Needs::of(&snapshot);
         self.state_counts = snapshot.counts();
@@ -85,6 +85,15 @@ impl App {
         let previous = self.snapshot.replace(snapshot);
         self.rebuild_table();
         previous
+    }
+
+    /// The names more than one of `snapshot`'s threads carry, worked out
+    /// again only when a name changed.
+    fn note_shared_names(&mut self, snapshot: &Snapshot) {
+        if !names_as(&self.shared_names_from, snapshot) {
+            self.shared_names = shared_names(snapshot);
+            self.shared_names_from = snapshot.threads.iter().map(|t| t.name.clone()).collect();
+        }
     }
 
     /// The process has exited at `at`: the sample on screen stays, marked

@@ -766,3 +766,53 @@ fn a_thread_without_an_ident_says_unknown_not_blank() {
     let cell: String = row.chars().skip(header[..column].chars().count()).take(5).collect();
     assert_eq!(cell.trim(), "—", "a foreign thread's ident is unknown:\n{wide}");
 }
+
+/// Two deadlocked threads of one name (two C threads both `worker`): every
+/// place that names them carries their TIDs, from the first sample on.
+#[test]
+fn same_named_threads_are_told_apart_everywhere_they_are_named() {
+    let start = Instant::now();
+    let mut app = fixtures::app(0, 120, 40, start);
+    let mut snapshot = fixtures::snapshot(0);
+    for from in ["Philosopher-0", "Philosopher-1"] {
+        fixtures::rename(&mut snapshot, from, "worker");
+    }
+    let tids: Vec<u32> =
+        snapshot.threads.iter().filter(|t| t.name.shown() == "worker").filter_map(|t| t.native_id).collect();
+    assert_eq!(tids.len(), 2);
+    // A fresh app's first sample with the deadlock: the status line.
+    let mut fresh = fixtures::attached(4242, start);
+    fresh.handle_event(Event::Sample(Box::new(Sample {
+        snapshot: snapshot.clone(),
+        at: start,
+        progress: Vec::new(),
+    })));
+    let status = fresh.status().unwrap_or_default().to_owned();
+    for tid in &tids {
+        assert!(status.contains(&format!("(tid {tid})")), "status: {status}");
+    }
+    let at = start + std::time::Duration::from_secs(60);
+    app.handle_event(Event::Sample(Box::new(Sample { snapshot, at, progress: Vec::new() })));
+    // The Locks screen's cycle.
+    app.update(Action::ShowTab(action::Tab::Locks));
+    let locks = screen_text(&app, 120, 40);
+    let cycle = locks.lines().find(|l| l.starts_with("DEADLOCK 1:")).unwrap_or_default().to_owned();
+    for tid in &tids {
+        assert!(cycle.contains(&format!("(tid {tid})")), "{locks}");
+    }
+    // The timeline's rows.
+    app.update(Action::ShowTab(action::Tab::Timeline));
+    let timeline = screen_text(&app, 120, 40);
+    for tid in &tids {
+        assert!(timeline.lines().any(|l| l.contains(&format!("worker·{tid}"))), "{timeline}");
+    }
+    // The threads table, too narrow for its TID column.
+    app.update(Action::ShowTab(action::Tab::Threads));
+    let narrow = screen_text(&app, 60, 20);
+    assert!(!narrow.lines().any(|l| l.contains("TID")), "60 columns drop TID:\n{narrow}");
+    let rows: Vec<&str> = narrow.lines().filter(|l| l.trim_start().starts_with("worker")).collect();
+    for tid in &tids {
+        // In the name's own cell: the wait beside it names the other, with its TID.
+        assert!(rows.iter().any(|r| r.trim_start().starts_with(&format!("worker·{tid}"))), "{narrow}");
+    }
+}

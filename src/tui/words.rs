@@ -241,6 +241,15 @@ pub fn haystack(t: &ThreadView) -> String {
 }
 
 /// Fits `text` into `width` columns, ending with `…` when cut.
+/// `name` in `width` cells, ending in `·tid` which the cut never takes
+/// (`pool-wor…·4242`): for a name two threads share, where there is no
+/// room for a TID column or a `(tid N)`.
+pub fn name_with_tid(name: &str, tid: u32, width: usize) -> String {
+    let tid = format!("·{tid}");
+    let room = width.saturating_sub(tid.chars().count());
+    format!("{}{tid}", fit(name, room))
+}
+
 pub fn fit(text: &str, width: usize) -> Cow<'_, str> {
     use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
     if text.width() <= width {

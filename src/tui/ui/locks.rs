@@ -140,7 +140,7 @@ fn lines<'a>(app: &App, snapshot: &'a Snapshot, width: u16) -> Vec<Line<'a>> {
         out.push(Line::styled("  nobody waits on a primitive", theme.dim()));
     }
     for (i, d) in snapshot.deadlocks.iter().enumerate() {
-        let mut cycle: Vec<String> = d.names();
+        let mut cycle: Vec<String> = d.names_with(|t| words::who(t, shared));
         if let Some(first) = cycle.first().cloned() {
             cycle.push(first);
         }

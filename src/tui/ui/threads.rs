@@ -49,6 +49,8 @@ pub(crate) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let offset = visible_offset(app.table.offset, app.table.selected, height, rows.len());
     let primitive = |id: u64| app.primitive_index.get(&id).map(|&i| &snapshot.primitives[i]);
+    // Too narrow for TID: a name two threads share then carries it.
+    let tid_shown = layout.iter().any(|&(column, _, _)| column == Column::Tid);
     for (line, &index) in rows.iter().skip(offset).take(height).enumerate() {
         let y = area.y + 1 + line as u16;
         let t = &snapshot.threads[index];
@@ -57,8 +59,16 @@ pub(crate) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let row_area = Rect::new(area.x, y, area.width, 1);
         buf.set_style(row_area, if selected { row_style.patch(theme.selected()) } else { row_style });
         for &(column, x, w) in &layout {
-            let (text, style) =
-                cell(column, w, t, theme, &primitive, &app.shared_names, snapshot.system.uptime_ms);
+            let (text, style) = cell(
+                column,
+                w,
+                t,
+                theme,
+                &primitive,
+                &app.shared_names,
+                snapshot.system.uptime_ms,
+                tid_shown,
+            );
             let style = if selected { style.patch(theme.selected()) } else { row_style.patch(style) };
             // Names are cut in the middle: where they differ is often the end.
             let text = if column == Column::Name {
@@ -79,6 +89,7 @@ fn cell<'a>(
     primitive: &impl Fn(u64) -> Option<&'a crate::inspect::PrimitiveView>,
     shared: &std::collections::HashSet<String>,
     uptime_ms: Option<u64>,
+    tid_shown: bool,
 ) -> (String, Style) {
     let plain = |text: String| (text, Style::new());
     match column {
@@ -93,6 +104,8 @@ fn cell<'a>(
             // `t.name = ""` is valid Python; a blank cell is not a name.
             if t.name.shown().is_empty() {
                 ("\"\"".to_owned(), theme.dim())
+            } else if let Some(tid) = t.native_id.filter(|_| !tid_shown && shared.contains(t.name.shown())) {
+                (words::name_with_tid(&t.name.to_string(), tid, usize::from(width)), style)
             } else {
                 (t.name.to_string(), style)
             }

@@ -70,7 +70,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         buf.set_stringn(
             area.x,
             y,
-            fit(t.name.shown(), usize::from(NAME_WIDTH)),
+            timeline_name(t, &app.shared_names, usize::from(NAME_WIDTH)),
             usize::from(NAME_WIDTH),
             name_style,
         );
@@ -97,6 +97,19 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// "-60s … -30s … now", spread over `width` cells.
+/// A row's name, `width` wide; a name two threads share ends in its TID.
+fn timeline_name(
+    t: &crate::inspect::ThreadView,
+    shared: &std::collections::HashSet<String>,
+    width: usize,
+) -> String {
+    let name = t.name.shown();
+    match t.native_id.filter(|_| shared.contains(name)) {
+        Some(tid) => super::super::words::name_with_tid(name, tid, width),
+        None => fit(name, width).into_owned(),
+    }
+}
+
 fn axis(width: usize) -> String {
     if width < 12 {
         return " ".repeat(width);
