@@ -49,8 +49,13 @@ pub(crate) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let offset = visible_offset(app.table.offset, app.table.selected, height, rows.len());
     let primitive = |id: u64| app.primitive_index.get(&id).map(|&i| &snapshot.primitives[i]);
-    // Too narrow for TID: a name two threads share then carries it.
-    let tid_shown = layout.iter().any(|&(column, _, _)| column == Column::Tid);
+    let rows_know = RowsKnow {
+        theme,
+        shared: &app.shared_names,
+        uptime_ms: snapshot.system.uptime_ms,
+        // Too narrow for TID: a name two threads share then carries it.
+        tid_shown: layout.iter().any(|&(column, _, _)| column == Column::Tid),
+    };
     for (line, &index) in rows.iter().skip(offset).take(height).enumerate() {
         let y = area.y + 1 + line as u16;
         let t = &snapshot.threads[index];
@@ -59,16 +64,7 @@ pub(crate) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let row_area = Rect::new(area.x, y, area.width, 1);
         buf.set_style(row_area, if selected { row_style.patch(theme.selected()) } else { row_style });
         for &(column, x, w) in &layout {
-            let (text, style) = cell(
-                column,
-                w,
-                t,
-                theme,
-                &primitive,
-                &app.shared_names,
-                snapshot.system.uptime_ms,
-                tid_shown,
-            );
+            let (text, style) = cell(column, w, t, &primitive, &rows_know);
             let style = if selected { style.patch(theme.selected()) } else { row_style.patch(style) };
             // Names are cut in the middle: where they differ is often the end.
             let text = if column == Column::Name {
@@ -81,16 +77,23 @@ pub(crate) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// What every row's cells are drawn with.
+struct RowsKnow<'a> {
+    theme: &'a Theme,
+    /// Names more than one thread carries.
+    shared: &'a std::collections::HashSet<String>,
+    uptime_ms: Option<u64>,
+    tid_shown: bool,
+}
+
 fn cell<'a>(
     column: Column,
     width: u16,
     t: &ThreadView,
-    theme: &Theme,
     primitive: &impl Fn(u64) -> Option<&'a crate::inspect::PrimitiveView>,
-    shared: &std::collections::HashSet<String>,
-    uptime_ms: Option<u64>,
-    tid_shown: bool,
+    rows: &RowsKnow<'_>,
 ) -> (String, Style) {
+    let RowsKnow { theme, shared, uptime_ms, tid_shown } = *rows;
     let plain = |text: String| (text, Style::new());
     match column {
         Column::Ident => (words::ident_hex(t.ident), theme.dim()),
