@@ -14,6 +14,11 @@ mod duration;
 
 pub use duration::human;
 
+/// `1 thread`, `8 threads`.
+pub fn threads(n: usize) -> String {
+    if n == 1 { "1 thread".to_owned() } else { format!("{n} threads") }
+}
+
 use std::borrow::Cow;
 
 /// True for characters that must not reach a terminal as themselves.

@@ -21,8 +21,8 @@ pub fn render_text(s: &Snapshot) -> String {
     let [created, running, waiting, terminated] = s.counts();
     let _ = writeln!(
         out,
-        "{} threads: {running} running, {waiting} waiting, {created} created, {terminated} terminated\n",
-        s.threads.len()
+        "{}: {running} running, {waiting} waiting, {created} created, {terminated} terminated\n",
+        crate::display::threads(s.threads.len())
     );
     runtime_sources(&mut out, s);
     if let Some(stacks) = &s.stacks {

@@ -130,6 +130,26 @@ mod tests {
         assert!(line.contains("lock_held.py`"), "the end of the command stays: {line}");
     }
 
+    /// `exec python3 prog.py` at 80×24: the command and the agent's line
+    /// give way before the thread count does.
+    #[test]
+    fn at_80_columns_an_exec_header_keeps_the_thread_count() {
+        let mut app = fixtures::app(0, 120, 40, Instant::now());
+        app.source = Source::Attach { pid: 15121 };
+        app.set_child(15121, &format!("python3 /home/someone/{}/prog.py", "projects".repeat(3)));
+        let threads = app.snapshot.as_ref().unwrap().threads.len();
+        app.agent_about = Some("agent: python 3.11.7 (pid 15121)".into());
+        let wide = screen_text(&app, 200, 40);
+        let header = wide.lines().next().unwrap();
+        assert!(header.contains("agent: python 3.11.7") && header.contains("prog.py"), "{header}");
+        for width in [80, 70] {
+            let text = screen_text(&app, width, 24);
+            let header = text.lines().next().unwrap();
+            assert!(header.contains(&format!("{threads} threads:")), "{width}: {header}");
+            assert!(header.contains("exec python") && header.contains("(pid 15121, read-only)"), "{header}");
+        }
+    }
+
     #[test]
     fn q_asks_whether_to_stop_the_child_or_leave_it_running() {
         let mut app = exec_app();

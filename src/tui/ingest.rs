@@ -128,10 +128,10 @@ impl App {
         if first {
             let [created, running, waiting, terminated] = snapshot.counts();
             let text = format!(
-                "watching pid {} ({}): {} threads — {running} running, {waiting} waiting, {created} created, {terminated} terminated",
+                "watching pid {} ({}): {} — {running} running, {waiting} waiting, {created} created, {terminated} terminated",
                 snapshot.process.pid,
                 snapshot.process.name,
-                snapshot.threads.len()
+                crate::display::threads(snapshot.threads.len())
             );
             self.log.push(at, LogKind::Info, &text);
         }

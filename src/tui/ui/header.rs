@@ -13,12 +13,20 @@ use ratatui::text::{Line, Span};
 const EIGHTHS: [char; 9] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉', '█'];
 /// One-cell levels, for machines with many cores.
 const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+/// The most of an exec'd command the header shows.
+const COMMAND_WIDTH: usize = 40;
 /// Width of one core's bar when there is room.
 const BAR: usize = 5;
 
 pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = &app.theme;
     let mut first = vec![Span::styled(" threadscope ", theme.brand())];
+    // An exec'd command: where it lies in `first`, and its words, cut to
+    // fit when the row is narrow (the thread count must stay).
+    let mut command: Option<(usize, String)> = None;
+    // Whose view joins the kernel's (the program's own agent): gives way
+    // after the pid when the row is narrow.
+    let mut about = None;
     match &app.source {
         Source::Own(info) => {
             first.push(Span::styled("scenario ", theme.dim()));
@@ -28,7 +36,11 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
             match app.child() {
                 Some(child) => {
                     first.push(Span::styled("exec ", theme.dim()));
-                    first.push(Span::styled(words::fit(&child.command, 40).into_owned(), theme.heading()));
+                    command = Some((first.len(), child.command.clone()));
+                    first.push(Span::styled(
+                        words::fit_middle(&child.command, COMMAND_WIDTH).into_owned(),
+                        theme.heading(),
+                    ));
                     first.push(Span::styled(format!(" (pid {pid}, read-only)"), theme.warning()));
                     if let Some(how) = &child.exited {
                         first.push(Span::raw("  "));
@@ -37,10 +49,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 }
                 None => first.push(Span::styled(format!("attached to {pid} (read-only)"), theme.warning())),
             }
-            // Whose view joins the kernel's: the program's own agent.
-            if let Some(about) = &app.agent_about {
-                first.push(Span::styled(format!("  {}", safe(about)), theme.heading()));
-            }
+            about = app.agent_about.as_ref().map(|a| Span::styled(format!("  {}", safe(a)), theme.heading()));
         }
         Source::Replay(info) => {
             first.push(Span::styled(" REPLAY ", theme.paused()));
@@ -79,20 +88,26 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let watched = Span::styled(format!("  {since} {}", words::clock(process.watched_for)), theme.dim());
     // When the row is narrow, states no thread is in give way first, then
     // the time watched, then the process's name, then a scenario's pid
-    // (the Kernel screen and the log say both): the thread count and the
+    // (the Kernel screen and the log say both), then the agent's version;
+    // then an exec'd command is cut shorter: the thread count and the
     // states it is in stay. What still does not fit ends in `…`.
     let fits = |row: &Vec<Span>| Line::from(row.clone()).width() <= usize::from(area.width);
-    // `dropped`: how many of the empty states, the time, the name and the
-    // pid give way, in that order.
-    let row_of = |dropped: usize| {
+    // `dropped`: how many of the empty states, the time, the name, the
+    // pid and the agent give way, in that order; `width`, the command's.
+    let row_of = |(dropped, width): (usize, usize)| {
         let mut row = first.clone();
+        if let Some((at, text)) = &command {
+            row[*at] = Span::styled(words::fit_middle(text, width).into_owned(), theme.heading());
+        }
+        row.extend(about.clone().filter(|_| dropped < 5));
         row.extend(pid.clone().filter(|_| dropped < 4));
         row.extend(Some(name.clone()).filter(|_| dropped < 3));
         row.extend(Some(watched.clone()).filter(|_| dropped < 2));
         row.extend(counts(app, snapshot, dropped < 1));
         row
     };
-    let row = (0..4).map(row_of).find(fits).unwrap_or_else(|| row_of(4));
+    let tries = (0..5).map(|dropped| (dropped, COMMAND_WIDTH)).chain([24, 12].map(|width| (5, width)));
+    let row = tries.map(row_of).find(fits).unwrap_or_else(|| row_of((5, 12)));
     super::fitted::set_line_fitted(buf, area.x, area.y, &Line::from(row), area.width);
     if area.height > 1 {
         buf.set_line(area.x, area.y + 1, &system_line(app, snapshot, area.width), area.width);
@@ -158,7 +173,8 @@ pub(super) fn banner_lines(app: &App, width: u16, max: u16) -> Option<Vec<String
 fn counts<'a>(app: &App, snapshot: &Snapshot, with_empty: bool) -> Vec<Span<'a>> {
     let theme = &app.theme;
     let [created, running, waiting, terminated] = app.state_counts;
-    let mut spans = vec![Span::styled(format!("  {} threads:", snapshot.threads.len()), theme.dim())];
+    let threads = crate::display::threads(snapshot.threads.len());
+    let mut spans = vec![Span::styled(format!("  {threads}:"), theme.dim())];
     for (n, state) in [
         (running, ThreadState::Running),
         (waiting, ThreadState::Waiting),

@@ -108,9 +108,9 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
         };
         let total = app.snapshot.as_ref().map_or(0, |s| s.threads.len());
         let shown = if app.table.rows.len() == total {
-            format!("{total} threads")
+            crate::display::threads(total)
         } else {
-            format!("{}/{total} threads", app.table.rows.len())
+            format!("{}/{}", app.table.rows.len(), crate::display::threads(total))
         };
         let shown = if app.table.filter.is_empty() {
             shown
