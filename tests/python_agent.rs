@@ -45,10 +45,14 @@ fn a_held_lock_shows_its_holder_its_waiters_and_the_line_each_waits_at() {
         let snapshot = agent.snapshot();
         let blocked = |name| thread(&snapshot, name).waiting_on.as_ref().is_some_and(|w| w.kind == "lock");
         let asleep = thread(&snapshot, SLEEPER).waiting_on.as_ref().is_some_and(|w| w.kind == "sleep");
-        if WAITERS.iter().all(|w| blocked(w)) && asleep {
+        let joining = thread(&snapshot, "MainThread").waiting_on.as_ref().is_some_and(|w| w.kind == "join");
+        if WAITERS.iter().all(|w| blocked(w)) && asleep && joining {
             break snapshot;
         }
-        assert!(Instant::now() < deadline, "the waiters never blocked (or the sleeper slept): {snapshot:#?}");
+        assert!(
+            Instant::now() < deadline,
+            "the waiters never blocked (or the sleeper slept, or main joined it): {snapshot:#?}"
+        );
     };
     let lock_line = line_of("lock_held.py", "accounts = threading.Lock()");
     let lock = snapshot.primitives.iter().find(|p| p.kind == "lock").unwrap();
@@ -98,6 +102,10 @@ fn a_held_lock_shows_its_holder_its_waiters_and_the_line_each_waits_at() {
         sleeper.stack[0].location.as_deref(),
         Some(line_of("lock_held.py", "# scheduler sleeps here").as_str())
     );
+    // The main thread's join names the sleeper by identity, its TID.
+    let join = thread(&snapshot, "MainThread").waiting_on.clone().unwrap();
+    assert_eq!(join.name, format!("thread {SLEEPER}"));
+    assert_eq!(join.joins, Some(tid(&snapshot, SLEEPER)), "{join:?}");
     let own: Vec<_> = snapshot.threads.iter().filter(|t| t.own).collect();
     assert_eq!(own.len(), 1, "one agent thread, marked as threadscope's");
     // Every native id is a task of the program.
@@ -199,7 +207,9 @@ fn a_deadlock_is_described_while_the_program_is_stuck() {
         assert_eq!(lock.holders, [tid(&snapshot, other)], "{me} waits for {other}'s lock");
     }
     let main = thread(&snapshot, "MainThread");
-    assert_eq!(main.waiting_on.as_ref().map(|w| w.kind.as_str()), Some("join"), "main waits at exit");
+    let at_exit = main.waiting_on.as_ref().unwrap();
+    assert_eq!(at_exit.kind, "join", "main waits at exit");
+    assert_eq!(at_exit.joins, None, "for every non-daemon thread: no one thread to name");
     // Named by where they were made, and never alike: the second lock made
     // at one line says so.
     let spares = line_of("deadlock.py", "# two made at one line");

@@ -82,6 +82,19 @@ fn a_python_programs_threads_show_their_full_names_holder_and_lines() {
         sleeper["runtime"]["stack"][0]["location"],
         line_of("lock_held.py", "# scheduler sleeps here").as_str()
     );
+    // The main thread's join links the sleeper by its TID, as a C join does.
+    let join = &thread(&snapshot, "MainThread")["waiting_on"];
+    assert_eq!(join["kind"], "join", "{join:#}");
+    assert_eq!(join["holder"]["tid"], sleeper["native_id"], "{join:#}");
+    assert_eq!(join["holder"]["name"], "PaymentService-Scheduler-1");
+    // Before 3.14 CPython puts no name in the kernel (each comm is
+    // python3): nothing is cut there, only named in the runtime alone.
+    if thread(&snapshot, "PaymentService-ProcessorThread-1")["kernel"]["comm"] == "python3" {
+        let findings = snapshot["naming"]["findings"].as_array().unwrap();
+        let cut = ["truncated", "collide_when_truncated"];
+        assert!(findings.iter().all(|f| !cut.contains(&f["kind"].as_str().unwrap())), "{findings:#?}");
+        assert!(findings.iter().any(|f| f["kind"] == "unnamed"), "{findings:#?}");
+    }
     let lock = snapshot["primitives"].as_array().unwrap().iter().find(|p| p["kind"] == "lock").unwrap();
     assert_eq!(lock["name"], line_of("lock_held.py", "accounts = threading.Lock()").as_str());
     assert_eq!(lock["waiters"].as_array().unwrap().len(), 2);

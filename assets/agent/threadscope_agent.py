@@ -509,20 +509,29 @@ def _stack(frame):
 
 
 def _join_wait(frame, now):
-    """A thread blocked in Thread.join(): threading's innermost frame says so."""
+    """A thread blocked in Thread.join(): threading's innermost frame says so,
+    and its `self` is the thread joined, named by its native id (`joins`) so
+    the client links the very thread, not any of the same name."""
     if frame is None or frame.f_globals is not _THREADING_GLOBALS:
         return None
     if frame.f_code.co_name == "_shutdown":
+        # It waits for every non-daemon thread: no single one to name.
         what = "the program's non-daemon threads (at exit)"
-        return {"kind": "join", "primitive": None, "name": what, "role": "join", "waited_ms": None}
+        return _join(what, None)
     if frame.f_code.co_name not in ("_wait_for_tstate_lock", "join"):
         return None
     try:
         target = frame.f_locals.get("self")
         what = "thread %s" % target.name
+        joins = target.native_id
     except Exception:
-        what = "a thread"
-    return {"kind": "join", "primitive": None, "name": _text(what), "role": "join", "waited_ms": None}
+        what, joins = "a thread", None
+    return _join(_text(what), joins if type(joins) is int else None)
+
+
+def _join(what, joins):
+    return {"kind": "join", "primitive": None, "name": what, "role": "join", "waited_ms": None,
+            "joins": joins}
 
 
 def _wait_of(ident, now):

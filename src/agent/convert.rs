@@ -3,7 +3,9 @@
 //! never by registry ids, which mean nothing outside this process.
 
 use super::protocol::{AgentPrimitive, AgentSnapshot, AgentState, AgentThread, AgentWait};
-use crate::threading::{RegistrySnapshot, ThreadOrigin, ThreadRef, ThreadSnapshot, ThreadState};
+use crate::threading::{
+    RegistrySnapshot, ThreadOrigin, ThreadRef, ThreadSnapshot, ThreadState, WaitKind, WaitSnapshot,
+};
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -15,7 +17,7 @@ pub fn agent_snapshot(registry: &RegistrySnapshot, taken_at: SystemTime) -> Agen
         |refs: &[ThreadRef]| -> Vec<u32> { refs.iter().filter_map(|r| tids.get(&r.id).copied()).collect() };
     AgentSnapshot {
         taken_at_unix_ms: taken_at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
-        threads: registry.threads.iter().map(thread).collect(),
+        threads: registry.threads.iter().map(|t| thread(t, &tids)).collect(),
         primitives: registry
             .primitives
             .iter()
@@ -31,7 +33,8 @@ pub fn agent_snapshot(registry: &RegistrySnapshot, taken_at: SystemTime) -> Agen
     }
 }
 
-fn thread(t: &ThreadSnapshot) -> AgentThread {
+/// `t` in the protocol's words; `tids` maps registry ids to native ids.
+fn thread(t: &ThreadSnapshot, tids: &HashMap<u64, u32>) -> AgentThread {
     AgentThread {
         native_id: t.native_id,
         // Not started: no ident yet (the protocol's 0).
@@ -53,9 +56,20 @@ fn thread(t: &ThreadSnapshot) -> AgentThread {
             name: w.name.clone(),
             role: w.role.clone(),
             waited_ms: Some(w.waited.as_secs_f64() * 1000.0),
+            joins: joined_tid(w, tids),
         }),
         // Rust keeps no stack a snapshot could read without stopping the thread.
         stack: Vec::new(),
+    }
+}
+
+/// The native id of the thread a join waits for: the registry names it as
+/// the wait's one holder. `None` for any other wait, or a joined thread
+/// not started (no TID yet).
+fn joined_tid(w: &WaitSnapshot, tids: &HashMap<u64, u32>) -> Option<u32> {
+    match (w.kind, w.holders.as_slice()) {
+        (WaitKind::Join, [joined]) => tids.get(&joined.id).copied(),
+        _ => None,
     }
 }
 
@@ -109,5 +123,38 @@ mod tests {
         release.set();
         holder.join().unwrap();
         waiter.join().unwrap();
+    }
+
+    #[test]
+    fn a_join_names_the_joined_thread_by_native_id() {
+        let registry = Registry::new();
+        let release = Arc::new(Event::with_registry(&registry));
+        let released = Arc::clone(&release);
+        let sleeper = Thread::builder().name("Sleeper-Thread").registry(&registry).target(move || {
+            let _ = released.wait(None);
+        });
+        sleeper.start().unwrap();
+        // Waits until it runs, so its record has its TID before the join is read.
+        let sleeper_tid = sleeper.native_id();
+        let joined = sleeper.clone();
+        let joiner =
+            Thread::builder().name("Joiner").registry(&registry).target(move || joined.join().unwrap());
+        joiner.start().unwrap();
+        let library = loop {
+            let s = registry.snapshot();
+            if s.thread("Joiner")
+                .is_some_and(|t| t.waiting_on.as_ref().is_some_and(|w| w.kind == WaitKind::Join))
+            {
+                break s;
+            }
+            std::thread::yield_now();
+        };
+        let snapshot = agent_snapshot(&library, SystemTime::now());
+        let wait = snapshot.threads.iter().find(|t| t.name == "Joiner").unwrap().waiting_on.clone().unwrap();
+        assert_eq!((wait.kind.as_str(), wait.joins), ("join", sleeper_tid));
+        let sleeping = snapshot.threads.iter().find(|t| t.name == "Sleeper-Thread").unwrap();
+        assert_eq!(sleeping.waiting_on.as_ref().unwrap().joins, None, "an event wait joins nothing");
+        release.set();
+        joiner.join().unwrap();
     }
 }

@@ -152,6 +152,11 @@ pub struct AgentWait {
     /// How long it has waited, when the agent knows.
     #[serde(default)]
     pub waited_ms: Option<f64>,
+    /// For a `join`, the native id of the thread it waits to end; `None`
+    /// when it has no single target (an interpreter waiting for all its
+    /// threads at exit) or the agent predates the field.
+    #[serde(default)]
+    pub joins: Option<u32>,
 }
 
 /// One primitive the agent tracks.
@@ -211,6 +216,15 @@ mod tests {
         assert_eq!(snapshot.threads[0].waiting_on.as_ref().unwrap().primitive, Some(7));
         assert_eq!(snapshot.primitives[0].holders, vec![4244]);
         assert_eq!(snapshot.threads[0].state, AgentState::Waiting);
+        assert_eq!(snapshot.threads[0].waiting_on.as_ref().unwrap().joins, None, "optional: absent is None");
+    }
+
+    #[test]
+    fn a_join_names_the_thread_it_waits_for_by_native_id() {
+        let line = r#"{"kind": "join", "primitive": null, "name": "thread Sleeper-Thread",
+                       "role": "join", "waited_ms": null, "joins": 4243}"#;
+        let wait: AgentWait = serde_json::from_str(line).unwrap();
+        assert_eq!((wait.kind.as_str(), wait.joins), ("join", Some(4243)));
     }
 
     #[test]

@@ -204,7 +204,9 @@ fn wait_facts(w: &AgentWait, known: &HashSet<u64>) -> RuntimeWait {
         role: w.role.as_deref().map(|role| clean(role).into()),
         lock,
         waited: waited.map(|ms| Duration::from_secs_f64(ms / 1000.0)),
-        joins: None,
+        // Only a join has a thread to wait for; on any other kind the field
+        // would draw a join edge the agent never meant.
+        joins: w.joins.filter(|_| kind == WaitKind::Join),
     }
 }
 
@@ -250,6 +252,11 @@ fn clean(text: &str) -> String {
 /// The facts restricted to TIDs in this kernel sample.
 fn alive_only(mut facts: RuntimeFacts, alive: &HashSet<u32>) -> RuntimeFacts {
     facts.threads.retain(|tid, _| alive.contains(tid));
+    // A joined thread gone from the kernel has ended: the join is about to
+    // return, and a link to its TID could name a task that reuses it.
+    for wait in facts.threads.values_mut().filter_map(|t| t.wait.as_mut()) {
+        wait.joins = wait.joins.filter(|tid| alive.contains(tid));
+    }
     for lock in &mut facts.locks {
         lock.holders.retain(|tid| alive.contains(tid));
         lock.waiters.retain(|tid| alive.contains(tid));

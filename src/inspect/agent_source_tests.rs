@@ -72,6 +72,7 @@ fn unknown_words_are_said_not_guessed() {
         name: "mailbox".into(),
         role: None,
         waited_ms: Some(f64::NAN),
+        joins: None,
     });
     let facts = AgentSource::facts_of(&snapshot, &info);
     assert_eq!(facts.locks.len(), 1);
@@ -111,6 +112,7 @@ fn a_cycle_among_the_agent_s_locks_is_a_deadlock() {
         name: format!("fork-{primitive}"),
         role: Some("acquire".into()),
         waited_ms: Some(10.0),
+        joins: None,
     };
     let thread = |tid: u32, name: &str, on: u64| AgentThread {
         native_id: Some(tid),
@@ -201,4 +203,111 @@ fn facts_in_another_order_than_the_threads_each_find_their_own() {
     );
     assert_eq!(threads[1].origin, Origin::Foreign, "no fact, no claim");
     assert_eq!(threads[3].waiting_on.as_ref().and_then(|w| w.holder.as_ref()?.tid), Some(4244));
+}
+
+/// A live program thread of the agent's, waiting on `wait` (or running).
+fn agent_thread(tid: u32, name: &str, wait: Option<AgentWait>) -> AgentThread {
+    AgentThread {
+        native_id: Some(tid),
+        ident: u64::from(tid),
+        name: name.into(),
+        daemon: false,
+        alive: true,
+        state: if wait.is_some() { AgentState::Waiting } else { AgentState::Running },
+        own: false,
+        waiting_on: wait,
+        stack: Vec::new(),
+    }
+}
+
+fn join_of(name: &str, joins: Option<u32>) -> AgentWait {
+    AgentWait {
+        kind: "join".into(),
+        primitive: None,
+        name: format!("thread {name}"),
+        role: Some("join".into()),
+        waited_ms: None,
+        joins,
+    }
+}
+
+#[test]
+fn a_join_links_the_joined_thread_by_tid_not_by_its_name() {
+    // Two threads called Sleeper-Thread: only the TID says which is joined.
+    let snapshot = AgentSnapshot {
+        taken_at_unix_ms: 0,
+        threads: vec![
+            agent_thread(11, "MainThread", Some(join_of("Sleeper-Thread", Some(13)))),
+            agent_thread(12, "Sleeper-Thread", None),
+            agent_thread(13, "Sleeper-Thread", None),
+        ],
+        primitives: Vec::new(),
+    };
+    let (_, info) = documented();
+    let facts = AgentSource::facts_of(&snapshot, &info);
+    assert_eq!(facts.threads[&11].wait.as_ref().unwrap().joins, Some(13));
+    let mut threads =
+        vec![kernel_only(11, "python3"), kernel_only(12, "python3"), kernel_only(13, "python3")];
+    merge(&facts, &mut threads, &mut Vec::new());
+    let wait = threads[0].waiting_on.as_ref().unwrap();
+    assert_eq!(wait.kind, WaitKind::Join);
+    let holder = wait.holder.as_ref().unwrap();
+    assert_eq!((holder.tid, holder.key, holder.name.as_str()), (Some(13), threads[2].key, "Sleeper-Thread"));
+}
+
+#[test]
+fn a_deadlock_through_a_join_is_found() {
+    // Main holds the lock its worker waits for, and joins that worker.
+    let lock_wait = AgentWait {
+        kind: "lock".into(),
+        primitive: Some(1),
+        name: "state_lock".into(),
+        role: Some("acquire".into()),
+        waited_ms: Some(5.0),
+        joins: None,
+    };
+    let snapshot = AgentSnapshot {
+        taken_at_unix_ms: 0,
+        threads: vec![
+            agent_thread(11, "MainThread", Some(join_of("Worker-1", Some(12)))),
+            agent_thread(12, "Worker-1", Some(lock_wait)),
+        ],
+        primitives: vec![AgentPrimitive {
+            id: 1,
+            kind: "lock".into(),
+            name: "state_lock".into(),
+            created_at: None,
+            holders: vec![11],
+            waiters: vec![12],
+        }],
+    };
+    let (_, info) = documented();
+    let facts = AgentSource::facts_of(&snapshot, &info);
+    let mut threads = vec![kernel_only(11, "python3"), kernel_only(12, "python3")];
+    let deadlocks = merge(&facts, &mut threads, &mut Vec::new());
+    assert_eq!(deadlocks.len(), 1, "{deadlocks:?}");
+    let words = deadlocks[0].describe();
+    assert!(words.contains("MainThread (tid 11)") && words.contains("Worker-1 (tid 12)"), "{words}");
+}
+
+#[test]
+fn joins_is_kept_only_on_a_join_of_a_live_thread() {
+    let sleep = AgentWait { kind: "sleep".into(), ..join_of("x", Some(12)) };
+    let snapshot = AgentSnapshot {
+        taken_at_unix_ms: 0,
+        threads: vec![
+            agent_thread(11, "Sleeper", Some(sleep)),
+            agent_thread(12, "Joiner", Some(join_of("Gone", Some(99)))),
+            agent_thread(13, "Exiting", Some(join_of("the program's non-daemon threads (at exit)", None))),
+        ],
+        primitives: Vec::new(),
+    };
+    let (_, info) = documented();
+    let facts = AgentSource::facts_of(&snapshot, &info);
+    let joins = |facts: &RuntimeFacts, tid: u32| facts.threads[&tid].wait.as_ref().unwrap().joins;
+    assert_eq!(joins(&facts, 11), None, "a sleep joins nothing, whatever the field says");
+    assert_eq!(joins(&facts, 13), None, "no single thread to wait for");
+    assert_eq!(joins(&facts, 12), Some(99));
+    let live = alive_only(facts, &HashSet::from([11, 12, 13]));
+    assert_eq!(joins(&live, 12), None, "99 has ended: the join falls back to its name");
 }

@@ -56,9 +56,10 @@ pub struct NamePattern {
 #[serde(rename_all = "snake_case")]
 pub enum NamingFindingKind {
     /// Longer than the kernel keeps: `top` and `/proc` show it cut (known
-    /// from a runtime's full name).
+    /// from a runtime's full name, and a comm that is its cut: a thread
+    /// whose comm is another word is not cut but unnamed in the kernel).
     Truncated,
-    /// Different names that are the same once cut.
+    /// Different names that are the same once cut (as their comms show).
     CollideWhenTruncated,
     /// Python's default `Thread-N` (or `Dummy-N`): says nothing.
     DefaultName,
@@ -231,20 +232,26 @@ pub fn findings(threads: &[NamedThread], process: &str) -> Vec<NamingFinding> {
             continue;
         }
         let text = String::from_utf8_lossy(t.name.raw());
-        let expected = kernel_comm(&text);
-        if expected.len() < text.len() {
-            truncated.push((t.thread.clone(), crate::display::sanitize(expected).into_owned()));
+        if is_default_name(&text) {
+            defaults.push(t.thread.clone());
         }
-        // The main thread keeps the process's name in the kernel (the
-        // library never renames it to "MainThread"): no disagreement.
-        // One that kept the process's name was never named in the kernel
-        // (CPython before 3.14 names no thread there, a JVM leaves `main`
-        // with its launcher's `java`): its runtime alone knows the name,
-        // which is worth saying once, not per thread.
-        if let Some(comm) = &t.comm
-            && comm.raw() != expected.as_bytes()
+        let expected = kernel_comm(&text);
+        // Only a name the kernel holds can be cut there, or meet another
+        // one there.
+        if holds_name(t.comm.as_ref(), t.name.raw(), expected) {
+            if expected.len() < text.len() {
+                truncated.push((t.thread.clone(), crate::display::sanitize(expected).into_owned()));
+            }
+            by_comm.entry(expected.as_bytes().to_vec()).or_default().push(t);
+        } else if let Some(comm) = &t.comm
+            // The main thread keeps the process's name in the kernel (the
+            // library never renames it to "MainThread"): no disagreement.
             && !t.main
         {
+            // One that kept the process's name was never named in the
+            // kernel (CPython before 3.14 names no thread there, a JVM
+            // leaves `main` with its launcher's `java`): its runtime alone
+            // knows the name, which is worth saying once, not per thread.
             if comm.raw() == process.as_bytes() {
                 runtime_only.push(t.thread.clone());
             } else {
@@ -255,10 +262,6 @@ pub fn findings(threads: &[NamedThread], process: &str) -> Vec<NamingFinding> {
                 ));
             }
         }
-        if is_default_name(&text) {
-            defaults.push(t.thread.clone());
-        }
-        by_comm.entry(expected.as_bytes().to_vec()).or_default().push(t);
     }
     for (comm, group) in by_comm {
         let mut names: Vec<&[u8]> = group.iter().map(|t| t.name.raw()).collect();
@@ -340,6 +343,18 @@ pub fn findings(threads: &[NamedThread], process: &str) -> Vec<NamingFinding> {
         a.kind.cmp(&b.kind).then_with(|| a.threads.iter().map(order).cmp(b.threads.iter().map(order)))
     });
     out
+}
+
+/// Whether the kernel holds a runtime's `name`, as `expected` (the name cut
+/// to 15 bytes at a character, as the library cuts it): its comm is that
+/// cut, or the name's first 15 bytes (`prctl` cuts mid-character), or is
+/// not read (a library thread not started yet, which will put it there).
+/// A comm that is something else (`python3`) says the runtime never put
+/// the name in the kernel, so nothing of it is cut there.
+fn holds_name(comm: Option<&DisplayName>, name: &[u8], expected: &str) -> bool {
+    comm.is_none_or(|comm| {
+        comm.raw() == expected.as_bytes() || comm.raw() == &name[..name.len().min(COMM_MAX_BYTES)]
+    })
 }
 
 /// The order findings of a kind come in: by their threads' names.

@@ -221,3 +221,49 @@ fn a_jvm_main_thread_is_main_not_its_launchers_java() {
     let named_java = [runtime("java", "java"), runtime("java", "java")];
     assert_eq!(patterns(&named_java)[0].examples, ["java", "java"]);
 }
+
+#[test]
+fn a_name_the_kernel_never_got_is_not_cut_there() {
+    // Python 3.11 puts no name in the kernel: every comm is `python3`, so
+    // top shows nothing cut, and nothing meets at `Socket-Receiver`.
+    let threads =
+        [runtime("Socket-Receiver-Long-Name", "python3"), runtime("Socket-Receiver-Other", "python3")];
+    let found = findings(&threads, "python3");
+    assert_eq!(kinds(&found), [NamingFindingKind::Unnamed], "{found:?}");
+    assert!(found[0].message.starts_with("2 thread(s) are named only in their runtime"), "{found:?}");
+    // Renamed in the kernel to something else: a disagreement, not a cut.
+    let found = findings(&[runtime("Socket-Receiver-Long-Name", "rx")], "python3");
+    assert_eq!(kinds(&found), [NamingFindingKind::KernelDisagrees], "{found:?}");
+}
+
+#[test]
+fn a_name_the_kernel_holds_cut_is_truncated() {
+    // The library's own threads (and Python 3.14's) put their name in the
+    // kernel, cut at a character; `prctl` cuts at the 15th byte, mid-character.
+    let name = "Empfänger-Thrüber";
+    let raw_cut = &name.as_bytes()[..COMM_MAX_BYTES];
+    assert_ne!(raw_cut, kernel_comm(name).as_bytes(), "the test needs a cut inside a character");
+    let threads = [
+        ours("Socket-Receiver-Long-Name"),
+        NamedThread { comm: None, ..ours("Socket-Receiver-Not-Started") },
+        NamedThread { comm: Some(DisplayName::from_bytes(raw_cut)), ..ours(name) },
+    ];
+    let found = findings(&threads, "app");
+    assert_eq!(
+        kinds(&found),
+        // The half character left in a comm is shown escaped, as ever.
+        [
+            NamingFindingKind::Truncated,
+            NamingFindingKind::CollideWhenTruncated,
+            NamingFindingKind::Unprintable
+        ],
+        "{found:?}"
+    );
+    assert!(
+        found[0].message.starts_with(
+            "3 name(s) are longer than the kernel's 15 bytes, so top and ps show them cut (`Socket-Receiver-Long-Name` → `Socket-Receiver`)"
+        ),
+        "{}",
+        found[0].message
+    );
+}

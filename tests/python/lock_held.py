@@ -1,6 +1,7 @@
-# A Lock held by one named thread while two others wait for it, and one
-# more asleep in time.sleep; the agent tests read holders, waiters and the
-# line each waits at. Runs until killed.
+# A Lock held by one named thread while two others wait for it, one more
+# asleep in time.sleep, and the main thread joining the sleeper; the agent
+# tests read holders, waiters, the thread a join waits for and the line
+# each waits at. Runs until killed.
 import threading
 import time
 
@@ -28,6 +29,7 @@ def schedule():
 threading.Thread(target=hold, name="PaymentService-LedgerThread-1", daemon=True).start()
 for n in (1, 2):
     threading.Thread(target=process, name="PaymentService-ProcessorThread-%d" % n, daemon=True).start()
-threading.Thread(target=schedule, name="PaymentService-Scheduler-1", daemon=True).start()
+scheduler = threading.Thread(target=schedule, name="PaymentService-Scheduler-1", daemon=True)
+scheduler.start()
 print("ready", flush=True)
-never.wait()  # main waits here
+scheduler.join()  # main joins here
