@@ -182,3 +182,48 @@ fn child_reads_its_parents_waits() {
     let text = missing.to_string();
     assert!(text.starts_with(&format!("cannot read the system calls of process {parent}")), "{text}");
 }
+
+/// As root without `CAP_SYS_PTRACE` (a container's default), reading this
+/// test process, which holds every capability: refused, and the note asks
+/// for the capability, not for root.
+#[test]
+fn as_root_without_cap_sys_ptrace_it_asks_for_the_capability_not_for_root() {
+    if !rustix::process::geteuid().is_root() {
+        return eprintln!("skipped: not root");
+    }
+    let output = std::process::Command::new("setpriv")
+        .args(["--bounding-set=-sys_ptrace", "--inh-caps=-sys_ptrace"])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "child_reads_its_parents_waits_without_the_capability"])
+        .args(["--nocapture", "--test-threads=1"])
+        .env("THREADSCOPE_WAITS_PARENT", std::process::id().to_string())
+        .output();
+    let Ok(output) = output else { return eprintln!("skipped: cannot run setpriv") };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if stdout.contains("skipped:") {
+        return eprintln!("{stdout}");
+    }
+    assert!(output.status.success() && stdout.contains("1 passed"), "{stdout}");
+}
+
+#[test]
+#[ignore = "run without CAP_SYS_PTRACE by as_root_without_cap_sys_ptrace_it_asks_for_the_capability_not_for_root"]
+fn child_reads_its_parents_waits_without_the_capability() {
+    use threadscope::kernel::{Obstacle, Remedy};
+    let Ok(parent) = std::env::var("THREADSCOPE_WAITS_PARENT") else { return };
+    let parent: u32 = parent.parse().unwrap();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let cap_eff = status.lines().find_map(|l| l.strip_prefix("CapEff:")).unwrap().trim();
+    if u64::from_str_radix(cap_eff, 16).unwrap() & (1 << 19) != 0 {
+        return println!("skipped: CAP_SYS_PTRACE was not dropped");
+    }
+    let waits = WaitReader::new(parent).read(&Sampler::new(parent).unwrap().sample().unwrap());
+    let Some(missing) = waits.missing_permission else {
+        return println!("skipped: root without CAP_SYS_PTRACE may read its parent here");
+    };
+    assert_eq!(missing.obstacle, Obstacle::RootWithoutCapSysPtrace, "{missing:?}");
+    assert_eq!(missing.remedies[0], Remedy::StartWithCapSysPtrace, "{missing:?}");
+    let text = missing.to_string();
+    assert!(text.contains("runs as root but without CAP_SYS_PTRACE"), "{text}");
+    assert!(!text.contains("run threadscope as root"), "{text}");
+}

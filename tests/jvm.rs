@@ -3,6 +3,7 @@
 //! `skipped: no java` and passes, unless `THREADSCOPE_REQUIRE_RUNTIMES=1`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 mod java_support;
 
 use std::collections::HashSet;
@@ -227,4 +228,59 @@ fn detect_refuses_what_is_not_a_jvm() {
     assert!(matches!(err, JvmError::NotAJvm { .. }), "{err:?}");
     let err = JvmTarget::detect(u32::MAX - 1).unwrap_err();
     assert!(matches!(err, JvmError::NoSuchProcess { .. }), "{err:?}");
+}
+
+const NOBODY_ENV: &str = "THREADSCOPE_JVM_NOBODY_TARGETS";
+
+/// Another user's processes, whose maps user nobody may not read: a native
+/// one (this test process, root's) is not taken for a JVM nor mentioned;
+/// a JVM is said to look like one, by its launcher, and why it cannot be
+/// asked.
+#[test]
+fn as_another_user_only_what_looks_like_a_jvm_is_called_one() {
+    if !rustix::process::geteuid().is_root() {
+        return eprintln!("skipped: not root, cannot run a child as another user");
+    }
+    let _one = one_jvm_at_a_time();
+    let mut jvm = java_or_skip("as_another_user").map(|java| JavaChild::spawn(java, &[], &["idle"]));
+    let mut targets = std::process::id().to_string();
+    if let Some(jvm) = &mut jvm {
+        jvm.wait_ready(READY);
+        targets.push_str(&format!(" {}", jvm.pid()));
+    }
+    common::run_child_as_nobody("as_nobody_only_a_jvm_is_called_one", (NOBODY_ENV, &targets));
+    if let Some(mut jvm) = jvm {
+        assert!(jvm.finish(READY).success());
+    }
+}
+
+#[test]
+#[ignore = "run as another user by as_another_user_only_what_looks_like_a_jvm_is_called_one"]
+fn as_nobody_only_a_jvm_is_called_one() {
+    let Ok(targets) = std::env::var(NOBODY_ENV) else { return };
+    if rustix::process::getuid().is_root() {
+        return println!("skipped: still root, cannot test another user's process");
+    }
+    let mut pids = targets.split(' ').map(|p| p.parse::<u32>().unwrap());
+    let native = pids.next().unwrap();
+    assert!(std::fs::read(format!("/proc/{native}/maps")).is_err(), "its maps must be refused here");
+    let err = JvmTarget::detect(native).unwrap_err();
+    assert!(matches!(err, JvmError::NoSignOfJvm { .. }), "{err:?}");
+    assert!(threadscope::inspect::JvmSource::for_pid(native, JvmViewOptions::default()).is_none());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_threadscope"))
+        .args(["snapshot", "--pid", &native.to_string(), "--format", "text"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success() && text.contains("Note: cannot read the system calls"), "{text}");
+    assert!(!text.contains("JVM"), "a native process is not mentioned as a JVM: {text}");
+    if let Some(jvm) = pids.next() {
+        let err = JvmTarget::detect(jvm).unwrap_err();
+        assert!(matches!(err, JvmError::DifferentUser { sign: Some(_), .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!("process {jvm}, which looks like a JVM (its program is java)")),
+            "{text}"
+        );
+    }
 }

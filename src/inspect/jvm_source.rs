@@ -59,19 +59,21 @@ pub struct JvmSource {
 }
 
 impl JvmSource {
-    /// A source for `pid` when it is a HotSpot JVM; `None` when it is not
-    /// (silently). A JVM we may not attach to gives a source that only says why.
+    /// A source for `pid` when it is a HotSpot JVM; `None` when it is not,
+    /// or shows no sign of one where its maps may not be read (silently).
+    /// A JVM we may not attach to, or a process we cannot tell, gives a
+    /// source that only says why.
     pub fn for_pid(pid: u32, options: JvmViewOptions) -> Option<Self> {
+        Self::from_detection(JvmTarget::detect(pid), options)
+    }
+
+    fn from_detection(detected: Result<JvmTarget, JvmError>, options: JvmViewOptions) -> Option<Self> {
         let interval = options.interval;
-        match JvmTarget::detect(pid) {
+        match detected {
             Ok(target) => Some(Self::new(target, options)),
-            Err(JvmError::NotAJvm { .. } | JvmError::NoSuchProcess { .. }) => None,
-            // Detection stops at the uid check before it may read the maps:
-            // say so only for what looks like a JVM.
-            Err(e @ JvmError::DifferentUser { .. }) if looks_like_java(pid) => {
-                Some(Self { view: None, interval, built: None, problem: Some(e.to_string()) })
+            Err(JvmError::NotAJvm { .. } | JvmError::NoSignOfJvm { .. } | JvmError::NoSuchProcess { .. }) => {
+                None
             }
-            Err(JvmError::DifferentUser { .. }) => None,
             Err(e) => Some(Self { view: None, interval, built: None, problem: Some(e.to_string()) }),
         }
     }
@@ -335,11 +337,6 @@ fn unseen_deadlocks(dump: &JvmThreadDump, locks: &[RuntimeLock]) -> Vec<String> 
             )
         })
         .collect()
-}
-
-/// The main thread of a JVM is `java` in the kernel (the launcher's name).
-fn looks_like_java(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == "java")
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 use super::*;
-use crate::jvm::parse_thread_dump;
+use crate::jvm::{JvmSign, parse_thread_dump};
 
 const JDK17: &[u8] = include_bytes!("../../tests/fixtures/jvm/jdk17_thread_print.txt");
 
@@ -108,6 +108,29 @@ fn tids_gone_from_proc_are_dropped_everywhere() {
 fn not_a_jvm_is_silent() {
     assert!(JvmSource::for_pid(std::process::id(), JvmViewOptions::default()).is_none());
     assert!(JvmSource::for_pid(u32::MAX - 1, JvmViewOptions::default()).is_none());
+}
+
+#[test]
+fn a_process_whose_maps_are_refused_is_a_jvm_only_with_a_sign() {
+    let denied = || std::io::Error::from_raw_os_error(libc::EACCES);
+    let options = JvmViewOptions::default;
+    // Refused maps and nothing Java about it (pid 1 `process_api` of a
+    // container, refused even to root): nothing said.
+    let none = JvmSource::from_detection(Err(JvmError::NoSignOfJvm { pid: 1, source: denied() }), options());
+    assert!(none.is_none());
+    // Refused maps of a `java`: said plainly that it cannot be told.
+    let undetermined = JvmError::Undetermined { pid: 1, sign: JvmSign::JavaName, source: denied() };
+    let mut source = JvmSource::from_detection(Err(undetermined), options()).expect("a note");
+    let kernel = crate::kernel::Sampler::new(std::process::id()).unwrap().sample().unwrap();
+    let facts = source.facts(&kernel).expect("the note");
+    assert_eq!(
+        facts.notes,
+        vec![
+            "no JVM view: cannot tell whether process 1 is a JVM: its main thread is named java, \
+             but its maps cannot be read (Permission denied (os error 13)) (the kernel view carries on)"
+        ]
+    );
+    assert!(facts.threads.is_empty() && facts.covers.is_none());
 }
 
 #[test]

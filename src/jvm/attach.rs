@@ -68,8 +68,9 @@ impl Default for AttachOptions {
 ///
 /// # Errors
 ///
-/// Every [`JvmError`] but [`JvmError::NotAJvm`] and
-/// [`JvmError::DifferentUser`] (which [`JvmTarget::detect`] gives):
+/// Every [`JvmError`] but those only [`JvmTarget::detect`] gives
+/// ([`JvmError::NotAJvm`], [`JvmError::NoSignOfJvm`],
+/// [`JvmError::Undetermined`], [`JvmError::DifferentUser`]):
 /// attach disabled, `-Xrs`, a timeout at any step, a refused or untrusted
 /// socket, the JVM exiting before or while it answers.
 ///

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{Access, access};
 
 use super::error::JvmError;
+use super::signs::{JvmSign, Visible};
 
 /// A HotSpot JVM found in `/proc`, with everything attaching needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,15 +41,20 @@ pub struct JvmTarget {
 impl JvmTarget {
     /// Recognises process `pid` as a HotSpot JVM we may attach to.
     ///
-    /// Reads `/proc/PID/{status,maps,stat,cmdline,environ}`; writes nothing
-    /// and sends nothing.
+    /// Reads `/proc/PID/{status,maps,stat,cmdline,environ}` (and, when the
+    /// maps may not be read, `exe`, `comm` and its threads' `comm`); writes
+    /// nothing and sends nothing.
     ///
     /// # Errors
     ///
     /// [`JvmError::NoSuchProcess`], [`JvmError::DifferentUser`] (we are
     /// neither its user nor root), [`JvmError::NotAJvm`] (no `libjvm.so`
-    /// mapped), [`JvmError::Io`] for other `/proc` failures. A JVM that
-    /// disabled attach is still detected: [`crate::jvm::thread_dump`] says so.
+    /// mapped). When its maps may not be read: [`JvmError::NoSignOfJvm`]
+    /// if nothing else anyone may read (its program, its name, its
+    /// threads' names) looks like a JVM, else [`JvmError::Undetermined`]
+    /// (or `DifferentUser` with the [`JvmSign`](super::JvmSign)).
+    /// [`JvmError::Io`] for other `/proc` failures. A JVM that disabled
+    /// attach is still detected: [`crate::jvm::thread_dump`] says so.
     ///
     /// # Examples
     ///
@@ -64,11 +70,20 @@ impl JvmTarget {
         let facts = StatusFacts::parse(&status);
         let (uid, gid) = (facts.euid.unwrap_or(u32::MAX), facts.egid.unwrap_or(u32::MAX));
         let our_uid = rustix::process::geteuid().as_raw();
-        if our_uid != 0 && our_uid != uid {
-            return Err(JvmError::DifferentUser { pid, target_uid: uid, our_uid });
+        let different_user = our_uid != 0 && our_uid != uid;
+        let libjvm = match read_proc(pid, &proc_dir.join("maps"), "reading maps") {
+            Ok(maps) => find_libjvm(&maps).ok_or(JvmError::NotAJvm { pid })?,
+            // Another user's maps (or, as root, a security module's or a
+            // user namespace's refusal): tell from what anyone may read.
+            Err(JvmError::Io { source, .. }) => {
+                let sign = Visible::read(pid).jvm_sign();
+                return Err(unreadable_maps(pid, source, sign, different_user.then_some((uid, our_uid))));
+            }
+            Err(e) => return Err(e),
+        };
+        if different_user {
+            return Err(JvmError::DifferentUser { pid, sign: None, target_uid: uid, our_uid });
         }
-        let maps = read_proc(pid, &proc_dir.join("maps"), "reading maps")?;
-        let libjvm = find_libjvm(&maps).ok_or(JvmError::NotAJvm { pid })?;
         let stat = read_proc(pid, &proc_dir.join("stat"), "reading stat")?;
         let start_time = parse_start_time(&stat)
             .ok_or_else(|| JvmError::Protocol { pid, detail: "unreadable /proc/PID/stat".into() })?;
@@ -129,6 +144,24 @@ fn read_proc(pid: u32, path: &Path, context: &'static str) -> Result<Vec<u8>, Jv
         _ if source.raw_os_error() == Some(libc::ESRCH) => JvmError::NoSuchProcess { pid },
         _ => JvmError::Io { pid, context, source },
     })
+}
+
+/// Why process `pid`, whose maps could not be read (`source`), is not
+/// attached to: `sign` is what anyone may read that makes it look like a
+/// JVM; `other_user` its uid and ours, when we are neither it nor root.
+fn unreadable_maps(
+    pid: u32,
+    source: io::Error,
+    sign: Option<JvmSign>,
+    other_user: Option<(u32, u32)>,
+) -> JvmError {
+    match (sign, other_user) {
+        (None, _) => JvmError::NoSignOfJvm { pid, source },
+        (Some(sign), Some((target_uid, our_uid))) => {
+            JvmError::DifferentUser { pid, sign: Some(sign), target_uid, our_uid }
+        }
+        (Some(sign), None) => JvmError::Undetermined { pid, sign, source },
+    }
 }
 
 /// The fields of `/proc/PID/status` attaching needs.
@@ -290,6 +323,32 @@ SigIgn:\t0000000000000002\nSigCgt:\t0000000101005ccd\n";
         let maps = b"7f00-7f01 r-xp 00000000 08:01 123 /usr/lib/jvm/java-17/lib/server/libjvm.so\n";
         assert_eq!(find_libjvm(maps), Some(PathBuf::from("/usr/lib/jvm/java-17/lib/server/libjvm.so")));
         assert_eq!(find_libjvm(b"7f00-7f01 r-xp 00000000 08:01 123 /usr/lib/libjvm.so.bak\n"), None);
+    }
+
+    #[test]
+    fn unreadable_maps_call_it_a_jvm_only_with_a_sign() {
+        let denied = || io::Error::from_raw_os_error(libc::EACCES);
+        // pid 1 of a container, refused even to root, named process_api.
+        let err = unreadable_maps(1, denied(), None, None);
+        assert!(matches!(err, JvmError::NoSignOfJvm { pid: 1, .. }), "{err:?}");
+        assert!(!err.to_string().contains("JVM 1"), "{err}");
+        let err = unreadable_maps(1, denied(), None, Some((1000, 1001)));
+        assert!(matches!(err, JvmError::NoSignOfJvm { .. }), "another user's native process: {err:?}");
+        let err = unreadable_maps(7, denied(), Some(JvmSign::JavaName), None);
+        assert_eq!(
+            err.to_string(),
+            "cannot tell whether process 7 is a JVM: its main thread is named java, \
+             but its maps cannot be read (Permission denied (os error 13))"
+        );
+        let err = unreadable_maps(7, denied(), Some(JvmSign::JavaProgram), Some((1000, 1001)));
+        assert_eq!(
+            err.to_string(),
+            "process 7, which looks like a JVM (its program is java), runs as uid 1000, we are uid 1001: \
+             only its user or root may attach"
+        );
+        assert!(err.is_permanent());
+        let seen = JvmError::DifferentUser { pid: 7, sign: None, target_uid: 1000, our_uid: 1001 };
+        assert!(seen.to_string().starts_with("JVM 7 runs as uid 1000"), "{seen}");
     }
 
     fn scan(args: &[&str], env: &str) -> VmFlags {

@@ -4,6 +4,8 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::signs::JvmSign;
+
 /// The step of the attach handshake an error or timeout happened in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AttachStep {
@@ -47,14 +49,43 @@ pub enum JvmError {
         pid: u32,
     },
     /// The JVM runs as another user; only that user or root may attach.
-    #[error("JVM {pid} runs as uid {target_uid}, we are uid {our_uid}: only its user or root may attach")]
+    #[error(
+        "{} runs as uid {target_uid}, we are uid {our_uid}: only its user or root may attach",
+        who(*pid, *sign)
+    )]
     DifferentUser {
         /// The process.
         pid: u32,
+        /// `None` when its maps show `libjvm.so`; else what makes it look
+        /// like a JVM (its maps may not be read by another user).
+        sign: Option<JvmSign>,
         /// The JVM's effective uid.
         target_uid: u32,
         /// Our effective uid.
         our_uid: u32,
+    },
+    /// Its maps (where `libjvm.so` would show) may not be read, and it
+    /// looks like a JVM: whether it is one cannot be told.
+    #[error("cannot tell whether process {pid} is a JVM: {sign}, but its maps cannot be read ({source})")]
+    Undetermined {
+        /// The process.
+        pid: u32,
+        /// What makes it look like one.
+        sign: JvmSign,
+        /// Why the maps could not be read.
+        #[source]
+        source: io::Error,
+    },
+    /// Its maps may not be read, and nothing else that may be (its
+    /// program, its name, its threads' names) looks like a JVM: taken as
+    /// not one, and not mentioned.
+    #[error("process {pid} shows no sign of a JVM (its maps cannot be read: {source})")]
+    NoSignOfJvm {
+        /// The process.
+        pid: u32,
+        /// Why the maps could not be read.
+        #[source]
+        source: io::Error,
     },
     /// `-XX:+DisableAttachMechanism`: the JVM refuses attach.
     #[error("JVM {pid} runs with -XX:+DisableAttachMechanism: it does not accept attach")]
@@ -176,11 +207,22 @@ impl JvmError {
             self,
             Self::NoSuchProcess { .. }
                 | Self::NotAJvm { .. }
+                | Self::NoSignOfJvm { .. }
+                | Self::Undetermined { .. }
                 | Self::DifferentUser { .. }
                 | Self::AttachDisabled { .. }
                 | Self::ReducedSignals { .. }
                 | Self::Exited { .. }
                 | Self::Stopped { .. }
         )
+    }
+}
+
+/// `JVM 4242`, or `process 4242 (its main thread is named java)` when only
+/// a sign says it is one.
+fn who(pid: u32, sign: Option<JvmSign>) -> String {
+    match sign {
+        None => format!("JVM {pid}"),
+        Some(sign) => format!("process {pid}, which looks like a JVM ({sign}),"),
     }
 }

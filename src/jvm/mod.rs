@@ -2,7 +2,9 @@
 //!
 //! ```text
 //!  JvmTarget::detect(pid)          /proc/PID/{status,maps,stat,cmdline,environ}: libjvm.so,
-//!          │                       uid, NSpid, temp dir, -Xrs, -XX:+DisableAttachMechanism
+//!          │                       uid, NSpid, temp dir, -Xrs, -XX:+DisableAttachMechanism;
+//!          │                       maps unreadable: signs::Visible (exe, comm, argv[0],
+//!          │                       thread names) says whether it looks like a JVM at all
 //!          ▼
 //!  attach::thread_dump             .java_pid<NSPID> (started by .attach_pid<NSPID> + SIGQUIT
 //!          │                       when absent), request "threaddump -l", status + text
@@ -31,6 +33,7 @@ mod error;
 mod model;
 mod name;
 mod parse;
+mod signs;
 mod view;
 
 pub use attach::{AttachOptions, execute, thread_dump};
@@ -42,4 +45,5 @@ pub use model::{
 };
 pub use name::JavaName;
 pub use parse::parse_thread_dump;
+pub use signs::JvmSign;
 pub use view::{JvmSample, JvmView, JvmViewOptions};

@@ -62,7 +62,7 @@ pub use futex_op::FutexOp;
 pub use glibc_mutex::{FUTEX_TID_MASK, MutexKind, MutexProtocol, MutexType, OwnerUnknown};
 pub use locks::{FutexLock, LockCycle, LockOwner, WaitEdge, find_cycles, wait_edges};
 pub use net::{Socket, SocketTable, TcpState, UnixType};
-pub use permission::{MissingPermission, PtraceRead, Remedy};
+pub use permission::{MissingPermission, Obstacle, PtraceRead, Remedy};
 pub use sampler::{KernelSample, SampleOptions, Sampler};
 pub use stat::Comm;
 pub use syscall::Syscall;
