@@ -383,7 +383,12 @@ fn after_the_target_exits_its_last_sample_stays_on_every_screen() {
     );
     let pid = target.0.id().to_string();
     let mut s = Session::start(&["attach", &pid, "--interval", "100ms"], &[], 120, 40);
-    s.wait_for("Philosopher-4");
+    // Both ends of the table on screen before the kill: the last sample
+    // must hold them (a sample can show the fifth philosopher before the
+    // first is named in the kernel).
+    s.wait_until("Philosopher-0 and Philosopher-4", |text| {
+        text.contains("Philosopher-0") && text.contains("Philosopher-4")
+    });
     target.0.kill().unwrap();
     target.0.wait().unwrap();
     let threads = s.wait_for("PROCESS EXITED");
