@@ -204,7 +204,8 @@ fn absolute_sleeps(
 /// before it was interrupted: that call, resumed (its lock only if the
 /// lock is still a row: a resumed futex wait shows no address to group).
 fn resumed(earlier: &RuntimeWait, kind_of: &FxHashMap<u64, PrimitiveKind>) -> RuntimeWait {
-    let name = if earlier.name.ends_with(RESUMED) {
+    // Already resumed, or seen only resuming (its words say so): as it was.
+    let name = if earlier.name.ends_with(RESUMED) || earlier.name.starts_with("restart_syscall:") {
         earlier.name.clone()
     } else {
         format!("{}{RESUMED}", earlier.name).into()
@@ -438,6 +439,13 @@ mod tests {
         assert_eq!(
             &*again[&17].wait.clone().unwrap().name,
             "clock_nanosleep for 1h00m (resumed after a stop)"
+        );
+        // One seen only resuming, then resuming again: its words, not "resumed" twice.
+        let eighteen = again[&18].wait.clone().unwrap();
+        assert!(
+            eighteen.name.starts_with("restart_syscall") && !eighteen.name.contains("(resumed after"),
+            "{}",
+            eighteen.name
         );
     }
 

@@ -174,13 +174,7 @@ impl App {
             .findings
             .iter()
             .map(|f| (format!("{:?}:{}", f.kind, f.subject), f.message.clone()))
-            .chain(
-                snapshot
-                    .naming
-                    .findings
-                    .iter()
-                    .map(|f| (format!("{:?}:{}", f.kind, distinct_names(&f.threads)), f.message.clone())),
-            )
+            .chain(snapshot.naming.findings.iter().map(|f| (naming_identity(f), f.message.clone())))
             .collect();
         let deadlocks: HashSet<String> = snapshot.deadlocks.iter().map(|d| d.describe()).collect();
         let mut notes = Vec::new();
@@ -289,6 +283,25 @@ fn kernel_order(snapshot: &Snapshot) -> Vec<usize> {
 }
 
 /// The distinct names among `threads`, sorted, joined by NULs.
+/// What a naming finding is about, whatever its figures: a finding that
+/// counts threads (6 named only in their runtime, then 4) is the same one
+/// while its words past the count are; one about names is its names.
+fn naming_identity(f: &crate::inspect::NamingFinding) -> String {
+    use crate::inspect::NamingFindingKind as Kind;
+    let kind = f.kind;
+    match kind {
+        // One a sample, its example the first of its threads.
+        Kind::Truncated | Kind::DefaultName => format!("{kind:?}"),
+        // Two of the kind can stand side by side (named only in the runtime,
+        // unnamed); a collision is its comm, said after the count.
+        Kind::Unnamed | Kind::CollideWhenTruncated => {
+            let words = f.message.trim_start_matches(|c: char| c.is_ascii_digit());
+            format!("{kind:?}:{words}")
+        }
+        _ => format!("{kind:?}:{}", distinct_names(&f.threads)),
+    }
+}
+
 fn distinct_names(threads: &[crate::inspect::ThreadLink]) -> String {
     let names: std::collections::BTreeSet<&str> = threads.iter().map(|t| t.name.as_str()).collect();
     names.into_iter().collect::<Vec<_>>().join("\u{0}")
@@ -381,6 +394,36 @@ mod tests {
             t.name = crate::inspect::DisplayName::from_text(&cut);
         }
         snapshot
+    }
+
+    /// A finding that counts threads keeps its one line while the count
+    /// moves (a Python program's threads come and go), and clears once.
+    #[test]
+    fn a_naming_finding_whose_count_changes_is_not_announced_again() {
+        use crate::inspect::{NamingFinding, NamingFindingKind};
+        let start = Instant::now();
+        let mut app = attached(start);
+        let runtime_only = |snapshot: &Snapshot, n: usize| NamingFinding {
+            kind: NamingFindingKind::Unnamed,
+            message: format!(
+                "{n} thread(s) are named only in their runtime: the kernel shows each as `python3`, so top, ps and perf cannot tell them apart"
+            ),
+            threads: snapshot.threads.iter().take(n).map(|t| t.link()).collect(),
+        };
+        let findings = |app: &App| {
+            app.log.entries.iter().filter(|e| e.text.contains("named only in their runtime")).count()
+        };
+        for (i, n) in [6, 4, 5].into_iter().enumerate() {
+            let mut snapshot = fixtures::snapshot(0);
+            snapshot.naming.findings = vec![runtime_only(&snapshot, n)];
+            app.handle_event(sample(snapshot, start + Duration::from_secs(i as u64)));
+        }
+        assert_eq!(findings(&app), 1, "one line while it stands: {:?}", app.log.entries);
+        let mut gone = fixtures::snapshot(0);
+        gone.naming.findings.clear();
+        app.handle_event(sample(gone, start + Duration::from_secs(3)));
+        assert_eq!(findings(&app), 2, "and one when it clears");
+        assert!(app.log.entries.iter().any(|e| e.text.starts_with("cleared: 5 thread(s)")));
     }
 
     #[test]

@@ -188,7 +188,8 @@ pub fn waits_on<'a>(
     let Some(w) = &t.waiting_on else { return WaitsOn::default() };
     let mut out = String::new();
     match (w.kind, w.holders.first()) {
-        (WaitKind::Sleep, _) if &*w.name == "sleep" => out.push_str("sleep"),
+        // `sleep`, `time.sleep(30)`: the name says it is a sleep.
+        (WaitKind::Sleep, _) if w.name.contains("sleep") => out.push_str(&safe(&w.name)),
         (WaitKind::Sleep, _) => {
             let _ = write!(out, "sleep: {}", safe(&w.name));
         }
@@ -201,7 +202,8 @@ pub fn waits_on<'a>(
         }
     }
     let futex_op = w.role.as_deref().is_some_and(|r| r.starts_with("FUTEX_"));
-    if let Some(role) = w.role.as_deref().filter(|r| !futex_op && !matches!(*r, "acquire" | "wait" | "join"))
+    if let Some(role) =
+        w.role.as_deref().filter(|r| !futex_op && !matches!(*r, "acquire" | "wait" | "join" | "sleep"))
     {
         let _ = write!(out, " ({})", safe(role));
     }
@@ -347,6 +349,28 @@ mod tests {
         assert_eq!(wait.fitted(20), "lock fork-1 ← Philo…");
         let sleep = WaitsOn { what: "sleep".into(), ..WaitsOn::default() };
         assert_eq!((sleep.full(), sleep.fitted(3)), ("sleep".to_owned(), "sl…".to_owned()));
+    }
+
+    #[test]
+    fn a_sleep_is_said_once() {
+        use crate::inspect::WaitView;
+        let mut t = crate::tui::fixtures::snapshot(0).threads.remove(0);
+        let said = |t: &mut ThreadView, name: &str, role: Option<&str>| {
+            t.waiting_on = Some(WaitView {
+                kind: WaitKind::Sleep,
+                name: name.into(),
+                role: role.map(Into::into),
+                primitive: None,
+                holder: None,
+                holders: Vec::new(),
+                waited: None,
+            });
+            waits_on(t, |_| None, &HashSet::new()).full()
+        };
+        // The Python agent's, the library's, and a sleep by another name.
+        assert_eq!(said(&mut t, "time.sleep(3600)", Some("sleep")), "time.sleep(3600)");
+        assert_eq!(said(&mut t, "sleep", None), "sleep");
+        assert_eq!(said(&mut t, "backoff", Some("retry")), "sleep: backoff (retry)");
     }
 
     #[test]
