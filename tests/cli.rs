@@ -99,6 +99,20 @@ fn bad_arguments_are_rejected_by_the_parser() {
     let out = threadscope(&["snapshot", "--scenario", "tour", "--after", "18000000000000000000s"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("out of range"), "{}", stderr(&out));
+    // A negative number is a bad value, not a flag: no tip to write `-- -5`,
+    // which in `snapshot` would run `-5` as the command.
+    for (args, said) in [
+        (&["snapshot", "--pid", "-5"][..], "invalid value '-5' for '--pid <PID>'"),
+        (&["snapshot", "--after", "-1s"], "bad duration `-1s`"),
+        (&["snapshot", "--count", "-1"], "invalid value '-1' for '--count <N>'"),
+        // Snapshots at one moment would repeat one sample.
+        (&["snapshot", "--interval", "0s", "--count", "4"], "the interval must be at least 50ms"),
+    ] {
+        let out = threadscope(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let error = stderr(&out);
+        assert!(error.contains(said) && !error.contains("-- -"), "{args:?}: {error}");
+    }
 }
 
 #[test]

@@ -212,22 +212,25 @@ pub enum Command {
         #[arg(long, value_name = "NAME|FILE", conflicts_with_all = ["pid", "from", "command"])]
         scenario: Option<String>,
         /// Another process to inspect, read-only.
-        #[arg(long, value_name = "PID", conflicts_with_all = ["from", "command"])]
+        // Hyphen values: `--pid -5` is a bad pid, said as such, not clap's
+        // tip to write `-- -5` (which would run `-5` as a command).
+        #[arg(long, value_name = "PID", conflicts_with_all = ["from", "command"], allow_hyphen_values = true)]
         pid: Option<u32>,
         /// A recording to print a moment of, as it was printed live.
         #[arg(long, value_name = "FILE")]
         from: Option<std::path::PathBuf>,
         /// With --from: the moment, after the recording's first sample (e.g. "90s").
-        #[arg(long, value_name = "DURATION", requires = "from", value_parser = parse_duration_arg)]
+        #[arg(long, value_name = "DURATION", requires = "from", value_parser = parse_duration_arg, allow_hyphen_values = true)]
         at: Option<Duration>,
         /// How long to let it run before the (first) snapshot.
-        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration_arg)]
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration_arg, allow_hyphen_values = true)]
         after: Duration,
         /// How many snapshots to print.
-        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), allow_hyphen_values = true)]
         count: u32,
-        /// Time between snapshots.
-        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration_arg)]
+        /// Time between snapshots (at least 50ms: each is a fresh look, and
+        /// its CPU figures are over the time since the last).
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval_arg, allow_hyphen_values = true)]
         interval: Duration,
         /// Output format.
         #[arg(long, value_enum, default_value = "json")]
