@@ -106,7 +106,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         row.extend(counts(app, snapshot, dropped < 1));
         row
     };
-    let tries = (0..5).map(|dropped| (dropped, COMMAND_WIDTH)).chain([24, 12].map(|width| (5, width)));
+    let tries = (0..=5).map(|dropped| (dropped, COMMAND_WIDTH)).chain([24, 12].map(|width| (5, width)));
     let row = tries.map(row_of).find(fits).unwrap_or_else(|| row_of((5, 12)));
     super::fitted::set_line_fitted(buf, area.x, area.y, &Line::from(row), area.width);
     if area.height > 1 {
