@@ -76,7 +76,7 @@ fn joined_tid(w: &WaitSnapshot, tids: &HashMap<u64, u32>) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::threading::{Event, Lock, Registry, Thread};
+    use crate::threading::{Event, Lock, PrimitiveKind, Registry, Thread};
     use std::sync::Arc;
 
     #[test]
@@ -142,8 +142,12 @@ mod tests {
         joiner.start().unwrap();
         let library = loop {
             let s = registry.snapshot();
-            if s.thread("Joiner")
-                .is_some_and(|t| t.waiting_on.as_ref().is_some_and(|w| w.kind == WaitKind::Join))
+            // Both in their waits: the sleeper may still be on its way to its event.
+            let waits = |name, kind| {
+                s.thread(name).is_some_and(|t| t.waiting_on.as_ref().is_some_and(|w| w.kind == kind))
+            };
+            if waits("Joiner", WaitKind::Join)
+                && waits("Sleeper-Thread", WaitKind::Primitive(PrimitiveKind::Event))
             {
                 break s;
             }
