@@ -255,44 +255,44 @@ fn per_sample(sampler: &mut Sampler, count: usize, mut between: impl FnMut()) ->
 /// cost half as much.
 fn pread_floor(pid: u32, name: &str, passes: usize) -> Run {
     use std::os::unix::fs::FileExt;
-    let files: Vec<std::fs::File> = std::fs::read_dir(format!("/proc/{pid}/task"))
-        .unwrap()
-        .map(|entry| std::fs::File::open(entry.unwrap().path().join(name)).unwrap())
-        .collect();
+    let files: Vec<std::fs::File> =
+        task_files(pid, name).iter().map(|path| std::fs::File::open(path).unwrap()).collect();
     let mut buf = [0u8; 4096];
-    let cpu = (0..passes)
-        .map(|_| {
-            std::thread::sleep(CPU_INTERVAL);
-            let (cpu, ()) = cpu_time(|| {
-                for file in &files {
-                    assert!(file.read_at(&mut buf, 0).unwrap() > 0);
-                }
-            });
-            cpu
-        })
-        .collect();
-    Run { cpu, stat_reads: Vec::new() }
+    timed_passes(passes, || {
+        for file in &files {
+            assert!(file.read_at(&mut buf, 0).unwrap() > 0);
+        }
+    })
 }
 
 /// The least a first look at every thread costs for one file: opened,
 /// read once and closed, for each thread, per pass (`CPU_INTERVAL` apart).
 fn open_floor(pid: u32, name: &str, passes: usize) -> Run {
     use std::io::Read;
-    let dirs: Vec<std::path::PathBuf> = std::fs::read_dir(format!("/proc/{pid}/task"))
+    let paths = task_files(pid, name);
+    let mut buf = [0u8; 4096];
+    timed_passes(passes, || {
+        for path in &paths {
+            let mut file = std::fs::File::open(path).unwrap();
+            assert!(file.read(&mut buf).unwrap() > 0);
+        }
+    })
+}
+
+/// `/proc/PID/task/*/name`, for every thread of `pid`.
+fn task_files(pid: u32, name: &str) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
         .unwrap()
         .map(|entry| entry.unwrap().path().join(name))
-        .collect();
-    let mut buf = [0u8; 4096];
+        .collect()
+}
+
+/// The CPU time of `pass`, run `passes` times `CPU_INTERVAL` apart.
+fn timed_passes(passes: usize, mut pass: impl FnMut()) -> Run {
     let cpu = (0..passes)
         .map(|_| {
             std::thread::sleep(CPU_INTERVAL);
-            let (cpu, ()) = cpu_time(|| {
-                for path in &dirs {
-                    let mut file = std::fs::File::open(path).unwrap();
-                    assert!(file.read(&mut buf).unwrap() > 0);
-                }
-            });
-            cpu
+            cpu_time(&mut pass).0
         })
         .collect();
     Run { cpu, stat_reads: Vec::new() }
