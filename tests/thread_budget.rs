@@ -92,10 +92,13 @@ fn child_max_map_count() {
             assert_eq!(rc, 0, "mprotect {i}");
         }
     }
-    // Without the budget, threads would be started until a stack or signal
-    // stack could not be mapped, and the process would abort.
+    // Without the budget, threads would be started until a stack could not
+    // be mapped, leaving none for anything else: a malloc arena, a file, or
+    // a std thread's signal stack, mapped after its spawn returned, whose
+    // failure aborts the process. The reserve keeps room for them.
     let started = start_until_refused(2_000);
     Thread::spawn(|| ()).unwrap().join().unwrap();
+    std::thread::spawn(|| ()).join().unwrap();
     println!("REFUSED AFTER {started}");
 }
 

@@ -10,8 +10,14 @@ use crate::sys;
 use crate::threading::registry::ThreadRecord;
 use std::sync::Arc;
 
+impl sys::ThreadMain for ThreadInner {
+    fn run(self: Arc<Self>) {
+        run_managed(self);
+    }
+}
+
 /// The body of every thread the library starts.
-pub(super) fn run_managed(inner: Arc<ThreadInner>) {
+fn run_managed(inner: Arc<ThreadInner>) {
     let work = inner.work.lock().take();
     let record = inner.record.clone();
     record.set_ident(sys::pthread_self());

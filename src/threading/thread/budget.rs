@@ -1,7 +1,8 @@
 //! The thread budget: refuse `start()` before the process would run out.
 //!
-//! Past `vm.max_map_count` a new thread's stack or signal stack cannot be
-//! mapped and the *whole process aborts*, even though `spawn()` returned Ok.
+//! Past `vm.max_map_count` a new thread's stack cannot be mapped; for a
+//! std thread, whose signal stack is mapped after `spawn()` returned Ok, the
+//! *whole process aborts*.
 //! So before each start we make sure there is room, the way Python's
 //! `start()` fails with "can't start new thread" instead of crashing.
 //!
@@ -15,9 +16,10 @@ use crate::threading::error::{Error, Result};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Mappings one Rust thread adds: its stack and guard page, and the
-/// alternate signal stack and guard page that std installs.
-const MAPS_PER_THREAD: usize = 4;
+/// Mappings one library thread adds: its stack and guard page. (A std
+/// thread adds two more, its signal stack and that stack's guard; ours
+/// keeps its signal stack on its own stack, see `sys::os_thread`.)
+const MAPS_PER_THREAD: usize = 2;
 /// Mappings kept free for everything else (malloc arenas, files, the TUI).
 const MAPS_RESERVE: usize = 512;
 /// Tasks kept free system-wide so the machine stays usable.

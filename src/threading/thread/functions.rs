@@ -8,7 +8,7 @@ use super::naming::target_name;
 use crate::sys;
 use crate::threading::error::{Error, Result};
 use crate::threading::registry::{Registry, ThreadOrigin};
-use std::os::unix::thread::JoinHandleExt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Live threads (started and not ended) in the global registry, including
@@ -207,19 +207,29 @@ impl Drop for ShutdownGuard {
 pub fn start_new_thread<F: FnOnce() + Send + 'static>(f: F) -> Result<u64> {
     let name = target_name::<F>().unwrap_or_else(|| "<closure>".to_owned());
     BUDGET.admit()?;
-    let mut builder = std::thread::Builder::new();
-    if let Some(bytes) = configured_stack_size() {
-        builder = builder.stack_size(bytes);
-    }
-    let spawned = builder.spawn(move || {
-        excepthook::run_unraisable(&name, f);
-        BUDGET.release();
-    });
-    match spawned {
-        Ok(handle) => Ok(handle.as_pthread_t()),
+    let bare = Arc::new(BareThread { name, work: parking_lot::Mutex::new(Some(Box::new(f))) });
+    // Dropping the handle detaches the thread: nothing joins it.
+    match sys::OsThread::spawn(configured_stack_size(), bare) {
+        Ok(thread) => Ok(thread.as_pthread_t()),
         Err(_) => {
             BUDGET.release();
             Err(Error::runtime("can't start new thread"))
         }
+    }
+}
+
+/// What a `start_new_thread` thread runs: its function, once.
+struct BareThread {
+    name: String,
+    work: parking_lot::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl sys::ThreadMain for BareThread {
+    fn run(self: Arc<Self>) {
+        let work = self.work.lock().take();
+        if let Some(work) = work {
+            excepthook::run_unraisable(&self.name, work);
+        }
+        BUDGET.release();
     }
 }

@@ -9,10 +9,8 @@ use crate::threading::error::{Error, Result};
 use crate::threading::registry::{Outcome, Registry, ThreadOrigin, ThreadRecord, ThreadState, next_id};
 use parking_lot::{Condvar, Mutex};
 use std::fmt;
-use std::os::unix::thread::JoinHandleExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 
 /// What a thread runs.
 pub(crate) enum Work {
@@ -43,7 +41,7 @@ pub(crate) struct ThreadInner {
     pub(super) work: Mutex<Option<Work>>,
     pub(super) stack_size: Option<usize>,
     pub(super) started: AtomicBool,
-    pub(super) handle: Mutex<Option<JoinHandle<()>>>,
+    pub(super) handle: Mutex<Option<sys::OsThread>>,
     pub(super) lifecycle: Mutex<Lifecycle>,
     pub(super) changed: Condvar,
 }
@@ -301,13 +299,9 @@ impl Thread {
             return Err(err);
         }
         self.inner.record.mark_started();
-        let mut builder = std::thread::Builder::new();
-        if let Some(bytes) = self.inner.stack_size.or_else(configured_stack_size) {
-            builder = builder.stack_size(bytes);
-        }
-        let inner = self.inner.clone();
+        let stack_size = self.inner.stack_size.or_else(configured_stack_size);
         // The new thread takes the work itself, so a failed spawn loses nothing.
-        match builder.spawn(move || super::body::run_managed(inner)) {
+        match sys::OsThread::spawn(stack_size, self.inner.clone()) {
             Ok(handle) => {
                 self.inner.record.set_ident(handle.as_pthread_t());
                 *self.inner.handle.lock() = Some(handle);

@@ -53,7 +53,7 @@ impl Thread {
             // The common case: one wait, in pthread_join, as std does.
             let handle = self.inner.handle.lock().take();
             if let Some(handle) = handle {
-                let _ = handle.join();
+                handle.join();
                 return Ok(());
             }
         }
@@ -95,7 +95,7 @@ impl Thread {
     fn reap(&self) {
         let handle = self.inner.handle.lock().take();
         if let Some(handle) = handle {
-            let _ = handle.join();
+            handle.join();
         }
     }
 }
