@@ -1,7 +1,7 @@
 //! The one audited module where `unsafe` is allowed: thin wrappers over libc
-//! (threads from `pthread_create`, with std's stack-overflow report)
-//! (including `process_vm_readv`, which only reads, and the ptrace stop
-//! that copies another process's thread's stack) and `parking_lot_core`,
+//! (including `process_vm_readv`, which only reads, the ptrace stop that
+//! copies another process's thread's stack, and the library's threads from
+//! `pthread_create` with std's stack-overflow report) and `parking_lot_core`,
 //! each with a `// SAFETY:` note. Everything above this module is safe Rust.
 
 mod memory;

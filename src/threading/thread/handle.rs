@@ -85,6 +85,11 @@ impl Drop for ThreadInner {
 ///   waits for it), which keeps a start cheap. `ident()` and `native_id()`
 ///   wait for it instead, so after `start()` they are set, as in Python;
 ///   the registry record may show no native id for a moment.
+/// - The OS thread comes from `pthread_create`, not `std::thread`, which
+///   makes a start far cheaper (docs/benchmarks.md). So inside it
+///   `std::thread::current().name()` is `None`: ask
+///   [`current_thread`](crate::threading::current_thread) instead. A stack
+///   overflow is still reported as std reports one, and aborts.
 #[derive(Clone)]
 pub struct Thread {
     pub(super) inner: Arc<ThreadInner>,
