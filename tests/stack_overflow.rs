@@ -26,6 +26,7 @@ fn recurse(depth: u64) -> u64 {
 #[test]
 fn child_case() {
     let Ok(case) = std::env::var(CHILD_ENV) else { return };
+    no_core_dump();
     match case.as_str() {
         "library-overflow" => {
             let t = Thread::builder().name("deep-recursion").target(|| {
@@ -63,6 +64,16 @@ fn child_case() {
         other => panic!("unknown case {other}"),
     }
     panic!("case {case} came back");
+}
+
+/// The child dies on purpose; it should not leave a core file behind on a
+/// machine where core dumps are on.
+fn no_core_dump() {
+    let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: setrlimit reads a valid struct we own.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
+    assert_eq!(rc, 0, "setrlimit(RLIMIT_CORE)");
 }
 
 fn run_case(case: &str) -> Output {
