@@ -76,36 +76,35 @@ fn no_core_dump() {
     assert_eq!(rc, 0, "setrlimit(RLIMIT_CORE)");
 }
 
-fn run_case(case: &str) -> Output {
-    Command::new(std::env::current_exe().unwrap())
+/// Runs `case` in a child; the signal that ended it, and its stderr.
+fn run_case(case: &str) -> (Option<i32>, String) {
+    let output: Output = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_case", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, case)
         .output()
-        .unwrap()
+        .unwrap();
+    (output.status.signal(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
 #[test]
 fn a_library_thread_that_overflows_its_stack_is_named_and_the_process_aborts() {
-    let output = run_case("library-overflow");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.signal(), Some(libc::SIGABRT), "{output:?}");
+    let (signal, stderr) = run_case("library-overflow");
+    assert_eq!(signal, Some(libc::SIGABRT), "{stderr}");
     assert!(stderr.contains("thread 'deep-recursion' ("), "{stderr}");
     assert!(stderr.contains(") has overflowed its stack\nfatal runtime error: stack overflow"), "{stderr}");
 }
 
 #[test]
 fn a_std_thread_that_overflows_is_still_reported_by_std() {
-    let output = run_case("std-overflow");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.signal(), Some(libc::SIGABRT), "{output:?}");
+    let (signal, stderr) = run_case("std-overflow");
+    assert_eq!(signal, Some(libc::SIGABRT), "{stderr}");
     assert!(stderr.contains("thread 'std-recursion'"), "{stderr}");
     assert!(stderr.contains("has overflowed its stack"), "{stderr}");
 }
 
 #[test]
 fn any_other_fault_in_a_library_thread_stays_a_segmentation_fault() {
-    let output = run_case("library-null-write");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.signal(), Some(libc::SIGSEGV), "{output:?}");
+    let (signal, stderr) = run_case("library-null-write");
+    assert_eq!(signal, Some(libc::SIGSEGV), "{stderr}");
     assert!(!stderr.contains("overflowed"), "{stderr}");
 }
